@@ -1,0 +1,113 @@
+"""Every error the engine raises on purpose. Each one names where the problem is."""
+
+from __future__ import annotations
+
+
+class PromptTuiError(Exception):
+    """Base class: an expected failure that the UI and the CLI show as one clear line."""
+
+
+class ConfigError(PromptTuiError):
+    """A config file that cannot be loaded or is not a valid AIConfig.
+
+    ``location`` is a path into the document (``prompts[2].metadata.model``); ``line``/``col`` are
+    1-based positions in the file when they are known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        location: str | None = None,
+    ) -> None:
+        self.message = message
+        self.source = source
+        self.line = line
+        self.col = col
+        self.location = location
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.source or "<config>"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.col is not None:
+                where += f":{self.col}"
+        prefix = f"{where}: "
+        if self.location:
+            prefix += f"{self.location}: "
+        return prefix + self.message
+
+
+class ConfigErrors(ConfigError):
+    """Several independent problems found in one file (validation reports them all at once)."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        self.errors = errors
+        first = errors[0]
+        super().__init__(
+            first.message,
+            source=first.source,
+            line=first.line,
+            col=first.col,
+            location=first.location,
+        )
+
+    def __str__(self) -> str:
+        return "\n".join(ConfigError.__str__(e) for e in self.errors)
+
+
+class TemplateError(PromptTuiError):
+    """A template that does not parse, or that the sandbox refuses to render."""
+
+    def __init__(self, message: str, *, prompt: str | None = None, line: int | None = None):
+        self.message = message
+        self.prompt = prompt
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"prompt '{self.prompt}'" if self.prompt else "template"
+        if self.line is not None:
+            where += f" (template line {self.line})"
+        return f"{where}: {self.message}"
+
+
+class MissingReferenceError(PromptTuiError):
+    """A template reads parameters or upstream outputs that have no value."""
+
+    def __init__(self, prompt: str, missing: list[str], *, reasons: dict[str, str] | None = None):
+        self.prompt = prompt
+        self.missing = missing
+        self.reasons = reasons or {}
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = []
+        for name in self.missing:
+            why = self.reasons.get(name)
+            parts.append(f"{name} ({why})" if why else name)
+        noun = "reference" if len(self.missing) == 1 else "references"
+        return f"prompt '{self.prompt}': missing {noun}: " + ", ".join(parts)
+
+
+class CycleError(PromptTuiError):
+    """Prompts whose outputs depend on each other in a loop."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        self.cycle = cycle
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "dependency cycle: " + " -> ".join([*self.cycle, self.cycle[0]])
+
+
+class UnknownPromptError(PromptTuiError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        hint = ", ".join(known[:10]) if known else "the config has no prompts"
+        super().__init__(f"no prompt named '{name}' (known: {hint})")

@@ -1,0 +1,218 @@
+"""Reading and writing config files: parsing JSON/YAML with error positions, atomic saves.
+
+Parsing uses the fast C parsers. Positions of values (for shape errors) are only computed when an
+error needs one, by :func:`locate`, so loading a valid file pays nothing for them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+JSON_SUFFIXES = {".json"}
+YAML_SUFFIXES = {".yaml", ".yml"}
+
+try:  # the C loader is ~10x faster; fall back when libyaml is missing
+    _YamlLoader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the build of pyyaml
+    _YamlLoader = yaml.SafeLoader
+
+
+def format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in YAML_SUFFIXES:
+        return "yaml"
+    if suffix in JSON_SUFFIXES:
+        return "json"
+    raise ConfigError(
+        f"unsupported file type '{suffix or '(none)'}': use .json, .yaml or .yml", source=str(path)
+    )
+
+
+def parse_text(text: str, fmt: str, source: str) -> Any:
+    """Parse ``text`` as ``fmt`` ("json" or "yaml"); syntax errors become ConfigError with line:col."""
+    if fmt == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, col=exc.colno) from None
+        except RecursionError:
+            raise ConfigError("invalid JSON: nested too deeply", source=source) from None
+    try:
+        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        problem = exc.problem or exc.context or "syntax error"
+        raise ConfigError(f"invalid YAML: {problem}", source=source, line=line, col=col) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", source=source) from None
+    except RecursionError:
+        raise ConfigError("invalid YAML: nested too deeply", source=source) from None
+
+
+def dump_text(data: Any, fmt: str) -> str:
+    """JSON with a 2-space indent and a final newline; YAML in document order."""
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
+
+    A temp file in the same directory is written, fsynced and renamed over the target; the
+    target's permission bits are kept.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        mode: int | None = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp_name, mode)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp_name, 0o666 & ~umask)
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+# --- positions -------------------------------------------------------------------------------
+
+PathPart = str | int
+
+
+def locate(text: str, fmt: str, path: Sequence[PathPart]) -> tuple[int, int] | None:
+    """1-based (line, col) of the value at ``path`` in ``text``, or of its nearest ancestor."""
+    try:
+        offset = _locate_yaml(text, path) if fmt == "yaml" else _locate_json(text, path)
+    except Exception:  # positions are a nicety: never let them mask the real error
+        return None
+    if offset is None:
+        return None
+    if isinstance(offset, tuple):
+        return offset
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def _locate_yaml(text: str, path: Sequence[PathPart]) -> tuple[int, int] | None:
+    node = yaml.compose(text, Loader=_YamlLoader)
+    best = node
+    for part in path:
+        child = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if getattr(key, "value", None) == part:
+                    child = value
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            break
+        node = best = child
+    if best is None:
+        return None
+    return best.start_mark.line + 1, best.start_mark.column + 1
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_SCALAR_END = re.compile(r"[,\]\}\s]")
+
+
+def _locate_json(text: str, path: Sequence[PathPart]) -> int | None:
+    """Walk ``text`` (known to be valid JSON) down ``path`` without building values."""
+    pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
+    best = pos
+    for part in path:
+        found = _json_child(text, pos, part)
+        if found is None:
+            return best
+        pos = best = found
+    return best
+
+
+def _json_child(text: str, pos: int, part: PathPart) -> int | None:
+    opener = text[pos]
+    if opener == "{" and isinstance(part, str):
+        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+        while text[pos] != "}":
+            key, pos = json.decoder.scanstring(text, pos + 1)
+            pos = _WS.match(text, pos).end() + 1  # type: ignore[union-attr]  # past ':'
+            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+            if key == part:
+                return pos
+            pos = _WS.match(text, _skip_json_value(text, pos)).end()  # type: ignore[union-attr]
+            if text[pos] == ",":
+                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+        return None
+    if opener == "[" and isinstance(part, int):
+        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+        index = 0
+        while text[pos] != "]":
+            if index == part:
+                return pos
+            pos = _WS.match(text, _skip_json_value(text, pos)).end()  # type: ignore[union-attr]
+            if text[pos] == ",":
+                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+            index += 1
+        return None
+    return None
+
+
+def _skip_json_value(text: str, pos: int) -> int:
+    """Index just past the JSON value starting at ``pos``."""
+    char = text[pos]
+    if char == '"':
+        return json.decoder.scanstring(text, pos + 1)[1]
+    if char in "{[":
+        depth = 0
+        while True:
+            char = text[pos]
+            if char == '"':
+                pos = json.decoder.scanstring(text, pos + 1)[1]
+                continue
+            if char in "{[":
+                depth += 1
+            elif char in "}]":
+                depth -= 1
+                if depth == 0:
+                    return pos + 1
+            pos += 1
+    match = _SCALAR_END.search(text, pos)
+    return match.start() if match else len(text)
