@@ -1,0 +1,81 @@
+"""Entry point: `prompt-tui CONFIG` opens the TUI; `prompt-tui COMMAND ...` runs headless.
+
+Each command lives in ``tui_app.commands.<name>`` and exposes ``register(subparsers)``, which adds
+its parser and sets ``func`` (args -> exit code). Only the chosen command's module is imported,
+so `prompt-tui validate` never pays for textual and the TUI never pays for the CLI commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .core.errors import PromptTuiError
+
+COMMANDS = {
+    "resolve": "Print the request a prompt would send, without sending it",
+    "validate": "Check config files: syntax, shape, duplicates, cycles, unknown references",
+    "run": "Run a prompt (with its dependencies) or all prompts, streaming to stdout",
+    "history": "Show recorded runs from the history database",
+    "keys": "Manage provider API keys in the OS keyring",
+}
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep the message to one line
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(command: str) -> argparse.ArgumentParser:
+    parser = _Parser(prog="prompt-tui")
+    subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
+    module = importlib.import_module(f"tui_app.commands.{command}")
+    module.register(subparsers)
+    return parser
+
+
+def _usage() -> str:
+    lines = [
+        "usage: prompt-tui CONFIG            open a config in the terminal UI",
+        "       prompt-tui COMMAND ...       run headless",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {name:<10} {summary}" for name, summary in COMMANDS.items()]
+    lines.append("\n`prompt-tui COMMAND --help` for a command's options.")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(_usage())
+        return EXIT_OK if args else EXIT_USAGE
+    if args[0] == "--version":
+        from . import __version__
+
+        print(f"prompt-tui {__version__}")
+        return EXIT_OK
+    if args[0] in COMMANDS:
+        parsed = build_parser(args[0]).parse_args(args)
+        try:
+            return int(parsed.func(parsed))
+        except PromptTuiError as exc:
+            print(f"prompt-tui: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            return 130
+    if len(args) > 1 or args[0].startswith("-"):
+        print(f"prompt-tui: unknown command '{args[0]}'\n\n{_usage()}", file=sys.stderr)
+        return EXIT_USAGE
+    from .ui.launch import launch
+
+    return launch(args[0])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
