@@ -1,0 +1,155 @@
+"""`prompt-tui run CONFIG [PROMPT]`: run a prompt with its dependencies (or all) headless.
+
+Text streams to stdout as it arrives. With concurrent prompts, one prompt streams live and the
+others are buffered and printed whole when it is their turn, so outputs never interleave.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import TextIO
+
+from ..core.config import load
+from ..core.events import Cached, Delta, Failed, Finished, RunDone, RunEvent, Started
+from ..core.runner import RunRequest, Runner
+from .options import UsageError, add_override_options, parse_params, parse_settings
+from .summary import Summary
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="run a prompt (with dependencies) or all prompts")
+    parser.add_argument("config", help="AIConfig file (.json, .yaml, .yml)")
+    parser.add_argument("prompt", nargs="?", help="prompt to run (default: all prompts)")
+    parser.add_argument("--all", action="store_true", help="run every prompt")
+    parser.add_argument("--no-deps", action="store_true", help="run only PROMPT, using stored upstream outputs")
+    add_override_options(parser)
+    parser.add_argument("--force", action="store_true", help="ignore cached answers")
+    parser.add_argument("--save", action="store_true", help="write outputs back to the file (atomically)")
+    parser.add_argument("--concurrency", type=int, default=4, metavar="N", help="prompts in flight at once (default 4)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per event per line")
+    parser.set_defaults(func=run)
+
+
+def _open_history():
+    from ..core import paths
+    from ..core.history import History
+
+    try:
+        return History(paths.history_path())
+    except Exception as exc:  # a read-only home must not stop a run
+        print(f"prompt-tui: warning: history disabled: {exc}", file=sys.stderr)
+        return None
+
+
+def _open_keys():
+    from ..core.keys import KeyStore
+
+    return KeyStore()
+
+
+class TextPrinter:
+    """Streams one prompt live; buffers the others until their turn."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.live: str | None = None
+        self.buffers: dict[str, list[str]] = {}
+        self.headers: dict[str, str] = {}
+        self.done: list[str] = []  # finished while another prompt was live, in finish order
+        self.printed: set[str] = set()  # prompts whose header is already out
+
+    def handle(self, event: RunEvent) -> None:
+        name = event.prompt
+        if isinstance(event, Started):
+            label = event.request.model + (" (offline)" if event.offline else "")
+            self.headers[name] = f"── {name} · {label} "
+            self.buffers.setdefault(name, [])
+            if self.live is None:
+                self._go_live(name)
+        elif isinstance(event, Cached):
+            self.headers[name] = f"── {name} · {event.model} (cached) "
+            self.buffers[name] = [event.text]
+            self.done.append(name)
+        elif isinstance(event, Delta):
+            if name == self.live:
+                self.out.write(event.text)
+                self.out.flush()
+            else:
+                self.buffers.setdefault(name, []).append(event.text)
+        elif isinstance(event, Finished | Failed):
+            if name == self.live:
+                self.out.write("\n")
+                self.live = None
+            elif name in self.headers:
+                self.done.append(name)
+        if self.live is None:
+            self._flush_done()
+            running = [n for n in self.buffers if n not in self.done and n not in self.printed]
+            if running:
+                self._go_live(running[0])
+
+    def _header(self, name: str) -> None:
+        self.out.write(self.headers[name].ljust(60, "─") + "\n")
+
+    def _go_live(self, name: str) -> None:
+        self.live = name
+        self.printed.add(name)
+        self._header(name)
+        self.out.write("".join(self.buffers.get(name, [])))
+        self.out.flush()
+
+    def _flush_done(self) -> None:
+        while self.done:
+            name = self.done.pop(0)
+            if name in self.printed:
+                continue
+            self.printed.add(name)
+            self._header(name)
+            self.out.write("".join(self.buffers.get(name, [])) + "\n")
+        self.out.flush()
+
+
+async def _drive(runner: Runner, request: RunRequest, as_json: bool, summary: Summary) -> None:
+    printer = TextPrinter(sys.stdout)
+    async for event in runner.run(request):
+        summary.handle(event)
+        if as_json:
+            print(json.dumps(event.to_json(), ensure_ascii=False, default=str), flush=True)
+        elif not isinstance(event, RunDone):
+            printer.handle(event)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.prompt and args.all:
+        raise UsageError("give a PROMPT or --all, not both")
+    if args.no_deps and not args.prompt:
+        raise UsageError("--no-deps needs a PROMPT")
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    config = load(args.config)
+    mode = "all" if not args.prompt else ("one" if args.no_deps else "with_deps")
+    request = RunRequest(
+        prompt=args.prompt, mode=mode, params=parse_params(args.param), model=args.model,
+        settings=parse_settings(args.settings), force=args.force,
+    )
+    runner = Runner(config, history=_open_history(), keys=_open_keys(), concurrency=args.concurrency)
+    summary = Summary()
+    try:
+        asyncio.run(_drive(runner, request, args.json, summary))
+    except KeyboardInterrupt:
+        print("\nprompt-tui: cancelled", file=sys.stderr)
+        return 130
+    finally:
+        if runner.history is not None:
+            runner.history.close()
+    summary.print(sys.stderr)
+    if args.save:
+        if config.changed_on_disk():
+            print(f"prompt-tui: {config.source} changed on disk during the run: outputs not saved", file=sys.stderr)
+            return 1
+        config.save()
+        print(f"prompt-tui: saved outputs to {config.source}", file=sys.stderr)
+    return 1 if summary.failed else 0

@@ -1,0 +1,77 @@
+"""The end-of-run summary table (stderr) for `prompt-tui run`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TextIO
+
+from ..core.events import Blocked, Cached, Cancelled, Failed, Finished, RunEvent, Started
+
+
+@dataclass
+class Row:
+    prompt: str
+    model: str = ""
+    status: str = "queued"
+    cached: bool = False
+    ttft: float | None = None
+    latency: float | None = None
+    tokens: str = ""
+    cost: float | None = None
+    note: str = ""
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}s"
+
+
+class Summary:
+    def __init__(self) -> None:
+        self.rows: dict[str, Row] = {}
+
+    def handle(self, event: RunEvent) -> None:
+        row = self.rows.setdefault(event.prompt, Row(event.prompt)) if event.prompt else None
+        if row is None:
+            return
+        if isinstance(event, Started):
+            row.model, row.status = event.request.model, "running"
+        elif isinstance(event, Finished):
+            row.model, row.status, row.ttft, row.latency, row.cost = event.model, "done", event.ttft, event.latency, event.cost
+            if event.usage:
+                row.tokens = f"{event.usage.prompt_tokens or 0}/{event.usage.completion_tokens or 0}"
+            if event.offline:
+                row.note = "offline"
+        elif isinstance(event, Cached):
+            row.model, row.status, row.cached, row.cost = event.model, "done", True, event.cost
+            if event.usage:
+                row.tokens = f"{event.usage.prompt_tokens or 0}/{event.usage.completion_tokens or 0}"
+        elif isinstance(event, Failed):
+            row.status, row.note = "failed", event.error
+        elif isinstance(event, Blocked):
+            row.status, row.note = "blocked", event.reason
+        elif isinstance(event, Cancelled):
+            row.status = "cancelled"
+
+    @property
+    def failed(self) -> bool:
+        return any(row.status in ("failed", "blocked", "cancelled") for row in self.rows.values())
+
+    def print(self, out: TextIO) -> None:
+        if not self.rows:
+            return
+        header = ("prompt", "model", "status", "cached", "ttft", "latency", "tokens in/out", "cost")
+        table = [header] + [
+            (
+                r.prompt, r.model, r.status, "yes" if r.cached else "no", _seconds(r.ttft), _seconds(r.latency),
+                r.tokens or "-", "unknown" if r.cost is None and r.status == "done" else
+                ("-" if r.cost is None else f"${r.cost:.6f}"),
+            )
+            for r in self.rows.values()
+        ]
+        widths = [max(len(str(line[i])) for line in table) for i in range(len(header))]
+        out.write("\n")
+        for line in table:
+            out.write("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() + "\n")
+        for r in self.rows.values():
+            if r.note and r.status != "done":
+                out.write(f"{r.prompt}: {r.note}\n")

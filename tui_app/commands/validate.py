@@ -1,0 +1,94 @@
+"""`prompt-tui validate CONFIG...`: syntax, shape, duplicate names, cycles, unknown references."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, dataclass
+
+from ..core.config import load
+from ..core.errors import ConfigError, ConfigErrors
+from ..core.graph import DependencyGraph
+
+
+@dataclass
+class Problem:
+    file: str
+    message: str
+    line: int | None = None
+    col: int | None = None
+    location: str | None = None
+    prompt: str | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "") + (f":{self.col}" if self.col else "")
+        parts = [where, self.severity]
+        if self.location:
+            parts.append(self.location)
+        elif self.prompt:
+            parts.append(f"prompt '{self.prompt}'")
+        return ": ".join(parts) + ": " + self.message
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("validate", help="check config files")
+    parser.add_argument("configs", nargs="+", metavar="CONFIG")
+    parser.add_argument("--json", action="store_true", help="one JSON object per file")
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.set_defaults(func=run)
+
+
+def _from_config_error(path: str, exc: ConfigError) -> list[Problem]:
+    errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
+    return [Problem(path, e.message, e.line, e.col, e.location) for e in errors]
+
+
+def check_file(path: str) -> list[Problem]:
+    try:
+        config = load(path)
+    except ConfigError as exc:
+        return _from_config_error(path, exc)
+    problems: list[Problem] = []
+    for error in config.duplicate_name_errors():
+        problems += _from_config_error(path, error)
+    graph = DependencyGraph.build(config)
+    for prompt, error in graph.errors.items():
+        problems.append(Problem(path, str(error), prompt=prompt))
+    if graph.cycle:
+        problems.append(Problem(path, "dependency cycle: " + " -> ".join([*graph.cycle, graph.cycle[0]])))
+    for index, prompt in enumerate(config.prompts):
+        for name in dict.fromkeys(graph.unknown.get(prompt.name, [])):
+            problems.append(
+                Problem(
+                    path,
+                    f"'{name}' is neither a parameter nor a prompt (pass it with -p {name}=... at run time)",
+                    location=f"prompts[{index}].input",
+                    prompt=prompt.name,
+                    # A run-time parameter is legitimate (real files take them from code), so
+                    # this is a warning unless --strict: a typo still fails at run time.
+                    severity="warning",
+                )
+            )
+        if not config.model_name_of(prompt):
+            problems.append(
+                Problem(path, "no model: set metadata.model or the config's metadata.default_model",
+                        location=f"prompts[{index}].metadata.model", prompt=prompt.name)
+            )
+    return problems
+
+
+def run(args: argparse.Namespace) -> int:
+    failed = False
+    for path in args.configs:
+        problems = check_file(path)
+        failed = failed or any(p.severity == "error" or args.strict for p in problems)
+        if args.json:
+            ok = not any(p.severity == "error" or args.strict for p in problems)
+            print(json.dumps({"file": path, "ok": ok, "problems": [asdict(p) for p in problems]}))
+        elif problems:
+            for problem in problems:
+                print(problem)
+        else:
+            print(f"{path}: ok")
+    return 1 if failed else 0

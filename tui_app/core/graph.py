@@ -1,0 +1,202 @@
+"""The dependency graph between prompts.
+
+Two kinds of edge, both real data dependencies:
+- a prompt *reads* another's output: ``{{summary.output}}`` anywhere in its template, system
+  prompt or settings messages, at any position in the file;
+- a prompt inherits *chat context*: with ``remember_chat_context`` on (the default), every earlier
+  prompt with the same model name is sent as history, answer included. Running them out of order
+  would send a different request than the AIConfig SDK, so they order the run too.
+
+A parameter with a prompt's name shadows the prompt (parameters win in resolution), so such a
+reference is a parameter, not an edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from graphlib import CycleError as _GraphlibCycle
+from graphlib import TopologicalSorter
+
+from .config import AIConfig, Prompt
+from .errors import CycleError, PromptTuiError
+from .templates import Reference, TemplateEngine, default_engine
+
+
+def prompt_sources(prompt: Prompt, config: AIConfig) -> list[str]:
+    """Every template text that resolving ``prompt`` renders with the prompt's own parameters."""
+    sources: list[str] = []
+    if prompt.template is not None:
+        sources.append(prompt.template)
+    settings = {**config.models.get(config.model_name_of(prompt) or "", {}), **prompt.model_settings}
+    system = settings.get("system_prompt")
+    if isinstance(system, dict):
+        system = system.get("content")
+    if isinstance(system, str):
+        sources.append(system)
+    messages = settings.get("messages")
+    if isinstance(messages, list):
+        sources += [m["content"] for m in messages if isinstance(m, dict) and isinstance(m.get("content"), str)]
+    return sources
+
+
+def prompt_references(
+    prompt: Prompt, config: AIConfig, engine: TemplateEngine | None = None
+) -> list[Reference]:
+    """References read by all of a prompt's templates, unique, in order of appearance."""
+    engine = engine or default_engine()
+    names = config.prompt_names
+    seen: dict[tuple[str, str | None], Reference] = {}
+    for source in prompt_sources(prompt, config):
+        for ref in engine.compile(source, names, prompt=prompt.name).references:
+            seen.setdefault((ref.root, ref.attr), ref)
+    return list(seen.values())
+
+
+@dataclass
+class DependencyGraph:
+    order_in_file: list[str]
+    reads: dict[str, tuple[str, ...]]  # prompt -> prompts whose output it reads
+    context: dict[str, tuple[str, ...]]  # prompt -> earlier prompts it inherits chat context from
+    unknown: dict[str, list[str]] = field(default_factory=dict)  # prompt -> unknown names it reads
+    errors: dict[str, PromptTuiError] = field(default_factory=dict)  # prompt -> template error
+    cycle: list[str] | None = None
+
+    @classmethod
+    def build(cls, config: AIConfig, engine: TemplateEngine | None = None) -> DependencyGraph:
+        """Never raises: template errors and a cycle are recorded for the caller to show."""
+        engine = engine or default_engine()
+        prompts = config.prompts
+        names = [p.name for p in prompts]
+        name_set = set(names)
+        global_params = set(config.global_parameters)
+        reads: dict[str, tuple[str, ...]] = {}
+        context: dict[str, tuple[str, ...]] = {}
+        unknown: dict[str, list[str]] = {}
+        errors: dict[str, PromptTuiError] = {}
+        for index, prompt in enumerate(prompts):
+            shadowed = global_params | set(prompt.parameters)
+            try:
+                refs = prompt_references(prompt, config, engine)
+            except PromptTuiError as exc:
+                errors[prompt.name] = exc
+                refs = []
+            found: list[str] = []
+            for ref in refs:
+                if ref.root in shadowed:
+                    continue
+                if ref.root in name_set:
+                    if ref.attr == "output" and ref.root != prompt.name and ref.root not in found:
+                        found.append(ref.root)
+                else:
+                    unknown.setdefault(prompt.name, []).append(ref.root)
+            reads[prompt.name] = tuple(found)
+            model = config.model_name_of(prompt)
+            context[prompt.name] = (
+                tuple(p.name for p in prompts[:index] if config.model_name_of(p) == model)
+                if prompt.remember_chat_context and prompt.template is not None
+                else ()
+            )
+        graph = cls(names, reads, context, unknown, errors)
+        graph.cycle = graph._find_cycle()
+        return graph
+
+    @property
+    def deps(self) -> dict[str, tuple[str, ...]]:
+        """All direct dependencies: outputs read, then chat context."""
+        return {
+            name: tuple(dict.fromkeys([*self.reads[name], *self.context[name]]))
+            for name in self.order_in_file
+        }
+
+    def _find_cycle(self) -> list[str] | None:
+        deps = self.deps
+        state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+        stack: list[str] = []
+
+        def visit(node: str) -> list[str] | None:
+            state[node] = 1
+            stack.append(node)
+            for dep in deps.get(node, ()):
+                if state.get(dep) == 1:
+                    return stack[stack.index(dep):]
+                if dep not in state:
+                    found = visit(dep)
+                    if found:
+                        return found
+            stack.pop()
+            state[node] = 2
+            return None
+
+        for name in self.order_in_file:
+            if name not in state:
+                found = visit(name)
+                if found:
+                    # report it in the direction a reader follows: A reads B reads C reads A
+                    return found
+        return None
+
+    def check(self) -> None:
+        if self.cycle:
+            raise CycleError(self.cycle)
+
+    def order(self, subset: list[str] | None = None) -> list[str]:
+        """Topological order (dependencies first), stable by file position."""
+        self.check()
+        wanted = set(subset) if subset is not None else set(self.order_in_file)
+        position = {name: i for i, name in enumerate(self.order_in_file)}
+        deps = self.deps
+        sorter: TopologicalSorter[str] = TopologicalSorter()
+        for name in wanted:
+            sorter.add(name, *(d for d in deps[name] if d in wanted))
+        try:
+            sorter.prepare()
+        except _GraphlibCycle as exc:  # pragma: no cover - check() found it first
+            raise CycleError(list(exc.args[1])) from None
+        out: list[str] = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready(), key=position.__getitem__)
+            out += ready
+            sorter.done(*ready)
+        return out
+
+    def levels(self, subset: list[str] | None = None) -> list[list[str]]:
+        """Groups that can run concurrently: level k only needs levels < k."""
+        deps = self.deps
+        order = self.order(subset)
+        wanted = set(order)
+        level: dict[str, int] = {}
+        for name in order:
+            level[name] = 1 + max((level[d] for d in deps[name] if d in wanted), default=-1)
+        groups: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+        for name in order:
+            groups[level[name]].append(name)
+        return groups
+
+    def upstream(self, name: str) -> list[str]:
+        """Every prompt ``name`` needs, transitively, in run order (``name`` excluded)."""
+        deps = self.deps
+        seen: set[str] = set()
+        todo = list(deps[name])
+        while todo:
+            current = todo.pop()
+            if current in seen or current == name:
+                continue
+            seen.add(current)
+            todo += deps[current]
+        return self.order(sorted(seen)) if seen else []
+
+    def downstream(self, name: str) -> list[str]:
+        """Every prompt that needs ``name``, transitively, in run order."""
+        dependents: dict[str, list[str]] = {n: [] for n in self.order_in_file}
+        for node, node_deps in self.deps.items():
+            for dep in node_deps:
+                dependents[dep].append(node)
+        seen: set[str] = set()
+        todo = list(dependents[name])
+        while todo:
+            current = todo.pop()
+            if current in seen or current == name:
+                continue
+            seen.add(current)
+            todo += dependents[current]
+        return [n for n in self.order(None) if n in seen] if not self.cycle else sorted(seen)

@@ -1,0 +1,240 @@
+"""Prompt -> the exact request, with the AIConfig SDK's semantics (see DESIGN.md).
+
+Differences from the SDK, on purpose: nothing is HTML-escaped, a missing parameter or a not-yet-run
+output is an error (unless ``allow_missing``), a prompt may read the output of a prompt at any
+position in the file, and the current prompt's own earlier answer is not sent back to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role
+from .errors import ConfigError, MissingReferenceError, PromptTuiError
+from .graph import prompt_references
+from .request import ResolvedRequest
+from .templates import Reference, TemplateEngine, default_engine
+
+# Settings that shape the request itself rather than being model parameters.
+_STRUCTURAL_KEYS = frozenset({"system_prompt", "messages", "stream", "stream_options", "model"})
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    name: str
+    value: Any  # None when missing
+    source: str  # "run-time" | "prompt" | "global" | "output of <p>" | "input of <p>" | "missing"
+
+    @property
+    def missing(self) -> bool:
+        return self.source == "missing"
+
+
+def effective_model_name(config: AIConfig, prompt: Prompt, model: str | None = None) -> str:
+    name = model or config.model_name_of(prompt)
+    if not name:
+        raise ConfigError(
+            f"prompt '{prompt.name}' names no model and the config has no metadata.default_model",
+            source=config.source,
+            location=f"prompts[{config.index_of(prompt.name)}].metadata.model",
+        )
+    return name
+
+
+def merged_settings(
+    config: AIConfig, prompt: Prompt, model: str | None = None, settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Global settings of the model, updated by the prompt's settings, then by run-time settings.
+
+    When ``model`` overrides the prompt's model, the prompt's own ``model`` id setting belongs to
+    the old model and is dropped; its other settings (temperature...) still apply.
+    """
+    name = effective_model_name(config, prompt, model)
+    merged = dict(config.models.get(name, {}))
+    own = dict(prompt.model_settings)
+    if model and model != config.model_name_of(prompt):
+        own.pop("model", None)
+    merged.update(own)
+    merged.update(settings or {})
+    return merged
+
+
+def _context(config: AIConfig, prompt: Prompt, params: dict[str, Any]) -> dict[str, Any]:
+    """Lowest to highest: other prompts' {input, output}, global, prompt, run-time parameters."""
+    context: dict[str, Any] = {
+        other.name: {"input": other.template, "output": other.output_text}
+        for other in config.prompts
+        if other.name != prompt.name
+    }
+    context.update(config.global_parameters)
+    context.update(prompt.parameters)
+    context.update(params)
+    return context
+
+
+def _missing(refs: list[Reference], context: dict[str, Any], prompt_names: set[str]) -> dict[str, str]:
+    """Missing references -> why, for the error message."""
+    missing: dict[str, str] = {}
+    for ref in refs:
+        value = context.get(ref.root)
+        if ref.root not in context or value is None:
+            missing.setdefault(ref.root, "no value")
+        elif ref.root in prompt_names and isinstance(value, dict) and ref.attr in ("output", "input"):
+            if value.get(ref.attr) is None:
+                reason = "not run yet" if ref.attr == "output" else "input is not text"
+                missing.setdefault(ref.text if ref.text else f"{ref.root}.{ref.attr}", reason)
+    return missing
+
+
+def parameter_table(
+    config: AIConfig, prompt_name: str, runtime_params: dict[str, Any] | None = None,
+    engine: TemplateEngine | None = None,
+) -> list[ParamInfo]:
+    """Every value the prompt reads, with where it comes from (drives the parameter form)."""
+    runtime_params = runtime_params or {}
+    prompt = config.prompt(prompt_name)
+    names = set(config.prompt_names)
+    rows: list[ParamInfo] = []
+    for ref in prompt_references(prompt, config, engine):
+        if ref.root in runtime_params:
+            rows.append(ParamInfo(ref.root, runtime_params[ref.root], "run-time"))
+        elif ref.root in prompt.parameters:
+            rows.append(ParamInfo(ref.root, prompt.parameters[ref.root], "prompt"))
+        elif ref.root in config.global_parameters:
+            rows.append(ParamInfo(ref.root, config.global_parameters[ref.root], "global"))
+        elif ref.root in names and ref.root != prompt.name and ref.attr in ("output", "input"):
+            other = config.prompt(ref.root)
+            value = other.output_text if ref.attr == "output" else other.template
+            label = f"{ref.root}.{ref.attr}"
+            rows.append(ParamInfo(label, value, f"{ref.attr} of {ref.root}" if value is not None else "missing"))
+        else:
+            rows.append(ParamInfo(ref.root, None, "missing"))
+    return rows
+
+
+class _Renderer:
+    """Renders templates for one resolution and collects every missing reference."""
+
+    def __init__(self, config: AIConfig, engine: TemplateEngine, params: dict[str, Any], allow_missing: bool):
+        self.config = config
+        self.engine = engine
+        self.params = params
+        self.allow_missing = allow_missing
+        self.names = config.prompt_names
+        self.name_set = set(self.names)
+        self.missing: dict[str, str] = {}
+
+    def render(self, source: str, owner: Prompt, label: str | None = None) -> str:
+        compiled = self.engine.compile(source, self.names, prompt=owner.name)
+        context = _context(self.config, owner, self.params)
+        for name, why in _missing(list(compiled.references), context, self.name_set).items():
+            key = f"{name} (in history prompt '{label}')" if label else name
+            self.missing.setdefault(key, why)
+        return compiled.render(context, prompt=owner.name, missing_ok=True)
+
+
+def _message_for(prompt: Prompt, renderer: _Renderer, label: str | None = None) -> dict[str, Any]:
+    message_input = prompt.input_message
+    if message_input is not None:
+        content = message_input.get("content")
+        text = renderer.render(content, prompt, label) if isinstance(content, str) else content
+        message: dict[str, Any] = {"content": text, "role": message_input.get("role") or "user"}
+        for key in ("function_call", "name"):
+            if message_input.get(key) is not None:
+                message[key] = message_input[key]
+        return message
+    if prompt.template is None:
+        raise ConfigError(
+            f"prompt '{prompt.name}' has no text input (attachments only): only text prompts can run",
+            source=renderer.config.source,
+            location=f"prompts[{renderer.config.index_of(prompt.name)}].input",
+        )
+    return {"content": renderer.render(prompt.template, prompt, label), "role": "user"}
+
+
+def _answer_message(prompt: Prompt) -> dict[str, Any] | None:
+    """The earlier prompt's latest answer as an assistant message (only role 'assistant')."""
+    output = prompt.latest_output
+    if output_role(output) != "assistant":
+        return None
+    text = prompt.output_text
+    message: dict[str, Any] = {"content": text, "role": "assistant"}
+    meta = output.get("metadata") if output else None
+    if isinstance(meta, dict) and meta.get("name"):
+        message["name"] = meta["name"]
+    return message
+
+
+def resolve(
+    config: AIConfig,
+    prompt_name: str,
+    *,
+    params: dict[str, Any] | None = None,
+    model: str | None = None,
+    settings: dict[str, Any] | None = None,
+    allow_missing: bool = False,
+    engine: TemplateEngine | None = None,
+) -> ResolvedRequest:
+    """The request ``prompt_name`` would send, with run-time parameters, model and settings."""
+    prompt = config.prompt(prompt_name)
+    engine = engine or default_engine()
+    params = dict(params or {})
+    model_name = effective_model_name(config, prompt, model)
+    merged = merged_settings(config, prompt, model, settings)
+    renderer = _Renderer(config, engine, params, allow_missing)
+
+    messages: list[dict[str, Any]] = []
+    preset = merged.get("messages")
+    if isinstance(preset, list) and preset:
+        # The SDK's other path: messages saved in the settings are resolved and no history is added.
+        for item in preset:
+            message = dict(item)
+            if isinstance(message.get("content"), str):
+                message["content"] = renderer.render(message["content"], prompt)
+            messages.append(message)
+    else:
+        system = merged.get("system_prompt")
+        if isinstance(system, dict):
+            system = system.get("content")
+        if isinstance(system, str):
+            messages.append({"content": renderer.render(system, prompt), "role": "system"})
+        if prompt.remember_chat_context:
+            own_model = config.model_name_of(prompt)
+            for earlier in config.prompts:
+                if earlier.name == prompt.name:
+                    break
+                if config.model_name_of(earlier) != own_model or earlier.template is None and earlier.input_message is None:
+                    continue
+                messages.append(_message_for(earlier, renderer, label=earlier.name))
+                answer = _answer_message(earlier)
+                if answer is not None:
+                    messages.append(answer)
+    messages.append(_message_for(prompt, renderer))
+
+    if renderer.missing and not allow_missing:
+        raise MissingReferenceError(prompt.name, list(renderer.missing), reasons=renderer.missing)
+
+    model_id = str(merged.get("model") or model_name)
+    call_options = {k: merged[k] for k in CALL_OPTION_KEYS if k in merged}
+    sent = {k: v for k, v in merged.items() if k not in _STRUCTURAL_KEYS and k not in CALL_OPTION_KEYS}
+    return ResolvedRequest(
+        prompt=prompt.name,
+        model_name=model_name,
+        model=model_id,
+        messages=messages,
+        settings=sent,
+        call_options=call_options,
+        missing=list(renderer.missing),
+    )
+
+
+def resolve_all(config: AIConfig, **kwargs: Any) -> dict[str, ResolvedRequest | PromptTuiError]:
+    """Resolve every prompt; errors are returned in place (used by validate and the bench)."""
+    out: dict[str, ResolvedRequest | PromptTuiError] = {}
+    for prompt in config.prompts:
+        try:
+            out[prompt.name] = resolve(config, prompt.name, **kwargs)
+        except PromptTuiError as exc:
+            out[prompt.name] = exc
+    return out
