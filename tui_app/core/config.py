@@ -212,6 +212,11 @@ class AIConfig:
         self.data = data
         # The text as loaded: used only to point errors at file positions.
         self.source_text = source_text
+        self._index_stamp: tuple[int, ...] | None = None
+        self._index: dict[str, int] = {}
+        self._names: tuple[str, ...] = ()
+        self._duplicates: set[str] = set()
+        self._name_set: frozenset[str] = frozenset()
         self.path = path
         self.format = fmt
         # sha256 of the bytes last read from / written to disk: lets a save notice that someone
@@ -267,24 +272,68 @@ class AIConfig:
     def __iter__(self) -> Iterator[Prompt]:
         return iter(self.prompts)
 
+    def _refresh_index(self) -> list[dict[str, Any]]:
+        """Name -> position, rebuilt only when the prompt list or a name changed.
+
+        Resolving every prompt of a 5,000-prompt file looks names up millions of times; a scan
+        per lookup would make that quadratic.
+        """
+        raw = self.data.get("prompts")
+        items = raw if isinstance(raw, list) else []
+        # Prompts are added, deleted and renamed through this class, which calls invalidate();
+        # the stamp also catches a replaced or resized list.
+        stamp = (id(raw), len(items))
+        if stamp != self._index_stamp:
+            names = tuple(str(p.get("name")) for p in items)
+            index: dict[str, int] = {}
+            duplicates: set[str] = set()
+            for position, name in enumerate(names):
+                if name in index:
+                    duplicates.add(name)
+                else:
+                    index[name] = position
+            self._index, self._names, self._duplicates = index, names, duplicates
+            self._name_set = frozenset(index)
+            self._index_stamp = stamp
+        return items
+
+    def invalidate(self) -> None:
+        """Forget the name index (after changing prompt names in ``data`` directly)."""
+        self._index_stamp = None
+
+    def rename_prompt(self, old: str, new: str) -> None:
+        if not new.strip():
+            raise ConfigError("a prompt name cannot be empty", source=self.source)
+        if new != old and self.get(new) is not None:
+            raise ConfigError(f"a prompt named '{new}' already exists", source=self.source)
+        self.prompt(old).raw["name"] = new
+        self.invalidate()
+
     @property
     def prompt_names(self) -> list[str]:
-        return [p.name for p in self.prompts]
+        self._refresh_index()
+        return list(self._names)
+
+    @property
+    def prompt_name_set(self) -> frozenset[str]:
+        """The same object until prompts change (its hash is cached: cheap as a cache key)."""
+        self._refresh_index()
+        return self._name_set
 
     def get(self, name: str) -> Prompt | None:
-        for prompt in self.prompts:
-            if prompt.name == name:
-                return prompt
-        return None
+        items = self._refresh_index()
+        position = self._index.get(name)
+        return Prompt(items[position]) if position is not None else None
 
     def prompt(self, name: str) -> Prompt:
         """The prompt called ``name``; an ambiguous (duplicated) name is refused."""
         found = self.get(name)
         if found is None:
             raise UnknownPromptError(name, self.prompt_names)
-        for error in self.duplicate_name_errors():
-            if error.message.startswith(f"duplicate prompt name '{name}'"):
-                raise error
+        if name in self._duplicates:
+            for error in self.duplicate_name_errors():
+                if error.message.startswith(f"duplicate prompt name '{name}'"):
+                    raise error
         return found
 
     def duplicate_name_errors(self) -> list[ConfigError]:
@@ -297,10 +346,10 @@ class AIConfig:
         return _duplicate_names(text, self.format, self.source, self.data)
 
     def index_of(self, name: str) -> int:
-        for index, prompt in enumerate(self.prompts):
-            if prompt.name == name:
-                return index
-        raise UnknownPromptError(name, self.prompt_names)
+        self._refresh_index()
+        if name not in self._index:
+            raise UnknownPromptError(name, self.prompt_names)
+        return self._index[name]
 
     def model_name_of(self, prompt: Prompt) -> str | None:
         """The prompt's model name, falling back to ``metadata.default_model``."""
@@ -320,10 +369,12 @@ class AIConfig:
         prompts = self.data.setdefault("prompts", [])
         position = self.index_of(after) + 1 if after else len(prompts)
         prompts.insert(position, raw)
+        self.invalidate()
         return Prompt(raw)
 
     def delete_prompt(self, name: str) -> None:
         del self.data["prompts"][self.index_of(name)]
+        self.invalidate()
 
     # --- persistence ------------------------------------------------------------------------
     def dumps(self) -> str:

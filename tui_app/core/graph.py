@@ -44,7 +44,7 @@ def prompt_references(
 ) -> list[Reference]:
     """References read by all of a prompt's templates, unique, in order of appearance."""
     engine = engine or default_engine()
-    names = config.prompt_names
+    names = config.prompt_name_set
     seen: dict[tuple[str, str | None], Reference] = {}
     for source in prompt_sources(prompt, config):
         for ref in engine.compile(source, names, prompt=prompt.name).references:
@@ -56,7 +56,8 @@ def prompt_references(
 class DependencyGraph:
     order_in_file: list[str]
     reads: dict[str, tuple[str, ...]]  # prompt -> prompts whose output it reads
-    context: dict[str, tuple[str, ...]]  # prompt -> earlier prompts it inherits chat context from
+    # prompt -> earlier prompts it inherits chat context from (direct edges; see build())
+    context: dict[str, tuple[str, ...]]
     unknown: dict[str, list[str]] = field(default_factory=dict)  # prompt -> unknown names it reads
     errors: dict[str, PromptTuiError] = field(default_factory=dict)  # prompt -> template error
     cycle: list[str] | None = None
@@ -67,13 +68,14 @@ class DependencyGraph:
         engine = engine or default_engine()
         prompts = config.prompts
         names = [p.name for p in prompts]
-        name_set = set(names)
+        name_set = config.prompt_name_set
         global_params = set(config.global_parameters)
         reads: dict[str, tuple[str, ...]] = {}
         context: dict[str, tuple[str, ...]] = {}
         unknown: dict[str, list[str]] = {}
         errors: dict[str, PromptTuiError] = {}
-        for index, prompt in enumerate(prompts):
+        chain_tail: dict[str | None, list[str]] = {}
+        for prompt in prompts:
             shadowed = global_params | set(prompt.parameters)
             try:
                 refs = prompt_references(prompt, config, engine)
@@ -90,12 +92,17 @@ class DependencyGraph:
                 else:
                     unknown.setdefault(prompt.name, []).append(ref.root)
             reads[prompt.name] = tuple(found)
+            # Chat context: only edges to the nearest earlier same-model prompt that itself keeps
+            # context (it covers everything before it, transitively) and to the context-free
+            # prompts after it. Edges to every earlier prompt would be quadratic.
             model = config.model_name_of(prompt)
-            context[prompt.name] = (
-                tuple(p.name for p in prompts[:index] if config.model_name_of(p) == model)
-                if prompt.remember_chat_context and prompt.template is not None
-                else ()
-            )
+            tail = chain_tail.setdefault(model, [])
+            keeps_context = prompt.remember_chat_context and prompt.template is not None
+            context[prompt.name] = tuple(tail) if keeps_context else ()
+            if keeps_context:
+                chain_tail[model] = [prompt.name]
+            else:
+                tail.append(prompt.name)
         graph = cls(names, reads, context, unknown, errors)
         graph.cycle = graph._find_cycle()
         return graph

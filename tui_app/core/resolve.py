@@ -60,13 +60,19 @@ def merged_settings(
     return merged
 
 
-def _context(config: AIConfig, prompt: Prompt, params: dict[str, Any]) -> dict[str, Any]:
-    """Lowest to highest: other prompts' {input, output}, global, prompt, run-time parameters."""
-    context: dict[str, Any] = {
-        other.name: {"input": other.template, "output": other.output_text}
-        for other in config.prompts
-        if other.name != prompt.name
-    }
+def _context(
+    config: AIConfig, prompt: Prompt, params: dict[str, Any], refs: tuple[Reference, ...] | list[Reference]
+) -> dict[str, Any]:
+    """Lowest to highest: other prompts' {input, output}, global, prompt, run-time parameters.
+
+    Only the prompts the template reads are looked up, so resolving stays linear in file size.
+    """
+    names = config.prompt_name_set
+    context: dict[str, Any] = {}
+    for ref in refs:
+        if ref.root in names and ref.root != prompt.name and ref.root not in context:
+            other = config.prompt(ref.root)
+            context[ref.root] = {"input": other.template, "output": other.output_text}
     context.update(config.global_parameters)
     context.update(prompt.parameters)
     context.update(params)
@@ -94,7 +100,7 @@ def parameter_table(
     """Every value the prompt reads, with where it comes from (drives the parameter form)."""
     runtime_params = runtime_params or {}
     prompt = config.prompt(prompt_name)
-    names = set(config.prompt_names)
+    names = config.prompt_name_set
     rows: list[ParamInfo] = []
     for ref in prompt_references(prompt, config, engine):
         if ref.root in runtime_params:
@@ -113,32 +119,63 @@ def parameter_table(
     return rows
 
 
-class _Renderer:
-    """Renders templates for one resolution and collects every missing reference."""
+class _Session:
+    """State shared by the resolutions of one call (one prompt, or every prompt of a file).
 
-    def __init__(self, config: AIConfig, engine: TemplateEngine, params: dict[str, Any], allow_missing: bool):
+    An earlier prompt's history message depends only on that prompt and the run-time
+    parameters, so it is rendered once per session, not once per later prompt: resolving a long
+    chat chain stays linear in the number of renders.
+    """
+
+    def __init__(self, config: AIConfig, engine: TemplateEngine, params: dict[str, Any]):
         self.config = config
         self.engine = engine
         self.params = params
-        self.allow_missing = allow_missing
-        self.names = config.prompt_names
-        self.name_set = set(self.names)
-        self.missing: dict[str, str] = {}
+        self.name_set = config.prompt_name_set
+        self.missing: dict[str, str] = {}  # of the resolution in progress
+        self._history: dict[str, tuple[list[dict[str, Any]], dict[str, str]]] = {}
+        self._by_model: dict[str | None, list[tuple[int, Prompt]]] | None = None
 
-    def render(self, source: str, owner: Prompt, label: str | None = None) -> str:
-        compiled = self.engine.compile(source, self.names, prompt=owner.name)
-        context = _context(self.config, owner, self.params)
+    def render(self, source: str, owner: Prompt, label: str | None = None,
+               into: dict[str, str] | None = None) -> str:
+        compiled = self.engine.compile(source, self.name_set, prompt=owner.name)
+        context = _context(self.config, owner, self.params, compiled.references)
+        sink = self.missing if into is None else into
         for name, why in _missing(list(compiled.references), context, self.name_set).items():
             key = f"{name} (in history prompt '{label}')" if label else name
-            self.missing.setdefault(key, why)
+            sink.setdefault(key, why)
         return compiled.render(context, prompt=owner.name, missing_ok=True)
 
+    def history_of(self, earlier: Prompt) -> list[dict[str, Any]]:
+        """An earlier prompt as chat history: its input, then its answer when it has one."""
+        if earlier.name not in self._history:
+            missing: dict[str, str] = {}
+            messages = [_message_for(earlier, self, label=earlier.name, into=missing)]
+            answer = _answer_message(earlier)
+            if answer is not None:
+                messages.append(answer)
+            self._history[earlier.name] = (messages, missing)
+        messages, missing = self._history[earlier.name]
+        for key, why in missing.items():
+            self.missing.setdefault(key, why)
+        return [dict(m) for m in messages]
 
-def _message_for(prompt: Prompt, renderer: _Renderer, label: str | None = None) -> dict[str, Any]:
+    def earlier_same_model(self, prompt: Prompt) -> list[Prompt]:
+        if self._by_model is None:
+            self._by_model = {}
+            for position, other in enumerate(self.config.prompts):
+                self._by_model.setdefault(self.config.model_name_of(other), []).append((position, other))
+        index = self.config.index_of(prompt.name)
+        candidates = self._by_model.get(self.config.model_name_of(prompt), [])
+        return [other for position, other in candidates if position < index]
+
+
+def _message_for(prompt: Prompt, session: _Session, label: str | None = None,
+                 into: dict[str, str] | None = None) -> dict[str, Any]:
     message_input = prompt.input_message
     if message_input is not None:
         content = message_input.get("content")
-        text = renderer.render(content, prompt, label) if isinstance(content, str) else content
+        text = session.render(content, prompt, label, into) if isinstance(content, str) else content
         message: dict[str, Any] = {"content": text, "role": message_input.get("role") or "user"}
         for key in ("function_call", "name"):
             if message_input.get(key) is not None:
@@ -147,10 +184,10 @@ def _message_for(prompt: Prompt, renderer: _Renderer, label: str | None = None) 
     if prompt.template is None:
         raise ConfigError(
             f"prompt '{prompt.name}' has no text input (attachments only): only text prompts can run",
-            source=renderer.config.source,
-            location=f"prompts[{renderer.config.index_of(prompt.name)}].input",
+            source=session.config.source,
+            location=f"prompts[{session.config.index_of(prompt.name)}].input",
         )
-    return {"content": renderer.render(prompt.template, prompt, label), "role": "user"}
+    return {"content": session.render(prompt.template, prompt, label, into), "role": "user"}
 
 
 def _answer_message(prompt: Prompt) -> dict[str, Any] | None:
@@ -175,14 +212,14 @@ def resolve(
     settings: dict[str, Any] | None = None,
     allow_missing: bool = False,
     engine: TemplateEngine | None = None,
+    _session: _Session | None = None,
 ) -> ResolvedRequest:
     """The request ``prompt_name`` would send, with run-time parameters, model and settings."""
     prompt = config.prompt(prompt_name)
-    engine = engine or default_engine()
-    params = dict(params or {})
+    session = _session or _Session(config, engine or default_engine(), dict(params or {}))
+    session.missing = {}
     model_name = effective_model_name(config, prompt, model)
     merged = merged_settings(config, prompt, model, settings)
-    renderer = _Renderer(config, engine, params, allow_missing)
 
     messages: list[dict[str, Any]] = []
     preset = merged.get("messages")
@@ -191,29 +228,23 @@ def resolve(
         for item in preset:
             message = dict(item)
             if isinstance(message.get("content"), str):
-                message["content"] = renderer.render(message["content"], prompt)
+                message["content"] = session.render(message["content"], prompt)
             messages.append(message)
     else:
         system = merged.get("system_prompt")
         if isinstance(system, dict):
             system = system.get("content")
         if isinstance(system, str):
-            messages.append({"content": renderer.render(system, prompt), "role": "system"})
+            messages.append({"content": session.render(system, prompt), "role": "system"})
         if prompt.remember_chat_context:
-            own_model = config.model_name_of(prompt)
-            for earlier in config.prompts:
-                if earlier.name == prompt.name:
-                    break
-                if config.model_name_of(earlier) != own_model or earlier.template is None and earlier.input_message is None:
+            for earlier in session.earlier_same_model(prompt):
+                if earlier.template is None and earlier.input_message is None:
                     continue
-                messages.append(_message_for(earlier, renderer, label=earlier.name))
-                answer = _answer_message(earlier)
-                if answer is not None:
-                    messages.append(answer)
-    messages.append(_message_for(prompt, renderer))
+                messages += session.history_of(earlier)
+    messages.append(_message_for(prompt, session))
 
-    if renderer.missing and not allow_missing:
-        raise MissingReferenceError(prompt.name, list(renderer.missing), reasons=renderer.missing)
+    if session.missing and not allow_missing:
+        raise MissingReferenceError(prompt.name, list(session.missing), reasons=session.missing)
 
     model_id = str(merged.get("model") or model_name)
     call_options = {k: merged[k] for k in CALL_OPTION_KEYS if k in merged}
@@ -225,16 +256,17 @@ def resolve(
         messages=messages,
         settings=sent,
         call_options=call_options,
-        missing=list(renderer.missing),
+        missing=list(session.missing),
     )
 
 
 def resolve_all(config: AIConfig, **kwargs: Any) -> dict[str, ResolvedRequest | PromptTuiError]:
     """Resolve every prompt; errors are returned in place (used by validate and the bench)."""
     out: dict[str, ResolvedRequest | PromptTuiError] = {}
+    session = _Session(config, kwargs.pop("engine", None) or default_engine(), dict(kwargs.pop("params", None) or {}))
     for prompt in config.prompts:
         try:
-            out[prompt.name] = resolve(config, prompt.name, **kwargs)
+            out[prompt.name] = resolve(config, prompt.name, _session=session, **kwargs)
         except PromptTuiError as exc:
             out[prompt.name] = exc
     return out

@@ -253,7 +253,8 @@ class Runner:
         first_token: float | None = None
         end = None
         try:
-            async for item in stream(resolved, api_key=api_key, max_attempts=self.max_attempts):
+            attempts_allowed = int(resolved.call_options.get("max_attempts", self.max_attempts))
+            async for item in stream(resolved, api_key=api_key, max_attempts=attempts_allowed):
                 if isinstance(item, providers.TextChunk):
                     if first_token is None:
                         first_token = time.time()
@@ -271,7 +272,7 @@ class Runner:
             emit(Failed(run_id=run_id, prompt=name, t=time.time(), error=str(exc), partial_text=text,
                         attempts=exc.attempts, status=exc.status))
             self._record(run_id, name, request, resolved, "failed", text=text, error=str(exc),
-                         attempts=exc.attempts, started=started, offline=offline)
+                         attempts=exc.attempts, started=started, offline=offline, secret=api_key)
             return
         done = time.time()
         text = "".join(partial)
@@ -287,7 +288,8 @@ class Runner:
         emit(Finished(run_id=run_id, prompt=name, t=done, text=text, output=output, model=resolved.model,
                       usage=usage, cost=cost, ttft=ttft, latency=done - started, attempts=attempts, offline=offline))
         self._record(run_id, name, request, resolved, "finished", text=text, output=output, usage=usage,
-                     cost=cost, ttft=ttft, latency=done - started, attempts=attempts, started=started, offline=offline)
+                     cost=cost, ttft=ttft, latency=done - started, attempts=attempts, started=started, offline=offline,
+                     secret=api_key)
 
     def _api_key(self, resolved: ResolvedRequest) -> str | None:
         from . import providers
@@ -296,11 +298,11 @@ class Runner:
             return "sk-local-no-key-needed"  # OpenAI clients insist on some key, local servers ignore it
         provider = providers.provider_of(resolved.model, resolved.call_options)
         env_var = providers.key_env_var(provider)
-        found = self.keys.lookup(provider).value if self.keys is not None else None
-        if found is None and self.keys is None and env_var:
-            import os
+        if self.keys is None:
+            from .keys import KeyStore
 
-            found = os.environ.get(env_var)
+            self.keys = KeyStore()
+        found = self.keys.lookup(provider, env_var=env_var).value
         if not found:
             hint = f"set {env_var} or run `prompt-tui keys set {provider}`" if env_var else f"configure {provider}"
             raise PromptTuiError(f"no API key for {provider} (model {resolved.model}): {hint}")
@@ -326,6 +328,7 @@ class Runner:
         text: str = "", output: dict[str, Any] | None = None, error: str | None = None,
         usage: Usage | None = None, cost: float | None = None, ttft: float | None = None,
         latency: float | None = None, attempts: int = 1, started: float, offline: bool = False,
+        secret: str | None = None,
     ) -> None:
         if self.history is None:
             return
@@ -341,7 +344,8 @@ class Runner:
                 tokens_out=usage.completion_tokens if usage else None,
                 cost=cost, ttft=ttft, latency=latency, attempts=attempts,
                 started_at=started, ended_at=time.time(), cache_key=resolved.cache_key, offline=offline,
-            )
+            ),
+            secrets=[secret],  # masked wherever it might appear (an error echoing the key)
         )
 
     def _record_cancel(self, run_id: str, name: str, request: RunRequest, text: str) -> None:

@@ -1,0 +1,129 @@
+"""`prompt-tui history [CONFIG] [--prompt P] [--limit N] [--json]`: recorded runs, newest first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from ..core import paths
+from ..core.history import History, RunRecord, config_key
+
+EXIT_OK = 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "history",
+        help="show recorded runs",
+        description=f"Recorded runs, newest first, from {paths.HISTORY_FILE} in the data "
+        f"directory (${paths.HOME_ENV} or the platform's user data dir).",
+    )
+    parser.add_argument("config", nargs="?", help="only runs of this config file")
+    parser.add_argument("--prompt", metavar="P", help="only runs of this prompt")
+    parser.add_argument(
+        "--limit", type=_limit, default=50, metavar="N", help="at most N runs (0: all; default 50)"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.set_defaults(func=run)
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 (all) or more")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    path = paths.history_path()
+    if not path.exists():  # reading must not create the database
+        if not args.json:
+            print(f"no runs recorded yet ({path})", file=sys.stderr)
+        return EXIT_OK
+    with History(path) as history:
+        records = history.runs(
+            config_path=config_key(args.config) if args.config else None,
+            prompt=args.prompt,
+            limit=args.limit or None,
+        )
+    if args.json:
+        for rec in records:
+            print(json.dumps(rec.to_json(), ensure_ascii=False, default=str))
+        return EXIT_OK
+    if not records:
+        print("no matching runs", file=sys.stderr)
+        return EXIT_OK
+    print_table(records, show_config=not args.config)
+    return EXIT_OK
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.2f}s"
+
+
+def _cost(value: float | None) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return f"${text}" if text != "0" or value == 0 else "<$0.000001"
+
+
+def _tokens(rec: RunRecord) -> str:
+    if rec.tokens_in is None and rec.tokens_out is None:
+        return "-"
+    left = "?" if rec.tokens_in is None else str(rec.tokens_in)
+    right = "?" if rec.tokens_out is None else str(rec.tokens_out)
+    return f"{left}/{right}"
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _short_config(path: str) -> str:
+    return path.rsplit("/", 1)[-1] if path else "-"
+
+
+def table_rows(records: list[RunRecord], *, show_config: bool) -> list[list[str]]:
+    header = ["time", "prompt", "model", "status", "cached", "ttft", "latency", "tokens", "cost"]
+    if show_config:
+        header.insert(1, "config")
+    rows: list[list[str]] = [header]
+    for rec in records:
+        row: list[Any] = [
+            _when(rec.started_at),
+            rec.prompt,
+            rec.model or "-",
+            rec.status + (" (offline)" if rec.offline else ""),
+            "yes" if rec.cached else "",
+            _secs(rec.ttft),
+            _secs(rec.latency),
+            _tokens(rec),
+            _cost(rec.cost),
+        ]
+        if show_config:
+            row.insert(1, _short_config(rec.config_path))
+        rows.append([str(cell) for cell in row])
+    return rows
+
+
+def print_table(records: list[RunRecord], *, show_config: bool) -> None:
+    rows = table_rows(records, show_config=show_config)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = {"ttft", "latency", "tokens", "cost"}
+    for row in rows:
+        cells = []
+        for i, cell in enumerate(row):
+            aligned = cell.rjust(widths[i]) if rows[0][i] in right else cell.ljust(widths[i])
+            cells.append(aligned)
+        print("  ".join(cells).rstrip())

@@ -1,0 +1,471 @@
+"""The run log: one SQLite row per prompt run (finished, failed, cancelled, cached or blocked).
+
+Schema changes are a list of migration functions applied in order (simonw/llm style); the number
+applied is the database's ``PRAGMA user_version``. Each migration runs in its own
+``BEGIN IMMEDIATE`` transaction that re-reads the version first, so several processes opening a
+fresh file at once apply each migration exactly once. Append new migrations; never edit old ones.
+
+Concurrency: WAL mode (readers never block the writer) and a busy timeout (a writer waits for
+another instead of failing with "database is locked"). Every write is a single autocommit
+statement, so no transaction ever upgrades from read to write (that upgrade is the one case where
+SQLite returns BUSY without waiting).
+
+No secret is ever stored: model settings go through :func:`scrub_settings` (drops ``api_key``,
+``Authorization`` headers, ``*_token`` strings..., keeps numeric settings such as ``max_tokens``)
+and every text field is scrubbed of the literal secrets the caller passes to :meth:`History.record`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import PromptTuiError
+from .keys import mask
+
+STATUSES = ("finished", "failed", "cancelled", "cached", "blocked")
+
+
+class HistoryError(PromptTuiError):
+    """The history database cannot be opened or written."""
+
+
+# -- records ----------------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class RunRecord:
+    """One prompt run. Times are unix seconds; ``ttft``/``latency`` are durations in seconds."""
+
+    run_id: str
+    config_path: str  # stored as config_key(path): absolute, resolved
+    prompt: str
+    status: str  # one of STATUSES
+    group_id: str | None = None  # e.g. a model-comparison group
+    model: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # model settings sent (scrubbed)
+    messages: list[Any] = field(default_factory=list)  # request messages sent
+    output_text: str | None = None
+    output: dict[str, Any] | None = None  # the stored AIConfig execute_result
+    error: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: float | None = None  # None: unknown
+    ttft: float | None = None
+    latency: float | None = None
+    attempts: int = 1
+    started_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    cache_key: str | None = None
+    offline: bool = False
+    id: int | None = None
+
+    @property
+    def cached(self) -> bool:
+        """True when this run reused a stored answer instead of calling the model."""
+        return self.status == "cached"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_COLUMNS = [f.name for f in fields(RunRecord) if f.name != "id"]
+_JSON_COLUMNS = {"settings", "messages", "output"}
+
+
+def config_key(path: str | os.PathLike[str]) -> str:
+    """The form of a config path stored in and matched against the history: absolute, resolved.
+
+    :class:`History` applies it to every ``config_path`` it stores or matches, so a run recorded
+    as ``chain.json`` from one directory is found as ``./chain.json`` or ``/abs/chain.json``.
+    ``""`` (a config that has no file) stays ``""``.
+    """
+    if not os.fspath(path):
+        return ""
+    return str(Path(path).expanduser().resolve())
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+_SECRET_NAMES = {
+    "api_key",
+    "apikey",
+    "authorization",
+    "proxy_authorization",
+    "auth",
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "bearer",
+    "cookie",
+    "set_cookie",
+    "credentials",
+}
+# Names containing these are secrets unless the value is a number (max_tokens, max_new_tokens...).
+_SECRET_PARTS = ("token", "secret", "password", "passwd", "credential", "authorization", "cookie")
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/\s:@]*):[^@/\s]+@")
+# A credential after "Bearer"/"Basic": 12+ token characters including a digit (so that
+# "Basic authentication failed" stays readable).
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_secret_setting(name: str, value: Any = None) -> bool:
+    """Whether a setting (or header) named ``name`` with ``value`` must not be stored.
+
+    Secret: ``api_key``, ``Authorization``, ``X-Api-Key``, any name containing "key"
+    (``*_key``, ``api-key``...), and names containing "token", "secret", "password"... unless the
+    value is a number (``max_tokens: 256`` is kept, ``access_token: "..."`` is dropped).
+    """
+    norm = name.strip().lower().replace("-", "_")
+    if norm in _SECRET_NAMES or "key" in norm:
+        return True
+    if norm.startswith("auth_") or norm.endswith("_auth"):
+        return not _is_number(value)
+    return any(part in norm for part in _SECRET_PARTS) and not _is_number(value) and value is not None
+
+
+def scrub_text(text: str, secrets: Iterable[str] = (), *, patterns: bool = True) -> str:
+    """``text`` with the given secrets masked, and with ``patterns`` also URL passwords and
+    ``Bearer``/``Basic`` credentials (for error messages and settings, not model output)."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, mask(secret))
+    if patterns:
+        text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:••••@", text)
+        text = _BEARER.sub(lambda m: f"{m.group(1)} ••••", text)
+    return text
+
+
+def scrub_settings(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """A copy of ``value`` (settings, nested dicts and lists) without secret entries."""
+    secrets = [s for s in secrets if s]
+    if isinstance(value, dict):
+        return {
+            k: scrub_settings(v, secrets)
+            for k, v in value.items()
+            if not (isinstance(k, str) and is_secret_setting(k, v))
+        }
+    if isinstance(value, list | tuple):
+        return [scrub_settings(v, secrets) for v in value]
+    if isinstance(value, str):
+        return scrub_text(value, secrets)
+    return value
+
+
+def _scrub_json(value: Any, secrets: list[str]) -> Any:
+    """Strings anywhere in a JSON value with literal secrets masked (keys are not dropped)."""
+    if not secrets:
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub_json(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub_json(v, secrets) for v in value]
+    if isinstance(value, str):
+        return scrub_text(value, secrets, patterns=False)
+    return value
+
+
+# -- migrations -------------------------------------------------------------------------------
+
+
+def _m001_runs(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL,
+            group_id TEXT,
+            config_path TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            model TEXT,
+            settings TEXT NOT NULL DEFAULT '{}',
+            messages TEXT NOT NULL DEFAULT '[]',
+            output_text TEXT,
+            output TEXT,
+            status TEXT NOT NULL
+                CHECK (status IN ('finished', 'failed', 'cancelled', 'cached', 'blocked')),
+            error TEXT,
+            tokens_in INTEGER,
+            tokens_out INTEGER,
+            cost REAL,
+            ttft REAL,
+            latency REAL,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            cache_key TEXT,
+            offline INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    conn.execute("CREATE INDEX runs_cache_key ON runs (cache_key, status, id)")
+    conn.execute("CREATE INDEX runs_config_prompt ON runs (config_path, prompt, id)")
+    conn.execute("CREATE INDEX runs_run_id ON runs (run_id)")
+    conn.execute("CREATE INDEX runs_group_id ON runs (group_id) WHERE group_id IS NOT NULL")
+
+
+Migration = Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: list[Migration] = [_m001_runs]
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: list[Migration] | None = None) -> int:
+    """Apply the migrations this database has not seen yet; returns the resulting version.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``).
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    while True:
+        if _user_version(conn) >= len(steps):
+            break
+        conn.execute("BEGIN IMMEDIATE")  # waits (busy timeout) for any other migrator
+        try:
+            version = _user_version(conn)  # re-read under the write lock
+            if version < len(steps):
+                steps[version](conn)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    version = _user_version(conn)
+    if version > len(steps):
+        raise HistoryError(
+            f"history database schema version {version} is newer than this prompt-tui "
+            f"understands ({len(steps)}); upgrade prompt-tui or move the file away"
+        )
+    return version
+
+
+# -- the store --------------------------------------------------------------------------------
+
+
+class History:
+    """The run log in one SQLite file.
+
+    Thread model: one connection opened with ``check_same_thread=False`` and guarded by a lock,
+    rather than a connection per thread. Writes are a single small INSERT per prompt run, so the
+    lock never waits long; a shared connection can be closed deterministically from any thread
+    (per-thread connections can only be closed by their own thread, so worker threads that end
+    would leak open handles); and concurrency between *processes*, the case that needs it, is
+    handled by WAL + the busy timeout either way. After a fork the child opens its own connection
+    (an inherited SQLite handle must not be used).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 10.0,
+        migrations: list[Migration] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self._migrations = migrations
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryError(f"{self.path.parent}: cannot create directory: {exc}") from None
+        with self._lock:
+            self._connection()
+
+    # -- connection ----------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise HistoryError(f"{self.path}: history is closed")
+        if self._conn is None or self._pid != os.getpid():
+            self._conn = self._open()
+            self._pid = os.getpid()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{self.path}: cannot open history database: {exc}") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            self._set_wal(conn)
+            conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; no fsync per commit
+            migrate(conn, self._migrations)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise HistoryError(f"{self.path}: not a usable history database: {exc}") from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _set_wal(self, conn: sqlite3.Connection) -> None:
+        # Switching a fresh file to WAL needs a brief exclusive lock; with several processes
+        # opening the same new file at once it can report "locked" even with a busy timeout.
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+            self._closed = True
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return _user_version(self._connection())
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def record(self, rec: RunRecord, *, secrets: Iterable[str | None] = ()) -> int:
+        """Store one run; returns its row id. ``secrets`` (e.g. the API key used) are masked
+        wherever they appear; secret-looking settings are dropped regardless."""
+        if rec.status not in STATUSES:
+            raise ValueError(f"unknown run status {rec.status!r} (expected one of {STATUSES})")
+        known = [s for s in secrets if s]
+        row: dict[str, Any] = {}
+        for name in _COLUMNS:
+            value = getattr(rec, name)
+            if name == "config_path":
+                value = config_key(value or "")
+            elif name == "settings":
+                value = scrub_settings(value or {}, known)
+            elif name in _JSON_COLUMNS:
+                value = _scrub_json(value, known)
+            elif name == "error" and isinstance(value, str):
+                value = scrub_text(value, known)
+            elif name == "output_text" and isinstance(value, str):
+                value = scrub_text(value, known, patterns=False)
+            if name in _JSON_COLUMNS:
+                if value is None and name != "output":
+                    value = {} if name == "settings" else []
+                value = (
+                    None
+                    if value is None
+                    else json.dumps(value, ensure_ascii=False, default=str, sort_keys=False)
+                )
+            elif name == "offline":
+                value = 1 if value else 0
+            row[name] = value
+        columns = ", ".join(_COLUMNS)
+        marks = ", ".join(f":{c}" for c in _COLUMNS)
+        sql = f"INSERT INTO runs ({columns}) VALUES ({marks})"
+        with self._lock:
+            try:
+                cursor = self._connection().execute(sql, row)
+            except sqlite3.Error as exc:
+                raise HistoryError(f"{self.path}: cannot record run: {exc}") from None
+            return int(cursor.lastrowid or 0)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _select(self, where: str, params: list[Any], limit: int | None) -> list[RunRecord]:
+        sql = "SELECT * FROM runs"
+        if where:
+            sql += f" WHERE {where}"
+        sql += " ORDER BY id DESC"
+        if limit is not None and limit > 0:
+            sql += " LIMIT ?"
+            params = [*params, int(limit)]
+        with self._lock:
+            try:
+                cursor = self._connection().execute(sql, params)
+                names = [d[0] for d in cursor.description]
+                rows = cursor.fetchall()
+            except sqlite3.Error as exc:
+                raise HistoryError(f"{self.path}: cannot read history: {exc}") from None
+        return [_to_record(dict(zip(names, r, strict=True))) for r in rows]
+
+    def cached(self, cache_key: str) -> RunRecord | None:
+        """The latest finished run with this cache key (a reusable answer), or None."""
+        found = self._select("cache_key = ? AND status = 'finished'", [cache_key], 1)
+        return found[0] if found else None
+
+    def latest_for(self, config_path: str, prompt: str) -> RunRecord | None:
+        """The latest finished or failed run of a prompt (for 'stale' detection and browsing)."""
+        found = self._select(
+            "config_path = ? AND prompt = ? AND status IN ('finished', 'failed')",
+            [config_key(config_path), prompt],
+            1,
+        )
+        return found[0] if found else None
+
+    def runs(
+        self,
+        *,
+        config_path: str | None = None,
+        prompt: str | None = None,
+        run_id: str | None = None,
+        group_id: str | None = None,
+        limit: int | None = 50,
+    ) -> list[RunRecord]:
+        """Recorded runs, newest first; ``limit`` None or <= 0 for all."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("config_path", None if config_path is None else config_key(config_path)),
+            ("prompt", prompt),
+            ("run_id", run_id),
+            ("group_id", group_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        return self._select(" AND ".join(clauses), params, limit)
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._connection().execute("SELECT count(*) FROM runs").fetchone()[0])
+
+
+def _to_record(row: dict[str, Any]) -> RunRecord:
+    for name in _JSON_COLUMNS:
+        raw = row.get(name)
+        if raw is not None:
+            try:
+                row[name] = json.loads(raw)
+            except ValueError:
+                row[name] = raw
+    if row.get("settings") is None:
+        row["settings"] = {}
+    if row.get("messages") is None:
+        row["messages"] = []
+    row["offline"] = bool(row.get("offline"))
+    known = {f.name for f in fields(RunRecord)}
+    return RunRecord(**{k: v for k, v in row.items() if k in known})

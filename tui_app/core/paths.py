@@ -1,0 +1,68 @@
+"""Where prompt-tui keeps its own files.
+
+``$PROMPT_TUI_HOME`` (when set and not empty) holds everything: settings and data. Otherwise the
+platform's user directories are used (on Linux ``~/.local/share/prompt-tui`` for data and
+``~/.config/prompt-tui`` for settings, following ``XDG_*`` variables).
+
+Nothing here touches the file system unless asked: every function computes a path, and creates
+its directory only with ``create=True``. Importing this module has no side effects.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "prompt-tui"
+HOME_ENV = "PROMPT_TUI_HOME"
+
+SETTINGS_FILE = "settings.json"
+HISTORY_FILE = "history.sqlite3"
+
+
+def _override() -> Path | None:
+    value = os.environ.get(HOME_ENV, "").strip()
+    if not value:
+        return None
+    return Path(value).expanduser().absolute()
+
+
+def _ensure(path: Path, create: bool) -> Path:
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def home(*, create: bool = False) -> Path:
+    """``$PROMPT_TUI_HOME`` if set, else the platform's user data directory for prompt-tui."""
+    override = _override()
+    if override is not None:
+        return _ensure(override, create)
+    import platformdirs  # a cheap import, but only paid by callers that need a path
+
+    return _ensure(Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)), create)
+
+
+def data_dir(*, create: bool = False) -> Path:
+    """Directory for data prompt-tui writes itself (the history database)."""
+    return home(create=create)
+
+
+def config_dir(*, create: bool = False) -> Path:
+    """Directory for user settings: ``$PROMPT_TUI_HOME`` if set, else the user config dir."""
+    override = _override()
+    if override is not None:
+        return _ensure(override, create)
+    import platformdirs
+
+    return _ensure(Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)), create)
+
+
+def settings_path(*, create_dir: bool = False) -> Path:
+    """``settings.json`` in :func:`config_dir` (the file itself is never created here)."""
+    return config_dir(create=create_dir) / SETTINGS_FILE
+
+
+def history_path(*, create_dir: bool = False) -> Path:
+    """``history.sqlite3`` in :func:`data_dir` (the file itself is never created here)."""
+    return data_dir(create=create_dir) / HISTORY_FILE

@@ -1,0 +1,83 @@
+"""Retry policy for model calls: which failures are transient and how long to wait.
+
+Retried: HTTP 429, HTTP 5xx and connection errors (refused, reset, dropped before any text).
+Never retried: other 4xx (400, 401, 403, 404, 422, ...), client-side timeouts (the user set the
+timeout; repeating it multiplies the wait), and anything after text has streamed.
+
+Waiting: the server's ``Retry-After`` (seconds, fractional allowed, or an HTTP date; also
+``retry-after-ms``) when present, else exponential backoff with full jitter:
+``uniform(0, min(backoff_max, backoff_base * 2 ** (attempt - 1)))``. A ``Retry-After`` longer
+than :data:`MAX_RETRY_AFTER` is not waited for: the call fails at once, saying how long the
+server asked to wait.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+MAX_RETRY_AFTER = 60.0  # seconds; a longer Retry-After fails the call instead of hanging it
+
+
+def is_retryable_status(status: int | None) -> bool:
+    return status is not None and (status == 429 or 500 <= status <= 599)
+
+
+def backoff_delay(
+    attempt: int, base: float, cap: float, *, rng: random.Random | None = None
+) -> float:
+    """Full-jitter exponential backoff after the failed ``attempt`` (1-based)."""
+    ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
+    return (rng or random).uniform(0.0, max(ceiling, 0.0))
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP date); None if absent
+    or unreadable. Never negative."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        import email.utils  # lazy: only HTTP-date Retry-After values need it
+
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+def retry_after_from_headers(headers: Mapping[str, Any] | None) -> float | None:
+    """The wait a response asks for: ``retry-after-ms`` first (OpenAI sends it), then
+    ``retry-after``."""
+    if not headers:
+        return None
+    try:
+        lowered = {str(k).lower(): v for k, v in dict(headers).items()}
+    except (TypeError, ValueError):
+        return None
+    ms = lowered.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except (TypeError, ValueError):
+            pass
+    return parse_retry_after(lowered.get("retry-after"))
+
+
+def next_delay(attempt: int, retry_after: float | None, base: float, cap: float) -> float:
+    """Seconds to wait after the failed ``attempt``: ``retry_after`` when the server gave one."""
+    if retry_after is not None:
+        return retry_after
+    return backoff_delay(attempt, base, cap)

@@ -1,0 +1,196 @@
+"""Which provider serves a model id, which key it needs. Cheap: called on the UI thread, so this
+never imports litellm; a prefix table follows litellm's conventions.
+
+Rules
+- ``echo`` and ``mock`` (also spelled ``offline/echo``, ``offline/mock``) are built-in offline
+  models: provider ``"offline"``, no key.
+- ``provider/model`` (``anthropic/claude-...``, ``ollama/llama3``, ``openai/<any>``): the prefix.
+  ``call_options["custom_llm_provider"]`` wins when present.
+- A bare name is matched on well-known families (``gpt-*``, ``o3``, ``claude-*``, ``gemini-*``,
+  ...); otherwise ``"unknown"`` (litellm will say it cannot tell the provider).
+- Keys: :func:`key_env_var` gives the conventional environment variable, or None for providers
+  that authenticate another way or need nothing (``offline``, ``ollama``, local servers,
+  ``bedrock``/``vertex_ai`` cloud credentials, unknown providers).
+- :func:`needs_key` is False for offline models, for providers without a key variable, and for
+  any request whose ``api_base`` points at this machine (``localhost``, ``127.0.0.1``, ``::1``,
+  ``0.0.0.0``): local OpenAI-compatible servers do not check keys, so the call goes out with a
+  dummy key unless one was given. A non-local ``api_base`` with ``openai/...`` still needs
+  ``OPENAI_API_KEY`` (hosted OpenAI-compatible services want one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..keys import PROVIDER_ENV_VARS
+
+OFFLINE_MODELS = frozenset({"echo", "mock"})
+
+_KNOWN_PREFIXES = frozenset(
+    {
+        "openai",
+        "text-completion-openai",
+        "custom_openai",
+        "openai_like",
+        "azure",
+        "azure_ai",
+        "anthropic",
+        "gemini",
+        "vertex_ai",
+        "vertex_ai_beta",
+        "bedrock",
+        "sagemaker",
+        "sagemaker_chat",
+        "ollama",
+        "ollama_chat",
+        "lm_studio",
+        "hosted_vllm",
+        "vllm",
+        "llamafile",
+        "xinference",
+        "mistral",
+        "codestral",
+        "groq",
+        "cohere",
+        "cohere_chat",
+        "together_ai",
+        "huggingface",
+        "openrouter",
+        "deepseek",
+        "xai",
+        "fireworks_ai",
+        "perplexity",
+        "cerebras",
+        "deepinfra",
+        "ai21",
+        "ai21_chat",
+        "nvidia_nim",
+        "sambanova",
+        "databricks",
+        "watsonx",
+        "replicate",
+        "cloudflare",
+        "github",
+        "friendliai",
+        "moonshot",
+        "dashscope",
+        "novita",
+        "nebius",
+        "litellm_proxy",
+        "offline",
+    }
+)
+
+# Bare model names: (prefix, provider), first match wins.
+_BARE_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("ft:gpt", "openai"),
+    ("gpt-", "openai"),
+    ("chatgpt-", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("text-embedding-", "openai"),
+    ("davinci", "openai"),
+    ("babbage", "openai"),
+    ("claude", "anthropic"),
+    ("gemini-", "gemini"),
+    ("mistral-", "mistral"),
+    ("open-mistral", "mistral"),
+    ("open-mixtral", "mistral"),
+    ("codestral", "mistral"),
+    ("command", "cohere"),
+    ("deepseek-", "deepseek"),
+    ("grok-", "xai"),
+)
+
+_EXTRA_ENV_VARS: dict[str, str] = {
+    "text-completion-openai": "OPENAI_API_KEY",
+    "custom_openai": "OPENAI_API_KEY",
+    "azure_ai": "AZURE_AI_API_KEY",
+    "cohere_chat": "COHERE_API_KEY",
+    "codestral": "CODESTRAL_API_KEY",
+    "perplexity": "PERPLEXITYAI_API_KEY",
+    "cerebras": "CEREBRAS_API_KEY",
+    "deepinfra": "DEEPINFRA_API_KEY",
+    "ai21": "AI21_API_KEY",
+    "ai21_chat": "AI21_API_KEY",
+    "nvidia_nim": "NVIDIA_NIM_API_KEY",
+    "sambanova": "SAMBANOVA_API_KEY",
+    "replicate": "REPLICATE_API_KEY",
+    "databricks": "DATABRICKS_API_KEY",
+    "moonshot": "MOONSHOT_API_KEY",
+    "novita": "NOVITA_API_KEY",
+    "nebius": "NEBIUS_API_KEY",
+    "github": "GITHUB_API_KEY",
+    "friendliai": "FRIENDLI_TOKEN",
+    "dashscope": "DASHSCOPE_API_KEY",
+    "litellm_proxy": "LITELLM_PROXY_API_KEY",
+}
+
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "ip6-localhost"})
+
+
+def is_offline(model: str) -> bool:
+    """A built-in offline model (``echo``, ``mock``): no key, no network, no litellm."""
+    name = model.strip().lower()
+    if name.startswith("offline/"):
+        name = name[len("offline/") :]
+    return name in OFFLINE_MODELS
+
+
+def offline_name(model: str) -> str:
+    name = model.strip().lower()
+    return name[len("offline/") :] if name.startswith("offline/") else name
+
+
+def api_base_of(call_options: dict[str, Any] | None) -> str | None:
+    if not call_options:
+        return None
+    base = call_options.get("api_base") or call_options.get("base_url")
+    return str(base) if base else None
+
+
+def provider_of(model: str, call_options: dict[str, Any] | None = None) -> str:
+    """``"openai"``, ``"anthropic"``, ``"ollama"``, ..., ``"offline"``, or ``"unknown"``."""
+    if is_offline(model):
+        return "offline"
+    explicit = (call_options or {}).get("custom_llm_provider")
+    if explicit:
+        return str(explicit)
+    name = model.strip()
+    if "/" in name:
+        prefix = name.split("/", 1)[0].lower()
+        if prefix in _KNOWN_PREFIXES:
+            return prefix
+    lowered = name.lower()
+    for start, provider in _BARE_FAMILIES:
+        if lowered.startswith(start):
+            return provider
+    if "/" in name:
+        return name.split("/", 1)[0].lower()
+    return "unknown"
+
+
+def key_env_var(provider: str) -> str | None:
+    """The environment variable holding ``provider``'s key, or None when it needs no key."""
+    return PROVIDER_ENV_VARS.get(provider) or _EXTRA_ENV_VARS.get(provider)
+
+
+def is_local_url(url: str | None) -> bool:
+    if not url:
+        return False
+    try:
+        host = urlsplit(url if "//" in url else "//" + url).hostname
+    except ValueError:
+        return False
+    return host is not None and (host.lower() in _LOCAL_HOSTS or host.startswith("127."))
+
+
+def needs_key(request: Any) -> bool:
+    """Whether ``request`` (a ResolvedRequest) must be sent with an API key."""
+    if is_offline(request.model):
+        return False
+    if is_local_url(api_base_of(request.call_options)):
+        return False
+    return key_env_var(provider_of(request.model, request.call_options)) is not None
