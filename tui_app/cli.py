@@ -69,6 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         except KeyboardInterrupt:
             return 130
+        except BrokenPipeError:
+            # `prompt-tui run ... | head`: the reader left; stop quietly like other Unix tools.
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
     if len(args) > 1 or args[0].startswith("-"):
         print(f"prompt-tui: unknown command '{args[0]}'\n\n{_usage()}", file=sys.stderr)
         return EXIT_USAGE

@@ -25,6 +25,12 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}s"
 
 
+def _cost(row: Row) -> str:
+    if row.cost is None:
+        return "unknown" if row.status == "done" and row.note != "offline" else "-"
+    return "$0" if row.cost == 0 else f"${row.cost:.6f}"
+
+
 class Summary:
     def __init__(self) -> None:
         self.rows: dict[str, Row] = {}
@@ -63,8 +69,7 @@ class Summary:
         table = [header] + [
             (
                 r.prompt, r.model, r.status, "yes" if r.cached else "no", _seconds(r.ttft), _seconds(r.latency),
-                r.tokens or "-", "unknown" if r.cost is None and r.status == "done" else
-                ("-" if r.cost is None else f"${r.cost:.6f}"),
+                r.tokens or "-", _cost(r),
             )
             for r in self.rows.values()
         ]
