@@ -175,3 +175,11 @@ def test_parameter_table_says_where_each_value_comes_from():
     assert rows["up.output"].source == "output of up" and rows["up.output"].value == "UP"
     assert (rows["g"].source, rows["p"].source, rows["r"].source) == ("global", "prompt", "run-time")
     assert rows["nope"].missing
+
+
+def test_guarded_optional_values_are_not_missing():
+    config = cfg([{"name": "a", "input": "{{ tone | default('plain') }}{% if extra is defined %} {{extra}}{% endif %}"}])
+    assert resolve(config, "a").messages[-1]["content"] == "plain"
+    assert resolve(config, "a", params={"tone": "warm", "extra": "!"}).messages[-1]["content"] == "warm !"
+    rows = {row.name: row for row in parameter_table(config, "a")}
+    assert rows["tone"].source == "optional" and not rows["tone"].missing

@@ -16,10 +16,21 @@ from tests.helpers import REPO, chain, write_config
 from tests.support.openai_server import Fault, OpenAIServer
 from tui_app.core.config import load, loads
 from tui_app.core.errors import MissingReferenceError
-from tui_app.core.events import Blocked, Cached, Cancelled, Delta, Failed, Finished, Queued, Retrying, RunDone, Started
+from tui_app.core.events import (
+    Blocked,
+    Cached,
+    Cancelled,
+    Delta,
+    Failed,
+    Finished,
+    Queued,
+    Retrying,
+    RunDone,
+    Started,
+)
 from tui_app.core.history import History
 from tui_app.core.keys import KeyStore
-from tui_app.core.runner import RunRequest, Runner
+from tui_app.core.runner import Runner, RunRequest
 
 
 def served(server: OpenAIServer, prompts: list[dict], **meta) -> dict:

@@ -26,7 +26,7 @@ from .core.config import AIConfig, load
 from .core.events import RunEvent
 from .core.request import ResolvedRequest
 from .core.resolve import resolve
-from .core.runner import RunMode, RunRequest, Runner
+from .core.runner import RunMode, Runner, RunRequest
 
 __all__ = ["Chain"]
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.helpers import COOKBOOK, SAMPLES  # noqa: E402
 from tui_app.core.config import load  # noqa: E402
-from tui_app.core.runner import RunRequest, Runner  # noqa: E402
+from tui_app.core.runner import Runner, RunRequest  # noqa: E402
 
 COOKBOOK_PICKS = [
     "python_tests_aiconfigs_basic_chatgpt_query_config.json",

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from ..core.config import load
 from ..core.events import Cached, Delta, Failed, Finished, RunDone, RunEvent, Started
-from ..core.runner import RunRequest, Runner
+from ..core.runner import Runner, RunRequest
 from .options import UsageError, add_override_options, parse_params, parse_settings
 from .summary import Summary
 

@@ -6,6 +6,7 @@ error needs one, by :func:`locate`, so loading a valid file pays nothing for the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -94,10 +95,8 @@ def atomic_write(path: Path, text: str) -> None:
             os.chmod(tmp_name, 0o666 & ~umask)
         os.replace(tmp_name, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
         raise
     try:  # make the rename itself durable
         dir_fd = os.open(directory, os.O_RDONLY)

@@ -12,7 +12,7 @@ from typing import Any
 
 from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role
 from .errors import ConfigError, MissingReferenceError, PromptTuiError
-from .graph import prompt_references
+from .graph import prompt_references, prompt_sources
 from .request import ResolvedRequest
 from .templates import Reference, TemplateEngine, default_engine
 
@@ -24,7 +24,9 @@ _STRUCTURAL_KEYS = frozenset({"system_prompt", "messages", "stream", "stream_opt
 class ParamInfo:
     name: str
     value: Any  # None when missing
-    source: str  # "run-time" | "prompt" | "global" | "output of <p>" | "input of <p>" | "missing"
+    # "run-time" | "prompt" | "global" | "output of <p>" | "input of <p>" | "missing" | "optional"
+    # (optional: the template guards it with `is defined` or `| default`)
+    source: str
 
     @property
     def missing(self) -> bool:
@@ -79,17 +81,25 @@ def _context(
     return context
 
 
-def _missing(refs: list[Reference], context: dict[str, Any], prompt_names: set[str]) -> dict[str, str]:
-    """Missing references -> why, for the error message."""
+def _missing(
+    refs: tuple[Reference, ...] | list[Reference], context: dict[str, Any], prompt_names: frozenset[str],
+    guarded: frozenset[Reference] = frozenset(),
+) -> dict[str, str]:
+    """Missing references -> why, for the error message. Guarded ones (``x is defined``,
+    ``x | default(...)``) are optional by the template's own say-so."""
     missing: dict[str, str] = {}
     for ref in refs:
+        if ref in guarded:
+            continue
         value = context.get(ref.root)
         if ref.root not in context or value is None:
             missing.setdefault(ref.root, "no value")
-        elif ref.root in prompt_names and isinstance(value, dict) and ref.attr in ("output", "input"):
-            if value.get(ref.attr) is None:
-                reason = "not run yet" if ref.attr == "output" else "input is not text"
-                missing.setdefault(ref.text if ref.text else f"{ref.root}.{ref.attr}", reason)
+        elif (
+            ref.root in prompt_names and isinstance(value, dict) and ref.attr in ("output", "input")
+            and value.get(ref.attr) is None
+        ):
+            reason = "not run yet" if ref.attr == "output" else "input is not text"
+            missing.setdefault(ref.text or f"{ref.root}.{ref.attr}", reason)
     return missing
 
 
@@ -101,6 +111,10 @@ def parameter_table(
     runtime_params = runtime_params or {}
     prompt = config.prompt(prompt_name)
     names = config.prompt_name_set
+    engine = engine or default_engine()
+    guarded: set[Reference] = set()
+    for source in prompt_sources(prompt, config):
+        guarded |= engine.compile(source, names, prompt=prompt.name).guarded
     rows: list[ParamInfo] = []
     for ref in prompt_references(prompt, config, engine):
         if ref.root in runtime_params:
@@ -115,7 +129,7 @@ def parameter_table(
             label = f"{ref.root}.{ref.attr}"
             rows.append(ParamInfo(label, value, f"{ref.attr} of {ref.root}" if value is not None else "missing"))
         else:
-            rows.append(ParamInfo(ref.root, None, "missing"))
+            rows.append(ParamInfo(ref.root, None, "optional" if ref in guarded else "missing"))
     return rows
 
 
@@ -141,7 +155,7 @@ class _Session:
         compiled = self.engine.compile(source, self.name_set, prompt=owner.name)
         context = _context(self.config, owner, self.params, compiled.references)
         sink = self.missing if into is None else into
-        for name, why in _missing(list(compiled.references), context, self.name_set).items():
+        for name, why in _missing(compiled.references, context, self.name_set, compiled.guarded).items():
             key = f"{name} (in history prompt '{label}')" if label else name
             sink.setdefault(key, why)
         return compiled.render(context, prompt=owner.name, missing_ok=True)
