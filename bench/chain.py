@@ -95,7 +95,7 @@ async def main():
     config = AIConfigRuntime.load(sys.argv[1])
     start = time.perf_counter()
     await config.run(sys.argv[2], options=InferenceOptions(stream=True), run_with_dependencies=True)
-    print(time.perf_counter() - start)
+    print("\\nSDK_SECONDS", time.perf_counter() - start)
 asyncio.run(main())
 """
 
@@ -106,7 +106,9 @@ def sdk_time(sdk_python: str, server: OpenAIServer, path: Path, target: str) -> 
                             env=env, cwd=tempfile.gettempdir())
     if result.returncode != 0:
         raise SystemExit("the AIConfig SDK run failed:\n" + result.stderr[-2000:])
-    return float(result.stdout.strip().splitlines()[-1])
+    # the SDK prints the streamed text to stdout itself: read our marker line
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("SDK_SECONDS ")]
+    return float(line.split()[1])
 
 
 FRESH = """
@@ -149,9 +151,11 @@ def main() -> None:
             print(f"                        AIConfig SDK {sdk:.3f}s   ours/SDK {wall / sdk:.3f}x "
                   f"(SDK runs independent prompts one after another)")
 
-        server.reset()
+        server.reset()  # forgets records and knobs
+        server.delay_per_request = DELAY
         serial_ours = asyncio.run(ours(serial, "s9"))
         bodies = [r.body for r in server.chat_requests]
+        assert len(bodies) == 10, f"expected 10 requests, the server saw {len(bodies)}"
         serial_raw = asyncio.run(raw_client(server, bodies))
         print(f"(b) serial chain of 10  ours {serial_ours:.3f}s   raw httpx {serial_raw:.3f}s   "
               f"ratio {serial_ours / serial_raw:.3f}x (target <= 1.05x)")

@@ -1,4 +1,9 @@
-"""Providers: litellm against the real local server, the retry policy, offline models, routing.
+"""Providers against the real local server, the retry policy, offline models, routing.
+
+The network contract tests run twice, once per transport (the ``via`` fixture): ``direct`` is the
+default route for ``openai/test-model`` with an ``api_base`` (openai_compat.py), ``litellm``
+forces litellm with ``call_options["transport"] = "litellm"``. Both must behave and word their
+errors the same. tests/test_openai_compat.py covers what is specific to the direct client.
 
 No wall-clock assertions: what happened is read from the server's request records.
 """
@@ -26,9 +31,11 @@ from tui_app.core.providers import (
     litellm_provider,
     needs_key,
     preload,
+    pricing,
     provider_of,
     retry,
     stream_chat,
+    uses_direct_openai,
 )
 from tui_app.core.request import ResolvedRequest
 
@@ -45,9 +52,12 @@ def make_request(
     *,
     model: str = "openai/test-model",
     settings: dict | None = None,
+    via: str = "direct",
     **call_options,
 ) -> ResolvedRequest:
     options = dict(call_options)
+    if via == "litellm":
+        options["transport"] = "litellm"
     if api_base is not None:
         options.setdefault("api_base", api_base)
         options.setdefault("timeout", 20)
@@ -86,14 +96,26 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-# -- litellm against the local server ----------------------------------------------------------
+# -- both transports against the local server --------------------------------------------------
 
 
-async def test_streams_text_in_order_with_usage(model_server):
-    request = make_request(model_server.base_url, settings={"temperature": 0.5, "max_tokens": 50})
+@pytest.fixture(params=["direct", "litellm"])
+def via(request) -> str:
+    return request.param
+
+
+async def test_streams_text_in_order_with_usage(model_server, via):
+    request = make_request(
+        model_server.base_url, settings={"temperature": 0.5, "max_tokens": 50}, via=via
+    )
+    assert uses_direct_openai(request.model, request.call_options) is (via == "direct")
     items = await collect(request, api_key=KEY)
     chunks = [i.text for i in items if isinstance(i, TextChunk)]
-    assert chunks == ["echo: ", "hello ", "big ", "world"]
+    assert "".join(chunks) == "echo: hello big world"
+    if via == "litellm":  # one chunk per SSE event
+        assert chunks == ["echo: ", "hello ", "big ", "world"]
+    else:  # events that arrived in one read are joined (the server wrote them all at once)
+        assert chunks == ["echo: hello big world"]
     end = items[-1]
     assert isinstance(end, StreamEnd)
     assert end.finish_reason == "stop"
@@ -109,13 +131,14 @@ async def test_streams_text_in_order_with_usage(model_server):
     assert rec.body["temperature"] == 0.5 and rec.body["max_tokens"] == 50
     assert rec.body["model"] == "test-model"
     assert "api_base" not in rec.body and "timeout" not in rec.body
+    assert "transport" not in rec.body
     assert rec.api_key == KEY
     assert rec.completed and not rec.disconnected
 
 
-async def test_429_with_retry_after_then_ok(model_server):
+async def test_429_with_retry_after_then_ok(model_server, via):
     model_server.enqueue(Fault.status(429, retry_after=0.05))
-    items = await collect(make_request(model_server.base_url), api_key=KEY, **FAST)
+    items = await collect(make_request(model_server.base_url, via=via), api_key=KEY, **FAST)
     notices = [i for i in items if isinstance(i, RetryNotice)]
     assert len(notices) == 1
     assert notices[0].attempt == 1
@@ -127,17 +150,17 @@ async def test_429_with_retry_after_then_ok(model_server):
     assert isinstance(items[0], RetryNotice)  # the notice comes before any text
 
 
-async def test_retry_after_as_http_date_is_honoured(model_server):
+async def test_retry_after_as_http_date_is_honoured(model_server, via):
     model_server.enqueue(Fault.status(503, retry_after=http_date(1)))
-    items = await collect(make_request(model_server.base_url), api_key=KEY, **FAST)
+    items = await collect(make_request(model_server.base_url, via=via), api_key=KEY, **FAST)
     [notice] = [i for i in items if isinstance(i, RetryNotice)]
     assert 0.0 <= notice.delay <= 1.5  # whole-second resolution of HTTP dates
     assert len(model_server.chat_requests) == 2
 
 
-async def test_500_twice_then_ok(model_server):
+async def test_500_twice_then_ok(model_server, via):
     model_server.enqueue(Fault.status(500), Fault.status(500))
-    items = await collect(make_request(model_server.base_url), api_key=KEY, **FAST)
+    items = await collect(make_request(model_server.base_url, via=via), api_key=KEY, **FAST)
     notices = [i for i in items if isinstance(i, RetryNotice)]
     assert [n.attempt for n in notices] == [1, 2]
     assert all("500" in n.reason for n in notices)
@@ -147,10 +170,10 @@ async def test_500_twice_then_ok(model_server):
     assert [r.status for r in model_server.chat_requests] == [500, 500, 200]
 
 
-async def test_persistent_429_gives_up_after_max_attempts(model_server):
+async def test_persistent_429_gives_up_after_max_attempts(model_server, via):
     model_server.enqueue(*[Fault.status(429, retry_after=0)] * 5)
     items, err = await collect_until_error(
-        make_request(model_server.base_url), api_key=KEY, max_attempts=3, **FAST
+        make_request(model_server.base_url, via=via), api_key=KEY, max_attempts=3, **FAST
     )
     assert len([i for i in items if isinstance(i, RetryNotice)]) == 2
     assert err.status == 429 and err.attempts == 3 and err.retryable
@@ -158,47 +181,56 @@ async def test_persistent_429_gives_up_after_max_attempts(model_server):
     assert len(model_server.chat_requests) == 3
 
 
-async def test_max_attempts_from_call_options(model_server):
+async def test_max_attempts_from_call_options(model_server, via):
     model_server.enqueue(*[Fault.status(502)] * 5)
-    request = make_request(model_server.base_url, max_attempts=2)
+    request = make_request(model_server.base_url, max_attempts=2, via=via)
     _, err = await collect_until_error(request, api_key=KEY, **FAST)
     assert err.attempts == 2 and err.status == 502
     assert len(model_server.chat_requests) == 2
 
 
-async def test_long_retry_after_fails_at_once(model_server):
+async def test_long_retry_after_fails_at_once(model_server, via):
     model_server.enqueue(Fault.status(429, retry_after=3600))
-    items, err = await collect_until_error(make_request(model_server.base_url), api_key=KEY)
+    items, err = await collect_until_error(
+        make_request(model_server.base_url, via=via), api_key=KEY
+    )
     assert items == []
     assert err.status == 429 and "3600" in str(err)
     assert len(model_server.chat_requests) == 1
 
 
-async def test_401_is_not_retried(model_server):
+async def test_401_is_not_retried(model_server, via):
     model_server.enqueue(Fault.status(401, message=f"Incorrect API key provided: {KEY}"))
-    items, err = await collect_until_error(make_request(model_server.base_url), api_key=KEY, **FAST)
+    items, err = await collect_until_error(
+        make_request(model_server.base_url, via=via), api_key=KEY, **FAST
+    )
     assert items == []
     assert err.status == 401 and err.attempts == 1 and not err.retryable
-    assert str(err) == "openai: 401 Unauthorized — check OPENAI_API_KEY"
+    # the server's own message (scrubbed), then where to look
+    assert str(err) == (
+        "openai: 401 Unauthorized: Incorrect API key provided: [redacted] — check OPENAI_API_KEY"
+    )
     assert len(model_server.chat_requests) == 1
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 422])
-async def test_other_4xx_are_not_retried(model_server, status):
+async def test_other_4xx_are_not_retried(model_server, status, via):
     model_server.enqueue(Fault.status(status, message="nope"))
-    _, err = await collect_until_error(make_request(model_server.base_url), api_key=KEY, **FAST)
+    _, err = await collect_until_error(
+        make_request(model_server.base_url, via=via), api_key=KEY, **FAST
+    )
     assert err.status == status and err.attempts == 1 and not err.retryable
-    assert str(status) in str(err)
+    assert str(status) in str(err) and "nope" in str(err)
     assert len(model_server.chat_requests) == 1
 
 
-async def test_key_never_in_error_text(model_server):
+async def test_key_never_in_error_text(model_server, via):
     leaky = (
         f"bad request for key {KEY}; header Authorization: Bearer {KEY}; other sk-proj-abcdefghijkl"
     )
     model_server.enqueue(Fault.status(400, message=leaky), Fault.drop_after(1))
-    _, err = await collect_until_error(make_request(model_server.base_url), api_key=KEY)
-    _, err2 = await collect_until_error(make_request(model_server.base_url), api_key=KEY)
+    _, err = await collect_until_error(make_request(model_server.base_url, via=via), api_key=KEY)
+    _, err2 = await collect_until_error(make_request(model_server.base_url, via=via), api_key=KEY)
     for e in (err, err2):
         for text in (str(e), repr(e), e.message, *map(str, e.args)):
             assert KEY not in text and KEY[-12:] not in text
@@ -207,32 +239,35 @@ async def test_key_never_in_error_text(model_server):
         assert e.__cause__ is None
 
 
-async def test_drop_mid_stream_keeps_partial_text_and_does_not_retry(model_server):
+async def test_drop_mid_stream_keeps_partial_text_and_does_not_retry(model_server, via):
     model_server.enqueue(Fault.drop_after(2))
-    items, err = await collect_until_error(make_request(model_server.base_url), api_key=KEY, **FAST)
-    assert [i.text for i in items] == ["echo: ", "hello "]
+    items, err = await collect_until_error(
+        make_request(model_server.base_url, via=via), api_key=KEY, **FAST
+    )
+    assert all(isinstance(i, TextChunk) for i in items)
+    assert text_of(items) == "echo: hello "
     assert err.partial_text == "echo: hello "
     assert err.attempts == 1 and err.status is None
     assert "interrupted" in str(err)
     assert len(model_server.chat_requests) == 1
 
 
-async def test_drop_before_any_text_is_retried(model_server):
+async def test_drop_before_any_text_is_retried(model_server, via):
     model_server.enqueue(Fault.drop_after(0))
-    items = await collect(make_request(model_server.base_url), api_key=KEY, **FAST)
+    items = await collect(make_request(model_server.base_url, via=via), api_key=KEY, **FAST)
     assert [type(i) for i in items][0] is RetryNotice
     assert text_of(items) == "echo: hello big world"
     assert len(model_server.chat_requests) == 2
 
 
-async def test_cancelling_the_consumer_closes_the_connection(model_server):
+async def test_cancelling_the_consumer_closes_the_connection(model_server, via):
     model_server.tokens_per_response = 10_000
     model_server.chunk_delay = 0.02
     got: list[str] = []
     three = asyncio.Event()
 
     async def consume():
-        async for item in stream_chat(make_request(model_server.base_url), api_key=KEY):
+        async for item in stream_chat(make_request(model_server.base_url, via=via), api_key=KEY):
             if isinstance(item, TextChunk):
                 got.append(item.text)
                 if len(got) == 3:
@@ -252,10 +287,10 @@ async def test_cancelling_the_consumer_closes_the_connection(model_server):
     assert rec.chunks_sent < 10_000
 
 
-async def test_closing_the_generator_early_closes_the_connection(model_server):
+async def test_closing_the_generator_early_closes_the_connection(model_server, via):
     model_server.tokens_per_response = 10_000
     model_server.chunk_delay = 0.02
-    agen = stream_chat(make_request(model_server.base_url), api_key=KEY)
+    agen = stream_chat(make_request(model_server.base_url, via=via), api_key=KEY)
     async for item in agen:
         if isinstance(item, TextChunk):
             break
@@ -266,9 +301,11 @@ async def test_closing_the_generator_early_closes_the_connection(model_server):
     assert ok and model_server.chat_requests[0].disconnected
 
 
-async def test_connection_refused_is_retried_then_reported():
+async def test_connection_refused_is_retried_then_reported(via):
     base = f"http://127.0.0.1:{closed_port()}/v1"
-    items, err = await collect_until_error(make_request(base), api_key=KEY, max_attempts=3, **FAST)
+    items, err = await collect_until_error(
+        make_request(base, via=via), api_key=KEY, max_attempts=3, **FAST
+    )
     notices = [i for i in items if isinstance(i, RetryNotice)]
     assert [n.attempt for n in notices] == [1, 2]
     assert all("connection refused" in n.reason for n in notices)
@@ -276,21 +313,23 @@ async def test_connection_refused_is_retried_then_reported():
     assert str(err) == f"connection refused: {base} (after 3 attempts)"
 
 
-async def test_client_timeout_is_reported_and_not_retried(model_server):
+async def test_client_timeout_is_reported_and_not_retried(model_server, via):
     model_server.enqueue(Fault.hang())
-    request = make_request(model_server.base_url, timeout=0.3)
+    request = make_request(model_server.base_url, timeout=0.3, via=via)
     _, err = await collect_until_error(request, api_key=KEY, **FAST)
     assert "timed out" in str(err) and err.status is None
     assert len(model_server.chat_requests) == 1
 
 
-async def test_local_server_gets_a_dummy_key_not_the_environment_key(model_server, monkeypatch):
+async def test_local_server_gets_a_dummy_key_not_the_environment_key(
+    model_server, monkeypatch, via
+):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-real-environment-key-123456")
-    request = make_request(model_server.base_url)
+    request = make_request(model_server.base_url, via=via)
     assert not needs_key(request)
     await collect(request)
     [rec] = model_server.chat_requests
-    assert rec.api_key == litellm_provider.LOCAL_DUMMY_KEY
+    assert rec.api_key == litellm_provider.LOCAL_DUMMY_KEY == "sk-local-no-key-needed"
 
 
 async def test_missing_key_fails_before_any_request(monkeypatch):
@@ -304,11 +343,48 @@ async def test_missing_key_fails_before_any_request(monkeypatch):
 
 def test_cost_from_the_local_price_table():
     usage = Usage(prompt_tokens=1000, completion_tokens=1000, total_tokens=2000)
-    assert litellm_provider.cost_of("openai/test-model", usage) is None
-    assert litellm_provider.cost_of("no-such-model-anywhere", usage) is None
-    assert litellm_provider.cost_of("gpt-4o-mini", None) is None
-    cost = litellm_provider.cost_of("gpt-4o-mini", usage)
+    assert pricing.cost_of("openai/test-model", usage, "openai") is None
+    assert pricing.cost_of("no-such-model-anywhere", usage) is None
+    assert pricing.cost_of("gpt-4o-mini", None) is None
+    assert pricing.cost_of("gpt-4o-mini", Usage(prompt_tokens=10)) is None
+    cost = pricing.cost_of("gpt-4o-mini", usage)
     assert cost is not None and cost > 0
+    assert pricing.cost_of("openai/gpt-4o-mini", usage, "openai") == cost
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gpt-4o-mini",
+        "openai/gpt-4o-mini",
+        "o3-mini",
+        "anthropic/claude-sonnet-4-5",
+        "gemini/gemini-2.5-pro",
+        "gpt-5.4",  # has long-context (above 272k tokens) rates
+        "mistral/mistral-large-latest",
+        "ollama/llama3",
+    ],
+)
+@pytest.mark.parametrize("prompt_tokens", [1000, 300_000])
+def test_cost_agrees_with_litellm(model, prompt_tokens):
+    """One price reader for both transports, without litellm: it must agree with litellm's own
+    cost_per_token on the same table."""
+    litellm = litellm_provider.load()
+    usage = Usage(prompt_tokens=prompt_tokens, completion_tokens=500, total_tokens=None)
+    theirs = sum(
+        litellm.cost_per_token(model=model, prompt_tokens=prompt_tokens, completion_tokens=500)
+    )
+    assert pricing.cost_of(model, usage, provider_of(model)) == pytest.approx(theirs, rel=1e-9)
+
+
+async def test_hosted_vllm_prefix_goes_through_litellm(model_server):
+    """A provider other than openai keeps litellm, even for an OpenAI-compatible server."""
+    request = make_request(model_server.base_url, model="hosted_vllm/test-model")
+    assert not uses_direct_openai(request.model, request.call_options)
+    items = await collect(request, api_key=KEY)
+    assert [i.text for i in items[:-1]] == ["echo: ", "hello ", "big ", "world"]  # per event
+    assert items[-1].usage.completion_tokens == 4
+    assert model_server.chat_requests[0].body["model"] == "test-model"
 
 
 def test_preload_is_idempotent_and_thread_safe():
@@ -437,6 +513,39 @@ assert "openai" not in sys.modules, "openai imported"
 )
 def test_provider_of(model, options, provider):
     assert provider_of(model, options) == provider
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "settings", "direct"),
+    [
+        ("gpt-4o-mini", {}, {}, True),
+        ("openai/gpt-4o-mini", {}, {}, True),
+        ("o3-mini", {}, {}, True),
+        ("gpt-5", {}, {"temperature": 1}, True),
+        ("openai/test-model", {"api_base": "http://127.0.0.1:1/v1"}, {}, True),
+        ("openai/llama3", {"api_base": "http://localhost:11434/v1"}, {}, True),
+        ("my-model", {"custom_llm_provider": "openai", "api_base": "http://h/v1"}, {}, True),
+        # litellm: other providers, even with an api_base
+        ("anthropic/claude-sonnet-4-5", {}, {}, False),
+        ("claude-3-5-haiku-latest", {}, {}, False),
+        ("gemini/gemini-2.0-flash", {}, {}, False),
+        ("ollama/llama3", {"api_base": "http://localhost:11434"}, {}, False),
+        ("azure/gpt-4o", {"api_base": "https://x.openai.azure.com"}, {}, False),
+        ("hosted_vllm/test-model", {"api_base": "http://127.0.0.1:1/v1"}, {}, False),
+        ("bedrock/anthropic.claude-3", {}, {}, False),
+        ("echo", {}, {}, False),
+        # litellm: openai models it serves through another API than chat completions
+        ("o1-pro", {}, {}, False),  # Responses API
+        ("gpt-5-pro", {}, {}, False),
+        ("openai/responses/gpt-4o", {}, {}, False),
+        ("gpt-3.5-turbo-instruct", {}, {}, False),  # text completions
+        ("gpt-5", {}, {"tools": [{"type": "function"}]}, False),  # may bridge to Responses
+        # forced
+        ("openai/test-model", {"api_base": "http://h/v1", "transport": "litellm"}, {}, False),
+    ],
+)
+def test_uses_direct_openai(model, options, settings, direct):
+    assert uses_direct_openai(model, options, settings) is direct
 
 
 def test_key_env_vars_and_needs_key():

@@ -19,7 +19,7 @@ from .fileio import atomic_write, dump_text, format_of, locate, parse_text
 from .schema import check_document, format_path
 
 # Keys of a model's settings that configure the call rather than being sent to the model.
-CALL_OPTION_KEYS = frozenset({"api_base", "base_url", "timeout", "api_version", "max_attempts"})
+CALL_OPTION_KEYS = frozenset({"api_base", "base_url", "timeout", "api_version", "max_attempts", "transport"})
 
 
 class Prompt:

@@ -295,7 +295,7 @@ class Runner:
         from . import providers
 
         if not providers.needs_key(resolved):
-            return "sk-local-no-key-needed"  # OpenAI clients insist on some key, local servers ignore it
+            return None  # the provider layer sends a placeholder to local servers
         provider = providers.provider_of(resolved.model, resolved.call_options)
         env_var = providers.key_env_var(provider)
         if self.keys is None:

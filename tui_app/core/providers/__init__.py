@@ -2,22 +2,32 @@
 
 ``stream_chat(request)`` yields :class:`TextChunk` pieces in order, possibly
 :class:`RetryNotice` items before the first text (a transient failure, waiting to retry), and
-finally one :class:`StreamEnd`; or raises :class:`ProviderError`.
+finally one :class:`StreamEnd`; or raises :class:`ProviderError`. Chunk boundaries are not the
+server's: a transport may join the deltas that arrived together (the direct client does).
 
-Built-in offline models (``echo``, ``mock``; see :mod:`.offline`) run in-process with no key,
-no socket and no litellm. Everything else goes through litellm (:mod:`.litellm_provider`),
-imported lazily: importing this package never imports litellm; call :func:`preload` from a
-background thread to pay for it early.
+Transports, chosen per call:
+- built-in offline models (``echo``, ``mock``; :mod:`.offline`): in-process, no key, no socket;
+- OpenAI and any ``openai/<name>`` with an ``api_base`` (Ollama's /v1, vLLM, LM Studio, ...): our
+  own httpx client (:mod:`.openai_compat`), ~1 ms of CPU per chunk cheaper than litellm;
+- everything else: litellm (:mod:`.litellm_provider`).
+:func:`.routing.uses_direct_openai` holds the rule (``call_options["transport"] = "litellm"``
+forces litellm). Both network transports share the retry loop (:mod:`.retry`), the error wording
+and the price table (:mod:`.pricing`).
+
+Importing this package imports neither litellm nor httpx; call :func:`preload` from a background
+thread to pay for them (and the price table) early.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from ..request import ResolvedRequest
-from . import litellm_provider, offline
+from . import litellm_provider, offline, openai_compat, pricing
 from .base import ProviderError, RetryNotice, StreamEnd, TextChunk, scrub_secrets
-from .routing import is_offline, key_env_var, needs_key, provider_of
+from .routing import is_offline, key_env_var, needs_key, provider_of, uses_direct_openai
 
 __all__ = [
     "ProviderError",
@@ -31,15 +41,25 @@ __all__ = [
     "provider_of",
     "scrub_secrets",
     "stream_chat",
+    "uses_direct_openai",
 ]
 
 StreamItem = TextChunk | RetryNotice | StreamEnd
 
 
 def preload() -> None:
-    """Import litellm (and warm its first-call imports). Thread-safe, idempotent, never raises;
-    call it from a background thread."""
+    """Read the price table, prepare the direct client (httpx, TLS context), import litellm and
+    warm its first-call imports. Thread-safe, idempotent, never raises; call it from a background
+    thread."""
+    with contextlib.suppress(Exception):  # a broken install shows up on the first real call
+        pricing.load()
+        openai_compat.prepare()
     litellm_provider.preload()
+
+
+def _prepare_direct() -> None:
+    pricing.load()
+    openai_compat.prepare()
 
 
 async def stream_chat(
@@ -52,8 +72,8 @@ async def stream_chat(
 ) -> AsyncIterator[StreamItem]:
     """Stream the answer to ``request``.
 
-    ``api_key``: the key to send (from keys.py); None lets litellm read the provider's
-    environment variable, or sends a dummy key to a local ``api_base``.
+    ``api_key``: the key to send (from keys.py); None: the provider's environment variable
+    (``OPENAI_API_KEY`` for the direct client), or a dummy key for a local ``api_base``.
     ``max_attempts``: total attempts for transient failures (429, 5xx, connection errors before
     any text); default ``call_options["max_attempts"]`` or 4.
     Cancelling the consuming task closes the HTTP connection at once.
@@ -61,7 +81,11 @@ async def stream_chat(
     if is_offline(request.model):
         inner = offline.stream(request)
     else:
-        inner = litellm_provider.stream(
+        if not (pricing.is_loaded() and openai_compat.is_prepared()):
+            await asyncio.to_thread(_prepare_direct)  # ~0.1-0.4 s once: off the event loop
+        direct = uses_direct_openai(request.model, request.call_options, request.settings)
+        transport = openai_compat if direct else litellm_provider
+        inner = transport.stream(
             request,
             api_key=api_key,
             max_attempts=max_attempts,

@@ -1,15 +1,46 @@
-"""What a provider stream yields, and the one error it raises."""
+"""What a provider stream yields, the one error it raises, and what a transport reports.
+
+A transport (litellm, the direct OpenAI-compatible client) makes *one attempt*: an async
+generator of :class:`TextChunk` items ending with one :class:`AttemptEnd`, or raising
+:class:`AttemptFailed` with a :class:`Failure`. The shared loop in :mod:`.retry` turns attempts
+into the public stream (retries, :class:`RetryNotice`, :class:`StreamEnd`, :class:`ProviderError`).
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import PromptTuiError
 from ..events import Usage
+from ..request import ResolvedRequest
+from .routing import api_base_of, is_local_url, key_env_var, needs_key, provider_of
 
-__all__ = ["ProviderError", "RetryNotice", "StreamEnd", "TextChunk", "scrub_secrets"]
+__all__ = [
+    "AttemptEnd",
+    "AttemptFailed",
+    "Call",
+    "Failure",
+    "ProviderError",
+    "RetryNotice",
+    "StreamEnd",
+    "TextChunk",
+    "detail_from_error_body",
+    "failure_for_status",
+    "scrub_secrets",
+    "usage_from",
+]
+
+DEFAULT_TIMEOUT = 600.0  # seconds for a whole attempt (call_options["timeout"])
+DEFAULT_MAX_ATTEMPTS = 4
+# Sent when the server is local and no key was given: OpenAI-style clients insist on a key, and we
+# must not fall back to a real key from the environment for a local server.
+LOCAL_DUMMY_KEY = "sk-local-no-key-needed"
 
 
 @dataclass(frozen=True)
@@ -105,3 +136,205 @@ class ProviderError(PromptTuiError):
             f"ProviderError({self.message!r}, status={self.status!r}, "
             f"retryable={self.retryable!r}, attempts={self.attempts!r})"
         )
+
+
+# -- one attempt ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttemptEnd:
+    """How a successful attempt ended (its text was yielded as TextChunk items)."""
+
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    model: str | None = None  # as the server reported it
+
+
+@dataclass
+class Failure:
+    """Why an attempt failed, already classified by the transport."""
+
+    message: str  # final message (the loop adds the attempt count for retryable kinds)
+    reason: str  # short, for RetryNotice
+    status: int | None
+    retryable: bool
+    retry_after: float | None = None
+    kind: str = "status"  # status | connection | timeout | dropped | other
+
+
+class AttemptFailed(Exception):
+    """Raised by a transport's attempt; carries the classified :class:`Failure`."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+@dataclass
+class Call:
+    """What every transport needs to know about one call, worked out once before any attempt."""
+
+    provider: str
+    api_base: str | None  # from call_options (None: the provider's default endpoint)
+    where: str  # for messages: the api_base, else the provider
+    timeout: float
+    max_attempts: int
+    # None: the transport finds it (litellm reads the environment). Never in the repr.
+    api_key: str | None = field(repr=False)
+    secrets: list[str | None] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def of(cls, request: ResolvedRequest, api_key: str | None, max_attempts: int | None) -> Call:
+        """Raises ProviderError (attempts=0) when the call needs a key and none is available."""
+        options = request.call_options or {}
+        provider = provider_of(request.model, options)
+        api_base = api_base_of(options)
+        if max_attempts is None:
+            max_attempts = options.get("max_attempts") or DEFAULT_MAX_ATTEMPTS
+        if api_key is None:
+            if is_local_url(api_base):
+                api_key = LOCAL_DUMMY_KEY
+            elif needs_key(request):
+                env = key_env_var(provider)
+                if env and not os.environ.get(env):
+                    raise ProviderError(
+                        f"no API key for {provider}: set {env} or run "
+                        f"`prompt-tui keys set {provider}`",
+                        provider=provider,
+                        attempts=0,
+                    )
+        try:
+            timeout = float(options.get("timeout") or DEFAULT_TIMEOUT)
+            attempts = max(1, int(max_attempts))
+        except (TypeError, ValueError):
+            raise ProviderError(
+                f"prompt '{request.prompt}': timeout must be a number of seconds and "
+                f"max_attempts a whole number (got {options.get('timeout')!r}, {max_attempts!r})",
+                provider=provider,
+                attempts=0,
+            ) from None
+        if not (timeout > 0 and math.isfinite(timeout)):
+            timeout = DEFAULT_TIMEOUT
+        return cls(
+            provider=provider,
+            api_base=api_base,
+            where=api_base or provider,
+            timeout=timeout,
+            max_attempts=attempts,
+            api_key=api_key,
+            secrets=[api_key],
+        )
+
+
+def usage_from(raw: Any) -> Usage | None:
+    """Usage from an OpenAI-style usage object or dict; None when it carries no token counts."""
+    if raw is None:
+        return None
+
+    def num(name: str) -> int | None:
+        value = raw.get(name) if isinstance(raw, dict) else getattr(raw, name, None)
+        return (
+            int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        )
+
+    usage = Usage(num("prompt_tokens"), num("completion_tokens"), num("total_tokens"))
+    if usage.prompt_tokens is None and usage.completion_tokens is None:
+        return None
+    return usage
+
+
+_DETAIL_MAX = 200
+
+
+def _one_line(text: str, limit: int = _DETAIL_MAX) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def detail_from_error_body(body: Any) -> tuple[str, str | None]:
+    """``(message, code)`` from an error body: OpenAI's ``{"error": {"message", "code",
+    "type"}}``, also ``{"error": "text"}``, ``{"detail": ...}`` (FastAPI, vLLM), ``{"message":
+    ...}``, raw JSON text, or plain text. One line, at most 200 characters (not yet scrubbed)."""
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        stripped = body.strip()
+        if stripped[:1] in ("{", "["):
+            try:
+                body = json.loads(stripped)
+            except ValueError:
+                return _one_line(stripped), None
+        else:
+            return _one_line(stripped), None
+    code: str | None = None
+    message: Any = None
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            message = inner.get("message") or inner.get("detail")
+            raw_code = inner.get("code") or inner.get("type")
+            code = str(raw_code) if raw_code not in (None, "") else None
+        elif inner is not None:
+            message = inner
+        if message is None:
+            message = body.get("detail") or body.get("message")
+        if isinstance(message, (list, dict)):
+            message = json.dumps(message)
+    elif body is not None:
+        message = body
+    return _one_line(message) if message else "", code
+
+
+_HTTP_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    409: "Conflict",
+    413: "Payload Too Large",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def failure_for_status(
+    status: int,
+    detail: str,
+    *,
+    provider: str,
+    model: str,
+    where: str,
+    retry_after: float | None = None,
+    code: str | None = None,
+) -> Failure:
+    """The failure (message, retryability) for an HTTP error status; ``detail`` is the server's
+    message (from the error body), ``code`` its error code or type when it gave one."""
+    from .retry import is_retryable_status
+
+    label = f"{status} {_HTTP_REASONS.get(status, '')}".strip()
+    said = f": {detail}" if detail else ""
+    if status == 429 and code == "insufficient_quota":  # billing, not load: waiting won't help
+        return Failure(f"{provider}: {label}{said}", label, 429, False)
+    if status == 429:
+        return Failure("rate limited (429)", "rate limited (429)", 429, True, retry_after)
+    if is_retryable_status(status):
+        return Failure(
+            f"{provider}: server error ({status}){said}",
+            f"server error ({status})",
+            status,
+            True,
+            retry_after,
+        )
+    if status == 401:
+        env = key_env_var(provider)
+        hint = f"check {env}" if env else "check the API key"
+        return Failure(f"{provider}: {label}{said} — {hint}", label, 401, False)
+    if status == 404:
+        return Failure(f"{provider}: {label}{said} — model '{model}' at {where}", label, 404, False)
+    return Failure(f"{provider}: {label}{said}", label, status, False)

@@ -1,9 +1,13 @@
-"""Real providers through litellm, imported lazily and streamed with our own retry loop.
+"""Real providers through litellm, imported lazily; retries are the shared loop's (:mod:`.retry`).
 
 litellm is never imported at module level: importing it costs seconds and ~175 MB. :func:`load`
 imports it once (thread-safe) after setting the environment it needs to stay offline and quiet;
 :func:`preload` also imports what the first ``acompletion`` would otherwise import lazily, so the
 TUI can pay both costs in a background thread after the first paint.
+
+Streaming through litellm costs ~1 ms of CPU per chunk, so OpenAI-compatible endpoints go through
+:mod:`.openai_compat` instead (see :func:`.routing.uses_direct_openai`); this module serves every
+other provider.
 """
 
 from __future__ import annotations
@@ -15,20 +19,26 @@ import os
 import sys
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-from ..events import Usage
 from ..request import ResolvedRequest
 from . import retry
-from .base import ProviderError, RetryNotice, StreamEnd, TextChunk, scrub_secrets
-from .routing import api_base_of, is_local_url, key_env_var, needs_key, provider_of
+from .base import (
+    LOCAL_DUMMY_KEY,
+    AttemptEnd,
+    AttemptFailed,
+    Call,
+    Failure,
+    ProviderError,
+    RetryNotice,
+    StreamEnd,
+    TextChunk,
+    detail_from_error_body,
+    failure_for_status,
+    usage_from,
+)
 
-DEFAULT_TIMEOUT = 600.0
-DEFAULT_MAX_ATTEMPTS = 4
-# Sent when the server is local and no key was given: the OpenAI SDK refuses to run without one,
-# and we must not fall back to a real key from the environment for a local server.
-LOCAL_DUMMY_KEY = "sk-local-no-key-needed"
+__all__ = ["LOCAL_DUMMY_KEY", "classify", "is_loaded", "load", "preload", "stream"]
 
 _ENV_DEFAULTS = {
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # else it fetches a price table at import
@@ -118,33 +128,6 @@ async def _ensure_loaded() -> Any:
 
 # -- errors ------------------------------------------------------------------------------------
 
-_HTTP_REASONS = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    402: "Payment Required",
-    403: "Forbidden",
-    404: "Not Found",
-    408: "Request Timeout",
-    409: "Conflict",
-    413: "Payload Too Large",
-    422: "Unprocessable Entity",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-
-
-@dataclass
-class _Failure:
-    message: str  # final message (attempt count is added later for retryable kinds)
-    reason: str  # short, for RetryNotice
-    status: int | None
-    retryable: bool
-    retry_after: float | None = None
-    kind: str = "status"  # status | connection | timeout | dropped | other
-
 
 def _chain(exc: BaseException) -> list[BaseException]:
     out: list[BaseException] = []
@@ -228,6 +211,28 @@ def _retry_after_of(exc: BaseException) -> float | None:
     return None
 
 
+def _body_detail(exc: BaseException) -> tuple[str, str | None]:
+    """The server's own error message and code, from the HTTP response the exception carries
+    (the OpenAI SDK's ``body``, or an httpx response), else litellm's message."""
+    for e in _chain(exc):
+        body = getattr(e, "body", None)
+        if isinstance(body, dict) and body:
+            detail, code = detail_from_error_body(
+                body if "error" in body or "detail" in body else {"error": body}
+            )
+            if detail:
+                return detail, code
+        response = getattr(e, "response", None)
+        content = None
+        with contextlib.suppress(Exception):  # a streamed response may not be readable
+            content = response.content if response is not None else None
+        if content:
+            detail, code = detail_from_error_body(content)
+            if detail:
+                return detail, code
+    return _short(exc), None
+
+
 def classify(
     exc: BaseException,
     *,
@@ -235,7 +240,7 @@ def classify(
     model: str,
     where: str,
     timeout: float | None = None,
-) -> _Failure:
+) -> Failure:
     """Map a litellm (or lower-level) exception to a failure kind and a short message."""
     chain = _chain(exc)
     names: set[str] = set()
@@ -244,14 +249,14 @@ def classify(
 
     if names & _TIMEOUT_TYPES and not any(isinstance(e, ConnectionRefusedError) for e in chain):
         after = f" after {timeout:g} s" if timeout else ""
-        return _Failure(
+        return Failure(
             f"timed out{after} waiting for {where}", "timeout", None, False, kind="timeout"
         )
 
     dropped = "litellm.exceptions.MidStreamFallbackError" in _names(exc)
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
         msg = f"connection refused: {where}"
-        return _Failure(msg, msg, None, True, kind="connection")
+        return Failure(msg, msg, None, True, kind="connection")
     if dropped or names & _CONNECTION_TYPES:
         # A real HTTP error status wrapped in a mid-stream error keeps its meaning.
         original = getattr(exc, "original_exception", None)
@@ -267,101 +272,31 @@ def classify(
                 )
         if dropped:
             msg = f"connection to {where} closed before the answer finished"
-            return _Failure(msg, "connection closed", None, True, kind="dropped")
+            return Failure(msg, "connection closed", None, True, kind="dropped")
         detail = _short(next((e for e in reversed(chain) if isinstance(e, OSError)), exc))
         msg = f"connection failed: {where}: {detail}"
-        return _Failure(msg, f"connection failed: {where}", None, True, kind="connection")
+        return Failure(msg, f"connection failed: {where}", None, True, kind="connection")
 
     status = _status_of(exc)
-    detail = _short(exc)
     if status is None:
-        return _Failure(f"{provider}: {detail}", detail, None, False, kind="other")
-    reason = _HTTP_REASONS.get(status, "")
-    label = f"{status} {reason}".strip()
+        detail = _short(exc)
+        return Failure(f"{provider}: {detail}", detail, None, False, kind="other")
     if "LLM Provider NOT provided" in str(exc):
         msg = (
             f"litellm cannot tell the provider of model '{model}': write it as provider/model "
             f"(e.g. openai/{model} with an api_base for an OpenAI-compatible server)"
         )
-        return _Failure(msg, msg, status, False, kind="other")
-    if status == 401:
-        env = key_env_var(provider)
-        hint = f"check {env}" if env else "check the API key"
-        return _Failure(f"{provider}: {label} — {hint}", label, 401, False)
-    if status == 403:
-        return _Failure(f"{provider}: {label} — {detail}", label, 403, False)
-    if status == 404:
-        return _Failure(
-            f"{provider}: {label} — model '{model}' at {where}: {detail}", label, 404, False
-        )
-    if status == 429:
-        return _Failure("rate limited (429)", "rate limited (429)", 429, True, _retry_after_of(exc))
-    if 500 <= status <= 599:
-        return _Failure(
-            f"{provider}: server error ({status}): {detail}",
-            f"server error ({status})",
-            status,
-            True,
-            _retry_after_of(exc),
-        )
-    return _Failure(f"{provider}: {label}: {detail}", label, status, False)
-
-
-def _final_error(
-    failure: _Failure, attempts: int, provider: str, secrets: list[str | None], partial: str = ""
-) -> ProviderError:
-    message = failure.message
-    if failure.retryable and attempts > 1:
-        if failure.status == 429:
-            message = f"rate limited (429) after {attempts} attempts"
-        else:
-            message = f"{message} (after {attempts} attempts)"
-    return ProviderError(
-        message,
-        status=failure.status,
-        retryable=failure.retryable,
-        attempts=attempts,
-        partial_text=partial,
+        return Failure(msg, msg, status, False, kind="other")
+    detail, code = _body_detail(exc)
+    return failure_for_status(
+        status,
+        detail,
         provider=provider,
-        secrets=secrets,
+        model=model,
+        where=where,
+        retry_after=_retry_after_of(exc),
+        code=code,
     )
-
-
-# -- cost --------------------------------------------------------------------------------------
-
-
-def cost_of(model: str, usage: Usage | None, provider: str | None = None) -> float | None:
-    """USD from litellm's local price table; None when the model (or the usage) is unknown."""
-    if usage is None or usage.prompt_tokens is None or usage.completion_tokens is None:
-        return None
-    litellm = load()
-    try:
-        kwargs: dict[str, Any] = {}
-        if provider and provider not in ("unknown",) and "/" not in model:
-            kwargs["custom_llm_provider"] = provider
-        prompt_cost, completion_cost = litellm.cost_per_token(
-            model=model,
-            prompt_tokens=int(usage.prompt_tokens),
-            completion_tokens=int(usage.completion_tokens),
-            **kwargs,
-        )
-        return float(prompt_cost) + float(completion_cost)
-    except Exception:
-        return None
-
-
-def _usage_of(raw: Any) -> Usage | None:
-    if raw is None:
-        return None
-
-    def num(name: str) -> int | None:
-        value = raw.get(name) if isinstance(raw, dict) else getattr(raw, name, None)
-        return int(value) if isinstance(value, (int, float)) else None
-
-    usage = Usage(num("prompt_tokens"), num("completion_tokens"), num("total_tokens"))
-    if usage.prompt_tokens is None and usage.completion_tokens is None:
-        return None
-    return usage
 
 
 # -- streaming ---------------------------------------------------------------------------------
@@ -376,33 +311,14 @@ async def stream(
     backoff_max: float = 20.0,
 ) -> AsyncIterator[TextChunk | RetryNotice | StreamEnd]:
     options = request.call_options or {}
-    provider = provider_of(request.model, options)
-    api_base = api_base_of(options)
-    where = api_base or provider
-    secrets: list[str | None] = [api_key]
-    if max_attempts is None:
-        max_attempts = options.get("max_attempts") or DEFAULT_MAX_ATTEMPTS
-    max_attempts = max(1, int(max_attempts))
-    timeout = options.get("timeout") or DEFAULT_TIMEOUT
-
-    if api_key is None:
-        if is_local_url(api_base):
-            api_key = LOCAL_DUMMY_KEY
-        elif needs_key(request):
-            env = key_env_var(provider)
-            if env and not os.environ.get(env):
-                raise ProviderError(
-                    f"no API key for {provider}: set {env} or run `prompt-tui keys set {provider}`",
-                    provider=provider,
-                    attempts=0,
-                )
-
+    call = Call.of(request, api_key, max_attempts)
     try:
         litellm = await _ensure_loaded()
     except ImportError as exc:
         raise ProviderError(
-            f"cannot load litellm ({exc.name or exc}): reinstall prompt-tui to run {provider} models",
-            provider=provider,
+            f"cannot load litellm ({exc.name or exc}): reinstall prompt-tui to run "
+            f"{call.provider} models",
+            provider=call.provider,
             attempts=0,
         ) from None
     kwargs: dict[str, Any] = dict(request.settings)
@@ -411,25 +327,21 @@ async def stream(
         messages=request.messages,
         stream=True,
         stream_options={"include_usage": True},
-        max_retries=0,
-        timeout=timeout,
-        api_base=api_base,
-        api_key=api_key,
+        max_retries=0,  # the OpenAI SDK underneath would retry twice more by itself
+        timeout=call.timeout,
+        api_base=call.api_base,
+        api_key=call.api_key,
     )
     if options.get("api_version"):
         kwargs["api_version"] = options["api_version"]
     if options.get("custom_llm_provider"):
         kwargs["custom_llm_provider"] = options["custom_llm_provider"]
 
-    attempt = 0
-    while True:
-        attempt += 1
-        parts: list[str] = []
+    async def attempt() -> AsyncIterator[TextChunk | AttemptEnd]:
         finish_reason: str | None = None
-        usage: Usage | None = None
+        usage = None
         answered_by: str | None = None
         response: Any = None
-        failure: _Failure | None = None
         try:
             response = await litellm.acompletion(**kwargs)
             async for chunk in response:
@@ -439,54 +351,45 @@ async def stream(
                     delta = getattr(choice, "delta", None)
                     text = getattr(delta, "content", None) if delta is not None else None
                     if text:
-                        parts.append(text)
                         yield TextChunk(text)
                     reason = getattr(choice, "finish_reason", None)
                     if reason:
                         finish_reason = reason
                 raw_usage = getattr(chunk, "usage", None)
                 if raw_usage is not None:
-                    usage = _usage_of(raw_usage) or usage
+                    usage = usage_from(raw_usage) or usage
                 if answered_by is None:
                     answered_by = getattr(chunk, "model", None) or None
-        except Exception as exc:  # every failure becomes a ProviderError
+        except Exception as exc:  # every failure becomes a classified Failure
             failure = classify(
-                exc, provider=provider, model=request.model, where=where, timeout=timeout
+                exc,
+                provider=call.provider,
+                model=request.model,
+                where=call.where,
+                timeout=call.timeout,
             )
+            raise AttemptFailed(failure) from None
         finally:
             if response is not None:
                 aclose = getattr(response, "aclose", None)
                 if aclose is not None:
                     with contextlib.suppress(Exception):  # closing a broken stream
                         await aclose()
+        yield AttemptEnd(finish_reason, usage, answered_by)
 
-        if failure is None:
-            break
-        if parts:  # never retry once text has streamed: the caller already showed it
-            partial = "".join(parts)
-            failure.message = (
-                f"stream interrupted after {len(partial)} characters: {failure.message}"
-            )
-            raise _final_error(failure, attempt, provider, secrets, partial)
-        if not failure.retryable or attempt >= max_attempts:
-            raise _final_error(failure, attempt, provider, secrets)
-        if failure.retry_after is not None and failure.retry_after > retry.MAX_RETRY_AFTER:
-            failure.message += f"; the server asks to wait {failure.retry_after:.0f} s"
-            raise _final_error(failure, attempt, provider, secrets)
-        delay = retry.next_delay(attempt, failure.retry_after, backoff_base, backoff_max)
-        yield RetryNotice(
-            attempt=attempt, delay=delay, reason=scrub_secrets(failure.reason, secrets)
-        )
-        await asyncio.sleep(delay)
-
-    yield StreamEnd(
-        finish_reason=finish_reason,
-        usage=usage,
-        cost=cost_of(request.model, usage, provider),
-        model=answered_by or request.model,
-        attempts=attempt,
-        offline=False,
+    inner = retry.run(
+        attempt,
+        call,
+        model=request.model,
+        price_model=request.model,
+        backoff_base=backoff_base,
+        backoff_max=backoff_max,
     )
+    try:
+        async for item in inner:
+            yield item
+    finally:
+        await inner.aclose()
 
 
 def litellm_imported() -> bool:

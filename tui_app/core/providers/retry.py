@@ -1,22 +1,40 @@
 """Retry policy for model calls: which failures are transient and how long to wait.
 
 Retried: HTTP 429, HTTP 5xx and connection errors (refused, reset, dropped before any text).
-Never retried: other 4xx (400, 401, 403, 404, 422, ...), client-side timeouts (the user set the
-timeout; repeating it multiplies the wait), and anything after text has streamed.
+Never retried: other 4xx (400, 401, 403, 404, 422, ...), a 429 whose error code is
+``insufficient_quota`` (billing, not load), client-side timeouts (the user set the timeout;
+repeating it multiplies the wait; also the direct client's connect timeout), and anything after
+text has streamed.
 
 Waiting: the server's ``Retry-After`` (seconds, fractional allowed, or an HTTP date; also
 ``retry-after-ms``) when present, else exponential backoff with full jitter:
 ``uniform(0, min(backoff_max, backoff_base * 2 ** (attempt - 1)))``. A ``Retry-After`` longer
 than :data:`MAX_RETRY_AFTER` is not waited for: the call fails at once, saying how long the
 server asked to wait.
+
+:func:`run` is the one retry loop every transport shares: a transport only makes one attempt.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any
+
+from . import pricing
+from .base import (
+    AttemptEnd,
+    AttemptFailed,
+    Call,
+    Failure,
+    ProviderError,
+    RetryNotice,
+    StreamEnd,
+    TextChunk,
+    scrub_secrets,
+)
 
 MAX_RETRY_AFTER = 60.0  # seconds; a longer Retry-After fails the call instead of hanging it
 
@@ -81,3 +99,82 @@ def next_delay(attempt: int, retry_after: float | None, base: float, cap: float)
     if retry_after is not None:
         return retry_after
     return backoff_delay(attempt, base, cap)
+
+
+def final_error(failure: Failure, attempts: int, call: Call, partial: str = "") -> ProviderError:
+    message = failure.message
+    if failure.retryable and attempts > 1:
+        if failure.status == 429:
+            message = f"rate limited (429) after {attempts} attempts"
+        else:
+            message = f"{message} (after {attempts} attempts)"
+    return ProviderError(
+        message,
+        status=failure.status,
+        retryable=failure.retryable,
+        attempts=attempts,
+        partial_text=partial,
+        provider=call.provider,
+        secrets=call.secrets,
+    )
+
+
+async def run(
+    attempt: Callable[[], AsyncGenerator[TextChunk | AttemptEnd, None]],
+    call: Call,
+    *,
+    model: str,
+    price_model: str,
+    backoff_base: float,
+    backoff_max: float,
+) -> AsyncIterator[TextChunk | RetryNotice | StreamEnd]:
+    """Make attempts until one succeeds, the failure is not transient, text has streamed, or
+    ``call.max_attempts`` is used up. ``attempt()`` starts one attempt (see :mod:`.base`).
+    ``model``: the id reported when the server names none; ``price_model``: the id priced."""
+    n = 0
+    while True:
+        n += 1
+        parts: list[str] = []
+        end: AttemptEnd | None = None
+        failure: Failure | None = None
+        agen = attempt()
+        try:
+            async for item in agen:
+                if isinstance(item, TextChunk):
+                    parts.append(item.text)
+                    yield item
+                else:
+                    end = item
+        except AttemptFailed as exc:
+            failure = exc.failure
+        finally:
+            await agen.aclose()  # at once, also when our consumer stops or is cancelled
+
+        if failure is None:
+            break
+        if parts:  # never retry once text has streamed: the caller already showed it
+            partial = "".join(parts)
+            failure.message = (
+                f"stream interrupted after {len(partial)} characters: {failure.message}"
+            )
+            raise final_error(failure, n, call, partial)
+        if not failure.retryable or n >= call.max_attempts:
+            raise final_error(failure, n, call)
+        if failure.retry_after is not None and failure.retry_after > MAX_RETRY_AFTER:
+            failure.message += f"; the server asks to wait {failure.retry_after:.0f} s"
+            raise final_error(failure, n, call)
+        delay = next_delay(n, failure.retry_after, backoff_base, backoff_max)
+        yield RetryNotice(
+            attempt=n, delay=delay, reason=scrub_secrets(failure.reason, call.secrets)
+        )
+        await asyncio.sleep(delay)
+
+    end = end or AttemptEnd()
+    yield StreamEnd(
+        finish_reason=end.finish_reason,
+        usage=end.usage,
+        cost=pricing.cost_of(price_model, end.usage, call.provider),
+        model=end.model or model,
+        attempts=n,
+        offline=False,
+    )
