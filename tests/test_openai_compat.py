@@ -118,7 +118,7 @@ async def test_request_body_and_headers(model_server):
         "extra_body": {"custom": True},
     }
     await collect(make_request(model_server.base_url, settings=settings), api_key=KEY)
-    [rec] = model_server.requests
+    [rec] = model_server.settle()
     assert rec.method == "POST" and rec.path == "/v1/chat/completions"
     assert rec.body == {
         "model": "test-model",  # without the "openai/" prefix

@@ -57,7 +57,7 @@ def test_non_streaming_echo_with_usage(model_server):
     }
     assert data["choices"][0]["finish_reason"] == "stop"
     assert data["usage"] == {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
-    [rec] = model_server.requests
+    [rec] = model_server.settle()
     assert rec.body["messages"][0]["content"] == "hello big world"
     assert rec.api_key == "sk-test-123"
     assert rec.completed and not rec.disconnected and rec.status == 200
@@ -77,7 +77,7 @@ def test_streaming_chunks_usage_and_done(model_server):
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["choices"] == []
     assert chunks[-1]["usage"] == {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
-    [rec] = model_server.requests
+    [rec] = model_server.settle()
     assert rec.stream and rec.completed and rec.chunks_sent == 4
 
 
@@ -192,7 +192,7 @@ def test_hundred_thousand_token_stream(model_server):
     contents = [e["choices"][0]["delta"].get("content") for e in events[:-1] if e["choices"]]
     assert len([c for c in contents if c]) == 100_000
     assert events[-2]["usage"]["completion_tokens"] == 100_000
-    assert model_server.requests[0].completed
+    assert model_server.settle()[0].completed
 
 
 async def test_many_concurrent_streams(model_server):
@@ -207,7 +207,7 @@ async def test_many_concurrent_streams(model_server):
 
         texts = await asyncio.gather(*(one(i) for i in range(100)))
     assert all(t.startswith("w0 w1 ") and t.endswith("w199") for t in texts)
-    recs = model_server.requests
+    recs = model_server.settle()
     assert len(recs) == 100 and all(r.completed for r in recs)
     # they really overlapped (each stream lasts >= 0.4 s; counted from the server's records)
     peak = max(sum(1 for o in recs if o.arrived <= r.arrived < o.ended) for r in recs)

@@ -125,7 +125,7 @@ async def test_streams_text_in_order_with_usage(model_server, via):
     assert end.cost is None  # openai/test-model is not in the price table
     assert end.model == "test-model"
 
-    [rec] = model_server.requests
+    [rec] = model_server.settle()
     assert rec.body["stream"] is True
     assert rec.body["stream_options"] == {"include_usage": True}
     assert rec.body["temperature"] == 0.5 and rec.body["max_tokens"] == 50

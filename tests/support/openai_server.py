@@ -488,6 +488,12 @@ class OpenAIServer:
         with self._lock:
             return [r for r in self._records if r.path.endswith("/chat/completions")]
 
+    def settle(self, timeout: float = 5.0) -> list[RequestRecord]:
+        """The records once every response has ended: a client can hold the whole stream a
+        moment before the server has marked the record completed."""
+        self.wait_for(lambda records: all(r.ended is not None for r in records), timeout)
+        return self.requests
+
     def wait_for(
         self, predicate: Callable[[list[RequestRecord]], bool], timeout: float = 5.0
     ) -> bool:

@@ -1,0 +1,405 @@
+"""The Textual app: a thin client of the engine.
+
+It loads the config, owns the engine objects (runner, history) and runs the runner in workers,
+recording its events in the :class:`~.state.Session` and telling the main screen to redraw.
+Everything visible lives in ``screens/`` and ``widgets/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import get_current_worker
+
+from ..core.errors import PromptTuiError
+from .messages import RunFinished, RunUpdate
+from .state import Session
+from .themes import APP_VARIABLES, DEFAULT_DARK, load_themes
+
+# Yield to the event loop at least this often while draining a fast stream (keys stay responsive).
+YIELD_EVERY = 0.02
+
+
+def _prompt_commands() -> Any:
+    """The palette's provider, imported when the palette first opens (textual.command is ~100 ms)."""
+    from .commands import PromptCommands
+
+    return PromptCommands
+
+
+class PromptTuiApp(App[int]):
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
+    TITLE = "prompt-tui"
+    COMMANDS = App.COMMANDS | {_prompt_commands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding(
+            "ctrl+s",
+            "save",
+            "Save",
+            id="app.save",
+            tooltip="Write outputs, parameters and edits to the config file (atomic)",
+        ),
+        Binding(
+            "f1", "help", "Help", id="app.help", tooltip="Help for the focused pane and its keys"
+        ),
+        Binding(
+            "q", "quit", "Quit", id="app.quit", tooltip="Quit (asks when there are unsaved changes)"
+        ),
+        Binding(
+            "t",
+            "cycle_theme",
+            "Theme",
+            id="app.theme",
+            show=False,
+            tooltip="Switch to the next theme",
+        ),
+    ]
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        runner_factory: Any = None,
+        preload: bool = True,
+        history: bool = True,
+    ) -> None:
+        super().__init__()
+        self.config_path = str(path)
+        self.config: Any = None
+        self.session: Session | None = None
+        self.load_error: Exception | None = None
+        self.runner: Any = None
+        self.history: Any = None
+        self._runner_factory = runner_factory
+        self._preload = preload
+        self._use_history = history
+        self.ready_at: float | None = None  # perf_counter() at the first frame (bench/startup.py)
+        themes, self.theme_problems = load_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        self.theme = DEFAULT_DARK  # before the first stylesheet parse: no re-parse on mount
+        self._load()
+
+    # --- loading ------------------------------------------------------------------------------
+    def _load(self) -> None:
+        from ..core.config import load
+
+        try:
+            self.config = load(self.config_path)
+        except PromptTuiError as exc:
+            self.config, self.session, self.load_error = None, None, exc
+            return
+        except Exception as exc:  # an engine bug must not become a traceback on screen
+            self.config, self.session = None, None
+            self.load_error = PromptTuiError(f"{self.config_path}: {type(exc).__name__}: {exc}")
+            return
+        try:
+            self.session = Session(self.config)
+        except Exception as exc:  # an engine bug shows as a load error, never a traceback
+            self.session = None
+            self.load_error = PromptTuiError(f"{self.config_path}: {type(exc).__name__}: {exc}")
+            return
+        self.load_error = None
+        self.runner = None
+
+    def get_css_variables(self) -> dict[str, str]:
+        """Textual's variables plus the app's own, derived from the theme when it lacks them."""
+        variables = super().get_css_variables()
+        for name, base in APP_VARIABLES.items():
+            if name not in variables and base in variables:
+                variables[name] = variables[base]
+        self.theme_variables = variables
+        return variables
+
+    def get_default_screen(self) -> Any:
+        """The first screen: the main screen, or the load error (no empty screen in between)."""
+        if self.session is None:
+            from .screens.load_error import LoadErrorScreen
+
+            return LoadErrorScreen(self.config_path, self.load_error or Exception("?"))
+        from .screens.main import MainScreen
+
+        return MainScreen(self.session, self.config_path)
+
+    def on_ready(self) -> None:
+        self.ready_at = time.perf_counter()
+        if self._preload:
+            self._preload_providers()
+        main = self._main_screen()
+        if main is not None:
+            self.call_later(main.after_first_frame)
+        for problem in self.theme_problems:
+            self.notify(problem, title="Theme file skipped", severity="warning")
+
+    @work(
+        thread=True, exclusive=True, group="preload", description="import litellm in the background"
+    )
+    def _preload_providers(self) -> None:
+        from textual.widgets import Markdown  # noqa: F401 - ~80 ms, needed for the first output
+
+        try:
+            from ..core import providers
+        except Exception:  # pragma: no cover - the providers package is optional at startup
+            return
+        preload = getattr(providers, "preload", None)
+        if callable(preload):
+            preload()
+        # litellm leaves ~1.5 million long-lived objects: every full garbage collection then
+        # walks them all, a 200-300 ms freeze of the UI (measured mid-stream). Move everything
+        # alive now out of the collector's sight; later garbage is collected as usual.
+        import gc
+
+        gc.freeze()
+
+    def action_reload(self) -> None:
+        """Load the file again (from the load error screen)."""
+        self._load()
+        if self.session is None:
+            screen: Any = self.screen
+            if hasattr(screen, "show_error"):
+                screen.show_error(self.load_error or Exception("?"))
+            self.notify(str(self.load_error), title="Still cannot load", severity="error")
+            return
+        from .screens.main import MainScreen
+
+        self.push_screen(MainScreen(self.session, self.config_path))
+        self.notify(f"Loaded {self.config_path}")
+
+    # --- engine objects -----------------------------------------------------------------------
+    def ensure_runner(self) -> Any:
+        if self.runner is not None:
+            return self.runner
+        if self._runner_factory is not None:
+            self.runner = self._runner_factory(self.config)
+            return self.runner
+        from ..core.runner import Runner
+
+        keys = None
+        try:
+            from ..core.keys import KeyStore
+
+            keys = KeyStore()
+        except Exception:
+            keys = None
+        self.runner = Runner(self.config, history=self.ensure_history(), keys=keys)
+        return self.runner
+
+    def ensure_history(self) -> Any:
+        if self.history is not None or not self._use_history:
+            return self.history
+        try:
+            from ..core.history import History
+            from ..core.paths import history_path
+
+            self.history = History(history_path(create_dir=True))
+        except Exception as exc:
+            self._use_history = False
+            self.notify(f"History is off: {exc}", severity="warning")
+        return self.history
+
+    # --- runs ---------------------------------------------------------------------------------
+    @property
+    def has_active_run(self) -> bool:
+        return bool(self.session and self.session.active()) or any(
+            w.group == "run" and not w.is_finished for w in self.workers
+        )
+
+    def start_run(self, target: str | None, mode: str, *, force: bool = False) -> None:
+        """Start a run worker: ``mode`` is "one", "with_deps" or "all"."""
+        from ..core.runner import RunRequest
+
+        assert self.session is not None
+        request = RunRequest(
+            prompt=target, mode=mode, params=dict(self.session.params), force=force
+        )  # type: ignore[arg-type]
+        label = {
+            "one": f"run {target}",
+            "with_deps": f"run {target} with dependencies",
+            "all": "run all",
+        }[mode]
+        self._run_worker(request, label)
+
+    @work(group="run", exclusive=False, description="run prompts")
+    async def _run_worker(self, request: Any, label: str) -> None:
+        worker = get_current_worker()
+        session = self.session
+        if worker.is_cancelled or session is None:
+            return
+        runner = self.ensure_runner()
+        error: str | None = None
+        main = self._main_screen()
+        try:
+            last_yield = time.monotonic()
+            async for event in runner.run(request):
+                session.apply(event)
+                if event.kind == "delta":
+                    if main is not None:
+                        main.stream_dirty.add(event.prompt)
+                elif main is not None:
+                    main.post_message(RunUpdate(event))
+                now = time.monotonic()
+                if now - last_yield > YIELD_EVERY:
+                    await asyncio.sleep(0)
+                    last_yield = time.monotonic()
+        except PromptTuiError as exc:
+            error = str(exc)
+        except asyncio.CancelledError:
+            runner.cancel(request.prompt if request.mode == "one" else None)
+            raise
+        except Exception as exc:  # the app never dies of a run
+            error = f"internal error: {type(exc).__name__}: {exc}"
+        finally:
+            if main is not None:
+                main.post_message(RunFinished(request.prompt, error))
+
+    def cancel_runs(self, prompt: str | None = None) -> int:
+        if self.runner is None:
+            return 0
+        return int(self.runner.cancel(prompt) or 0)
+
+    def _main_screen(self) -> Any:
+        from .screens.main import MainScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        return None
+
+    # --- saving -------------------------------------------------------------------------------
+    def action_save(self) -> None:
+        self.save_config()
+
+    def save_config(self, then: Any = None) -> None:
+        """Save the document; asks first when the file changed on disk since it was loaded."""
+        if self.config is None:
+            return
+        if self.config.changed_on_disk():
+            from .screens.confirm import ConfirmScreen
+
+            def answered(answer: str | None) -> None:
+                if answer == "overwrite":
+                    self._write(then=then)
+                elif answer == "copy":
+                    self._write(copy=True, then=then)
+
+            self.push_screen(
+                ConfirmScreen(
+                    "The file changed on disk",
+                    f"{self.config_path} was changed by another program since it was loaded.\n"
+                    "Overwrite it with this session's version, or save this version beside it?",
+                    [
+                        ("overwrite", "Overwrite", "error"),
+                        ("copy", "Save as a copy", "primary"),
+                        ("cancel", "Cancel", "default"),
+                    ],
+                ),
+                answered,
+            )
+            return
+        self._write(then=then)
+
+    def _write(self, *, copy: bool = False, then: Any = None) -> None:
+        assert self.config is not None and self.session is not None
+        try:
+            if copy:
+                path = Path(self.config_path)
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                target = path.with_name(f"{path.name.split('.')[0]}.mine-{stamp}{_suffixes(path)}")
+                self.config.save(target)
+                self.notify(f"Saved a copy: {target}", title="Saved")
+            else:
+                self.config.save()
+                self.session.dirty = False
+                self.notify(f"Saved {self.config_path}", title="Saved")
+        except (PromptTuiError, OSError) as exc:
+            self.notify(str(exc), title="Save failed", severity="error")
+            return
+        main = self._main_screen()
+        if main is not None:
+            main.refresh_header()
+        if then is not None:
+            then()
+
+    # --- quitting, help, theme ----------------------------------------------------------------
+    async def action_quit(self) -> None:
+        if self.session is not None and self.session.dirty:
+            from .screens.confirm import ConfirmScreen
+
+            def answered(answer: str | None) -> None:
+                if answer == "save":
+                    self.save_config(then=self._quit_now)
+                elif answer == "discard":
+                    self._quit_now()
+
+            self.push_screen(
+                ConfirmScreen(
+                    "Unsaved changes",
+                    "This session changed the config (outputs or edits) and has not saved it.",
+                    [
+                        ("save", "Save and quit", "primary"),
+                        ("discard", "Quit without saving", "error"),
+                        ("cancel", "Cancel", "default"),
+                    ],
+                ),
+                answered,
+            )
+            return
+        self._quit_now()
+
+    def _quit_now(self) -> None:
+        self.cancel_runs(None)
+        self.exit(0 if self.session is not None else 1)  # 1: the config never loaded
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save":
+            return self.session is not None  # nothing to save on the load error screen
+        return True
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        focused = self.screen.focused
+        widget: Any = focused
+        help_text, title = "", type(self.screen).__name__
+        while widget is not None:
+            text = getattr(type(widget), "HELP", None)
+            if text:
+                help_text, title = text, type(widget).__name__
+                break
+            widget = widget.parent
+        if not help_text:
+            help_text = getattr(type(self.screen), "HELP", "") or ""
+        shown, others = [], []
+        for active in self.screen.active_bindings.values():
+            binding = active.binding
+            if binding.description:
+                row = (self.get_key_display(binding), binding.tooltip or binding.description)
+                (shown if binding.show else others).append(row)
+        keys = shown + others  # the footer's keys first, then the focused widget's own
+        self.push_screen(HelpScreen(title, help_text, keys))
+
+    def action_cycle_theme(self) -> None:
+        ours = [name for name in self.available_themes if name.startswith("prompt-")]
+        names = ours if len(ours) > 1 else sorted(self.available_themes)
+        index = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(index + 1) % len(names)]
+        self.notify(f"Theme: {self.theme}", timeout=1.5)
+
+    def watch_theme(self, theme: str) -> None:
+        main = self._main_screen()
+        if main is not None:
+            main.on_theme_changed()
+
+
+def _suffixes(path: Path) -> str:
+    parts = path.name.split(".")
+    return "." + ".".join(parts[1:]) if len(parts) > 1 else ""

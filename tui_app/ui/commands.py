@@ -1,0 +1,81 @@
+"""Command palette: every action of the main screen, and per-prompt commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+# (title, action on the main screen, help). Every key binding's action is here too.
+ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("Run selected prompt", "run('one')", "r: run the selected prompt"),
+    (
+        "Run selected prompt with dependencies",
+        "run('with_deps')",
+        "R: run what it depends on, then it",
+    ),
+    ("Run all prompts", "run('all')", "a: run every prompt in dependency order"),
+    (
+        "Run selected prompt, ignoring the cache",
+        "run('one', True)",
+        "send the request even if it is unchanged",
+    ),
+    ("Cancel selected run", "cancel", "escape: cancel the selected prompt's run"),
+    ("Cancel all runs", "cancel_all", "cancel everything in flight"),
+    ("Change model", "model", "m: pick the selected prompt's model"),
+    ("Edit template", "edit", "e: edit the selected prompt's template"),
+    ("New prompt", "new", "n: add a prompt after the selected one"),
+    ("Delete prompt", "delete", "d: delete the selected prompt (asks first)"),
+    ("Find prompt", "find", "/: jump to a prompt by name"),
+    ("Edit parameters", "focus_form", "p: move to the parameter form"),
+    ("Show output", "tab('output')", "1: the output view"),
+    ("Show resolved request", "tab('request')", "2: the exact messages sent"),
+    ("Show request JSON", "tab('json')", "3: the request as JSON"),
+    ("Show run info", "tab('info')", "4: model, ttft, latency, tokens, cost"),
+    ("Show history", "tab('history')", "5: earlier outputs of this prompt"),
+    ("Toggle raw / rendered output", "toggle_rendered", "v: Markdown or plain text"),
+)
+APP_ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("Save", "save", "ctrl+s: write the config file (asks if it changed on disk)"),
+    ("Next theme", "cycle_theme", "t: switch theme"),
+    ("Help", "help", "F1: help for the focused pane"),
+    ("Quit", "quit", "q: quit (asks when there are unsaved changes)"),
+)
+
+
+class PromptCommands(Provider):
+    """Knows the app's state: offers "Run <prompt>" and "Select <prompt>" for every prompt."""
+
+    def _main(self) -> Any:
+        finder = getattr(self.app, "_main_screen", None)
+        return finder() if callable(finder) else None
+
+    def _palette_commands(self) -> Iterator[tuple[str, Callable[[], Any], str]]:
+        app: Any = self.app
+        main = self._main()
+        if main is not None:
+            for title, action, help_text in ACTIONS:
+                yield title, partial(app.run_action, action, main), help_text
+            for name in main.config.prompt_names:
+                yield f"Select {name}", partial(main.select, name), f"show {name}"
+                yield f"Run {name}", partial(main.run_prompt, name, "one"), f"run {name} only"
+                yield (
+                    f"Run {name} with dependencies",
+                    partial(main.run_prompt, name, "with_deps"),
+                    f"run what {name} reads, then {name}",
+                )
+        for title, action, help_text in APP_ACTIONS:
+            yield title, partial(app.run_action, action), help_text
+
+    async def discover(self) -> Hits:
+        for title, callback, help_text in self._palette_commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, callback, help_text in self._palette_commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

@@ -1,0 +1,70 @@
+"""Every Textual message the UI defines, in one place.
+
+Widgets never change the engine's state themselves: they post one of these and the app decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from ..core.events import RunEvent
+
+
+@dataclass
+class PromptSelected(Message):
+    """The cursor moved to a prompt (in the tree, the finder or the command palette)."""
+
+    name: str
+    from_tree: bool = False  # the tree's own cursor: it must not be moved back
+
+
+@dataclass
+class ParameterEdited(Message):
+    """A value was typed into the parameter form: a run-time override (None: drop the override)."""
+
+    name: str
+    value: Any
+
+
+@dataclass
+class ParameterWriteRequested(Message):
+    """Write a parameter's current value into the file, as a prompt or a global parameter."""
+
+    name: str
+    scope: str  # "prompt" | "global"
+
+
+@dataclass
+class SettingEdited(Message):
+    """A model setting of the selected prompt changed (None: remove the prompt's own value)."""
+
+    prompt: str
+    key: str
+    value: Any
+
+
+@dataclass
+class HistoryRunChosen(Message):
+    """An earlier run of the selected prompt was picked in the history view."""
+
+    prompt: str
+    index: int
+
+
+@dataclass
+class RunUpdate(Message):
+    """A runner event other than a text delta (deltas go straight into the stream buffers)."""
+
+    event: RunEvent
+
+
+@dataclass
+class RunFinished(Message):
+    """A run worker ended (normally, cancelled or with an error)."""
+
+    target: str | None
+    error: str | None = None

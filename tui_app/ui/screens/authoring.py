@@ -1,0 +1,148 @@
+"""Authoring actions of the main screen: model, template, new and deleted prompts.
+
+A mixin so the main screen stays readable; it uses the screen's ``config``, ``session``,
+``selected`` and ``_structure_changed``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...core.errors import PromptTuiError
+from ..view_models import offline_models
+
+
+class AuthoringMixin:
+    """Mixed into MainScreen, which provides notify(), app, config, session, selected and
+    _structure_changed()."""
+
+    config: Any
+    session: Any
+    selected: str | None
+    app: Any
+    notify: Any
+    _structure_changed: Any
+
+    def action_model(self) -> None:
+        from ..recent import load_recent
+        from .model_picker import ModelPickerScreen
+
+        name = self.selected
+        if name is None:
+            return
+        prompt = self.config.prompt(name)
+        current = self.config.model_name_of(prompt)
+
+        def chosen(model: str | None) -> None:
+            if model:
+                self.set_model(name, model)
+
+        self.app.push_screen(
+            ModelPickerScreen(
+                name,
+                current,
+                config_models=list(self.config.models),
+                recent=load_recent(),
+                offline=offline_models(),
+            ),
+            chosen,
+        )
+
+    def set_model(self, name: str, model: str) -> None:
+        from ..recent import remember
+
+        prompt = self.config.prompt(name)
+        if model == prompt.model_name:
+            return
+        prompt.set_model(model)
+        remember(model)
+        self.session.dirty = True
+        self._structure_changed(select=name)
+        self.notify(f"{name} now uses {model}", timeout=2)
+
+    def action_edit(self) -> None:
+        from .template_editor import TemplateEditorScreen
+
+        name = self.selected
+        if name is None:
+            return
+        prompt = self.config.prompt(name)
+        if prompt.template is None:
+            self.notify(
+                "This prompt's input is not text (attachments): edit it in the file.",
+                severity="warning",
+            )
+            return
+
+        def saved(text: str | None) -> None:
+            if text is None or text == prompt.template:
+                return
+            prompt.set_template(text)
+            self.session.dirty = True
+            self._structure_changed(select=name)
+            self.app.save_config()
+
+        self.app.push_screen(TemplateEditorScreen(name, prompt.template), saved)
+
+    def action_new(self) -> None:
+        from .ask_text import AskTextScreen
+
+        names = set(self.config.prompt_names)
+
+        def check(value: str) -> str | None:
+            if not value:
+                return "a prompt needs a name"
+            if value in names:
+                return f"a prompt named '{value}' already exists"
+            return None
+
+        def created(value: str | None) -> None:
+            if not value:
+                return
+            try:
+                self.config.add_prompt(value, "", after=self.selected)
+            except PromptTuiError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.session.dirty = True
+            self._structure_changed(select=value)
+            self.action_edit()
+
+        self.app.push_screen(
+            AskTextScreen("New prompt: its name", placeholder="e.g. summarize", check=check),
+            created,
+        )
+
+    def action_delete(self) -> None:
+        from .confirm import ConfirmScreen
+
+        name = self.selected
+        if name is None:
+            return
+        if self.session.state(name).status in ("queued", "running"):
+            self.notify(f"{name} is running: cancel it first (escape).", severity="warning")
+            return
+        dependents = self.session.with_downstream([name])[1:]
+        extra = f"\n{', '.join(dependents)} read its output and will miss it." if dependents else ""
+
+        def answered(answer: str | None) -> None:
+            if answer != "delete":
+                return
+            names = self.config.prompt_names
+            index = names.index(name)
+            self.config.delete_prompt(name)
+            self.session.dirty = True
+            remaining = self.config.prompt_names
+            after = remaining[min(index, len(remaining) - 1)] if remaining else None
+            self.selected = None
+            self._structure_changed(select=after)
+            self.notify(f"Deleted {name} (ctrl+s writes the file)", timeout=3)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Delete prompt",
+                f"Delete '{name}'?{extra}",
+                [("delete", "Delete", "error"), ("cancel", "Cancel", "default")],
+            ),
+            answered,
+        )

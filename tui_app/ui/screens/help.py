@@ -1,0 +1,47 @@
+"""F1: help for the focused widget, and every key that works right now."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Markdown, Static
+
+GENERAL = """\
+### prompt-tui
+
+Three panes: the **prompt tree** (left), the **parameters** of the selected prompt (middle) and its
+**output** (right). `tab` moves between them. `ctrl+p` opens the command palette: every action is
+there, and "Run *name*" / "Select *name*" for each prompt.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,q", "dismiss(None)", "Close")]
+
+    def __init__(self, title: str, help_text: str, keys: list[tuple[str, str]]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.title_text = title
+        self.help_text = help_text
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog help") as scroll:
+            scroll.border_title = f"Help: {self.title_text}"
+            yield Markdown(self.help_text or GENERAL, id="help-text")
+            if self.help_text:
+                yield Markdown(GENERAL)
+            yield Static("[b]Keys that work here[/b]", classes="help-keys-title")
+            table: DataTable[Text | str] = DataTable(
+                id="help-keys", cursor_type="row", zebra_stripes=True
+            )
+            yield table
+            yield Static("escape closes", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#help-keys", DataTable)
+        table.add_columns("key", "action")
+        for key, description in self.keys:
+            table.add_row(Text(key, style="bold"), description)

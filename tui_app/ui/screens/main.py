@@ -1,0 +1,547 @@
+"""The main screen: prompt tree | parameter form | output, with the run and authoring keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from .. import messages as msg
+from ..state import Session
+from ..view_models import form_data, request_preview, run_state, tree_deps
+from ..widgets.find_bar import FindBar
+from ..widgets.header import AppHeader
+from ..widgets.output_pane import OutputPane, record_text
+from ..widgets.param_form import ParamForm
+from ..widgets.prompt_tree import PromptTree
+from .authoring import AuthoringMixin
+
+FLUSH_INTERVAL = 0.05  # seconds between draws of streamed text (batches deltas)
+# The spinner turns every SPIN_EVERY ticks, half a tick after a stream draw. Textual composites
+# the bounding box of everything dirty in a frame: a spinner (left) and the stream (right) in the
+# same frame repaint the whole screen, which measured 2x slower streaming and 100 ms key lag.
+SPIN_EVERY = 3
+# More characters than this in one 50 ms batch (~16,000 tokens/s) is a torrent, not a model.
+TORRENT_CHARS = 4_000
+
+
+class MainScreen(AuthoringMixin, Screen[None]):
+    HELP = """\
+### prompt-tui
+
+`r` runs the selected prompt, `R` runs it with everything it depends on, `a` runs all prompts.
+`escape` cancels the selected prompt's run (or every run when it is not running).
+`m` changes its model, `e` edits its template, `n` adds a prompt, `d` deletes it, `/` finds one.
+`ctrl+s` saves outputs, parameters and edits to the file.
+"""
+
+    BINDINGS = [
+        Binding("r", "run('one')", "Run", id="main.run", tooltip="Run the selected prompt"),
+        Binding(
+            "R",
+            "run('with_deps')",
+            "+deps",
+            id="main.run_deps",
+            tooltip="Run the selected prompt after everything it depends on",
+        ),
+        Binding("a", "run('all')", "All", id="main.run_all", tooltip="Run every prompt"),
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            id="main.cancel",
+            tooltip="Cancel the selected prompt's run (or all runs)",
+        ),
+        Binding(
+            "m", "model", "Model", id="main.model", tooltip="Change the selected prompt's model"
+        ),
+        Binding("e", "edit", "Edit", id="main.edit", tooltip="Edit the selected prompt's template"),
+        Binding(
+            "n",
+            "new",
+            "New",
+            id="main.new",
+            show=False,
+            tooltip="Add a prompt after the selected one",
+        ),
+        Binding(
+            "d",
+            "delete",
+            "Delete",
+            id="main.delete",
+            show=False,
+            tooltip="Delete the selected prompt",
+        ),
+        Binding(
+            "slash", "find", "Find", id="main.find", show=False, tooltip="Find a prompt by name"
+        ),
+        Binding(
+            "p",
+            "focus_form",
+            "Params",
+            id="main.params",
+            show=False,
+            tooltip="Edit the selected prompt's parameters",
+        ),
+        Binding(
+            "v",
+            "toggle_rendered",
+            "Raw/MD",
+            id="main.rendered",
+            show=False,
+            tooltip="Toggle raw text / rendered Markdown",
+        ),
+        Binding("1", "tab('output')", "Output", show=False, id="main.tab_output"),
+        Binding("2", "tab('request')", "Request", show=False, id="main.tab_request"),
+        Binding("3", "tab('json')", "JSON", show=False, id="main.tab_json"),
+        Binding("4", "tab('info')", "Info", show=False, id="main.tab_info"),
+        Binding("5", "tab('history')", "History", show=False, id="main.tab_history"),
+    ]
+
+    def __init__(self, session: Session, path: str) -> None:
+        super().__init__(id="main")
+        self.session = session
+        self.path = path
+        self.selected: str | None = None
+        self.stream_dirty: set[str] = set()
+        self._drawn = 0  # chunks of the selected prompt's stream already in the view
+        self._stale_timer: Any = None
+        self._history_prompt: str | None = None
+        self.engine_ready = False  # after_first_frame() has run: graph, form, runner are there
+
+    # --- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield AppHeader(id="header")
+        with Horizontal(id="body"):
+            with Vertical(id="tree-pane", classes="pane") as tree_pane:
+                tree_pane.border_title = "Prompts"
+                yield PromptTree(id="tree")  # the find bar is mounted above it on first use
+            with Container(id="work"):
+                form = ParamForm(id="form", classes="pane")
+                form.border_title = "Parameters"
+                yield form
+                output = OutputPane(id="output", classes="pane")
+                output.border_title = "Output"
+                yield output
+        yield Footer(compact=True)
+
+    @property
+    def tree(self) -> PromptTree:
+        return self.query_one(PromptTree)
+
+    @property
+    def form(self) -> ParamForm:
+        return self.query_one(ParamForm)
+
+    @property
+    def output(self) -> OutputPane:
+        return self.query_one(OutputPane)
+
+    @property
+    def config(self) -> Any:
+        return self.session.config
+
+    def on_mount(self) -> None:
+        self.tree.configure(
+            status=lambda name: self.session.state(name).status,
+            model=lambda name: self._model_label(name),
+            deps=lambda name: tree_deps(self.session, name),
+        )
+        names = self.config.prompt_names
+        self.tree.rebuild(names)
+        self.refresh_header()
+        if names:
+            self.select(names[0])
+        else:
+            self.form.show(None)
+            self.output.show_output(
+                "", "", live=False, note="This config has no prompts: n adds one."
+            )
+        self.tree.focus()
+        self._ticks = 0
+        self._torrent = False
+        self.set_interval(FLUSH_INTERVAL, self._tick, name="stream-and-spinner")
+        if self.app.ready_at is not None:  # a reload: the app's first frame is long gone
+            self.call_after_refresh(self.after_first_frame)
+
+    def after_first_frame(self) -> None:
+        """The rest of the engine, after the first frame (the app calls this), never in its way:
+        the dependency graph (templates), the form, rendered Markdown, the runner, staleness."""
+        self.session.ensure_graph()
+        self.tree.rebuild(self.config.prompt_names, select=self.selected)
+        self.output.markdown_allowed = True
+        if self.selected is not None:
+            self.select(self.selected, force=True)
+        self.session.take_baselines()
+        self.app.ensure_runner()
+        from ...core import providers  # noqa: F401 - the form can now tell offline models
+
+        self.refresh_stale()
+        self._redraw_form()  # now that the engine is loaded, it knows which models are offline
+        self.engine_ready = True
+
+    def _model_label(self, name: str) -> str:
+        prompt = self.config.get(name)
+        return (self.config.model_name_of(prompt) or "") if prompt is not None else ""
+
+    def refresh_header(self) -> None:
+        header = self.query_one(AppHeader)
+        header.set_title(self.config.name, self.path, self.session.dirty)
+        header.set_state(run_state(self.session))
+
+    def on_theme_changed(self) -> None:
+        self.tree.refresh_all()
+
+    # --- selection ----------------------------------------------------------------------------
+    @on(msg.PromptSelected)
+    def _on_selected(self, message: msg.PromptSelected) -> None:
+        message.stop()
+        if message.from_tree and message.name != self.tree.selected_prompt:
+            return  # a stale highlight: the cursor has moved on since (fast keys)
+        self.select(message.name)
+
+    def select(self, name: str, *, force: bool = False) -> None:
+        if name == self.selected and not force:
+            return
+        self.selected = name
+        if self.tree.selected_prompt != name:
+            self.tree.select_prompt(name)
+        if self.session.graph_ready:
+            self.form.show(form_data(self.session, name))
+        else:
+            self.form.show_pending()
+        self.form.border_title = f"Parameters · {name}"
+        self.show_selected_output()
+        self._refresh_side_tabs()
+
+    def show_selected_output(self) -> None:
+        name = self.selected
+        if name is None:
+            return
+        state = self.session.state(name)
+        prompt = self.config.get(name)
+        live = state.streaming and state.status == "running"
+        if state.chunks or live:
+            text = state.text
+        else:
+            text = (prompt.output_text if prompt is not None else None) or ""
+        severity = (
+            "error"
+            if state.status == "failed"
+            else "warning"
+            if state.status in ("blocked", "cancelled", "stale")
+            else ""
+        )
+        note = state.note
+        if state.status == "stale":
+            note = "stale: its request (or an output it reads) changed since this output; r runs it"
+        self._drawn = len(state.chunks)
+        self.output.show_output(name, text, live=live, note=note, severity=severity)
+        self.output.border_title = f"Output · {name}" + (" (live)" if live else "")
+
+    def _refresh_side_tabs(self) -> None:
+        tab = self.output.active_tab
+        name = self.selected
+        if name is None:
+            return
+        state = self.session.state(name)
+        if tab in ("request", "json"):
+            if state.status == "running" and state.request is not None:
+                self.output.show_request(state.request)
+            else:
+                request, error = request_preview(self.session, name)
+                self.output.show_request(request, error)
+        elif tab == "info":
+            self.output.show_info(state.info)
+        elif tab == "history":
+            self._show_history(name)
+
+    def _show_history(self, name: str) -> None:
+        history = self.app.ensure_history()
+        if history is None:
+            self.output.show_history(name, [], "History is off.")
+            return
+        from ...core.history import config_key
+
+        path = str(self.config.path) if self.config.path else self.path
+        seen: dict[Any, Any] = {}
+        try:
+            for key in dict.fromkeys([path, config_key(path)]):
+                for record in history.runs(config_path=key, prompt=name, limit=100):
+                    seen.setdefault(record.id, record)
+        except Exception as exc:
+            self.output.show_history(name, [], f"Cannot read the history: {exc}")
+            return
+        records = sorted(seen.values(), key=lambda r: r.started_at or 0, reverse=True)
+        self.output.show_history(name, records)
+
+    @on(msg.HistoryRunChosen)
+    def _history_chosen(self, message: msg.HistoryRunChosen) -> None:
+        record = self.output.history_record(message.index)
+        if record is None:
+            return
+        import time
+
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.started_at or 0))
+        note = f"history: {record.status} run of {when} with {record.model}"
+        if record.error:
+            note += f": {record.error}"
+        self.output.show_tab("output")
+        self.output.show_output(message.prompt, record_text(record) or "", live=False, note=note)
+
+    # --- streaming ----------------------------------------------------------------------------
+    def _tick(self) -> None:
+        self._ticks += 1
+        # A torrent (more text per tick than any provider sends: a local server, a replay) is
+        # drawn every other tick: each frame costs the same whatever it carries.
+        if not (self._torrent and self._ticks % 2):
+            self._flush_stream()
+        if self._ticks % SPIN_EVERY == 0 and any(
+            s.status == "running" for s in self.session.prompts.values()
+        ):
+            self.set_timer(FLUSH_INTERVAL / 2, self._spin)
+
+    def _flush_stream(self) -> None:
+        if not self.stream_dirty:
+            return
+        dirty, self.stream_dirty = self.stream_dirty, set()
+        name = self.selected
+        if name is None or name not in dirty:
+            return
+        state = self.session.state(name)
+        if not state.streaming:
+            return
+        chunks = state.chunks
+        if self._drawn > len(chunks):  # a retry restarted the stream
+            self.show_selected_output()
+            return
+        if len(chunks) > self._drawn:
+            text = "".join(chunks[self._drawn :])
+            self._drawn = len(chunks)
+            self._torrent = len(text) > TORRENT_CHARS
+            self.output.append(text)
+
+    def _spin(self) -> None:
+        running = [n for n, s in self.session.prompts.items() if s.status == "running"]
+        if running:
+            self.tree.tick(running)
+
+    @on(msg.RunUpdate)
+    def _run_update(self, message: msg.RunUpdate) -> None:
+        event = message.event
+        name = event.prompt
+        kind = event.kind
+        if kind == "done":
+            self.refresh_header()
+            return
+        self.tree.refresh_prompt(name)
+        self.refresh_header()
+        if kind in ("queued", "finished", "cached", "failed", "blocked", "cancelled"):
+            self.refresh_bindings()
+        if kind == "failed":
+            self.notify(
+                getattr(event, "error", "failed"),
+                title=f"{name} failed",
+                severity="error",
+                timeout=8,
+            )
+        if kind in (
+            "finished",
+            "cached",
+            "failed",
+        ) and self.selected in self.session.with_downstream([name]):
+            self._redraw_form()  # an output it reads changed
+        if name != self.selected:
+            return
+        if kind in ("started", "finished", "cached", "failed", "blocked", "cancelled", "retrying"):
+            self.show_selected_output()
+            self._refresh_side_tabs()
+
+    @on(msg.RunFinished)
+    def _run_finished(self, message: msg.RunFinished) -> None:
+        if message.error:
+            self.notify(
+                message.error,
+                title="Run refused" if "missing" in message.error else "Run failed",
+                severity="error",
+                timeout=10,
+            )
+            if self.selected is not None:
+                self.output.set_note(message.error, "error")
+        for name in self.session.prompts:
+            self.session.settle(name)
+        self.refresh_stale()
+        self.tree.refresh_all()
+        self.refresh_header()
+        if self.selected is not None and self.output.active_tab == "history":
+            self._show_history(self.selected)
+
+    def _redraw_form(self) -> None:
+        """Redraw the form's values, unless the user is typing in it."""
+        if self.selected is None or self.form.has_focus_within or not self.session.graph_ready:
+            return
+        self.form.show(form_data(self.session, self.selected))
+
+    def refresh_stale(self) -> None:
+        changed = self.session.refresh_stale(self.app.runner)
+        for name in changed:
+            self.tree.refresh_prompt(name)
+        if self.selected in changed:
+            self.show_selected_output()
+        self.refresh_header()
+
+    def _schedule_stale(self) -> None:
+        if self._stale_timer is not None:
+            self._stale_timer.stop()
+        self._stale_timer = self.set_timer(0.2, self.refresh_stale)
+
+    # --- run actions --------------------------------------------------------------------------
+    def action_run(self, mode: str, force: bool = False) -> None:
+        name = self.selected
+        if mode != "all" and name is None:
+            self.notify("Select a prompt first.", severity="warning")
+            return
+        busy = [
+            n
+            for n in self.session.run_set(name, mode)
+            if self.session.state(n).status in ("queued", "running")
+        ]
+        if busy:
+            self.notify(f"Already running: {', '.join(busy)} (escape cancels)", severity="warning")
+            return
+        self.app.start_run(name if mode != "all" else None, mode, force=force)
+
+    def run_prompt(self, name: str, mode: str) -> None:
+        self.select(name)
+        self.action_run(mode)
+
+    def action_cancel(self) -> None:
+        name = self.selected
+        active = self.session.active()
+        if not active:
+            self.notify("Nothing is running.", timeout=2)
+            return
+        if name in active:
+            self.app.cancel_runs(name)
+            self.notify(f"Cancelled {name}", timeout=2)
+        else:
+            count = self.app.cancel_runs(None)
+            self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
+
+    def action_cancel_all(self) -> None:
+        count = self.app.cancel_runs(None)
+        self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
+
+    # --- parameters and model -----------------------------------------------------------------
+    @on(msg.ParameterEdited)
+    def _parameter_edited(self, message: msg.ParameterEdited) -> None:
+        message.stop()
+        if message.value is None:
+            self.session.params.pop(message.name, None)
+            if self.selected:
+                self.form.show(form_data(self.session, self.selected), focus=message.name)
+        else:
+            self.session.params[message.name] = message.value
+        self._schedule_stale()
+
+    @on(msg.ParameterWriteRequested)
+    def _parameter_write(self, message: msg.ParameterWriteRequested) -> None:
+        message.stop()
+        name, prompt_name = message.name, self.selected
+        if prompt_name is None:
+            return
+        row = next((r for r in form_data(self.session, prompt_name).params if r.name == name), None)
+        if row is None or row.value is None:
+            self.notify(f"'{name}' has no value to write.", severity="warning")
+            return
+        if message.scope == "global":
+            self.config.set_global_parameter(name, row.value)
+        else:
+            self.config.prompt(prompt_name).set_parameter(name, row.value)
+        self.session.params.pop(name, None)
+        self.session.dirty = True
+        self.app.save_config(
+            then=lambda: self.notify(f"{name} written as a {message.scope} parameter")
+        )
+        self.form.show(form_data(self.session, prompt_name), focus=name)
+        self.refresh_header()
+        self._schedule_stale()
+
+    @on(msg.SettingEdited)
+    def _setting_edited(self, message: msg.SettingEdited) -> None:
+        message.stop()
+        prompt = self.config.get(message.prompt)
+        if prompt is None:
+            return
+        own = prompt.model_settings
+        model = self.config.model_name_of(prompt)
+        if message.value is None:
+            if message.key in own:
+                del own[message.key]
+        elif own or isinstance(prompt.metadata.get("model"), dict):
+            if not isinstance(prompt.metadata["model"].get("settings"), dict):
+                prompt.metadata["model"]["settings"] = {}
+            prompt.metadata["model"]["settings"][message.key] = message.value
+        elif model:
+            prompt.set_model(model, {message.key: message.value})
+        else:
+            self.notify("Pick a model first (m).", severity="warning")
+            return
+        self.session.dirty = True
+        self.refresh_header()
+        self._schedule_stale()
+
+    def _structure_changed(self, select: str | None) -> None:
+        """Prompts, templates or models changed: rebuild the graph, tree and form."""
+        self.session.rebuild()
+        self.tree.rebuild(self.config.prompt_names)
+        if select is not None:
+            self.select(select, force=True)
+        else:
+            self.form.show(None)
+            self.output.show_output(
+                "", "", live=False, note="This config has no prompts: n adds one."
+            )
+        self.refresh_header()
+        self._schedule_stale()
+
+    # --- navigation ---------------------------------------------------------------------------
+    def action_find(self) -> None:
+        found = self.query(FindBar)
+        if found:
+            bar = found.first()
+        else:
+            bar = FindBar(id="find")
+            self.query_one("#tree-pane").mount(bar, before=self.tree)
+        bar.open(self.config.prompt_names, self.selected)
+
+    def action_focus_tree(self) -> None:
+        self.tree.focus()
+
+    def action_focus_form(self) -> None:
+        self.form.request_focus()
+
+    def action_tab(self, name: str) -> None:
+        self.output.show_tab(name)
+        self._refresh_side_tabs()
+
+    def action_toggle_rendered(self) -> None:
+        name = self.selected
+        if name is None:
+            return
+        state = self.session.state(name)
+        prompt = self.config.get(name)
+        live = state.streaming and state.status == "running"
+        text = state.text if state.chunks else ((prompt.output_text if prompt else None) or "")
+        self.output.toggle_rendered(text, live)
+        self.notify("Rendered Markdown" if self.output.rendered_wanted else "Raw text", timeout=1)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return True if self.session.active() else None
+        return True

@@ -1,0 +1,112 @@
+"""Engine state -> what the widgets draw (form rows, tree dependencies, header text)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from ..core.errors import PromptTuiError
+from .state import Session
+from .values import COMMON_SETTINGS, HIDDEN_SETTINGS
+from .widgets.param_form import FormData, ParamRow
+
+
+def offline_model(model_id: str | None) -> bool | None:
+    """Whether a model is a built-in offline one; None when not known yet.
+
+    Importing ``core.providers`` costs ~75 ms (its package imports every provider module), so
+    before the first frame the form does without; the app redraws it once the engine is loaded.
+    """
+    if not model_id:
+        return False
+    if "tui_app.core.providers" not in sys.modules:
+        return None
+    from ..core.providers.routing import is_offline
+
+    return bool(is_offline(model_id))
+
+
+def offline_models() -> list[str]:
+    try:
+        from ..core.providers.routing import OFFLINE_MODELS
+    except Exception:  # pragma: no cover
+        return ["echo", "mock"]
+    return sorted(OFFLINE_MODELS)
+
+
+def form_data(session: Session, name: str) -> FormData:
+    config = session.config
+    prompt = config.get(name)
+    if prompt is None:
+        return FormData(
+            prompt=name, model=None, model_source="none", error=f"no prompt named {name}"
+        )
+    model = config.model_name_of(prompt)
+    source = "prompt" if prompt.model_name else ("default" if model else "none")
+    data = FormData(prompt=name, model=model, model_source=source)
+    global_settings = config.models.get(model or "", {}) if model else {}
+    own = prompt.model_settings
+    merged = {**global_settings, **own}
+    data.offline = bool(offline_model(str(merged.get("model") or model or "")))
+    keys = list(COMMON_SETTINGS) + [
+        k for k in merged if k not in COMMON_SETTINGS and k not in HIDDEN_SETTINGS
+    ]
+    for key in keys:
+        where = "prompt" if key in own else "model" if key in global_settings else "default"
+        data.settings.append((key, merged.get(key), where))
+    graph_error = getattr(session.graph, "errors", {}).get(name)
+    if graph_error is not None:
+        data.error = str(graph_error)
+    try:
+        rows = session.parameter_rows(name)
+    except PromptTuiError as exc:
+        data.error = str(exc)
+        rows = []
+    for row in rows:
+        file_value = prompt.parameters.get(row.name, config.global_parameters.get(row.name))
+        data.params.append(ParamRow(row.name, row.value, row.source, file_value))
+    return data
+
+
+def tree_deps(session: Session, name: str) -> list[tuple[str, bool]]:
+    """A prompt's direct dependencies as (name, only chat context); none until the graph is built."""
+    if not session.graph_ready:
+        return []
+    reads = session.reads(name)
+    out = [(dep, False) for dep in reads]
+    out += [(dep, True) for dep in session.deps(name) if dep not in reads]
+    return out
+
+
+def run_state(session: Session) -> str:
+    counts = session.counts()
+    running, queued = counts.get("running", 0), counts.get("queued", 0)
+    if running or queued:
+        parts = [f"running {running}"]
+        if queued:
+            parts.append(f"queued {queued}")
+        return "● " + " · ".join(parts) + " "
+    shown = []
+    for status, mark in (
+        ("done", "✓"),
+        ("cached", "≡"),
+        ("stale", "~"),
+        ("failed", "✗"),
+        ("blocked", "⊘"),
+        ("cancelled", "■"),
+    ):
+        if counts.get(status):
+            shown.append(f"{counts[status]}{mark}")
+    return ("idle  " + " ".join(shown) + " ") if shown else "idle "
+
+
+def request_preview(session: Session, name: str) -> tuple[Any, str | None]:
+    """The request a prompt would send now (missing values rendered empty), or an error."""
+    from ..core.resolve import resolve
+
+    try:
+        return resolve(session.config, name, params=dict(session.params), allow_missing=True), None
+    except PromptTuiError as exc:
+        return None, str(exc)
+    except Exception as exc:  # pragma: no cover - an engine bug shows as text, not a crash
+        return None, f"internal error: {type(exc).__name__}: {exc}"

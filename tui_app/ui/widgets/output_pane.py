@@ -1,0 +1,308 @@
+"""The output pane: the selected prompt's stream or output, its request, JSON, run info, history.
+
+Streams go into a StreamView (O(new text) appends, soft wrap, virtual rendering). Markdown is rendered only for a
+finished output of moderate size: it costs ~5 ms per block, so a long document would freeze the
+app (DESIGN.md, "Markdown is slow for long documents").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import ContentSwitcher, Static
+
+from ..messages import HistoryRunChosen
+from ..state import RunInfo
+from .stream_view import StreamView
+
+# Above this many characters a finished output stays raw (Markdown would take ~0.3 s or more).
+MARKDOWN_LIMIT = 8_000
+TABS = ("output", "request", "json", "info", "history")
+TAB_TITLES = {
+    "output": "Output",
+    "request": "Request",
+    "json": "JSON",
+    "info": "Info",
+    "history": "History",
+}
+
+
+def _tab_strip(active: str) -> str:
+    """The view names with their keys; a click on one switches to it."""
+    parts = []
+    for index, name in enumerate(TABS, start=1):
+        title = f" {index} {TAB_TITLES[name]} "
+        if name == active:
+            parts.append(f"[reverse bold]{title}[/]")
+        else:
+            parts.append(f"[@click=screen.tab('{name}')]{title}[/]")
+    return " ".join(parts)
+
+
+class OutputPane(Vertical):
+    HELP = """\
+### Output
+
+The selected prompt's answer: live while it runs, then the stored output.
+
+- `1` output, `2` resolved request (the exact messages), `3` request JSON, `4` run info
+  (model, ttft, latency, tokens, cost, attempts, error), `5` earlier runs from the history.
+- `v` toggles raw text / rendered Markdown (long outputs always stay raw: rendering is slow).
+- In the history view, `enter` shows that run's output.
+"""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.prompt: str | None = None
+        self.rendered_wanted = True
+        # Markdown costs ~80 ms to import: not before the first frame (the app turns this on).
+        self.markdown_allowed = False
+        self._markdown: Any = None
+        self._md_scroll: Any = None
+        self._markdown_text: str | None = None
+        self._mode = "raw"
+        self._history: list[Any] = []
+        self._views: dict[str, Any] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(_tab_strip("output"), id="view-tabs")
+        with ContentSwitcher(initial="view-output", id="views"), Vertical(id="view-output"):
+            yield Static("", id="output-note", markup=False)
+            yield StreamView(id="stream")
+            # The other views are built when first shown: fewer widgets before the first frame.
+
+    def on_mount(self) -> None:
+        self.query_one("#output-note").display = False
+
+    def _container(self, name: str) -> Vertical:
+        """The container of a view, created (hidden) the first time it is needed."""
+        found = self.query(f"#view-{name}")
+        if found:
+            return found.first(Vertical)
+        container = Vertical(id=f"view-{name}")
+        container.display = False
+        self.query_one(ContentSwitcher).mount(container)
+        return container
+
+    def _view(self, widget_id: str) -> Any:
+        """A view widget of a lazily built tab, creating the tab's widgets the first time.
+
+        Widgets are kept by reference: a child passed to a container is only queryable once the
+        container has mounted it, which is later than the first use here.
+        """
+        if widget_id in self._views:
+            return self._views[widget_id]
+        from textual.widgets import TextArea  # the request views are built on first use
+
+        if widget_id == "request-view":
+            view = TextArea("", read_only=True, soft_wrap=True, id="request-view")
+            self._container("request").mount(view)
+            self._views[widget_id] = view
+        elif widget_id == "json-view":
+            view = TextArea("", read_only=True, soft_wrap=False, id="json-view")
+            self._container("json").mount(view)
+            self._views[widget_id] = view
+        elif widget_id == "info-view":
+            view = Static("", id="info-view", markup=False)
+            self._container("info").mount(VerticalScroll(view))
+            self._views[widget_id] = view
+        elif widget_id in ("history-table", "history-note"):
+            from textual.widgets import DataTable
+
+            table: DataTable[str] = DataTable(
+                id="history-table", cursor_type="row", zebra_stripes=True
+            )
+            table.add_columns("when", "status", "model", "latency", "tokens", "output")
+            note = Static("", id="history-note", markup=False)
+            self._container("history").mount(note, table)
+            self._views.update({"history-table": table, "history-note": note})
+        return self._views[widget_id]
+
+    # --- views ------------------------------------------------------------------------------
+    @property
+    def active_tab(self) -> str:
+        current = self.query_one(ContentSwitcher).current or "view-output"
+        return current.removeprefix("view-")
+
+    def show_tab(self, name: str) -> None:
+        if name not in TABS:
+            return
+        self._container(name)
+        self.query_one(ContentSwitcher).current = f"view-{name}"
+        self.query_one("#view-tabs", Static).update(_tab_strip(name))
+
+    # --- output -------------------------------------------------------------------------------
+    @property
+    def stream(self) -> StreamView:
+        return self.query_one("#stream", StreamView)
+
+    def set_note(self, note: str, severity: str = "") -> None:
+        widget = self.query_one("#output-note", Static)
+        widget.update(note)
+        widget.display = bool(note)
+        widget.set_classes(f"note-{severity}" if severity else "")
+
+    def show_output(
+        self, prompt: str, text: str, *, live: bool, note: str = "", severity: str = ""
+    ) -> None:
+        """Replace the view with a prompt's text. ``live``: more will arrive via :meth:`append`."""
+        self.prompt = prompt
+        if not text and not live and not note:
+            note = "No output yet: r runs this prompt, R runs it with its dependencies."
+        self.set_note(note, severity)
+        if (
+            not live
+            and self.rendered_wanted
+            and text
+            and len(text) <= MARKDOWN_LIMIT
+            and self.markdown_allowed
+        ):
+            self._show_markdown(text)
+        else:
+            if not live and self.rendered_wanted and len(text) > MARKDOWN_LIMIT:
+                extra = f"long output ({len(text):,} characters) shown as raw text"
+                self.set_note(f"{note}  ·  {extra}" if note else extra, severity)
+            self._show_raw(text)
+
+    def append(self, text: str) -> None:
+        if self._mode != "raw":
+            self._show_raw("")
+        self.stream.append(text)
+
+    def _show_raw(self, text: str) -> None:
+        self._mode = "raw"
+        stream = self.stream
+        stream.display = True
+        stream.set_text(text)
+        if self._markdown is not None:
+            self._md_scroll.display = False
+
+    def _show_markdown(self, text: str) -> None:
+        self._mode = "rendered"
+        self.stream.display = False
+        self.stream.set_text(text)  # kept in sync so `v` flips instantly
+        if self._markdown is None:
+            from textual.widgets import Markdown  # ~170 ms to import: never before the first frame
+
+            # The first document goes in the constructor: Markdown renders it when mounted
+            # (an update() before that would be overwritten).
+            self._markdown = Markdown(text, id="rendered")
+            self._markdown_text = text
+            self._md_scroll = VerticalScroll(self._markdown, id="rendered-scroll")
+            self.query_one("#view-output").mount(self._md_scroll)
+            return
+        self._md_scroll.display = True
+        self._md_scroll.scroll_home(animate=False)
+        if text != self._markdown_text:
+            self._markdown_text = text
+            self.run_worker(
+                self._render_markdown(text),
+                group="markdown",
+                exclusive=True,
+                description="render Markdown",
+            )
+
+    async def _render_markdown(self, text: str) -> None:
+        """Awaited in a worker: a newer document cancels an older one still rendering."""
+        await self._markdown.update(text)
+
+    def toggle_rendered(self, text: str, live: bool) -> None:
+        self.rendered_wanted = not self.rendered_wanted
+        if live:
+            return
+        if self.rendered_wanted and text and len(text) <= MARKDOWN_LIMIT:
+            self._show_markdown(text)
+        else:
+            self._show_raw(text)
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    # --- request, json, info ------------------------------------------------------------------
+    def show_request(self, request: Any, error: str | None = None) -> None:
+        view = self._view("request-view")
+        json_view = self._view("json-view")
+        if request is None:
+            view.load_text(error or "")
+            json_view.load_text(error or "")
+            return
+        lines: list[str] = [f"model: {request.model}  (config model name: {request.model_name})"]
+        if request.settings:
+            settings = ", ".join(f"{k}={v!r}" for k, v in request.settings.items())
+            lines.append(f"settings: {settings}")
+        if getattr(request, "missing", None):
+            lines.append("missing (rendered empty in this preview): " + ", ".join(request.missing))
+        for message in request.messages:
+            lines.append("")
+            lines.append(f"── {message.get('role', '?')} " + "─" * 30)
+            content = message.get("content")
+            lines.append(content if isinstance(content, str) else json.dumps(content, indent=2))
+        view.load_text("\n".join(lines))
+        # No syntax highlighting on purpose: with tree-sitter 0.26.1 + tree-sitter-json 0.24.8,
+        # TextArea(language="json") segfaults the interpreter (measured); plain text is safe.
+        json_view.load_text(json.dumps(request.to_json(), indent=2, ensure_ascii=False))
+
+    def show_info(self, info: RunInfo | None) -> None:
+        view = self._view("info-view")
+        if info is None:
+            view.update("No run in this session yet.")
+            return
+        width = max(len(k) for k, _ in info.rows())
+        view.update("\n".join(f"{k:<{width}}  {v}" for k, v in info.rows()))
+
+    # --- history ------------------------------------------------------------------------------
+    def show_history(self, prompt: str, records: list[Any], note: str = "") -> None:
+        self._history = records
+        table = self._view("history-table")
+        table.clear()
+        for index, record in enumerate(records):
+            table.add_row(*_history_row(record), key=str(index))
+        note_widget = self._view("history-note")
+        note_widget.update(
+            note
+            or (
+                f"{len(records)} earlier runs of {prompt}"
+                if records
+                else f"No recorded runs of {prompt} yet."
+            )
+        )
+
+    def on_data_table_row_selected(self, event: Any) -> None:  # DataTable is imported lazily
+        if getattr(event.data_table, "id", None) != "history-table":
+            return
+        event.stop()
+        if self.prompt is not None and event.row_key.value is not None:
+            self.post_message(HistoryRunChosen(self.prompt, int(event.row_key.value)))
+
+    def history_record(self, index: int) -> Any:
+        return self._history[index] if 0 <= index < len(self._history) else None
+
+
+def _history_row(record: Any) -> tuple[str, ...]:
+    import time
+
+    started = getattr(record, "started_at", None)
+    when = time.strftime("%m-%d %H:%M:%S", time.localtime(started)) if started else "?"
+    latency = getattr(record, "latency", None)
+    tokens_out = getattr(record, "tokens_out", None)
+    text = record_text(record) or ""
+    return (
+        when,
+        str(getattr(record, "status", "")),
+        str(getattr(record, "model", "") or ""),
+        f"{latency:.2f}s" if isinstance(latency, (int, float)) else "",
+        str(tokens_out) if tokens_out is not None else "",
+        text.replace("\n", " ")[:40],
+    )
+
+
+def record_text(record: Any) -> str | None:
+    for attr in ("output_text", "text", "output"):
+        value = getattr(record, attr, None)
+        if isinstance(value, str):
+            return value
+    return None

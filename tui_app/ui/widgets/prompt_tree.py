@@ -1,0 +1,187 @@
+"""The prompt tree: prompts in file order, each expanding to the prompts it depends on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from ..colors import theme_style
+from ..messages import PromptSelected
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+ICONS = {
+    "idle": "·",
+    "queued": "…",
+    "running": SPINNER[0],
+    "done": "✓",
+    "cached": "≡",
+    "stale": "~",
+    "failed": "✗",
+    "blocked": "⊘",
+    "cancelled": "■",
+}
+
+
+class PromptTree(Tree[str]):
+    """Each node's data is a prompt name; the same prompt may appear under several parents."""
+
+    HELP = """\
+### Prompt tree
+
+Prompts in file order. Expand one (`→`/`space`) to see the prompts it depends on: the outputs it
+reads, and earlier prompts it gets chat context from (*context*).
+
+Status: `·` idle, `…` queued, spinner running, `✓` done, `≡` cached, `~` stale (its request changed
+since its output), `✗` failed, `⊘` blocked, `■` cancelled.
+"""
+
+    BINDINGS = [
+        Binding("right", "expand_node", "Expand", show=False),
+        Binding("left", "collapse_node", "Collapse", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(
+            Text("prompts"), id=id
+        )  # a Text: a str label would load Rich's emoji table
+        self.show_root = False
+        self.guide_depth = 2
+        self._status: Callable[[str], str] = lambda name: "idle"
+        self._model: Callable[[str], str] = lambda name: ""
+        self._deps: Callable[[str], list[tuple[str, bool]]] = lambda name: []
+        self._frame = 0
+        self._prompt_nodes: dict[str, list[TreeNode[str]]] = {}
+
+    def configure(
+        self,
+        status: Callable[[str], str],
+        model: Callable[[str], str],
+        deps: Callable[[str], list[tuple[str, bool]]],
+    ) -> None:
+        """Where labels come from: a prompt's status, its model, its (name, is_context) deps."""
+        self._status, self._model, self._deps = status, model, deps
+
+    # --- building -----------------------------------------------------------------------------
+    def rebuild(self, names: list[str], select: str | None = None) -> None:
+        self.clear()
+        self._prompt_nodes = {}
+        for name in names:
+            self._add(self.root, name, context=False)
+        if select is not None:
+            self.select_prompt(select)
+
+    def _add(self, parent: TreeNode[str], name: str, *, context: bool) -> TreeNode[str]:
+        has_deps = bool(self._deps(name))
+        node = parent.add(self.label_for(name, context), data=name, allow_expand=has_deps)
+        self._prompt_nodes.setdefault(name, []).append(node)
+        return node
+
+    @on(Tree.NodeExpanded)
+    def _populate(self, event: Tree.NodeExpanded[str]) -> None:
+        node = event.node
+        if node.data is None or node.children:
+            return
+        ancestors = {n.data for n in _ancestors(node)}
+        for dep, context in self._deps(node.data):
+            child = self._add(node, dep, context=context)
+            if dep in ancestors:  # a cycle: show it, never expand it forever
+                child.allow_expand = False
+
+    # --- labels -------------------------------------------------------------------------------
+    def label_for(self, name: str, context: bool = False) -> Text:
+        status = self._status(name)
+        color = theme_style(self.app, f"status-{status}", "foreground")
+        icon = (
+            SPINNER[self._frame % len(SPINNER)] if status == "running" else ICONS.get(status, "?")
+        )
+        label = Text(no_wrap=True, overflow="ellipsis")
+        label.append(icon + " ", color)
+        label.append(name)
+        model = self._model(name)
+        if model:
+            label.append(f"  {model}", Style(dim=True))
+        if context:
+            label.append(" (context)", Style(dim=True, italic=True))
+        if status in ("failed", "blocked"):
+            label.append(f" {status}", color)
+        return label
+
+    def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
+        label = super().render_label(node, base_style, style)
+        if not node.allow_expand:  # line leaves up with the names of expandable nodes
+            label = Text.assemble(("  ", base_style), label)
+        return label
+
+    def refresh_prompt(self, name: str) -> None:
+        for node in self._prompt_nodes.get(name, []):
+            context = bool(node.parent and node.parent.data and _is_context(self, node))
+            node.set_label(self.label_for(name, context))
+
+    def refresh_all(self) -> None:
+        for name in self._prompt_nodes:
+            self.refresh_prompt(name)
+
+    def tick(self, running: list[str]) -> None:
+        """Advance the spinner of running prompts."""
+        self._frame += 1
+        for name in running:
+            self.refresh_prompt(name)
+
+    # --- selection ----------------------------------------------------------------------------
+    def select_prompt(self, name: str) -> None:
+        nodes = self._prompt_nodes.get(name)
+        if not nodes:
+            return
+        top = next((n for n in nodes if n.parent is self.root), nodes[0])
+        self.move_cursor(top)
+
+    @property
+    def selected_prompt(self) -> str | None:
+        node = self.cursor_node
+        return node.data if node is not None else None
+
+    @on(Tree.NodeHighlighted)
+    def _node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
+        event.stop()
+        if event.node.data is not None:
+            self.post_message(PromptSelected(event.node.data, from_tree=True))
+
+    @on(Tree.NodeSelected)
+    def _node_selected(self, event: Tree.NodeSelected[str]) -> None:
+        event.stop()
+
+    def action_expand_node(self) -> None:
+        node = self.cursor_node
+        if node is not None and node.allow_expand:
+            node.expand()
+
+    def action_collapse_node(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)
+
+
+def _ancestors(node: TreeNode[str]) -> list[TreeNode[str]]:
+    out = []
+    current: TreeNode[str] | None = node
+    while current is not None:
+        out.append(current)
+        current = current.parent
+    return out
+
+
+def _is_context(tree: PromptTree, node: TreeNode[str]) -> bool:
+    parent = node.parent
+    if parent is None or parent.data is None or node.data is None:
+        return False
+    return any(dep == node.data and context for dep, context in tree._deps(parent.data))
