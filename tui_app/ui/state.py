@@ -74,11 +74,13 @@ class RunInfo:
             else "—"
         )
         cost = "unknown" if self.cost is None else f"${self.cost:.6f}"
-        if self.offline and self.cost is None:
+        model = self.model or "—"
+        if self.offline:  # built-in models: say so wherever their output is shown
             cost = "$0 (offline model)"
+            model += " (offline, built-in)"
         return [
             ("status", self.status or "—"),
-            ("model", self.model or "—"),
+            ("model", model),
             ("started", when),
             ("ttft", secs(self.ttft)),
             ("latency", secs(self.latency)),
