@@ -82,6 +82,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=11)
     args = parser.parse_args()
     env = dict(os.environ)
+    # The warm-up below must leave .pyc files, as any install or earlier run does: with
+    # PYTHONDONTWRITEBYTECODE set (some shells and CI images), every sample of prompt-tui compiled
+    # its own modules from source (~60-100 ms) while Textual's came precompiled from site-packages.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PROMPT_TUI_HOME"] = tempfile.mkdtemp(prefix="prompt-tui-bench-")
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     sample(BASELINE, env=env)  # warm the file cache (and .pyc files) for both

@@ -15,17 +15,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import ConfigError
 
 JSON_SUFFIXES = {".json"}
 YAML_SUFFIXES = {".yaml", ".yml"}
 
-try:  # the C loader is ~10x faster; fall back when libyaml is missing
-    _YamlLoader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on the build of pyyaml
-    _YamlLoader = yaml.SafeLoader
+
+def _yaml() -> Any:
+    """PyYAML, imported on first use (~20-35 ms): loading a JSON config never pays for it."""
+    import yaml
+
+    return yaml
+
+
+def _yaml_loader() -> type:
+    yaml = _yaml()
+    # the C loader is ~10x faster; fall back when libyaml is missing
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def format_of(path: Path) -> str:
@@ -48,8 +54,9 @@ def parse_text(text: str, fmt: str, source: str) -> Any:
             raise ConfigError(f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, col=exc.colno) from None
         except RecursionError:
             raise ConfigError("invalid JSON: nested too deeply", source=source) from None
+    yaml = _yaml()
     try:
-        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -66,7 +73,7 @@ def dump_text(data: Any, fmt: str) -> str:
     """JSON with a 2-space indent and a final newline; YAML in document order."""
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return _yaml().safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -131,7 +138,8 @@ def locate(text: str, fmt: str, path: Sequence[PathPart]) -> tuple[int, int] | N
 
 
 def _locate_yaml(text: str, path: Sequence[PathPart]) -> tuple[int, int] | None:
-    node = yaml.compose(text, Loader=_YamlLoader)
+    yaml = _yaml()
+    node = yaml.compose(text, Loader=_yaml_loader())
     best = node
     for part in path:
         child = None

@@ -86,8 +86,29 @@ class PromptTuiApp(App[int]):
         themes, self.theme_problems = load_themes()
         for theme in themes:
             self.register_theme(theme)
-        self.theme = DEFAULT_DARK  # before the first stylesheet parse: no re-parse on mount
+        self._set_initial_theme(DEFAULT_DARK)
         self._load()
+
+    def _set_initial_theme(self, name: str) -> None:
+        """Start with theme ``name`` before anything is parsed or mounted.
+
+        Assigning ``self.theme`` runs Textual's theme watcher, which queues a full re-parse of
+        every stylesheet and a restyle of the app after startup (~20-30 ms). Before the first
+        parse that work is unneeded when the new theme is as dark, and as ANSI, as the starting
+        one (same line filters): then set the value without watchers, do what the watcher does
+        for a screen that does not exist yet (theme classes, CSS variables) and skip the rest.
+        """
+        current, wanted = self.current_theme, self.get_theme(name)
+        if wanted is None or (current.dark, current.ansi) != (wanted.dark, wanted.ansi):
+            self.theme = name
+            return
+        self.set_reactive(App.theme, name)
+        classes = {c: False for c in self.classes if c.startswith("-theme-")}
+        classes[f"-theme-{name}"] = True
+        classes["-dark-mode"] = wanted.dark
+        classes["-light-mode"] = not wanted.dark
+        self.update_classes(classes, update=False)
+        self.stylesheet.set_variables(self.get_css_variables())
 
     # --- loading ------------------------------------------------------------------------------
     def _load(self) -> None:
@@ -395,6 +416,8 @@ class PromptTuiApp(App[int]):
         self.notify(f"Theme: {self.theme}", timeout=1.5)
 
     def watch_theme(self, theme: str) -> None:
+        if not self.is_running:
+            return  # no screen to redraw yet
         main = self._main_screen()
         if main is not None:
             main.on_theme_changed()

@@ -22,12 +22,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
-from ..request import ResolvedRequest
-from . import litellm_provider, offline, openai_compat, pricing
 from .base import ProviderError, RetryNotice, StreamEnd, TextChunk, scrub_secrets
 from .routing import is_offline, key_env_var, needs_key, provider_of, uses_direct_openai
+
+if TYPE_CHECKING:
+    from ..request import ResolvedRequest
+    from . import litellm_provider, offline, openai_compat, pricing  # noqa: F401
+
+# The transports are imported on first use (``providers.pricing`` and the like still work): the
+# package itself stays cheap to import before the first frame.
+_LAZY_SUBMODULES = frozenset({"litellm_provider", "offline", "openai_compat", "pricing", "retry"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ProviderError",
@@ -52,12 +69,15 @@ def preload() -> None:
     warm its first-call imports. Thread-safe, idempotent, never raises; call it from a background
     thread."""
     with contextlib.suppress(Exception):  # a broken install shows up on the first real call
-        pricing.load()
-        openai_compat.prepare()
+        _prepare_direct()
+    from . import litellm_provider
+
     litellm_provider.preload()
 
 
 def _prepare_direct() -> None:
+    from . import openai_compat, pricing
+
     pricing.load()
     openai_compat.prepare()
 
@@ -79,8 +99,12 @@ async def stream_chat(
     Cancelling the consuming task closes the HTTP connection at once.
     """
     if is_offline(request.model):
+        from . import offline
+
         inner = offline.stream(request)
     else:
+        from . import litellm_provider, openai_compat, pricing
+
         if not (pricing.is_loaded() and openai_compat.is_prepared()):
             await asyncio.to_thread(_prepare_direct)  # ~0.1-0.4 s once: off the event loop
         direct = uses_direct_openai(request.model, request.call_options, request.settings)
