@@ -4,7 +4,7 @@ A local OpenAI-compatible server (tests/support/openai_server.py, in its own pro
 tokens as fast as the socket takes them. Measured in one run, alternating:
 
 - raw client: httpx reading the SSE stream and parsing every chunk (no engine, no UI);
-- engine: the runner draining the same stream through the provider layer (litellm), no UI;
+- engine: the runner draining the same stream through the provider layer (the direct OpenAI-compatible client), no UI;
 - TUI: prompt-tui headless, the same run started from the app, until the whole text is in the
   output pane.
 
@@ -130,7 +130,7 @@ async def tui(config_path: Path, expected: int) -> tuple[float, list[float]]:
         screen: Any = app.screen
         while not getattr(screen, "engine_ready", False):
             await pilot.pause(0.02)
-        screen.run_prompt("warm", "one")  # first call through litellm pays its lazy imports
+        screen.run_prompt("warm", "one")  # first call pays the provider layer's lazy imports
         while app.session.state("warm").status in ("idle", "queued", "running"):
             await pilot.pause(0.02)
         screen.select("big")
@@ -164,7 +164,7 @@ async def main_async(tokens: int, rounds: int) -> int:
     os.environ["PROMPT_TUI_HOME"] = tempfile.mkdtemp(prefix="prompt-tui-bench-")
     from tui_app.core import providers
 
-    providers.preload()  # litellm's import is not what this measures
+    providers.preload()  # provider imports are not what this measures
     server, base_url = start_server(tokens)
     try:
         config = write_config(Path(tempfile.mkdtemp()), base_url)
@@ -187,7 +187,7 @@ async def main_async(tokens: int, rounds: int) -> int:
     r, e, u = statistics.median(raw), statistics.median(engine), statistics.median(ui)
     print(f"{tokens:,} tokens ({expected:,} characters), {rounds} rounds, medians:")
     print(f"  raw client (httpx + json):  {r:6.2f} s  ({tokens / r:,.0f} tokens/s)")
-    print(f"  engine, no UI (litellm):    {e:6.2f} s  ({tokens / e:,.0f} tokens/s)")
+    print(f"  engine, no UI:              {e:6.2f} s  ({tokens / e:,.0f} tokens/s)")
     print(f"  TUI, drained into the pane: {u:6.2f} s  ({tokens / u:,.0f} tokens/s)")
     print(
         f"ratio TUI / raw client:  {u / r:.2f}x  (target <= 1.2x)  {'OK' if u / r <= 1.2 else 'OVER TARGET'}"
