@@ -56,26 +56,19 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 __all__ = ["Fault", "OpenAIServer", "RequestRecord"]
 
 _WORDS = re.compile(r"\S+\s*|\s+")
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    408: "Request Timeout",
-    413: "Payload Too Large",
-    422: "Unprocessable Entity",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
+
+
+def _reason(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Status"
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "invalid_request_error",
@@ -571,7 +564,7 @@ class OpenAIServer:
     def _write_head(
         self, conn: _Connection, rec: RequestRecord, status: int, headers: dict[str, str]
     ) -> None:
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
+        lines = [f"HTTP/1.1 {status} {_reason(status)}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         conn.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         rec.status = status
@@ -637,7 +630,7 @@ class OpenAIServer:
                 conn,
                 rec,
                 code,
-                fault.message or f"injected {code} {_REASONS.get(code, '')}".strip(),
+                fault.message or f"injected {code} {_reason(code)}".strip(),
                 extra,
             )
             rec.completed = True

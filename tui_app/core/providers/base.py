@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from ..errors import PromptTuiError
@@ -285,22 +286,11 @@ def detail_from_error_body(body: Any) -> tuple[str, str | None]:
     return _one_line(message) if message else "", code
 
 
-_HTTP_REASONS = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    402: "Payment Required",
-    403: "Forbidden",
-    404: "Not Found",
-    408: "Request Timeout",
-    409: "Conflict",
-    413: "Payload Too Large",
-    422: "Unprocessable Entity",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
+def _http_reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a code the standard library does not know
+        return ""
 
 
 def failure_for_status(
@@ -317,7 +307,7 @@ def failure_for_status(
     message (from the error body), ``code`` its error code or type when it gave one."""
     from .retry import is_retryable_status
 
-    label = f"{status} {_HTTP_REASONS.get(status, '')}".strip()
+    label = f"{status} {_http_reason(status)}".strip()
     said = f": {detail}" if detail else ""
     if status == 429 and code == "insufficient_quota":  # billing, not load: waiting won't help
         return Failure(f"{provider}: {label}{said}", label, 429, False)
