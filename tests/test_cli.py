@@ -118,9 +118,11 @@ def test_run_streams_with_headers_and_summary(capsys, tmp_path: Path):
         "── b · echo (offline) ".ljust(60, "─"), "hello world!"]
     header, *rows = [line for line in err.splitlines() if line]
     assert header.split() == ["prompt", "model", "status", "cached", "ttft", "latency", "tokens", "in/out", "cost"]
-    assert [r.split()[:4] for r in rows] == [["a", "echo", "done", "no"], ["b", "echo", "done", "no"]]
+    # offline models are labelled as such
+    assert [r.split()[:5] for r in rows] == [["a", "echo", "(offline)", "done", "no"],
+                                             ["b", "echo", "(offline)", "done", "no"]]
     code, out, err = run_cli(capsys, "run", str(path), "b")  # unchanged: cached
-    assert [line.split()[3] for line in err.splitlines()[2:]] == ["yes", "yes"]
+    assert [line.split()[2:5] for line in err.splitlines()[2:]] == [["(offline)", "done", "yes"]] * 2
 
 
 def test_run_json_events_save_and_exit_codes(capsys, tmp_path: Path, model_server: OpenAIServer):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..core.events import Blocked, Cached, Cancelled, Failed, Finished, RunEvent, Started
+from ..core.providers.routing import is_offline
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Summary:
                 row.note = "offline"
         elif isinstance(event, Cached):
             row.model, row.status, row.cached, row.cost = event.model, "done", True, event.cost
+            if is_offline(event.model):
+                row.note = "offline"
             if event.usage:
                 row.tokens = f"{event.usage.prompt_tokens or 0}/{event.usage.completion_tokens or 0}"
         elif isinstance(event, Failed):
@@ -68,7 +71,7 @@ class Summary:
         header = ("prompt", "model", "status", "cached", "ttft", "latency", "tokens in/out", "cost")
         table = [header] + [
             (
-                r.prompt, r.model, r.status, "yes" if r.cached else "no", _seconds(r.ttft), _seconds(r.latency),
+                r.prompt, r.model + (" (offline)" if r.note == "offline" else ""), r.status, "yes" if r.cached else "no", _seconds(r.ttft), _seconds(r.latency),
                 r.tokens or "-", _cost(r),
             )
             for r in self.rows.values()
