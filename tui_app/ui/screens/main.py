@@ -30,6 +30,24 @@ SPIN_EVERY = 3
 TORRENT_CHARS = 4_000
 
 
+def breakpoint_classes(app: Any) -> str:
+    """The horizontal breakpoint class Textual gives a screen of the app's current width.
+
+    Textual sets it when the screen first gets its size, after every widget is styled: a change
+    of class then restyles the whole screen (~10 ms before the first frame). Starting with the
+    right class makes that a no-op; a wrong guess is corrected by Textual as before.
+    """
+    try:
+        breakpoints = app.HORIZONTAL_BREAKPOINTS or []
+        width = app.size.width
+    except Exception:  # no running app (a screen built outside one): let Textual decide
+        return ""
+    for minimum, class_name in sorted(breakpoints, reverse=True):
+        if width >= minimum:
+            return class_name
+    return ""
+
+
 class MainScreen(AuthoringMixin, Screen[None]):
     HELP = """\
 ### prompt-tui
@@ -104,7 +122,7 @@ class MainScreen(AuthoringMixin, Screen[None]):
     ]
 
     def __init__(self, session: Session, path: str) -> None:
-        super().__init__(id="main")
+        super().__init__(id="main", classes=breakpoint_classes(self.app))
         self.session = session
         self.path = path
         self.selected: str | None = None
@@ -122,7 +140,9 @@ class MainScreen(AuthoringMixin, Screen[None]):
                 tree_pane.border_title = "Prompts"
                 yield PromptTree(id="tree")  # the find bar is mounted above it on first use
             with Container(id="work"):
-                form = ParamForm(id="form", classes="pane")
+                # Composed as the placeholder select() shows until the engine is loaded.
+                pending = bool(self.config.prompt_names) and not self.session.graph_ready
+                form = ParamForm(id="form", classes="pane", pending=pending)
                 form.border_title = "Parameters"
                 yield form
                 output = OutputPane(id="output", classes="pane")

@@ -105,19 +105,24 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         Binding("escape", "leave", "Back", show=False),
     ]
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, *, id: str | None = None, classes: str | None = None, pending: bool = False
+    ) -> None:
+        """``pending``: compose straight into the placeholder :meth:`show_pending` draws."""
         super().__init__(id=id, classes=classes)
         self.data: FormData | None = None
         self._rows: dict[str, ParamRow] = {}  # input id -> row
         self._settings: dict[str, str] = {}  # input id -> setting key
         self._texts: dict[str, str] = {}  # input id -> the text last drawn or reported
-        self._pending = False
+        self._pending = pending
         self._recomposing = False
         self._focus_request: str | None = None
         self.can_focus = False
 
     def show_pending(self) -> None:
         """Before the first frame the template engine is not loaded yet: the form comes next."""
+        if self._pending and self.data is None:
+            return  # the placeholder is already there (or on its way): no recompose
         self.data = None
         self._pending = True
         self._recomposing = True
