@@ -239,17 +239,22 @@ class MainScreen(AuthoringMixin, Screen[None]):
         self.show_selected_output()
         self._refresh_side_tabs()
 
+    def _shown_text(self, name: str) -> tuple[str, bool]:
+        """(text, live) for a prompt: its stream while it runs or ran this session, else the
+        output stored in the file."""
+        state = self.session.state(name)
+        live = state.streaming and state.status == "running"
+        if state.chunks or live:
+            return state.text, live
+        prompt = self.config.get(name)
+        return (prompt.output_text if prompt is not None else None) or "", live
+
     def show_selected_output(self) -> None:
         name = self.selected
         if name is None:
             return
         state = self.session.state(name)
-        prompt = self.config.get(name)
-        live = state.streaming and state.status == "running"
-        if state.chunks or live:
-            text = state.text
-        else:
-            text = (prompt.output_text if prompt is not None else None) or ""
+        text, live = self._shown_text(name)
         severity = (
             "error"
             if state.status == "failed"
@@ -554,10 +559,7 @@ class MainScreen(AuthoringMixin, Screen[None]):
         name = self.selected
         if name is None:
             return
-        state = self.session.state(name)
-        prompt = self.config.get(name)
-        live = state.streaming and state.status == "running"
-        text = state.text if state.chunks else ((prompt.output_text if prompt else None) or "")
+        text, live = self._shown_text(name)
         self.output.toggle_rendered(text, live)
         self.notify("Rendered Markdown" if self.output.rendered_wanted else "Raw text", timeout=1)
 
