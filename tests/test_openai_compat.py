@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ import pytest
 
 from tests.helpers import REPO
 from tests.support.openai_server import Fault
+from tests.support.provider_calls import FAST, closed_port, collect, collect_until_error, text_of
+from tests.support.provider_calls import make_request as shared_request
 from tui_app.core.events import Usage
 from tui_app.core.providers import (
     ProviderError,
@@ -37,53 +38,13 @@ from tui_app.core.providers.base import Call
 from tui_app.core.request import ResolvedRequest
 
 KEY = "sk-test-direct-0123456789abcdef"
-FAST = {"backoff_base": 0.001, "backoff_max": 0.01}
 
 
-def make_request(
-    api_base: str | None,
-    content: str = "hello big world",
-    *,
-    model: str = "openai/test-model",
-    settings: dict | None = None,
-    **call_options,
-) -> ResolvedRequest:
-    options = dict(call_options)
-    if api_base is not None:
-        options.setdefault("api_base", api_base)
-    options.setdefault("timeout", 20)
-    request = ResolvedRequest(
-        prompt="p",
-        model_name=model,
-        model=model,
-        messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": content}],
-        settings=dict(settings or {}),
-        call_options=options,
-    )
+def make_request(api_base: str | None, content: str = "hello big world", **kw) -> ResolvedRequest:
+    """A request that must take the direct route (the point of this file)."""
+    request = shared_request(api_base, content, **kw)
     assert uses_direct_openai(request.model, request.call_options, request.settings)
     return request
-
-
-async def collect(request, **kw):
-    return [item async for item in stream_chat(request, **kw)]
-
-
-async def collect_until_error(request, **kw):
-    items = []
-    with pytest.raises(ProviderError) as info:
-        async for item in stream_chat(request, **kw):
-            items.append(item)
-    return items, info.value
-
-
-def text_of(items) -> str:
-    return "".join(i.text for i in items if isinstance(i, TextChunk))
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def all_text(err: ProviderError, items=()) -> list[str]:

@@ -20,6 +20,14 @@ import pytest
 
 from tests.helpers import REPO
 from tests.support.openai_server import Fault, http_date
+from tests.support.provider_calls import (
+    FAST,
+    closed_port,
+    collect,
+    collect_until_error,
+    make_request,
+    text_of,
+)
 from tui_app.core.events import Usage
 from tui_app.core.providers import (
     ProviderError,
@@ -37,63 +45,11 @@ from tui_app.core.providers import (
     stream_chat,
     uses_direct_openai,
 )
-from tui_app.core.request import ResolvedRequest
 
 # litellm's own pydantic deprecation noise, not ours
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:litellm")
 
 KEY = "sk-test-supersecret-0123456789abcdef"
-FAST = {"backoff_base": 0.001, "backoff_max": 0.01}
-
-
-def make_request(
-    api_base: str | None,
-    content: str = "hello big world",
-    *,
-    model: str = "openai/test-model",
-    settings: dict | None = None,
-    via: str = "direct",
-    **call_options,
-) -> ResolvedRequest:
-    options = dict(call_options)
-    if via == "litellm":
-        options["transport"] = "litellm"
-    if api_base is not None:
-        options.setdefault("api_base", api_base)
-        options.setdefault("timeout", 20)
-    return ResolvedRequest(
-        prompt="p",
-        model_name=model,
-        model=model,
-        messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": content}],
-        settings=dict(settings or {}),
-        call_options=options,
-    )
-
-
-async def collect(request, **kw):
-    items = []
-    async for item in stream_chat(request, **kw):
-        items.append(item)
-    return items
-
-
-async def collect_until_error(request, **kw):
-    items = []
-    with pytest.raises(ProviderError) as info:
-        async for item in stream_chat(request, **kw):
-            items.append(item)
-    return items, info.value
-
-
-def text_of(items) -> str:
-    return "".join(i.text for i in items if isinstance(i, TextChunk))
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- both transports against the local server --------------------------------------------------
