@@ -13,7 +13,9 @@ reference is a parameter, not an edge.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from graphlib import CycleError as _GraphlibCycle
 from graphlib import TopologicalSorter
 
@@ -107,9 +109,9 @@ class DependencyGraph:
         graph.cycle = graph._find_cycle()
         return graph
 
-    @property
+    @cached_property
     def deps(self) -> dict[str, tuple[str, ...]]:
-        """All direct dependencies: outputs read, then chat context."""
+        """All direct dependencies: outputs read, then chat context (a graph never changes)."""
         return {
             name: tuple(dict.fromkeys([*self.reads[name], *self.context[name]]))
             for name in self.order_in_file
@@ -181,15 +183,7 @@ class DependencyGraph:
 
     def upstream(self, name: str) -> list[str]:
         """Every prompt ``name`` needs, transitively, in run order (``name`` excluded)."""
-        deps = self.deps
-        seen: set[str] = set()
-        todo = list(deps[name])
-        while todo:
-            current = todo.pop()
-            if current in seen or current == name:
-                continue
-            seen.add(current)
-            todo += deps[current]
+        seen = _reachable(name, self.deps)
         return self.order(sorted(seen)) if seen else []
 
     def downstream(self, name: str) -> list[str]:
@@ -198,12 +192,18 @@ class DependencyGraph:
         for node, node_deps in self.deps.items():
             for dep in node_deps:
                 dependents[dep].append(node)
-        seen: set[str] = set()
-        todo = list(dependents[name])
-        while todo:
-            current = todo.pop()
-            if current in seen or current == name:
-                continue
-            seen.add(current)
-            todo += dependents[current]
+        seen = _reachable(name, dependents)
         return [n for n in self.order(None) if n in seen] if not self.cycle else sorted(seen)
+
+
+def _reachable(start: str, edges: Mapping[str, Iterable[str]]) -> set[str]:
+    """Every node reachable from ``start`` along ``edges`` (``start`` itself excluded)."""
+    seen: set[str] = set()
+    todo = list(edges[start])
+    while todo:
+        current = todo.pop()
+        if current in seen or current == start:
+            continue
+        seen.add(current)
+        todo += edges[current]
+    return seen

@@ -84,9 +84,9 @@ class Runner:
         self._memory_cache: dict[str, _CachedAnswer] = {}
 
     # --- planning ---------------------------------------------------------------------------
-    def plan(self, request: RunRequest) -> list[str]:
+    def plan(self, request: RunRequest, graph: DependencyGraph | None = None) -> list[str]:
         """The prompts a run will execute, dependencies first."""
-        graph = DependencyGraph.build(self.config)
+        graph = graph or DependencyGraph.build(self.config)
         graph.check()
         if request.mode == "all" or request.prompt is None:
             return graph.order()
@@ -148,7 +148,8 @@ class Runner:
     async def run(self, request: RunRequest) -> AsyncIterator[RunEvent]:
         """Run ``request`` and yield its events; raises before the first event when the run is
         refused (unknown prompt, cycle, missing parameters)."""
-        targets = self.plan(request)
+        graph = DependencyGraph.build(self.config)
+        targets = self.plan(request, graph)
         problems = self.preflight(request, targets)
         if problems:
             if len(problems) == 1:
@@ -156,7 +157,7 @@ class Runner:
             raise RunRefused(problems)
         run_id = uuid.uuid4().hex[:12]
         queue: asyncio.Queue[RunEvent] = asyncio.Queue()
-        deps = DependencyGraph.build(self.config).deps
+        deps = graph.deps
         outcome: dict[str, asyncio.Future[RunEvent]] = {
             name: asyncio.get_running_loop().create_future() for name in targets
         }
