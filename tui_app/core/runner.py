@@ -79,8 +79,9 @@ class Runner:
         self.max_attempts = max_attempts
         self._stream = stream
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
-        # cache key of the request that produced each prompt's current output (for 'stale')
-        self._output_keys: dict[str, str] = {}
+        # cache key of the request that produced each prompt's current output (for 'stale');
+        # None: known to have no recorded output
+        self._output_keys: dict[str, str | None] = {}
         self._memory_cache: dict[str, _CachedAnswer] = {}
 
     # --- planning ---------------------------------------------------------------------------
@@ -117,12 +118,12 @@ class Runner:
         settings: dict[str, Any] | None = None,
     ) -> bool:
         """True when the prompt's output came from a request that differs from today's."""
-        produced = self._output_keys.get(prompt)
-        if produced is None and self.history is not None and self.config.path is not None:
+        if prompt not in self._output_keys and self.history is not None and self.config.path is not None:
+            # asked once per prompt (misses too): the UI refreshes staleness often
             row = self.history.latest_for(str(self.config.path), prompt)
-            produced = row.cache_key if row is not None and row.status in ("finished", "cached") else None
-            if produced is not None:
-                self._output_keys[prompt] = produced
+            ok = row is not None and row.status in ("finished", "cached")
+            self._output_keys[prompt] = row.cache_key if ok else None
+        produced = self._output_keys.get(prompt)
         if produced is None or self.config.get(prompt) is None:
             return False
         try:
