@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.helpers import COOKBOOK, chain, write_config
-from tui_app.core.config import AIConfig, load, loads
+from tui_app.core.config import load, loads
 from tui_app.core.errors import ConfigError, ConfigErrors, UnknownPromptError
 
 FULL = {
@@ -245,11 +245,3 @@ def test_cookbook_round_trip_keeps_data(tmp_path: Path):
         target = tmp_path / path.name
         config.save(target)
         assert load(target).data == config.data, path.name
-
-
-def test_aiconfig_copy_is_independent():
-    config = loads(json.dumps(FULL))
-    clone = config.copy()
-    clone.prompts[0].set_template("other")
-    assert config.prompts[0].template == "hi {{city}}"
-    assert isinstance(clone, AIConfig)

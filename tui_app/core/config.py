@@ -7,7 +7,6 @@ without any bookkeeping.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Iterator
@@ -280,7 +279,7 @@ class AIConfig:
         """
         raw = self.data.get("prompts")
         items = raw if isinstance(raw, list) else []
-        # Prompts are added, deleted and renamed through this class, which calls invalidate();
+        # Prompts are added and deleted through this class, which calls invalidate();
         # the stamp also catches a replaced or resized list.
         stamp = (id(raw), len(items))
         if stamp != self._index_stamp:
@@ -300,14 +299,6 @@ class AIConfig:
     def invalidate(self) -> None:
         """Forget the name index (after changing prompt names in ``data`` directly)."""
         self._index_stamp = None
-
-    def rename_prompt(self, old: str, new: str) -> None:
-        if not new.strip():
-            raise ConfigError("a prompt name cannot be empty", source=self.source)
-        if new != old and self.get(new) is not None:
-            raise ConfigError(f"a prompt named '{new}' already exists", source=self.source)
-        self.prompt(old).raw["name"] = new
-        self.invalidate()
 
     @property
     def prompt_names(self) -> list[str]:
@@ -400,15 +391,6 @@ class AIConfig:
         if path is None or target == self.path:
             self.disk_digest = _digest(text.encode("utf-8"))
         return target
-
-    def copy(self) -> AIConfig:
-        return AIConfig(
-            copy.deepcopy(self.data),
-            path=self.path,
-            fmt=self.format,
-            disk_digest=self.disk_digest,
-            source_text=self.source_text,
-        )
 
 
 def _digest(raw: bytes) -> str:
