@@ -29,21 +29,37 @@ from tui_app.core.config import load  # noqa: E402
 from tui_app.core.runner import Runner, RunRequest  # noqa: E402
 
 DELAY = 0.5
-SDK_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "prompt-tui-bench" / "aiconfig-sdk"
+SDK_VENV = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    / "prompt-tui-bench"
+    / "aiconfig-sdk"
+)
 
 
 def config_doc(server: OpenAIServer, prompts: list[dict]) -> dict:
     # Model "gpt-4" is one the SDK has a parser for; our runner sends it to api_base, the SDK to
     # OPENAI_BASE_URL: both reach the same local server with the same requests.
     return {
-        "name": "bench", "schema_version": "latest",
-        "metadata": {"models": {"gpt-4": {"model": "gpt-4", "api_base": server.base_url}}, "default_model": "gpt-4"},
-        "prompts": [{"name": n, "input": t, "metadata": {"remember_chat_context": False}} for n, t in prompts],
+        "name": "bench",
+        "schema_version": "latest",
+        "metadata": {
+            "models": {"gpt-4": {"model": "gpt-4", "api_base": server.base_url}},
+            "default_model": "gpt-4",
+        },
+        "prompts": [
+            {"name": n, "input": t, "metadata": {"remember_chat_context": False}}
+            for n, t in prompts
+        ],
     }
 
 
-FAN = [("a", "alpha"), ("b", "beta"), ("c", "gamma"), ("d", "delta"),
-       ("join", "{{a.output}} {{b.output}} {{c.output}} {{d.output}}")]
+FAN = [
+    ("a", "alpha"),
+    ("b", "beta"),
+    ("c", "gamma"),
+    ("d", "delta"),
+    ("join", "{{a.output}} {{b.output}} {{c.output}} {{d.output}}"),
+]
 SERIAL = [("s0", "start")] + [(f"s{i}", f"next {{{{s{i - 1}.output}}}}") for i in range(1, 10)]
 
 
@@ -68,8 +84,12 @@ async def raw_client(server: OpenAIServer, bodies: list[dict]) -> float:
     start = time.perf_counter()
     async with httpx.AsyncClient(timeout=60) as client:
         for body in bodies:
-            async with client.stream("POST", f"{server.base_url}/chat/completions", json=body,
-                                     headers={"Authorization": "Bearer sk-x"}) as response:
+            async with client.stream(
+                "POST",
+                f"{server.base_url}/chat/completions",
+                json=body,
+                headers={"Authorization": "Bearer sk-x"},
+            ) as response:
                 async for _ in response.aiter_lines():
                     pass
     return time.perf_counter() - start
@@ -80,10 +100,22 @@ def ensure_sdk(explicit: str | None) -> str:
         return explicit
     python = SDK_VENV / "bin" / "python"
     if not python.exists():
-        print(f"(making the AIConfig SDK virtualenv in {SDK_VENV}: a few minutes, once)", flush=True)
+        print(
+            f"(making the AIConfig SDK virtualenv in {SDK_VENV}: a few minutes, once)", flush=True
+        )
         subprocess.run([sys.executable, "-m", "venv", str(SDK_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "python-aiconfig==1.1.34",
-                        "google-generativeai==0.3.2"], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "python-aiconfig==1.1.34",
+                "google-generativeai==0.3.2",
+            ],
+            check=True,
+        )
     return str(python)
 
 
@@ -102,8 +134,13 @@ asyncio.run(main())
 
 def sdk_time(sdk_python: str, server: OpenAIServer, path: Path, target: str) -> float:
     env = dict(os.environ, OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=server.base_url)
-    result = subprocess.run([sdk_python, "-c", SDK_RUN, str(path), target], capture_output=True, text=True,
-                            env=env, cwd=tempfile.gettempdir())
+    result = subprocess.run(
+        [sdk_python, "-c", SDK_RUN, str(path), target],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tempfile.gettempdir(),
+    )
     if result.returncode != 0:
         raise SystemExit("the AIConfig SDK run failed:\n" + result.stderr[-2000:])
     # the SDK prints the streamed text to stdout itself: read our marker line
@@ -144,12 +181,16 @@ def main() -> None:
         asyncio.run(ours(fan, "a"))  # warm-up: imports, first connection
         wall = asyncio.run(ours(fan, "join"))
         critical = 2 * DELAY
-        print(f"(a) fan-out 4 + join   ours {wall:.3f}s   critical path {critical:.3f}s   "
-              f"ratio {wall / critical:.3f}x (target <= 1.15x)")
+        print(
+            f"(a) fan-out 4 + join   ours {wall:.3f}s   critical path {critical:.3f}s   "
+            f"ratio {wall / critical:.3f}x (target <= 1.15x)"
+        )
         if not args.skip_sdk:
             sdk = sdk_time(ensure_sdk(args.sdk_python), server, fan, "join")
-            print(f"                        AIConfig SDK {sdk:.3f}s   ours/SDK {wall / sdk:.3f}x "
-                  f"(SDK runs independent prompts one after another)")
+            print(
+                f"                        AIConfig SDK {sdk:.3f}s   ours/SDK {wall / sdk:.3f}x "
+                f"(SDK runs independent prompts one after another)"
+            )
 
         server.reset()  # forgets records and knobs
         server.delay_per_request = DELAY
@@ -157,16 +198,22 @@ def main() -> None:
         bodies = [r.body for r in server.chat_requests]
         assert len(bodies) == 10, f"expected 10 requests, the server saw {len(bodies)}"
         serial_raw = asyncio.run(raw_client(server, bodies))
-        print(f"(b) serial chain of 10  ours {serial_ours:.3f}s   raw httpx {serial_raw:.3f}s   "
-              f"ratio {serial_ours / serial_raw:.3f}x (target <= 1.05x)")
+        print(
+            f"(b) serial chain of 10  ours {serial_ours:.3f}s   raw httpx {serial_raw:.3f}s   "
+            f"ratio {serial_ours / serial_raw:.3f}x (target <= 1.05x)"
+        )
 
         server.delay_per_request = 0.0
-        result = subprocess.run([sys.executable, "-c", FRESH, str(fan)], capture_output=True, text=True, cwd=REPO)
+        result = subprocess.run(
+            [sys.executable, "-c", FRESH, str(fan)], capture_output=True, text=True, cwd=REPO
+        )
         if result.returncode != 0:
             raise SystemExit(result.stderr[-2000:])
         (first, first_abs), (second, _) = json.loads(result.stdout)
-        print(f"(c) time to first token: first run {first * 1000:.0f} ms ({first_abs * 1000:.0f} ms after "
-              f"interpreter start), second run {second * 1000:.0f} ms")
+        print(
+            f"(c) time to first token: first run {first * 1000:.0f} ms ({first_abs * 1000:.0f} ms after "
+            f"interpreter start), second run {second * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -34,18 +34,29 @@ def generate(n: int) -> str:
         template = f"Task {i} about {{{{topic}}}} for {{{{audience}}}}. " + " ".join(refs)
         if i % 10 == 0:
             template += " {{#if detail}}In detail.{{/if}}"
-        prompts.append({
-            "name": name,
-            "input": template,
-            "metadata": {
-                # Chat threads of 5 prompts (one model name each) keep chat context; one thread
-                # spanning thousands of prompts would make the requests themselves quadratic in
-                # size, whatever the engine does.
-                "model": {"name": f"thread-{i // 5}", "settings": {"model": f"gpt-{i % 4}", "temperature": (i % 10) / 10}},
-                "parameters": {"detail": i % 2 == 0},
-            },
-            "outputs": [{"output_type": "execute_result", "data": f"answer {i}", "metadata": {"role": "assistant"}}],
-        })
+        prompts.append(
+            {
+                "name": name,
+                "input": template,
+                "metadata": {
+                    # Chat threads of 5 prompts (one model name each) keep chat context; one thread
+                    # spanning thousands of prompts would make the requests themselves quadratic in
+                    # size, whatever the engine does.
+                    "model": {
+                        "name": f"thread-{i // 5}",
+                        "settings": {"model": f"gpt-{i % 4}", "temperature": (i % 10) / 10},
+                    },
+                    "parameters": {"detail": i % 2 == 0},
+                },
+                "outputs": [
+                    {
+                        "output_type": "execute_result",
+                        "data": f"answer {i}",
+                        "metadata": {"role": "assistant"},
+                    }
+                ],
+            }
+        )
     doc = {
         "name": f"scale-{n}",
         "schema_version": "latest",
@@ -79,16 +90,22 @@ def measure(n: int) -> dict[str, float]:
 def main() -> None:
     rows = [(n, measure(n)) for n in SIZES]
     base = rows[0][1]["total"] / rows[0][0]
-    print(f"{'prompts':>8} {'load':>8} {'graph':>8} {'resolve':>8} {'total':>8} {'µs/prompt':>10} {'ratio':>6}")
+    print(
+        f"{'prompts':>8} {'load':>8} {'graph':>8} {'resolve':>8} {'total':>8} {'µs/prompt':>10} {'ratio':>6}"
+    )
     worst = 0.0
     for n, t in rows:
         per = t["total"] / n
         ratio = per / base
         worst = max(worst, ratio)
-        print(f"{n:>8} {t['load']:>7.3f}s {t['graph']:>7.3f}s {t['resolve']:>7.3f}s {t['total']:>7.3f}s "
-              f"{per * 1e6:>10.1f} {ratio:>6.2f}")
+        print(
+            f"{n:>8} {t['load']:>7.3f}s {t['graph']:>7.3f}s {t['resolve']:>7.3f}s {t['total']:>7.3f}s "
+            f"{per * 1e6:>10.1f} {ratio:>6.2f}"
+        )
     verdict = "about linear" if worst <= 1.5 else "NOT linear"
-    print(f"\ncost per prompt at {SIZES[-1]:,} prompts is {worst:.2f}x that at {SIZES[0]}: {verdict}")
+    print(
+        f"\ncost per prompt at {SIZES[-1]:,} prompts is {worst:.2f}x that at {SIZES[0]}: {verdict}"
+    )
 
 
 if __name__ == "__main__":

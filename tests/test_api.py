@@ -14,18 +14,41 @@ from tui_app.core.errors import MissingReferenceError
 def path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PROMPT_TUI_HOME", str(tmp_path / "home"))
     echo = {"name": "echo", "settings": {"delay": 0}}
-    return write_config(tmp_path / "c.json", chain([
-        {"name": "a", "input": "about {{topic}}", "metadata": {"model": echo, "remember_chat_context": False}},
-        {"name": "b", "input": "{{a.output}}!", "metadata": {"model": echo, "remember_chat_context": False}},
-    ], parameters={"topic": "tides"}))
+    return write_config(
+        tmp_path / "c.json",
+        chain(
+            [
+                {
+                    "name": "a",
+                    "input": "about {{topic}}",
+                    "metadata": {"model": echo, "remember_chat_context": False},
+                },
+                {
+                    "name": "b",
+                    "input": "{{a.output}}!",
+                    "metadata": {"model": echo, "remember_chat_context": False},
+                },
+            ],
+            parameters={"topic": "tides"},
+        ),
+    )
 
 
 def test_run_with_dependencies_and_iterate_events(path: Path):
     chain_ = Chain.load(path)
     events = list(chain_.run("b", params={"topic": "moons"}))
     assert [e.kind for e in events if e.kind not in ("delta",)] == [
-        "queued", "queued", "started", "finished", "started", "finished", "done"]
-    assert "".join(e.text for e in events if e.kind == "delta" and e.prompt == "b") == "about moons!"
+        "queued",
+        "queued",
+        "started",
+        "finished",
+        "started",
+        "finished",
+        "done",
+    ]
+    assert (
+        "".join(e.text for e in events if e.kind == "delta" and e.prompt == "b") == "about moons!"
+    )
     assert chain_.output("b") == "about moons!"
     chain_.save()
     assert json.loads(path.read_text())["prompts"][1]["outputs"][0]["data"] == "about moons!"

@@ -31,13 +31,31 @@ def test_resolve_json_is_the_request(capsys):
     assert code == 0 and err == ""
     data = json.loads(out)
     assert list(data) == ["prompt", "model", "messages", "settings"]
-    assert data["messages"] == [{"content": "What is the weather usually like in Lisbon in June? Two sentences.", "role": "user"}]
+    assert data["messages"] == [
+        {
+            "content": "What is the weather usually like in Lisbon in June? Two sentences.",
+            "role": "user",
+        }
+    ]
     assert data["model"] == "echo" and data["settings"] == {"delay": 0.04}
 
 
 def test_resolve_model_and_set_overrides_parse_json_scalars(capsys):
-    code, out, _ = run_cli(capsys, "resolve", TRAVEL, "weather", "--model", "gpt-4o-mini",
-                           "--set", "temperature=0.2", "--set", "stop=END", "--set", "seed=7", "--json")
+    code, out, _ = run_cli(
+        capsys,
+        "resolve",
+        TRAVEL,
+        "weather",
+        "--model",
+        "gpt-4o-mini",
+        "--set",
+        "temperature=0.2",
+        "--set",
+        "stop=END",
+        "--set",
+        "seed=7",
+        "--json",
+    )
     data = json.loads(out)
     assert code == 0 and data["model"] == "gpt-4o-mini"
     assert data["settings"] == {"temperature": 0.2, "max_tokens": 400, "stop": "END", "seed": 7}
@@ -46,11 +64,16 @@ def test_resolve_model_and_set_overrides_parse_json_scalars(capsys):
 def test_resolve_missing_is_an_error_unless_allowed(capsys):
     code, out, err = run_cli(capsys, "resolve", TRAVEL, "itinerary")
     assert code == 2 and out == ""
-    assert err.strip() == ("prompt-tui: prompt 'itinerary': missing references: "
-                           "neighbourhoods.output (not run yet), weather.output (not run yet)")
+    assert err.strip() == (
+        "prompt-tui: prompt 'itinerary': missing references: "
+        "neighbourhoods.output (not run yet), weather.output (not run yet)"
+    )
     code, out, err = run_cli(capsys, "resolve", TRAVEL, "itinerary", "--allow-missing", "--json")
     assert code == 0
-    assert "Using these neighbourhoods:\n\n\nand this weather:" in json.loads(out)["messages"][0]["content"]
+    assert (
+        "Using these neighbourhoods:\n\n\nand this weather:"
+        in json.loads(out)["messages"][0]["content"]
+    )
     assert err.count("warning") == 2 and "neighbourhoods.output" in err
 
 
@@ -63,8 +86,12 @@ def test_resolve_text_output_shows_roles_and_model(capsys):
 def test_usage_and_config_errors_exit_2_with_one_line(capsys, tmp_path: Path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"name": "x",\n "metadata": {},}')
-    for args in (["resolve", str(bad), "a"], ["resolve", TRAVEL, "nope"], ["resolve", TRAVEL, "weather", "-p", "oops"],
-                 ["run", TRAVEL, "weather", "--all"]):
+    for args in (
+        ["resolve", str(bad), "a"],
+        ["resolve", TRAVEL, "nope"],
+        ["resolve", TRAVEL, "weather", "-p", "oops"],
+        ["run", TRAVEL, "weather", "--all"],
+    ):
         code, out, err = run_cli(capsys, *args)
         assert code == 2, args
         assert err.startswith("prompt-tui: ") and err.count("\n") == 1 and "Traceback" not in err
@@ -76,10 +103,24 @@ def test_usage_and_config_errors_exit_2_with_one_line(capsys, tmp_path: Path):
 
 
 def test_validate_reports_every_kind_of_problem(capsys, tmp_path: Path):
-    cyclic = write_config(tmp_path / "cyclic.json", chain([
-        {"name": "a", "input": "{{b.output}} {{typo}}", "metadata": {"remember_chat_context": False}},
-        {"name": "b", "input": "{{a.output}}", "metadata": {"remember_chat_context": False}},
-        {"name": "b", "input": "dup"}]))
+    cyclic = write_config(
+        tmp_path / "cyclic.json",
+        chain(
+            [
+                {
+                    "name": "a",
+                    "input": "{{b.output}} {{typo}}",
+                    "metadata": {"remember_chat_context": False},
+                },
+                {
+                    "name": "b",
+                    "input": "{{a.output}}",
+                    "metadata": {"remember_chat_context": False},
+                },
+                {"name": "b", "input": "dup"},
+            ]
+        ),
+    )
     shape = write_config(tmp_path / "shape.json", chain([{"name": "a", "input": 5}]))
     code, out, _ = run_cli(capsys, "validate", TRAVEL, str(cyclic), str(shape))
     assert code == 1
@@ -87,12 +128,16 @@ def test_validate_reports_every_kind_of_problem(capsys, tmp_path: Path):
     assert f"{TRAVEL}: ok" in lines
     assert any("duplicate prompt name 'b'" in line and "prompts[2].name" in line for line in lines)
     assert any("dependency cycle: a -> b -> a" in line for line in lines)
-    assert any("warning" in line and "'typo' is neither a parameter nor a prompt" in line for line in lines)
+    assert any(
+        "warning" in line and "'typo' is neither a parameter nor a prompt" in line for line in lines
+    )
     assert any(line.startswith(f"{shape}:") and "prompts[0].input" in line for line in lines)
 
 
 def test_validate_json_and_strict(capsys, tmp_path: Path):
-    warn_only = write_config(tmp_path / "w.json", chain([{"name": "a", "input": "{{runtime_param}}"}]))
+    warn_only = write_config(
+        tmp_path / "w.json", chain([{"name": "a", "input": "{{runtime_param}}"}])
+    )
     code, out, _ = run_cli(capsys, "validate", str(warn_only), "--json")
     assert code == 0 and json.loads(out)["ok"] is True
     code, out, _ = run_cli(capsys, "validate", str(warn_only), "--json", "--strict")
@@ -107,35 +152,76 @@ def test_validate_points_at_the_cookbook_trailing_comma(capsys):
 
 
 def test_run_streams_with_headers_and_summary(capsys, tmp_path: Path):
-    path = write_config(tmp_path / "c.json", chain([
-        {"name": "a", "input": "hello world", "metadata": {"model": {"name": "echo", "settings": {"delay": 0}}}},
-        {"name": "b", "input": "{{a.output}}!", "metadata": {"model": {"name": "echo", "settings": {"delay": 0}},
-                                                            "remember_chat_context": False}}]))
+    path = write_config(
+        tmp_path / "c.json",
+        chain(
+            [
+                {
+                    "name": "a",
+                    "input": "hello world",
+                    "metadata": {"model": {"name": "echo", "settings": {"delay": 0}}},
+                },
+                {
+                    "name": "b",
+                    "input": "{{a.output}}!",
+                    "metadata": {
+                        "model": {"name": "echo", "settings": {"delay": 0}},
+                        "remember_chat_context": False,
+                    },
+                },
+            ]
+        ),
+    )
     code, out, err = run_cli(capsys, "run", str(path), "b")
     assert code == 0
     assert out.splitlines() == [
-        "── a · echo (offline) ".ljust(60, "─"), "hello world",
-        "── b · echo (offline) ".ljust(60, "─"), "hello world!"]
+        "── a · echo (offline) ".ljust(60, "─"),
+        "hello world",
+        "── b · echo (offline) ".ljust(60, "─"),
+        "hello world!",
+    ]
     header, *rows = [line for line in err.splitlines() if line]
-    assert header.split() == ["prompt", "model", "status", "cached", "ttft", "latency", "tokens", "in/out", "cost"]
+    assert header.split() == [
+        "prompt",
+        "model",
+        "status",
+        "cached",
+        "ttft",
+        "latency",
+        "tokens",
+        "in/out",
+        "cost",
+    ]
     # offline models are labelled as such
-    assert [r.split()[:5] for r in rows] == [["a", "echo", "(offline)", "done", "no"],
-                                             ["b", "echo", "(offline)", "done", "no"]]
+    assert [r.split()[:5] for r in rows] == [
+        ["a", "echo", "(offline)", "done", "no"],
+        ["b", "echo", "(offline)", "done", "no"],
+    ]
     code, out, err = run_cli(capsys, "run", str(path), "b")  # unchanged: cached
-    assert [line.split()[2:5] for line in err.splitlines()[2:]] == [["(offline)", "done", "yes"]] * 2
+    assert [line.split()[2:5] for line in err.splitlines()[2:]] == [
+        ["(offline)", "done", "yes"]
+    ] * 2
 
 
 def test_run_json_events_save_and_exit_codes(capsys, tmp_path: Path, model_server: OpenAIServer):
-    data = chain([{"name": "a", "input": "hi", "metadata": {"remember_chat_context": False}},
-                  {"name": "b", "input": "{{a.output}}", "metadata": {"remember_chat_context": False}}],
-                 models={"local": {"model": "openai/test-model", "api_base": model_server.base_url}},
-                 default_model="local")
+    data = chain(
+        [
+            {"name": "a", "input": "hi", "metadata": {"remember_chat_context": False}},
+            {"name": "b", "input": "{{a.output}}", "metadata": {"remember_chat_context": False}},
+        ],
+        models={"local": {"model": "openai/test-model", "api_base": model_server.base_url}},
+        default_model="local",
+    )
     path = write_config(tmp_path / "c.json", data)
     code, out, _ = run_cli(capsys, "run", str(path), "b", "--json", "--save")
     assert code == 0
     events = [json.loads(line) for line in out.splitlines()]
     assert all({"event", "prompt", "t"} <= set(e) for e in events)
-    assert [e["event"] for e in events if e["prompt"] == "a" and e["event"] != "delta"] == ["queued", "started", "finished"]
+    assert [e["event"] for e in events if e["prompt"] == "a" and e["event"] != "delta"] == [
+        "queued",
+        "started",
+        "finished",
+    ]
     assert events[-1]["event"] == "done"
     saved = json.loads(path.read_text())
     assert saved["prompts"][1]["outputs"][0]["data"] == "echo: echo: hi"
@@ -145,9 +231,23 @@ def test_run_json_events_save_and_exit_codes(capsys, tmp_path: Path, model_serve
 
 
 def test_history_lists_runs(capsys, tmp_path: Path):
-    path = write_config(tmp_path / "c.json", chain([
-        {"name": "a", "input": "x", "metadata": {"model": {"name": "mock", "settings": {"response": "R", "delay": 0}}}}]))
+    path = write_config(
+        tmp_path / "c.json",
+        chain(
+            [
+                {
+                    "name": "a",
+                    "input": "x",
+                    "metadata": {
+                        "model": {"name": "mock", "settings": {"response": "R", "delay": 0}}
+                    },
+                }
+            ]
+        ),
+    )
     run_cli(capsys, "run", str(path))
     code, out, _ = run_cli(capsys, "history", str(path), "--json")
     rows = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and [(r["prompt"], r["status"], r["output_text"]) for r in rows] == [("a", "finished", "R")]
+    assert code == 0 and [(r["prompt"], r["status"], r["output_text"]) for r in rows] == [
+        ("a", "finished", "R")
+    ]

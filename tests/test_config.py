@@ -24,19 +24,36 @@ FULL = {
         "x-unknown-meta": [1, 2],
     },
     "prompts": [
-        {"name": "a", "input": "hi {{city}}", "metadata": {"model": "gpt-4", "tags": ["t"]}, "zz": 1},
+        {
+            "name": "a",
+            "input": "hi {{city}}",
+            "metadata": {"model": "gpt-4", "tags": ["t"]},
+            "zz": 1,
+        },
         {
             "name": "b",
-            "input": {"data": "see {{a.output}}", "attachments": [{"data": "x.png", "mime_type": "image/png"}]},
-            "metadata": {"model": {"name": "gpt-4", "settings": {"top_p": 0.5}}, "parameters": {"k": 2},
-                         "remember_chat_context": False},
+            "input": {
+                "data": "see {{a.output}}",
+                "attachments": [{"data": "x.png", "mime_type": "image/png"}],
+            },
+            "metadata": {
+                "model": {"name": "gpt-4", "settings": {"top_p": 0.5}},
+                "parameters": {"k": 2},
+                "remember_chat_context": False,
+            },
             "outputs": [{"output_type": "error", "ename": "E", "evalue": "bad", "traceback": []}],
         },
         {
             "name": "c",
             "input": {"role": "user", "content": "as message", "name": "bob"},
-            "outputs": [{"output_type": "execute_result", "execution_count": 0,
-                         "data": {"kind": "string", "value": "ok"}, "metadata": {"role": "assistant"}}],
+            "outputs": [
+                {
+                    "output_type": "execute_result",
+                    "execution_count": 0,
+                    "data": {"kind": "string", "value": "ok"},
+                    "metadata": {"role": "assistant"},
+                }
+            ],
         },
         {"name": "d", "input": "x", "outputs": None},
     ],
@@ -62,7 +79,11 @@ def test_every_schema_field_is_read():
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_round_trip_keeps_data_order_and_unknown_keys(tmp_path: Path, fmt: str):
     path = tmp_path / f"c.{fmt}"
-    text = json.dumps(FULL, indent=2) + "\n" if fmt == "json" else yaml.safe_dump(FULL, sort_keys=False)
+    text = (
+        json.dumps(FULL, indent=2) + "\n"
+        if fmt == "json"
+        else yaml.safe_dump(FULL, sort_keys=False)
+    )
     path.write_text(text)
     config = load(path)
     config.save()
@@ -142,10 +163,17 @@ def test_yaml_syntax_error_has_position(tmp_path: Path):
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_shape_error_names_path_expectation_and_position(tmp_path: Path, fmt: str):
-    doc = chain([{"name": "a", "input": "x"}, {"name": "b", "input": "y"},
-                 {"name": "c", "input": "z", "metadata": {"model": 42}}])
+    doc = chain(
+        [
+            {"name": "a", "input": "x"},
+            {"name": "b", "input": "y"},
+            {"name": "c", "input": "z", "metadata": {"model": 42}},
+        ]
+    )
     path = tmp_path / f"c.{fmt}"
-    path.write_text(json.dumps(doc, indent=2) if fmt == "json" else yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(
+        json.dumps(doc, indent=2) if fmt == "json" else yaml.safe_dump(doc, sort_keys=False)
+    )
     with pytest.raises(ConfigError) as info:
         load(path)
     err = info.value
@@ -164,7 +192,9 @@ def test_several_shape_errors_are_all_reported():
 
 
 def test_duplicate_names_load_but_are_refused_by_name(tmp_path: Path):
-    path = write_config(tmp_path / "c.json", chain([{"name": "a", "input": "1"}, {"name": "a", "input": "2"}]))
+    path = write_config(
+        tmp_path / "c.json", chain([{"name": "a", "input": "1"}, {"name": "a", "input": "2"}])
+    )
     config = load(path)  # the SDK loads such files; the user needs it open to fix it
     (error,) = config.duplicate_name_errors()
     assert error.location == "prompts[1].name"
@@ -186,9 +216,15 @@ def test_add_delete_and_model_edits_write_into_document():
     with pytest.raises(ConfigError):
         config.add_prompt("a")
     config.prompt("b").set_model("echo", {"delay": 0})
-    assert config.data["prompts"][1]["metadata"]["model"] == {"name": "echo", "settings": {"delay": 0}}
+    assert config.data["prompts"][1]["metadata"]["model"] == {
+        "name": "echo",
+        "settings": {"delay": 0},
+    }
     config.prompt("b").set_model("mock")  # keeps its settings
-    assert config.data["prompts"][1]["metadata"]["model"] == {"name": "mock", "settings": {"delay": 0}}
+    assert config.data["prompts"][1]["metadata"]["model"] == {
+        "name": "mock",
+        "settings": {"delay": 0},
+    }
     config.delete_prompt("a")
     assert config.prompt_names == ["b"]
 
@@ -215,9 +251,11 @@ def test_missing_file_is_a_config_error(tmp_path: Path):
 
 # --- the AIConfig project's own files --------------------------------------------------------
 
-COOKBOOK_FILES = sorted(
-    p for p in COOKBOOK.glob("*") if p.suffix in (".json", ".yaml", ".yml")
-) if COOKBOOK.is_dir() else []
+COOKBOOK_FILES = (
+    sorted(p for p in COOKBOOK.glob("*") if p.suffix in (".json", ".yaml", ".yml"))
+    if COOKBOOK.is_dir()
+    else []
+)
 
 
 @pytest.mark.skipif(not COOKBOOK_FILES, reason="../shared/aiconfig-cookbook is absent")

@@ -20,10 +20,15 @@ def p(name, template, **metadata):
 
 
 def test_fan_out_and_join_levels_and_closures():
-    g = graph_of([
-        p("join", "{{a.output}} {{b.output}} {{c.output}}"),
-        p("a", "{{root.output}}"), p("b", "{{root.output}}"), p("c", "x"), p("root", "{{topic}}"),
-    ])
+    g = graph_of(
+        [
+            p("join", "{{a.output}} {{b.output}} {{c.output}}"),
+            p("a", "{{root.output}}"),
+            p("b", "{{root.output}}"),
+            p("c", "x"),
+            p("root", "{{topic}}"),
+        ]
+    )
     assert g.reads["join"] == ("a", "b", "c")
     assert g.order() == ["c", "root", "a", "b", "join"]
     assert g.levels() == [["c", "root"], ["a", "b"], ["join"]]
@@ -34,22 +39,32 @@ def test_fan_out_and_join_levels_and_closures():
 
 
 def test_reading_input_is_not_a_dependency_and_parameters_shadow_prompts():
-    g = graph_of([p("a", "x"), p("b", "{{a.input}}"), p("c", "{{a.output}}", parameters={"a": {"output": "fixed"}})])
+    g = graph_of(
+        [
+            p("a", "x"),
+            p("b", "{{a.input}}"),
+            p("c", "{{a.output}}", parameters={"a": {"output": "fixed"}}),
+        ]
+    )
     assert g.deps["b"] == () and g.deps["c"] == ()
 
 
 def test_chat_context_orders_same_model_prompts():
-    g = graph_of([
-        {"name": "q1", "input": "one", "metadata": {"model": "m"}},
-        {"name": "q2", "input": "two", "metadata": {"model": "n"}},
-        {"name": "q3", "input": "three", "metadata": {"model": "m"}},
-    ])
+    g = graph_of(
+        [
+            {"name": "q1", "input": "one", "metadata": {"model": "m"}},
+            {"name": "q2", "input": "two", "metadata": {"model": "n"}},
+            {"name": "q3", "input": "three", "metadata": {"model": "m"}},
+        ]
+    )
     assert g.context == {"q1": (), "q2": (), "q3": ("q1",)}
     assert g.upstream("q3") == ["q1"]
 
 
 def test_cycle_is_named():
-    g = graph_of([p("a", "{{c.output}}"), p("b", "{{a.output}}"), p("c", "{{b.output}}"), p("d", "free")])
+    g = graph_of(
+        [p("a", "{{c.output}}"), p("b", "{{a.output}}"), p("c", "{{b.output}}"), p("d", "free")]
+    )
     assert g.cycle is not None and sorted(g.cycle) == ["a", "b", "c"]
     with pytest.raises(CycleError) as info:
         g.order()

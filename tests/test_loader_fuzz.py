@@ -14,11 +14,22 @@ SEED = json.dumps(
     {
         "name": "seed",
         "schema_version": "latest",
-        "metadata": {"parameters": {"p": "v"}, "models": {"m": {"temperature": 1}}, "default_model": "m"},
+        "metadata": {
+            "parameters": {"p": "v"},
+            "models": {"m": {"temperature": 1}},
+            "default_model": "m",
+        },
         "prompts": [
-            {"name": "a", "input": "hello {{p}}", "metadata": {"model": {"name": "m", "settings": {}}}},
-            {"name": "b", "input": {"data": "{{a.output}}"},
-             "outputs": [{"output_type": "execute_result", "data": "x", "metadata": {}}]},
+            {
+                "name": "a",
+                "input": "hello {{p}}",
+                "metadata": {"model": {"name": "m", "settings": {}}},
+            },
+            {
+                "name": "b",
+                "input": {"data": "{{a.output}}"},
+                "outputs": [{"output_type": "execute_result", "data": "x", "metadata": {}}],
+            },
         ],
     },
     indent=2,
@@ -26,7 +37,9 @@ SEED = json.dumps(
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -39,7 +52,13 @@ def _load_both(text: str) -> None:
             continue
         # a loaded config must be usable: names, models, templates, outputs, dump
         for prompt in config.prompts:
-            _ = (prompt.name, prompt.template, prompt.model_name, prompt.parameters, prompt.output_text)
+            _ = (
+                prompt.name,
+                prompt.template,
+                prompt.model_name,
+                prompt.parameters,
+                prompt.output_text,
+            )
         config.duplicate_name_errors()
         config.dumps()
 
@@ -63,13 +82,17 @@ def test_mutated_valid_document(data):
     for _ in range(data.draw(st.integers(1, 4))):
         position = data.draw(st.integers(0, len(text)))
         action = data.draw(st.sampled_from(["delete", "insert", "replace"]))
-        chunk = data.draw(st.sampled_from(['"', "{", "}", "[", "]", ",", ":", "1", "null", "\n", "-", "'", "x", "true"]))
+        chunk = data.draw(
+            st.sampled_from(
+                ['"', "{", "}", "[", "]", ",", ":", "1", "null", "\n", "-", "'", "x", "true"]
+            )
+        )
         if action == "delete":
-            text = text[:position] + text[position + 1:]
+            text = text[:position] + text[position + 1 :]
         elif action == "insert":
             text = text[:position] + chunk + text[position:]
         else:
-            text = text[:position] + chunk + text[position + 1:]
+            text = text[:position] + chunk + text[position + 1 :]
     _load_both(text)
 
 

@@ -6,9 +6,12 @@ from tests.helpers import REPO
 
 
 def test_every_package_is_listed_for_the_wheel():
-    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    listed = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
     on_disk = {
-        ".".join(init.parent.relative_to(REPO).parts) for init in (REPO / "tui_app").rglob("__init__.py")
+        ".".join(init.parent.relative_to(REPO).parts)
+        for init in (REPO / "tui_app").rglob("__init__.py")
     }
     assert on_disk | {"tui_app.themes"} == listed
     assert list((REPO / "themes").glob("*.yaml")), "themes ship from the top-level themes/ folder"

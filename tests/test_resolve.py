@@ -18,14 +18,26 @@ def cfg(prompts, **meta):
 
 def answered(name, template, text, **metadata):
     return {
-        "name": name, "input": template, "metadata": metadata,
-        "outputs": [{"output_type": "execute_result", "data": text, "metadata": {"role": "assistant"}}],
+        "name": name,
+        "input": template,
+        "metadata": metadata,
+        "outputs": [
+            {"output_type": "execute_result", "data": text, "metadata": {"role": "assistant"}}
+        ],
     }
 
 
 def test_settings_merge_global_then_prompt_then_runtime_and_model_id():
     config = cfg(
-        [{"name": "a", "input": "hi", "metadata": {"model": {"name": "gpt", "settings": {"temperature": 0.9, "top_p": 0.5}}}}],
+        [
+            {
+                "name": "a",
+                "input": "hi",
+                "metadata": {
+                    "model": {"name": "gpt", "settings": {"temperature": 0.9, "top_p": 0.5}}
+                },
+            }
+        ],
         models={"gpt": {"model": "gpt-4o-mini", "temperature": 0.1, "max_tokens": 10}},
     )
     request = resolve(config, "a", settings={"top_p": 0.2})
@@ -47,7 +59,15 @@ def test_no_model_anywhere_is_an_error_with_location():
 
 def test_runtime_model_override_keeps_prompt_settings_but_not_its_model_id():
     config = cfg(
-        [{"name": "a", "input": "hi", "metadata": {"model": {"name": "gpt", "settings": {"model": "gpt-4", "temperature": 0.3}}}}],
+        [
+            {
+                "name": "a",
+                "input": "hi",
+                "metadata": {
+                    "model": {"name": "gpt", "settings": {"model": "gpt-4", "temperature": 0.3}}
+                },
+            }
+        ],
         models={"other": {"max_tokens": 5}},
     )
     request = resolve(config, "a", model="other")
@@ -58,7 +78,13 @@ def test_runtime_model_override_keeps_prompt_settings_but_not_its_model_id():
 def test_system_prompt_string_or_message_is_first_and_templated_with_prompt_params():
     for system in ("You help {{who}}.", {"role": "system", "content": "You help {{who}}."}):
         config = cfg(
-            [{"name": "a", "input": "hi", "metadata": {"model": "m", "parameters": {"who": "cats"}}}],
+            [
+                {
+                    "name": "a",
+                    "input": "hi",
+                    "metadata": {"model": "m", "parameters": {"who": "cats"}},
+                }
+            ],
             models={"m": {"system_prompt": system}},
         )
         request = resolve(config, "a")
@@ -71,8 +97,12 @@ def test_chat_context_adds_same_model_history_with_assistant_answers_only():
         [
             answered("q1", "first {{x}}", "answer one", model="m"),
             answered("other", "other model", "nope", model="n"),
-            {"name": "q2", "input": {"role": "user", "content": "second"}, "metadata": {"model": "m"},
-             "outputs": [{"output_type": "execute_result", "data": "no role", "metadata": {}}]},
+            {
+                "name": "q2",
+                "input": {"role": "user", "content": "second"},
+                "metadata": {"model": "m"},
+                "outputs": [{"output_type": "execute_result", "data": "no role", "metadata": {}}],
+            },
             {"name": "q3", "input": "third {{x}}", "metadata": {"model": "m"}},
         ],
         parameters={"x": "X"},
@@ -87,8 +117,16 @@ def test_chat_context_adds_same_model_history_with_assistant_answers_only():
 
 
 def test_remember_chat_context_false_sends_only_the_prompt():
-    config = cfg([answered("q1", "one", "ans", model="m"),
-                  {"name": "q2", "input": "two", "metadata": {"model": "m", "remember_chat_context": False}}])
+    config = cfg(
+        [
+            answered("q1", "one", "ans", model="m"),
+            {
+                "name": "q2",
+                "input": "two",
+                "metadata": {"model": "m", "remember_chat_context": False},
+            },
+        ]
+    )
     assert resolve(config, "q2").messages == [{"content": "two", "role": "user"}]
 
 
@@ -99,9 +137,17 @@ def test_current_prompt_answer_is_not_sent_back():
 
 def test_parameter_precedence_prompt_ref_lt_global_lt_prompt_lt_runtime():
     config = cfg(
-        [answered("p", "raw {{v}}", "p-out"),
-         {"name": "a", "input": "{{p.output}}|{{p.input}}|{{g}}|{{v}}|{{r}}",
-          "metadata": {"parameters": {"v": "prompt", "r": "prompt"}, "remember_chat_context": False}}],
+        [
+            answered("p", "raw {{v}}", "p-out"),
+            {
+                "name": "a",
+                "input": "{{p.output}}|{{p.input}}|{{g}}|{{v}}|{{r}}",
+                "metadata": {
+                    "parameters": {"v": "prompt", "r": "prompt"},
+                    "remember_chat_context": False,
+                },
+            },
+        ],
         parameters={"g": "global", "v": "global", "r": "global"},
     )
     request = resolve(config, "a", params={"r": "runtime"})
@@ -109,8 +155,16 @@ def test_parameter_precedence_prompt_ref_lt_global_lt_prompt_lt_runtime():
 
 
 def test_missing_parameters_and_outputs_are_one_error_naming_all():
-    config = cfg([{"name": "up", "input": "x"},
-                  {"name": "a", "input": "{{up.output}} {{city}} {{month}}", "metadata": {"remember_chat_context": False}}])
+    config = cfg(
+        [
+            {"name": "up", "input": "x"},
+            {
+                "name": "a",
+                "input": "{{up.output}} {{city}} {{month}}",
+                "metadata": {"remember_chat_context": False},
+            },
+        ]
+    )
     with pytest.raises(MissingReferenceError) as info:
         resolve(config, "a")
     message = str(info.value)
@@ -133,17 +187,39 @@ def test_html_is_never_escaped():
 
 
 def test_later_prompt_output_can_be_read_and_hyphen_dot_names_work():
-    config = cfg([
-        {"name": "use", "input": "{{step-one.output}} / {{gpt3.5-run.output}}", "metadata": {"remember_chat_context": False}},
-        answered("step-one", "s", "S1"),
-        answered("gpt3.5-run", "g", "G"),
-    ])
+    config = cfg(
+        [
+            {
+                "name": "use",
+                "input": "{{step-one.output}} / {{gpt3.5-run.output}}",
+                "metadata": {"remember_chat_context": False},
+            },
+            answered("step-one", "s", "S1"),
+            answered("gpt3.5-run", "g", "G"),
+        ]
+    )
     assert resolve(config, "use").messages[-1]["content"] == "S1 / G"
 
 
 def test_call_options_are_not_model_parameters():
-    config = cfg([{"name": "a", "input": "hi", "metadata": {"model": {"name": "openai/x", "settings": {
-        "api_base": "http://127.0.0.1:1/v1", "timeout": 5, "temperature": 0}}}}])
+    config = cfg(
+        [
+            {
+                "name": "a",
+                "input": "hi",
+                "metadata": {
+                    "model": {
+                        "name": "openai/x",
+                        "settings": {
+                            "api_base": "http://127.0.0.1:1/v1",
+                            "timeout": 5,
+                            "temperature": 0,
+                        },
+                    }
+                },
+            }
+        ]
+    )
     request = resolve(config, "a")
     assert request.settings == {"temperature": 0}
     assert request.call_options == {"api_base": "http://127.0.0.1:1/v1", "timeout": 5}
@@ -158,28 +234,63 @@ def test_cache_key_changes_with_what_is_sent_only():
 
 
 def test_settings_messages_path_resolves_each_and_skips_history():
-    config = cfg([answered("q1", "one", "ans", model="m"),
-                  {"name": "q2", "input": "now {{x}}", "metadata": {"model": {"name": "m", "settings": {
-                      "messages": [{"role": "system", "content": "sys {{x}}"}]}}}}], parameters={"x": "X"})
+    config = cfg(
+        [
+            answered("q1", "one", "ans", model="m"),
+            {
+                "name": "q2",
+                "input": "now {{x}}",
+                "metadata": {
+                    "model": {
+                        "name": "m",
+                        "settings": {"messages": [{"role": "system", "content": "sys {{x}}"}]},
+                    }
+                },
+            },
+        ],
+        parameters={"x": "X"},
+    )
     assert resolve(config, "q2").messages == [
-        {"role": "system", "content": "sys X"}, {"content": "now X", "role": "user"}]
+        {"role": "system", "content": "sys X"},
+        {"content": "now X", "role": "user"},
+    ]
 
 
 def test_parameter_table_says_where_each_value_comes_from():
     config = cfg(
-        [answered("up", "x", "UP"), {"name": "a", "input": "{{up.output}} {{g}} {{p}} {{r}} {{nope}}",
-                                     "metadata": {"parameters": {"p": 1}}}],
+        [
+            answered("up", "x", "UP"),
+            {
+                "name": "a",
+                "input": "{{up.output}} {{g}} {{p}} {{r}} {{nope}}",
+                "metadata": {"parameters": {"p": 1}},
+            },
+        ],
         parameters={"g": "G"},
     )
     rows = {row.name: row for row in parameter_table(config, "a", {"r": "R"})}
     assert rows["up.output"].source == "output of up" and rows["up.output"].value == "UP"
-    assert (rows["g"].source, rows["p"].source, rows["r"].source) == ("global", "prompt", "run-time")
+    assert (rows["g"].source, rows["p"].source, rows["r"].source) == (
+        "global",
+        "prompt",
+        "run-time",
+    )
     assert rows["nope"].missing
 
 
 def test_guarded_optional_values_are_not_missing():
-    config = cfg([{"name": "a", "input": "{{ tone | default('plain') }}{% if extra is defined %} {{extra}}{% endif %}"}])
+    config = cfg(
+        [
+            {
+                "name": "a",
+                "input": "{{ tone | default('plain') }}{% if extra is defined %} {{extra}}{% endif %}",
+            }
+        ]
+    )
     assert resolve(config, "a").messages[-1]["content"] == "plain"
-    assert resolve(config, "a", params={"tone": "warm", "extra": "!"}).messages[-1]["content"] == "warm !"
+    assert (
+        resolve(config, "a", params={"tone": "warm", "extra": "!"}).messages[-1]["content"]
+        == "warm !"
+    )
     rows = {row.name: row for row in parameter_table(config, "a")}
     assert rows["tone"].source == "optional" and not rows["tone"].missing

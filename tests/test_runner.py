@@ -35,7 +35,9 @@ from tui_app.core.runner import Runner, RunRequest
 
 def served(server: OpenAIServer, prompts: list[dict], **meta) -> dict:
     """A config whose default model is the local server."""
-    models = {"local": {"model": "openai/test-model", "api_base": server.base_url, "max_attempts": 3}}
+    models = {
+        "local": {"model": "openai/test-model", "api_base": server.base_url, "max_attempts": 3}
+    }
     return chain(prompts, models=models, default_model="local", **meta)
 
 
@@ -44,8 +46,13 @@ def p(name: str, template: str, **metadata) -> dict:
     return {"name": name, "input": template, "metadata": metadata}
 
 
-FAN = [p("a", "alpha"), p("b", "beta"), p("c", "gamma"), p("d", "delta"),
-       p("join", "{{a.output}} {{b.output}} {{c.output}} {{d.output}}")]
+FAN = [
+    p("a", "alpha"),
+    p("b", "beta"),
+    p("c", "gamma"),
+    p("d", "delta"),
+    p("join", "{{a.output}} {{b.output}} {{c.output}} {{d.output}}"),
+]
 
 
 async def collect(runner: Runner, request: RunRequest) -> list:
@@ -63,7 +70,9 @@ def history(tmp_path: Path):
     db.close()
 
 
-async def test_fan_out_requests_overlap_and_join_sees_every_output(model_server: OpenAIServer, tmp_path: Path):
+async def test_fan_out_requests_overlap_and_join_sees_every_output(
+    model_server: OpenAIServer, tmp_path: Path
+):
     model_server.delay_per_request = 0.3
     config = load(write_config(tmp_path / "c.json", served(model_server, FAN)))
     events = await collect(Runner(config), RunRequest("join"))
@@ -92,7 +101,9 @@ async def test_concurrency_bound_is_respected(model_server: OpenAIServer, tmp_pa
         assert len(in_flight) <= 2
 
 
-async def test_unchanged_rerun_sends_nothing_even_after_restart(model_server: OpenAIServer, tmp_path: Path):
+async def test_unchanged_rerun_sends_nothing_even_after_restart(
+    model_server: OpenAIServer, tmp_path: Path
+):
     path = write_config(tmp_path / "c.json", served(model_server, FAN))
     db_path = tmp_path / "h.sqlite3"
     with History(db_path) as db:
@@ -110,9 +121,13 @@ async def test_unchanged_rerun_sends_nothing_even_after_restart(model_server: Op
     assert len(model_server.chat_requests) == 6
 
 
-async def test_changed_parameter_reruns_only_what_changed(model_server: OpenAIServer, tmp_path: Path):
+async def test_changed_parameter_reruns_only_what_changed(
+    model_server: OpenAIServer, tmp_path: Path
+):
     prompts = [p("a", "about {{topic}}"), p("b", "fixed"), p("join", "{{a.output}}+{{b.output}}")]
-    config = load(write_config(tmp_path / "c.json", served(model_server, prompts, parameters={"topic": "x"})))
+    config = load(
+        write_config(tmp_path / "c.json", served(model_server, prompts, parameters={"topic": "x"}))
+    )
     runner = Runner(config)
     await collect(runner, RunRequest("join"))
     assert not runner.is_stale("a") and not runner.is_stale("join")
@@ -120,7 +135,10 @@ async def test_changed_parameter_reruns_only_what_changed(model_server: OpenAISe
     events = await collect(runner, RunRequest("join", params={"topic": "y"}))
     assert set(by_prompt(events, Cached)) == {"b"}
     assert set(by_prompt(events, Finished)) == {"a", "join"}
-    assert model_server.chat_requests[-1].body["messages"][-1]["content"] == "echo: about y+echo: fixed"
+    assert (
+        model_server.chat_requests[-1].body["messages"][-1]["content"]
+        == "echo: about y+echo: fixed"
+    )
 
 
 async def test_429_then_ok_sends_two_requests(model_server: OpenAIServer, tmp_path: Path):
@@ -133,9 +151,15 @@ async def test_429_then_ok_sends_two_requests(model_server: OpenAIServer, tmp_pa
     assert by_prompt(events, Finished)["a"].attempts == 2
 
 
-async def test_401_sends_one_request_and_blocks_downstream(model_server: OpenAIServer, tmp_path: Path):
+async def test_401_sends_one_request_and_blocks_downstream(
+    model_server: OpenAIServer, tmp_path: Path
+):
     model_server.enqueue(Fault.status(401))
-    config = load(write_config(tmp_path / "c.json", served(model_server, [p("a", "hi"), p("b", "{{a.output}}")])))
+    config = load(
+        write_config(
+            tmp_path / "c.json", served(model_server, [p("a", "hi"), p("b", "{{a.output}}")])
+        )
+    )
     events = await collect(Runner(config), RunRequest("b"))
     assert len(model_server.chat_requests) == 1
     failed = by_prompt(events, Failed)["a"]
@@ -145,10 +169,16 @@ async def test_401_sends_one_request_and_blocks_downstream(model_server: OpenAIS
     assert config.prompt("a").latest_output["output_type"] == "error"
 
 
-async def test_drop_mid_stream_keeps_partial_text_and_blocks(model_server: OpenAIServer, tmp_path: Path):
+async def test_drop_mid_stream_keeps_partial_text_and_blocks(
+    model_server: OpenAIServer, tmp_path: Path
+):
     model_server.reply_with("one two three four five six")
     model_server.enqueue(Fault.drop_after(2))
-    config = load(write_config(tmp_path / "c.json", served(model_server, [p("a", "hi"), p("b", "{{a.output}}")])))
+    config = load(
+        write_config(
+            tmp_path / "c.json", served(model_server, [p("a", "hi"), p("b", "{{a.output}}")])
+        )
+    )
     events = await collect(Runner(config), RunRequest("b"))
     failed = by_prompt(events, Failed)["a"]
     assert failed.partial_text.startswith("one two")
@@ -160,36 +190,57 @@ async def test_drop_mid_stream_keeps_partial_text_and_blocks(model_server: OpenA
 async def test_cancel_one_prompt_closes_its_connection(model_server: OpenAIServer, tmp_path: Path):
     model_server.tokens_per_response = 2000
     model_server.chunk_delay = 0.01
-    config = load(write_config(tmp_path / "c.json", served(model_server, [p("slow", "hi"), p("after", "{{slow.output}}")])))
+    config = load(
+        write_config(
+            tmp_path / "c.json",
+            served(model_server, [p("slow", "hi"), p("after", "{{slow.output}}")]),
+        )
+    )
     runner = Runner(config)
     events = []
     async for event in runner.run(RunRequest("after")):
         events.append(event)
-        if isinstance(event, Delta) and len(events) < 10_000 and not any(isinstance(e, Cancelled) for e in events):
+        if (
+            isinstance(event, Delta)
+            and len(events) < 10_000
+            and not any(isinstance(e, Cancelled) for e in events)
+        ):
             runner.cancel("slow")
     cancelled = by_prompt(events, Cancelled)["slow"]
     assert cancelled.partial_text
-    assert model_server.wait_for(lambda rs: rs and rs[0].disconnected and not rs[0].completed, timeout=5)
+    assert model_server.wait_for(
+        lambda rs: rs and rs[0].disconnected and not rs[0].completed, timeout=5
+    )
     assert by_prompt(events, Blocked)["after"].reason == "'slow' cancelled"
     assert len(model_server.chat_requests) == 1
 
 
-async def test_cancel_everything_by_closing_the_event_stream(model_server: OpenAIServer, tmp_path: Path):
+async def test_cancel_everything_by_closing_the_event_stream(
+    model_server: OpenAIServer, tmp_path: Path
+):
     model_server.tokens_per_response = 5000
     model_server.chunk_delay = 0.01
-    config = load(write_config(tmp_path / "c.json", served(model_server, [p("a", "x"), p("b", "y")])))
+    config = load(
+        write_config(tmp_path / "c.json", served(model_server, [p("a", "x"), p("b", "y")]))
+    )
     runner = Runner(config)
     stream = runner.run(RunRequest(mode="all"))
     async for event in stream:
         if isinstance(event, Delta):
             break
     await stream.aclose()
-    assert model_server.wait_for(lambda rs: len(rs) == 2 and all(r.disconnected for r in rs), timeout=5)
+    assert model_server.wait_for(
+        lambda rs: len(rs) == 2 and all(r.disconnected for r in rs), timeout=5
+    )
     assert not runner.busy
 
 
-async def test_history_rows_record_each_prompt_run(model_server: OpenAIServer, tmp_path: Path, history: History):
-    path = write_config(tmp_path / "c.json", served(model_server, [p("a", "hi"), p("b", "{{a.output}}")]))
+async def test_history_rows_record_each_prompt_run(
+    model_server: OpenAIServer, tmp_path: Path, history: History
+):
+    path = write_config(
+        tmp_path / "c.json", served(model_server, [p("a", "hi"), p("b", "{{a.output}}")])
+    )
     await collect(Runner(load(path), history=history), RunRequest("b"))
     rows = {row.prompt: row for row in history.runs(config_path=str(path))}
     assert set(rows) == {"a", "b"}
@@ -201,7 +252,9 @@ async def test_history_rows_record_each_prompt_run(model_server: OpenAIServer, t
     assert a.started_at <= a.ended_at
 
 
-async def test_outputs_are_aiconfig_execute_results_and_save(model_server: OpenAIServer, tmp_path: Path):
+async def test_outputs_are_aiconfig_execute_results_and_save(
+    model_server: OpenAIServer, tmp_path: Path
+):
     path = write_config(tmp_path / "c.json", served(model_server, [p("a", "hi")]))
     config = load(path)
     await collect(Runner(config), RunRequest("a"))
@@ -213,7 +266,9 @@ async def test_outputs_are_aiconfig_execute_results_and_save(model_server: OpenA
     assert meta["usage"]["completion_tokens"] == 2 and meta["model"]
 
 
-async def test_missing_key_fails_before_any_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+async def test_missing_key_fails_before_any_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     def no_network(*args, **kwargs):
         raise AssertionError("a request was attempted")
 
@@ -237,10 +292,28 @@ async def test_offline_models_open_no_socket(monkeypatch: pytest.MonkeyPatch):
         raise AssertionError("a socket was opened")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    config = loads(json.dumps(chain(
-        [p("a", "hello there", model={"name": "echo", "settings": {"delay": 0}}),
-         p("b", "ignored", model={"name": "mock", "settings": {"response": "fixed answer", "delay": 0}}),
-         p("c", "{{a.output}} / {{b.output}}", model={"name": "echo", "settings": {"delay": 0}})])))
+    config = loads(
+        json.dumps(
+            chain(
+                [
+                    p("a", "hello there", model={"name": "echo", "settings": {"delay": 0}}),
+                    p(
+                        "b",
+                        "ignored",
+                        model={
+                            "name": "mock",
+                            "settings": {"response": "fixed answer", "delay": 0},
+                        },
+                    ),
+                    p(
+                        "c",
+                        "{{a.output}} / {{b.output}}",
+                        model={"name": "echo", "settings": {"delay": 0}},
+                    ),
+                ]
+            )
+        )
+    )
     events = await collect(Runner(config), RunRequest("c"))
     finished = by_prompt(events, Finished)
     assert finished["c"].text == "hello there / fixed answer"
@@ -255,7 +328,9 @@ def test_offline_run_from_the_cli_never_imports_litellm(tmp_path: Path):
         "assert rc == 0, rc\nassert 'litellm' not in sys.modules\n"
     )
     env = {"PROMPT_TUI_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env
+    )
     assert result.returncode == 0, result.stderr
     assert "yes: the refund covers a failed backup" in result.stdout
 
@@ -267,13 +342,27 @@ async def test_chat_context_prompts_run_in_order(model_server: OpenAIServer, tmp
     first, second = model_server.chat_requests
     assert second.arrived >= first.ended
     assert second.body["messages"] == [
-        {"content": "first", "role": "user"}, {"content": "echo: first", "role": "assistant"},
-        {"content": "second", "role": "user"}]
+        {"content": "first", "role": "user"},
+        {"content": "echo: first", "role": "assistant"},
+        {"content": "second", "role": "user"},
+    ]
 
 
 async def test_runner_never_raises_on_a_template_error_mid_run(tmp_path: Path):
-    config = loads(json.dumps(chain([p("a", "{{ x.__class__ }}", parameters={"x": 1},
-                                       model={"name": "echo", "settings": {"delay": 0}})])))
+    config = loads(
+        json.dumps(
+            chain(
+                [
+                    p(
+                        "a",
+                        "{{ x.__class__ }}",
+                        parameters={"x": 1},
+                        model={"name": "echo", "settings": {"delay": 0}},
+                    )
+                ]
+            )
+        )
+    )
     events = await collect(Runner(config), RunRequest("a"))
     assert "prompt 'a'" in by_prompt(events, Failed)["a"].error
     await asyncio.sleep(0)

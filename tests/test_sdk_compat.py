@@ -18,15 +18,32 @@ GOLDEN = sorted((Path(__file__).parent / "golden").glob("*.sdk.json"))
 # Settings the SDK's OpenAI parser passes through; ours also passes other keys (e.g. the offline
 # models' `delay`), which the SDK drops.
 OPENAI_KEYS = {
-    "frequency_penalty", "functions", "function_call", "logit_bias", "max_tokens", "n",
-    "presence_penalty", "stop", "temperature", "tools", "tool_choice", "top_p", "user",
+    "frequency_penalty",
+    "functions",
+    "function_call",
+    "logit_bias",
+    "max_tokens",
+    "n",
+    "presence_penalty",
+    "stop",
+    "temperature",
+    "tools",
+    "tool_choice",
+    "top_p",
+    "user",
 }
 
 
 def _expected_messages(sdk_messages: list[dict], own_output: str | None) -> list[dict]:
-    messages = [{k: v for k, v in m.items() if not (k == "name" and v is False)} for m in sdk_messages]
+    messages = [
+        {k: v for k, v in m.items() if not (k == "name" and v is False)} for m in sdk_messages
+    ]
     # SDK bug: the prompt's own previous answer is appended after the request's user message.
-    if own_output is not None and messages and messages[-1] == {"content": own_output, "role": "assistant"}:
+    if (
+        own_output is not None
+        and messages
+        and messages[-1] == {"content": own_output, "role": "assistant"}
+    ):
         messages.pop()
     return messages
 

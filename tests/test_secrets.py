@@ -17,7 +17,10 @@ KEY = "sk-proj-SECRETabcdefghijklmnopqrstuv9876"
 
 
 def test_key_echoed_by_the_provider_is_never_stored_or_printed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], model_server: OpenAIServer
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    model_server: OpenAIServer,
 ):
     home = tmp_path / "home"
     monkeypatch.setenv("PROMPT_TUI_HOME", str(home))
@@ -28,16 +31,20 @@ def test_key_echoed_by_the_provider_is_never_stored_or_printed(
 
     monkeypatch.setattr(routing, "is_local_url", lambda url: False)
     monkeypatch.setattr(base, "is_local_url", lambda url: False, raising=False)
-    data = chain([{"name": "a", "input": "hi", "metadata": {"remember_chat_context": False}}],
-                 models={"m": {"model": "openai/test-model", "api_base": model_server.base_url}},
-                 default_model="m")
+    data = chain(
+        [{"name": "a", "input": "hi", "metadata": {"remember_chat_context": False}}],
+        models={"m": {"model": "openai/test-model", "api_base": model_server.base_url}},
+        default_model="m",
+    )
     path = write_config(tmp_path / "c.json", data)
     model_server.enqueue(Fault.status(401, message=f"Incorrect API key provided: {KEY}"))
     code = main(["run", str(path), "--save", "--json"])
     out, err = capsys.readouterr()
     assert code == 1
     assert model_server.chat_requests[0].api_key == KEY  # the key really went out
-    failed = [json.loads(line) for line in out.splitlines() if json.loads(line)["event"] == "failed"]
+    failed = [
+        json.loads(line) for line in out.splitlines() if json.loads(line)["event"] == "failed"
+    ]
     assert failed and "401" in failed[0]["error"]
     assert KEY not in out and KEY not in err
     assert KEY not in path.read_text()

@@ -60,12 +60,22 @@ class Chain:
         return self.config.prompt(prompt).output_text
 
     async def arun(
-        self, prompt: str | None = None, *, mode: RunMode | None = None, params: dict[str, Any] | None = None,
-        model: str | None = None, settings: dict[str, Any] | None = None, force: bool = False,
+        self,
+        prompt: str | None = None,
+        *,
+        mode: RunMode | None = None,
+        params: dict[str, Any] | None = None,
+        model: str | None = None,
+        settings: dict[str, Any] | None = None,
+        force: bool = False,
     ) -> AsyncIterator[RunEvent]:
         request = RunRequest(
-            prompt=prompt, mode=mode or ("with_deps" if prompt else "all"), params=dict(params or {}),
-            model=model, settings=dict(settings or {}), force=force,
+            prompt=prompt,
+            mode=mode or ("with_deps" if prompt else "all"),
+            params=dict(params or {}),
+            model=model,
+            settings=dict(settings or {}),
+            force=force,
         )
         async for event in self.runner.run(request):
             yield event
@@ -91,7 +101,9 @@ class Chain:
                 await stream.aclose()
                 events.put(_END)
 
-        thread = threading.Thread(target=asyncio.run, args=(pump(),), name="prompt-tui-run", daemon=True)
+        thread = threading.Thread(
+            target=asyncio.run, args=(pump(),), name="prompt-tui-run", daemon=True
+        )
         thread.start()
         try:
             while True:

@@ -46,7 +46,10 @@ async def _fill_outputs(path: Path) -> None:
 def _sdk(sdk_python: str, path: Path) -> dict:
     result = subprocess.run(
         [sdk_python, str(REPO / "tests/support/aiconfig_sdk_resolve.py"), str(path)],
-        capture_output=True, text=True, cwd=tempfile.gettempdir(), check=True,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
 

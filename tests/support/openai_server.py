@@ -69,6 +69,8 @@ def _reason(code: int) -> str:
         return HTTPStatus(code).phrase
     except ValueError:
         return "Status"
+
+
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "invalid_request_error",

@@ -15,12 +15,20 @@ class UsageError(PromptTuiError):
 
 def add_override_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="run-time parameter (highest precedence); repeatable",
     )
     parser.add_argument("--model", metavar="M", help="use this model instead of the prompt's")
     parser.add_argument(
-        "--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="model setting override, e.g. temperature=0.2 (values parse as JSON scalars); repeatable",
     )
 

@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("prompt", help="prompt name")
     add_override_options(parser)
     parser.add_argument(
-        "--allow-missing", action="store_true",
+        "--allow-missing",
+        action="store_true",
         help="render missing references as empty strings (AIConfig's behaviour), warn on stderr",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -35,12 +36,18 @@ def run(args: argparse.Namespace) -> int:
         allow_missing=args.allow_missing,
     )
     for name in request.missing:
-        print(f"prompt-tui: warning: prompt '{request.prompt}': missing {name}, rendered as \"\"", file=sys.stderr)
+        print(
+            f"prompt-tui: warning: prompt '{request.prompt}': missing {name}, rendered as \"\"",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(request.to_json(), indent=2, ensure_ascii=False))
         return 0
     print(f"prompt:   {request.prompt}")
-    print(f"model:    {request.model}" + (f"  ({request.model_name})" if request.model_name != request.model else ""))
+    print(
+        f"model:    {request.model}"
+        + (f"  ({request.model_name})" if request.model_name != request.model else "")
+    )
     if request.settings:
         print("settings: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in request.settings.items()))
     if request.call_options:

@@ -24,11 +24,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("config", help="AIConfig file (.json, .yaml, .yml)")
     parser.add_argument("prompt", nargs="?", help="prompt to run (default: all prompts)")
     parser.add_argument("--all", action="store_true", help="run every prompt")
-    parser.add_argument("--no-deps", action="store_true", help="run only PROMPT, using stored upstream outputs")
+    parser.add_argument(
+        "--no-deps", action="store_true", help="run only PROMPT, using stored upstream outputs"
+    )
     add_override_options(parser)
     parser.add_argument("--force", action="store_true", help="ignore cached answers")
-    parser.add_argument("--save", action="store_true", help="write outputs back to the file (atomically)")
-    parser.add_argument("--concurrency", type=int, default=4, metavar="N", help="prompts in flight at once (default 4)")
+    parser.add_argument(
+        "--save", action="store_true", help="write outputs back to the file (atomically)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        metavar="N",
+        help="prompts in flight at once (default 4)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per event per line")
     parser.set_defaults(func=run)
 
@@ -132,10 +142,16 @@ def run(args: argparse.Namespace) -> int:
     config = load(args.config)
     mode = "all" if not args.prompt else ("one" if args.no_deps else "with_deps")
     request = RunRequest(
-        prompt=args.prompt, mode=mode, params=parse_params(args.param), model=args.model,
-        settings=parse_settings(args.settings), force=args.force,
+        prompt=args.prompt,
+        mode=mode,
+        params=parse_params(args.param),
+        model=args.model,
+        settings=parse_settings(args.settings),
+        force=args.force,
     )
-    runner = Runner(config, history=_open_history(), keys=_open_keys(), concurrency=args.concurrency)
+    runner = Runner(
+        config, history=_open_history(), keys=_open_keys(), concurrency=args.concurrency
+    )
     summary = Summary()
     try:
         asyncio.run(_drive(runner, request, args.json, summary))
@@ -148,7 +164,10 @@ def run(args: argparse.Namespace) -> int:
     summary.print(sys.stderr)
     if args.save:
         if config.changed_on_disk():
-            print(f"prompt-tui: {config.source} changed on disk during the run: outputs not saved", file=sys.stderr)
+            print(
+                f"prompt-tui: {config.source} changed on disk during the run: outputs not saved",
+                file=sys.stderr,
+            )
             return 1
         config.save()
         print(f"prompt-tui: saved outputs to {config.source}", file=sys.stderr)

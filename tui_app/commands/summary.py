@@ -43,9 +43,17 @@ class Summary:
         if isinstance(event, Started):
             row.model, row.status = event.request.model, "running"
         elif isinstance(event, Finished):
-            row.model, row.status, row.ttft, row.latency, row.cost = event.model, "done", event.ttft, event.latency, event.cost
+            row.model, row.status, row.ttft, row.latency, row.cost = (
+                event.model,
+                "done",
+                event.ttft,
+                event.latency,
+                event.cost,
+            )
             if event.usage:
-                row.tokens = f"{event.usage.prompt_tokens or 0}/{event.usage.completion_tokens or 0}"
+                row.tokens = (
+                    f"{event.usage.prompt_tokens or 0}/{event.usage.completion_tokens or 0}"
+                )
             if event.offline:
                 row.note = "offline"
         elif isinstance(event, Cached):
@@ -53,7 +61,9 @@ class Summary:
             if is_offline(event.model):
                 row.note = "offline"
             if event.usage:
-                row.tokens = f"{event.usage.prompt_tokens or 0}/{event.usage.completion_tokens or 0}"
+                row.tokens = (
+                    f"{event.usage.prompt_tokens or 0}/{event.usage.completion_tokens or 0}"
+                )
         elif isinstance(event, Failed):
             row.status, row.note = "failed", event.error
         elif isinstance(event, Blocked):
@@ -71,15 +81,26 @@ class Summary:
         header = ("prompt", "model", "status", "cached", "ttft", "latency", "tokens in/out", "cost")
         table = [header] + [
             (
-                r.prompt, r.model + (" (offline)" if r.note == "offline" else ""), r.status, "yes" if r.cached else "no", _seconds(r.ttft), _seconds(r.latency),
-                r.tokens or "-", _cost(r),
+                r.prompt,
+                r.model + (" (offline)" if r.note == "offline" else ""),
+                r.status,
+                "yes" if r.cached else "no",
+                _seconds(r.ttft),
+                _seconds(r.latency),
+                r.tokens or "-",
+                _cost(r),
             )
             for r in self.rows.values()
         ]
         widths = [max(len(str(line[i])) for line in table) for i in range(len(header))]
         out.write("\n")
         for line in table:
-            out.write("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() + "\n")
+            out.write(
+                "  ".join(
+                    str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)
+                ).rstrip()
+                + "\n"
+            )
         for r in self.rows.values():
             if r.note and r.status != "done":
                 out.write(f"{r.prompt}: {r.note}\n")

@@ -22,7 +22,11 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "") + (f":{self.col}" if self.col else "")
+        where = (
+            self.file
+            + (f":{self.line}" if self.line else "")
+            + (f":{self.col}" if self.col else "")
+        )
         parts = [where, self.severity]
         if self.location:
             parts.append(self.location)
@@ -56,7 +60,9 @@ def check_file(path: str) -> list[Problem]:
     for prompt, error in graph.errors.items():
         problems.append(Problem(path, str(error), prompt=prompt))
     if graph.cycle:
-        problems.append(Problem(path, "dependency cycle: " + " -> ".join([*graph.cycle, graph.cycle[0]])))
+        problems.append(
+            Problem(path, "dependency cycle: " + " -> ".join([*graph.cycle, graph.cycle[0]]))
+        )
     for index, prompt in enumerate(config.prompts):
         for name in dict.fromkeys(graph.unknown.get(prompt.name, [])):
             problems.append(
@@ -72,8 +78,12 @@ def check_file(path: str) -> list[Problem]:
             )
         if not config.model_name_of(prompt):
             problems.append(
-                Problem(path, "no model: set metadata.model or the config's metadata.default_model",
-                        location=f"prompts[{index}].metadata.model", prompt=prompt.name)
+                Problem(
+                    path,
+                    "no model: set metadata.model or the config's metadata.default_model",
+                    location=f"prompts[{index}].metadata.model",
+                    prompt=prompt.name,
+                )
             )
     return problems
 

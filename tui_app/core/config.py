@@ -18,7 +18,9 @@ from .fileio import atomic_write, dump_text, format_of, locate, parse_text
 from .schema import check_document, format_path
 
 # Keys of a model's settings that configure the call rather than being sent to the model.
-CALL_OPTION_KEYS = frozenset({"api_base", "base_url", "timeout", "api_version", "max_attempts", "transport"})
+CALL_OPTION_KEYS = frozenset(
+    {"api_base", "base_url", "timeout", "api_version", "max_attempts", "transport"}
+)
 
 
 class Prompt:
@@ -66,7 +68,11 @@ class Prompt:
     def input_message(self) -> dict[str, Any] | None:
         """The input when it is a message object ({role, content, ...}), else None."""
         value = self.input
-        if isinstance(value, dict) and "data" not in value and ("role" in value or "content" in value):
+        if (
+            isinstance(value, dict)
+            and "data" not in value
+            and ("role" in value or "content" in value)
+        ):
             return value
         return None
 
@@ -103,8 +109,10 @@ class Prompt:
         """Point the prompt at ``name``; its own settings are kept unless ``settings`` is given."""
         meta = self._metadata_for_write()
         current = meta.get("model")
-        keep = settings if settings is not None else (
-            current.get("settings") if isinstance(current, dict) else None
+        keep = (
+            settings
+            if settings is not None
+            else (current.get("settings") if isinstance(current, dict) else None)
         )
         if keep:
             if isinstance(current, dict):
@@ -432,7 +440,9 @@ def loads(text: str, fmt: str = "json", *, source: str = "<config>") -> AIConfig
     return AIConfig(data, fmt=fmt, source_text=text)
 
 
-def _located(text: str, fmt: str, source: str, path: tuple[str | int, ...], message: str) -> ConfigError:
+def _located(
+    text: str, fmt: str, source: str, path: tuple[str | int, ...], message: str
+) -> ConfigError:
     position = locate(text, fmt, path)
     line, col = position if position else (None, None)
     return ConfigError(message, source=source, line=line, col=col, location=format_path(path))
@@ -449,7 +459,10 @@ def _duplicate_names(text: str, fmt: str, source: str, data: dict[str, Any]) -> 
             earlier_at = f"prompts[{earlier}]" + (f" (line {where[0]})" if where else "")
             errors.append(
                 _located(
-                    text, fmt, source, ("prompts", index, "name"),
+                    text,
+                    fmt,
+                    source,
+                    ("prompts", index, "name"),
                     f"duplicate prompt name '{name}': also used by {earlier_at}",
                 )
             )

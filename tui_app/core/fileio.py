@@ -51,7 +51,9 @@ def parse_text(text: str, fmt: str, source: str) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, col=exc.colno) from None
+            raise ConfigError(
+                f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, col=exc.colno
+            ) from None
         except RecursionError:
             raise ConfigError("invalid JSON: nested too deeply", source=source) from None
     yaml = _yaml()
@@ -148,7 +150,9 @@ def _locate_yaml(text: str, path: Sequence[PathPart]) -> tuple[int, int] | None:
                 if getattr(key, "value", None) == part:
                     child = value
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             child = node.value[part]
         if child is None:
             break

@@ -29,7 +29,10 @@ def prompt_sources(prompt: Prompt, config: AIConfig) -> list[str]:
     sources: list[str] = []
     if prompt.template is not None:
         sources.append(prompt.template)
-    settings = {**config.models.get(config.model_name_of(prompt) or "", {}), **prompt.model_settings}
+    settings = {
+        **config.models.get(config.model_name_of(prompt) or "", {}),
+        **prompt.model_settings,
+    }
     system = settings.get("system_prompt")
     if isinstance(system, dict):
         system = system.get("content")
@@ -37,7 +40,11 @@ def prompt_sources(prompt: Prompt, config: AIConfig) -> list[str]:
         sources.append(system)
     messages = settings.get("messages")
     if isinstance(messages, list):
-        sources += [m["content"] for m in messages if isinstance(m, dict) and isinstance(m.get("content"), str)]
+        sources += [
+            m["content"]
+            for m in messages
+            if isinstance(m, dict) and isinstance(m.get("content"), str)
+        ]
     return sources
 
 
@@ -127,7 +134,7 @@ class DependencyGraph:
             stack.append(node)
             for dep in deps.get(node, ()):
                 if state.get(dep) == 1:
-                    return stack[stack.index(dep):]
+                    return stack[stack.index(dep) :]
                 if dep not in state:
                     found = visit(dep)
                     if found:

@@ -134,7 +134,9 @@ def is_secret_setting(name: str, value: Any = None) -> bool:
         return True
     if norm.startswith("auth_") or norm.endswith("_auth"):
         return not _is_number(value)
-    return any(part in norm for part in _SECRET_PARTS) and not _is_number(value) and value is not None
+    return (
+        any(part in norm for part in _SECRET_PARTS) and not _is_number(value) and value is not None
+    )
 
 
 def scrub_text(text: str, secrets: Iterable[str] = (), *, patterns: bool = True) -> str:

@@ -21,8 +21,18 @@ def result_output(
         metadata["finish_reason"] = finish_reason
     if cost is not None:
         metadata["cost"] = cost
-    return {"output_type": "execute_result", "execution_count": 0, "data": text, "metadata": metadata}
+    return {
+        "output_type": "execute_result",
+        "execution_count": 0,
+        "data": text,
+        "metadata": metadata,
+    }
 
 
 def error_output(exc: BaseException) -> dict[str, Any]:
-    return {"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc), "traceback": []}
+    return {
+        "output_type": "error",
+        "ename": type(exc).__name__,
+        "evalue": str(exc),
+        "traceback": [],
+    }

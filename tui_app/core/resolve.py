@@ -45,7 +45,10 @@ def effective_model_name(config: AIConfig, prompt: Prompt, model: str | None = N
 
 
 def merged_settings(
-    config: AIConfig, prompt: Prompt, model: str | None = None, settings: dict[str, Any] | None = None
+    config: AIConfig,
+    prompt: Prompt,
+    model: str | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Global settings of the model, updated by the prompt's settings, then by run-time settings.
 
@@ -63,7 +66,10 @@ def merged_settings(
 
 
 def _context(
-    config: AIConfig, prompt: Prompt, params: dict[str, Any], refs: tuple[Reference, ...] | list[Reference]
+    config: AIConfig,
+    prompt: Prompt,
+    params: dict[str, Any],
+    refs: tuple[Reference, ...] | list[Reference],
 ) -> dict[str, Any]:
     """Lowest to highest: other prompts' {input, output}, global, prompt, run-time parameters.
 
@@ -82,7 +88,9 @@ def _context(
 
 
 def _missing(
-    refs: tuple[Reference, ...] | list[Reference], context: dict[str, Any], prompt_names: frozenset[str],
+    refs: tuple[Reference, ...] | list[Reference],
+    context: dict[str, Any],
+    prompt_names: frozenset[str],
     guarded: frozenset[Reference] = frozenset(),
 ) -> dict[str, str]:
     """Missing references -> why, for the error message. Guarded ones (``x is defined``,
@@ -95,7 +103,9 @@ def _missing(
         if ref.root not in context or value is None:
             missing.setdefault(ref.root, "no value")
         elif (
-            ref.root in prompt_names and isinstance(value, dict) and ref.attr in ("output", "input")
+            ref.root in prompt_names
+            and isinstance(value, dict)
+            and ref.attr in ("output", "input")
             and value.get(ref.attr) is None
         ):
             reason = "not run yet" if ref.attr == "output" else "input is not text"
@@ -104,7 +114,9 @@ def _missing(
 
 
 def parameter_table(
-    config: AIConfig, prompt_name: str, runtime_params: dict[str, Any] | None = None,
+    config: AIConfig,
+    prompt_name: str,
+    runtime_params: dict[str, Any] | None = None,
     engine: TemplateEngine | None = None,
 ) -> list[ParamInfo]:
     """Every value the prompt reads, with where it comes from (drives the parameter form)."""
@@ -127,7 +139,11 @@ def parameter_table(
             other = config.prompt(ref.root)
             value = other.output_text if ref.attr == "output" else other.template
             label = f"{ref.root}.{ref.attr}"
-            rows.append(ParamInfo(label, value, f"{ref.attr} of {ref.root}" if value is not None else "missing"))
+            rows.append(
+                ParamInfo(
+                    label, value, f"{ref.attr} of {ref.root}" if value is not None else "missing"
+                )
+            )
         else:
             rows.append(ParamInfo(ref.root, None, "optional" if ref in guarded else "missing"))
     return rows
@@ -150,12 +166,19 @@ class _Session:
         self._history: dict[str, tuple[list[dict[str, Any]], dict[str, str]]] = {}
         self._by_model: dict[str | None, list[tuple[int, Prompt]]] | None = None
 
-    def render(self, source: str, owner: Prompt, label: str | None = None,
-               into: dict[str, str] | None = None) -> str:
+    def render(
+        self,
+        source: str,
+        owner: Prompt,
+        label: str | None = None,
+        into: dict[str, str] | None = None,
+    ) -> str:
         compiled = self.engine.compile(source, self.name_set, prompt=owner.name)
         context = _context(self.config, owner, self.params, compiled.references)
         sink = self.missing if into is None else into
-        for name, why in _missing(compiled.references, context, self.name_set, compiled.guarded).items():
+        for name, why in _missing(
+            compiled.references, context, self.name_set, compiled.guarded
+        ).items():
             key = f"{name} (in history prompt '{label}')" if label else name
             sink.setdefault(key, why)
         return compiled.render(context, prompt=owner.name, missing_ok=True)
@@ -178,14 +201,17 @@ class _Session:
         if self._by_model is None:
             self._by_model = {}
             for position, other in enumerate(self.config.prompts):
-                self._by_model.setdefault(self.config.model_name_of(other), []).append((position, other))
+                self._by_model.setdefault(self.config.model_name_of(other), []).append(
+                    (position, other)
+                )
         index = self.config.index_of(prompt.name)
         candidates = self._by_model.get(self.config.model_name_of(prompt), [])
         return [other for position, other in candidates if position < index]
 
 
-def _message_for(prompt: Prompt, session: _Session, label: str | None = None,
-                 into: dict[str, str] | None = None) -> dict[str, Any]:
+def _message_for(
+    prompt: Prompt, session: _Session, label: str | None = None, into: dict[str, str] | None = None
+) -> dict[str, Any]:
     message_input = prompt.input_message
     if message_input is not None:
         content = message_input.get("content")
@@ -262,7 +288,9 @@ def resolve(
 
     model_id = str(merged.get("model") or model_name)
     call_options = {k: merged[k] for k in CALL_OPTION_KEYS if k in merged}
-    sent = {k: v for k, v in merged.items() if k not in _STRUCTURAL_KEYS and k not in CALL_OPTION_KEYS}
+    sent = {
+        k: v for k, v in merged.items() if k not in _STRUCTURAL_KEYS and k not in CALL_OPTION_KEYS
+    }
     return ResolvedRequest(
         prompt=prompt.name,
         model_name=model_name,
@@ -277,7 +305,11 @@ def resolve(
 def resolve_all(config: AIConfig, **kwargs: Any) -> dict[str, ResolvedRequest | PromptTuiError]:
     """Resolve every prompt; errors are returned in place (used by validate and the bench)."""
     out: dict[str, ResolvedRequest | PromptTuiError] = {}
-    session = _Session(config, kwargs.pop("engine", None) or default_engine(), dict(kwargs.pop("params", None) or {}))
+    session = _Session(
+        config,
+        kwargs.pop("engine", None) or default_engine(),
+        dict(kwargs.pop("params", None) or {}),
+    )
     for prompt in config.prompts:
         try:
             out[prompt.name] = resolve(config, prompt.name, _session=session, **kwargs)

@@ -66,7 +66,8 @@ class Runner:
         self,
         config: AIConfig,
         *,
-        history: Any | None = None,  # core.history.History; typed loosely to keep sqlite off imports
+        history: Any
+        | None = None,  # core.history.History; typed loosely to keep sqlite off imports
         keys: Any | None = None,  # core.keys.KeyStore
         concurrency: int = 4,
         max_attempts: int = 4,
@@ -103,8 +104,12 @@ class Runner:
         for name in targets:
             try:
                 resolved = resolve(
-                    self.config, name, params=request.params, model=request.model,
-                    settings=request.settings, allow_missing=True,
+                    self.config,
+                    name,
+                    params=request.params,
+                    model=request.model,
+                    settings=request.settings,
+                    allow_missing=True,
                 )
             except PromptTuiError:
                 continue  # reported when the prompt runs
@@ -114,11 +119,18 @@ class Runner:
         return problems
 
     def is_stale(
-        self, prompt: str, params: dict[str, Any] | None = None, model: str | None = None,
+        self,
+        prompt: str,
+        params: dict[str, Any] | None = None,
+        model: str | None = None,
         settings: dict[str, Any] | None = None,
     ) -> bool:
         """True when the prompt's output came from a request that differs from today's."""
-        if prompt not in self._output_keys and self.history is not None and self.config.path is not None:
+        if (
+            prompt not in self._output_keys
+            and self.history is not None
+            and self.config.path is not None
+        ):
             # asked once per prompt (misses too): the UI refreshes staleness often
             row = self.history.latest_for(str(self.config.path), prompt)
             ok = row is not None and row.status in ("finished", "cached")
@@ -127,7 +139,14 @@ class Runner:
         if produced is None or self.config.get(prompt) is None:
             return False
         try:
-            current = resolve(self.config, prompt, params=params, model=model, settings=settings, allow_missing=True)
+            current = resolve(
+                self.config,
+                prompt,
+                params=params,
+                model=model,
+                settings=settings,
+                allow_missing=True,
+            )
         except PromptTuiError:
             return True
         return current.cache_key != produced
@@ -214,24 +233,50 @@ class Runner:
                 result = await asyncio.shield(outcome[dep])
                 if not isinstance(result, Finished | Cached):
                     reason = {
-                        Failed: "failed", Blocked: "blocked", Cancelled: "cancelled",
+                        Failed: "failed",
+                        Blocked: "blocked",
+                        Cancelled: "cancelled",
                     }.get(type(result), "did not finish")
-                    emit(Blocked(run_id=run_id, prompt=name, t=time.time(), by=dep, reason=f"'{dep}' {reason}"))
+                    emit(
+                        Blocked(
+                            run_id=run_id,
+                            prompt=name,
+                            t=time.time(),
+                            by=dep,
+                            reason=f"'{dep}' {reason}",
+                        )
+                    )
                     return
             async with semaphore:
                 await self._execute(run_id, name, request, emit, partial)
         except asyncio.CancelledError:
-            emit(Cancelled(run_id=run_id, prompt=name, t=time.time(), partial_text="".join(partial)))
+            emit(
+                Cancelled(run_id=run_id, prompt=name, t=time.time(), partial_text="".join(partial))
+            )
             self._record_cancel(run_id, name, request, "".join(partial))
         except PromptTuiError as exc:
             emit(Failed(run_id=run_id, prompt=name, t=time.time(), error=str(exc)))
         except Exception as exc:  # a bug must not take the app down: report it as a failure
-            emit(Failed(run_id=run_id, prompt=name, t=time.time(), error=f"internal error: {type(exc).__name__}: {exc}"))
+            emit(
+                Failed(
+                    run_id=run_id,
+                    prompt=name,
+                    t=time.time(),
+                    error=f"internal error: {type(exc).__name__}: {exc}",
+                )
+            )
 
     async def _execute(
-        self, run_id: str, name: str, request: RunRequest, emit: Callable[[RunEvent], None], partial: list[str]
+        self,
+        run_id: str,
+        name: str,
+        request: RunRequest,
+        emit: Callable[[RunEvent], None],
+        partial: list[str],
     ) -> None:
-        resolved = resolve(self.config, name, params=request.params, model=request.model, settings=request.settings)
+        resolved = resolve(
+            self.config, name, params=request.params, model=request.model, settings=request.settings
+        )
         prompt = self.config.prompt(name)
         key = resolved.cache_key
         if not request.force:
@@ -239,10 +284,31 @@ class Runner:
             if cached is not None:
                 prompt.set_outputs([cached.output])
                 self._output_keys[name] = key
-                emit(Cached(run_id=run_id, prompt=name, t=time.time(), text=cached.text, output=cached.output,
-                            model=cached.model, usage=cached.usage, cost=cached.cost, cached_at=cached.at))
-                self._record(run_id, name, request, resolved, "cached", text=cached.text, output=cached.output,
-                             usage=cached.usage, cost=cached.cost, started=time.time())
+                emit(
+                    Cached(
+                        run_id=run_id,
+                        prompt=name,
+                        t=time.time(),
+                        text=cached.text,
+                        output=cached.output,
+                        model=cached.model,
+                        usage=cached.usage,
+                        cost=cached.cost,
+                        cached_at=cached.at,
+                    )
+                )
+                self._record(
+                    run_id,
+                    name,
+                    request,
+                    resolved,
+                    "cached",
+                    text=cached.text,
+                    output=cached.output,
+                    usage=cached.usage,
+                    cost=cached.cost,
+                    started=time.time(),
+                )
                 return
 
         from . import providers  # providers import litellm lazily themselves
@@ -263,18 +329,46 @@ class Runner:
                     partial.append(item.text)
                     emit(Delta(run_id=run_id, prompt=name, t=time.time(), text=item.text))
                 elif isinstance(item, providers.RetryNotice):
-                    emit(Retrying(run_id=run_id, prompt=name, t=time.time(), attempt=item.attempt,
-                                  delay=item.delay, reason=item.reason))
+                    emit(
+                        Retrying(
+                            run_id=run_id,
+                            prompt=name,
+                            t=time.time(),
+                            attempt=item.attempt,
+                            delay=item.delay,
+                            reason=item.reason,
+                        )
+                    )
                 elif isinstance(item, providers.StreamEnd):
                     end = item
         except providers.ProviderError as exc:
             text = "".join(partial)
             prompt.set_outputs([error_output(exc)])
             self._output_keys.pop(name, None)
-            emit(Failed(run_id=run_id, prompt=name, t=time.time(), error=str(exc), partial_text=text,
-                        attempts=exc.attempts, status=exc.status))
-            self._record(run_id, name, request, resolved, "failed", text=text, error=str(exc),
-                         attempts=exc.attempts, started=started, offline=offline, secret=api_key)
+            emit(
+                Failed(
+                    run_id=run_id,
+                    prompt=name,
+                    t=time.time(),
+                    error=str(exc),
+                    partial_text=text,
+                    attempts=exc.attempts,
+                    status=exc.status,
+                )
+            )
+            self._record(
+                run_id,
+                name,
+                request,
+                resolved,
+                "failed",
+                text=text,
+                error=str(exc),
+                attempts=exc.attempts,
+                started=started,
+                offline=offline,
+                secret=api_key,
+            )
             return
         done = time.time()
         text = "".join(partial)
@@ -282,16 +376,46 @@ class Runner:
         cost = end.cost if end else None
         finish_reason = end.finish_reason if end else None
         attempts = end.attempts if end else 1
-        output = result_output(text, model=resolved.model, usage=usage, finish_reason=finish_reason, cost=cost)
+        output = result_output(
+            text, model=resolved.model, usage=usage, finish_reason=finish_reason, cost=cost
+        )
         prompt.set_outputs([output])
         self._output_keys[name] = key
         ttft = (first_token - started) if first_token else None
         self._memory_cache[key] = _CachedAnswer(text, output, resolved.model, usage, cost, done)
-        emit(Finished(run_id=run_id, prompt=name, t=done, text=text, output=output, model=resolved.model,
-                      usage=usage, cost=cost, ttft=ttft, latency=done - started, attempts=attempts, offline=offline))
-        self._record(run_id, name, request, resolved, "finished", text=text, output=output, usage=usage,
-                     cost=cost, ttft=ttft, latency=done - started, attempts=attempts, started=started, offline=offline,
-                     secret=api_key)
+        emit(
+            Finished(
+                run_id=run_id,
+                prompt=name,
+                t=done,
+                text=text,
+                output=output,
+                model=resolved.model,
+                usage=usage,
+                cost=cost,
+                ttft=ttft,
+                latency=done - started,
+                attempts=attempts,
+                offline=offline,
+            )
+        )
+        self._record(
+            run_id,
+            name,
+            request,
+            resolved,
+            "finished",
+            text=text,
+            output=output,
+            usage=usage,
+            cost=cost,
+            ttft=ttft,
+            latency=done - started,
+            attempts=attempts,
+            started=started,
+            offline=offline,
+            secret=api_key,
+        )
 
     def _api_key(self, resolved: ResolvedRequest) -> str | None:
         from . import providers
@@ -306,7 +430,11 @@ class Runner:
             self.keys = KeyStore()
         found = self.keys.lookup(provider, env_var=env_var).value
         if not found:
-            hint = f"set {env_var} or run `prompt-tui keys set {provider}`" if env_var else f"configure {provider}"
+            hint = (
+                f"set {env_var} or run `prompt-tui keys set {provider}`"
+                if env_var
+                else f"configure {provider}"
+            )
             raise PromptTuiError(f"no API key for {provider} (model {resolved.model}): {hint}")
         return found
 
@@ -318,18 +446,36 @@ class Runner:
         row = self.history.cached(key)
         if row is None or row.output is None:
             return None
-        usage = Usage(row.tokens_in, row.tokens_out,
-                      (row.tokens_in or 0) + (row.tokens_out or 0) if row.tokens_in is not None else None)
-        answer = _CachedAnswer(row.output_text or "", row.output, row.model, usage, row.cost, row.ended_at or 0.0)
+        usage = Usage(
+            row.tokens_in,
+            row.tokens_out,
+            (row.tokens_in or 0) + (row.tokens_out or 0) if row.tokens_in is not None else None,
+        )
+        answer = _CachedAnswer(
+            row.output_text or "", row.output, row.model, usage, row.cost, row.ended_at or 0.0
+        )
         self._memory_cache[key] = answer
         return answer
 
     # --- history ----------------------------------------------------------------------------
     def _record(
-        self, run_id: str, name: str, request: RunRequest, resolved: ResolvedRequest, status: str, *,
-        text: str = "", output: dict[str, Any] | None = None, error: str | None = None,
-        usage: Usage | None = None, cost: float | None = None, ttft: float | None = None,
-        latency: float | None = None, attempts: int = 1, started: float, offline: bool = False,
+        self,
+        run_id: str,
+        name: str,
+        request: RunRequest,
+        resolved: ResolvedRequest,
+        status: str,
+        *,
+        text: str = "",
+        output: dict[str, Any] | None = None,
+        error: str | None = None,
+        usage: Usage | None = None,
+        cost: float | None = None,
+        ttft: float | None = None,
+        latency: float | None = None,
+        attempts: int = 1,
+        started: float,
+        offline: bool = False,
         secret: str | None = None,
     ) -> None:
         if self.history is None:
@@ -338,14 +484,27 @@ class Runner:
 
         self.history.record(
             RunRecord(
-                run_id=run_id, group_id=request.group_id,
+                run_id=run_id,
+                group_id=request.group_id,
                 config_path=str(self.config.path) if self.config.path else "",
-                prompt=name, model=resolved.model, settings=resolved.settings, messages=resolved.messages,
-                output_text=text, output=output, status=status, error=error,
+                prompt=name,
+                model=resolved.model,
+                settings=resolved.settings,
+                messages=resolved.messages,
+                output_text=text,
+                output=output,
+                status=status,
+                error=error,
                 tokens_in=usage.prompt_tokens if usage else None,
                 tokens_out=usage.completion_tokens if usage else None,
-                cost=cost, ttft=ttft, latency=latency, attempts=attempts,
-                started_at=started, ended_at=time.time(), cache_key=resolved.cache_key, offline=offline,
+                cost=cost,
+                ttft=ttft,
+                latency=latency,
+                attempts=attempts,
+                started_at=started,
+                ended_at=time.time(),
+                cache_key=resolved.cache_key,
+                offline=offline,
             ),
             secrets=[secret],  # masked wherever it might appear (an error echoing the key)
         )
@@ -354,8 +513,14 @@ class Runner:
         if self.history is None:
             return
         try:
-            resolved = resolve(self.config, name, params=request.params, model=request.model,
-                               settings=request.settings, allow_missing=True)
+            resolved = resolve(
+                self.config,
+                name,
+                params=request.params,
+                model=request.model,
+                settings=request.settings,
+                allow_missing=True,
+            )
         except PromptTuiError:
             return
         self._record(run_id, name, request, resolved, "cancelled", text=text, started=time.time())

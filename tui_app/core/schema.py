@@ -76,7 +76,9 @@ def _expect(
     if key not in obj:
         if required:
             wanted = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
-            problems.append(((*path, key) if path else (key,), f"missing required key '{key}' ({wanted})"))
+            problems.append(
+                ((*path, key) if path else (key,), f"missing required key '{key}' ({wanted})")
+            )
         return
     value = obj[key]
     ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
@@ -95,11 +97,17 @@ def _check_schema_version(doc: dict[str, Any], problems: list[Problem]) -> None:
         for key in ("major", "minor"):
             if not isinstance(version.get(key), int) or isinstance(version.get(key), bool):
                 problems.append(
-                    (("schema_version", key), f"expected an integer, got {describe(version.get(key))}")
+                    (
+                        ("schema_version", key),
+                        f"expected an integer, got {describe(version.get(key))}",
+                    )
                 )
         return
     problems.append(
-        (("schema_version",), f"expected \"latest\", \"v1\" or {{major, minor}}, got {describe(version)}")
+        (
+            ("schema_version",),
+            f'expected "latest", "v1" or {{major, minor}}, got {describe(version)}',
+        )
     )
 
 
@@ -112,12 +120,17 @@ def _check_config_metadata(metadata: dict[str, Any], problems: list[Problem]) ->
     if models is None:
         return
     if not isinstance(models, dict):
-        problems.append(((*path, "models"), f"expected an object of model settings, got {describe(models)}"))
+        problems.append(
+            ((*path, "models"), f"expected an object of model settings, got {describe(models)}")
+        )
         return
     for name, settings in models.items():
         if not isinstance(settings, dict):
             problems.append(
-                ((*path, "models", name), f"expected an object of settings, got {describe(settings)}")
+                (
+                    (*path, "models", name),
+                    f"expected an object of settings, got {describe(settings)}",
+                )
             )
 
 
@@ -155,7 +168,12 @@ def _check_input(value: Any, path: Path, problems: list[Problem]) -> None:
     if isinstance(value, str):
         return
     if not isinstance(value, dict):
-        problems.append((path, f"expected a string, {{data, attachments}} or a message object, got {describe(value)}"))
+        problems.append(
+            (
+                path,
+                f"expected a string, {{data, attachments}} or a message object, got {describe(value)}",
+            )
+        )
         return
     attachments = value.get("attachments")
     if attachments is not None and not isinstance(attachments, list):
@@ -169,7 +187,10 @@ def _check_prompt_metadata(metadata: dict[str, Any], path: Path, problems: list[
     if model is not None and not isinstance(model, str):
         if not isinstance(model, dict):
             problems.append(
-                ((*path, "model"), f"expected a model name or {{name, settings}}, got {describe(model)}")
+                (
+                    (*path, "model"),
+                    f"expected a model name or {{name, settings}}, got {describe(model)}",
+                )
             )
         else:
             _expect(model, "name", (str,), problems, (*path, "model"), required=True)
@@ -177,7 +198,9 @@ def _check_prompt_metadata(metadata: dict[str, Any], path: Path, problems: list[
     _expect(metadata, "parameters", (dict, type(None)), problems, path)
     _expect(metadata, "remember_chat_context", (bool,), problems, path)
     tags = metadata.get("tags")
-    if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
+    if tags is not None and (
+        not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
+    ):
         problems.append(((*path, "tags"), "expected a list of strings"))
 
 
@@ -196,5 +219,8 @@ def _check_output(output: Any, path: Path, problems: list[Problem]) -> None:
         _expect(output, "traceback", (list,), problems, path, required=True)
     else:
         problems.append(
-            ((*path, "output_type"), f"expected \"execute_result\" or \"error\", got {output.get('output_type')!r}")
+            (
+                (*path, "output_type"),
+                f'expected "execute_result" or "error", got {output.get("output_type")!r}',
+            )
         )
