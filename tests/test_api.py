@@ -7,7 +7,7 @@ import pytest
 
 from tests.helpers import chain, write_config
 from tui_app.api import Chain
-from tui_app.core.errors import MissingReferenceError, RunRefused
+from tui_app.core.errors import RunRefused
 
 
 @pytest.fixture

@@ -24,13 +24,13 @@ from tui_app.core.events import (
     Failed,
     Finished,
     Queued,
+    Refused,
     Retrying,
     RunDone,
     Started,
 )
 from tui_app.core.history import History
 from tui_app.core.keys import KeyStore
-from tui_app.core.events import Refused
 from tui_app.core.workspace import Workspace
 
 

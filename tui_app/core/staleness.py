@@ -24,7 +24,6 @@ from .graph import DependencyGraph, prompt_sources
 from .request import ResolvedRequest
 from .resolve import Outputs, ParamSource, latest_output, parameter_table, resolve
 
-
 _SECRETISH = re.compile(r"(?i)key|token|secret|passw|auth|cookie|credential")
 
 
