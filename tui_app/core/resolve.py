@@ -7,14 +7,13 @@ position in the file, and the current prompt's own earlier answer is not sent ba
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
 from .errors import ConfigError, MissingReferenceError, PromptTuiError
 from .graph import prompt_references, prompt_sources
+from .param_sources import ParamInfo, ParamSource
 from .request import ResolvedRequest
 from .templates import Reference, TemplateEngine, default_engine
 
@@ -24,39 +23,6 @@ _STRUCTURAL_KEYS = frozenset({"system_prompt", "messages", "stream", "stream_opt
 
 # A run's own outputs by prompt name: resolution inside a run reads them before the document's.
 Outputs = Mapping[str, dict[str, Any]]
-
-
-class ParamSource(enum.StrEnum):
-    """Where a value a template reads comes from (lowest precedence last)."""
-
-    RUNTIME = "run-time"
-    PROMPT = "prompt"
-    GLOBAL = "global"
-    OUTPUT = "output"  # another prompt's output (``ParamInfo.of`` names it)
-    INPUT = "input"  # another prompt's raw template
-    MISSING = "missing"
-    OPTIONAL = "optional"  # unset, and the template guards it (`is defined`, `| default`)
-
-
-@dataclass(frozen=True)
-class ParamInfo:
-    name: str
-    value: Any  # None when missing
-    source: ParamSource
-    of: str | None = None  # the prompt, for OUTPUT and INPUT
-
-    @property
-    def missing(self) -> bool:
-        return self.source is ParamSource.MISSING
-
-    @property
-    def from_prompt(self) -> bool:
-        """Read from another prompt (its output or input): not a parameter the user edits."""
-        return self.source in (ParamSource.OUTPUT, ParamSource.INPUT)
-
-    @property
-    def source_label(self) -> str:
-        return f"{self.source.value} of {self.of}" if self.of else self.source.value
 
 
 def latest_output(prompt: Prompt, outputs: Outputs | None = None) -> dict[str, Any] | None:

@@ -294,6 +294,10 @@ class Workspace:
         self.runs[run.id] = run
         return run
 
+    def plan(self, target: str | None, mode: RunMode = "with_deps") -> list[str]:
+        """The prompts a run of ``target`` would execute, dependencies first."""
+        return self.runner.plan(Run(target, "all" if target is None else mode), self.graph)
+
     async def execute(self, run: Run) -> AsyncIterator[RunEvent]:
         """Execute ``run``, yielding its events; results reach the document as they finish."""
         await asyncio.to_thread(self.ensure_baselines)
@@ -471,16 +475,6 @@ class Workspace:
         return PromptState(
             name, PromptStatus.CACHED if cached else PromptStatus.DONE, has_output=True
         )
-
-    def serial_chains(self) -> dict[str, list[str]]:
-        """Prompts that wait for an earlier same-model prompt only because of chat context
-        (``remember_chat_context``, on by default): prompt -> the prompts it waits for."""
-        graph = self.graph
-        return {
-            name: [d for d in graph.context[name] if d not in graph.reads[name]]
-            for name in graph.order_in_file
-            if any(d not in graph.reads[name] for d in graph.context[name])
-        }
 
 
 async def drain(events: AsyncIterator[RunEvent]) -> list[RunEvent]:
