@@ -465,10 +465,14 @@ class Workspace:
                 why.append(now)
             else:
                 why += reasons(produced.provenance, now)
-        for dep in graph.deps.get(name, ()):
-            dep_state = upstream.get(dep)
-            if dep_state is not None and dep_state.status is PromptStatus.STALE:
-                why.append(StaleReason(ReasonKind.UPSTREAM_STALE, dep))
+        stale_deps = [
+            StaleReason(ReasonKind.UPSTREAM_STALE, dep)
+            for dep in graph.deps.get(name, ())
+            if (found := upstream.get(dep)) is not None and found.status is PromptStatus.STALE
+        ]
+        if stale_deps and [r.kind for r in why] == [ReasonKind.REQUEST]:
+            why = []  # the stale upstream explains it (e.g. its input, sent as chat context)
+        why += stale_deps
         if why:
             return PromptState(name, PromptStatus.STALE, tuple(why), has_output=True)
         cached = last is not None and last.status is PromptStatus.CACHED
