@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,7 @@ class Chain:
         model: str | None = None,
         settings: dict[str, Any] | None = None,
         force: bool = False,
-    ) -> AsyncIterator[RunEvent]:
+    ) -> AsyncGenerator[RunEvent, None]:
         run = self.workspace.new_run(
             prompt,
             mode or ("with_deps" if prompt else "all"),

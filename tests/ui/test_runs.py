@@ -43,7 +43,7 @@ async def test_escape_cancels_the_whole_run_dependencies_included(write_config: 
         await pilot.press("escape")  # join is selected: its run is cancelled, upstream too
         await wait_for(pilot, lambda: not app.has_active_run, what="the run to end")
         assert [status(app, n) for n in ("left", "right", "join")] == ["cancelled"] * 3
-        tree = main_screen(app).tree
+        tree = main_screen(app).prompt_tree
         assert all("✓" not in str(tree.label_for(n)) for n in ("left", "right", "join"))
         assert app.config.prompt("left").output_text is None
 
@@ -76,7 +76,7 @@ async def test_a_rerun_cancelled_leaves_no_checkmark(write_config: Any) -> None:
         await wait_for(pilot, lambda: len(stream_text(app)) > 20, what="re-run streaming")
         await pilot.press("escape")
         await wait_for(pilot, lambda: status(app, "left") == "cancelled", what="cancelled")
-        assert "✓" not in str(main_screen(app).tree.label_for("left"))
+        assert "✓" not in str(main_screen(app).prompt_tree.label_for("left"))
         assert app.config.prompt("left").output_text == WORDS  # the good output is kept
 
 

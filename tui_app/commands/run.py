@@ -13,7 +13,7 @@ import sys
 from typing import TextIO
 
 from ..core.events import Cached, Delta, Failed, Finished, RunDone, RunEvent, Started
-from ..core.runs import Run
+from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
 from .options import UsageError, add_override_options, parse_params, parse_settings
 from .summary import Summary
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr),
     )
     config = workspace.document
-    mode = "all" if not args.prompt else ("one" if args.no_deps else "with_deps")
+    mode: RunMode = "all" if not args.prompt else ("one" if args.no_deps else "with_deps")
     run_ = workspace.new_run(
         args.prompt,
         mode,

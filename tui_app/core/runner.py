@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -152,7 +152,7 @@ class Runner:
     def busy(self) -> bool:
         return any(not task.done() for task in self._tasks.values())
 
-    async def execute(self, run: Run) -> AsyncIterator[RunEvent]:
+    async def execute(self, run: Run) -> AsyncGenerator[RunEvent, None]:
         """Run ``run`` and yield its events; a refused run yields ``Refused`` then ``RunDone``."""
         graph = DependencyGraph.build(self.config)
         try:
@@ -422,7 +422,7 @@ class Runner:
             (row.tokens_in or 0) + (row.tokens_out or 0) if row.tokens_in is not None else None,
         )
         answer = _CachedAnswer(
-            row.output_text or "", row.output, row.model, usage, row.cost, row.ended_at or 0.0
+            row.output_text or "", row.output, row.model or "", usage, row.cost, row.ended_at or 0.0
         )
         self._memory_cache[key] = answer
         return answer

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -298,7 +298,7 @@ class Workspace:
         """The prompts a run of ``target`` would execute, dependencies first."""
         return self.runner.plan(Run(target, "all" if target is None else mode), self.graph)
 
-    async def execute(self, run: Run) -> AsyncIterator[RunEvent]:
+    async def execute(self, run: Run) -> AsyncGenerator[RunEvent, None]:
         """Execute ``run``, yielding its events; results reach the document as they finish."""
         await asyncio.to_thread(self.ensure_baselines)
         try:

@@ -393,7 +393,8 @@ class PromptTuiApp(App[int]):
             widget = widget.parent
         if not help_text:
             help_text = getattr(type(self.screen), "HELP", "") or ""
-        shown, others = [], []
+        shown: list[tuple[str, str]] = []
+        others: list[tuple[str, str]] = []
         for active in self.screen.active_bindings.values():
             binding = active.binding
             if binding.description:

@@ -163,7 +163,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         yield Footer(compact=True)
 
     @property
-    def tree(self) -> PromptTree:
+    def prompt_tree(self) -> PromptTree:
         return self.query_one(PromptTree)
 
     @property
@@ -179,13 +179,13 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         return self.session.config
 
     def on_mount(self) -> None:
-        self.tree.configure(
+        self.prompt_tree.configure(
             status=lambda name: self.session.state(name).status,
             model=lambda name: self._model_label(name),
             deps=lambda name: tree_deps(self.session, name),
         )
         names = self.config.prompt_names
-        self.tree.rebuild(names)
+        self.prompt_tree.rebuild(names)
         self.refresh_header()
         if names:
             self.select(names[0])
@@ -194,7 +194,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             self.output.show_output(
                 "", "", live=False, note="This config has no prompts: n adds one."
             )
-        self.tree.focus()
+        self.prompt_tree.focus()
         self._ticks = 0
         self._torrent = False
         self.set_interval(FLUSH_INTERVAL, self._tick, name="stream-and-spinner")
@@ -205,7 +205,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         """The rest of the engine, after the first frame (the app calls this), never in its way:
         the dependency graph (templates), the form, rendered Markdown, the runner, staleness."""
         self.session.ensure_graph()
-        self.tree.rebuild(self.config.prompt_names, select=self.selected)
+        self.prompt_tree.rebuild(self.config.prompt_names, select=self.selected)
         self.output.markdown_allowed = True
         if self.selected is not None:
             self.select(self.selected, force=True)
@@ -231,13 +231,13 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         header.set_state(run_state(self.session))
 
     def on_theme_changed(self) -> None:
-        self.tree.refresh_all()
+        self.prompt_tree.refresh_all()
 
     # --- selection ----------------------------------------------------------------------------
     @on(msg.PromptSelected)
     def _on_selected(self, message: msg.PromptSelected) -> None:
         message.stop()
-        if message.from_tree and message.name != self.tree.selected_prompt:
+        if message.from_tree and message.name != self.prompt_tree.selected_prompt:
             return  # a stale highlight: the cursor has moved on since (fast keys)
         self.select(message.name)
 
@@ -245,8 +245,8 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         if name == self.selected and not force:
             return
         self.selected = name
-        if self.tree.selected_prompt != name:
-            self.tree.select_prompt(name)
+        if self.prompt_tree.selected_prompt != name:
+            self.prompt_tree.select_prompt(name)
         if self.session.graph_ready:
             self.form.show(form_data(self.session, name))
         else:
@@ -365,7 +365,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
     def _spin(self) -> None:
         running = [n for n, s in self.session.prompts.items() if s.status is PromptStatus.RUNNING]
         if running:
-            self.tree.tick(running)
+            self.prompt_tree.tick(running)
 
     @on(msg.RunUpdate)
     def _run_update(self, message: msg.RunUpdate) -> None:
@@ -374,7 +374,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             self.refresh_header()
             return
         name = event.prompt
-        self.tree.refresh_prompt(name)
+        self.prompt_tree.refresh_prompt(name)
         self.refresh_header()
         settled = isinstance(event, ev.Finished | ev.Cached | ev.Failed | ev.Blocked | ev.Cancelled)
         if settled or isinstance(event, ev.Queued):
@@ -403,7 +403,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             if self.selected is not None:
                 self.output.set_note(message.error, "error")
         self.refresh_stale()
-        self.tree.refresh_all()
+        self.prompt_tree.refresh_all()
         self.refresh_header()
         if self.selected is not None and self.output.active_tab == "history":
             self._show_history(self.selected)
@@ -417,7 +417,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
     def refresh_stale(self) -> None:
         changed = self.session.refresh_states()
         for name in changed:
-            self.tree.refresh_prompt(name)
+            self.prompt_tree.refresh_prompt(name)
         if self.selected in changed:
             self.show_selected_output()
         self.refresh_header()
@@ -518,7 +518,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
     def _structure_changed(self, select: str | None) -> None:
         """Prompts, templates or models changed: rebuild the graph, tree and form."""
         self.session.rebuild()
-        self.tree.rebuild(self.config.prompt_names)
+        self.prompt_tree.rebuild(self.config.prompt_names)
         if select is not None:
             self.select(select, force=True)
         else:
@@ -536,11 +536,11 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             bar = found.first()
         else:
             bar = FindBar(id="find")
-            self.query_one("#tree-pane").mount(bar, before=self.tree)
+            self.query_one("#tree-pane").mount(bar, before=self.prompt_tree)
         bar.open(self.config.prompt_names, self.selected)
 
     def action_focus_tree(self) -> None:
-        self.tree.focus()
+        self.prompt_tree.focus()
 
     def action_focus_form(self) -> None:
         self.form.request_focus()
