@@ -401,6 +401,7 @@ class Runner:
                 latency=done - started,
                 attempts=attempts,
                 offline=offline,
+                finish_reason=finish_reason,
             )
         )
         self._record(

@@ -26,12 +26,14 @@ __all__ = [
     "AttemptEnd",
     "AttemptFailed",
     "Call",
+    "ENDED_EARLY",
     "Failure",
     "ProviderError",
     "RetryNotice",
     "StreamEnd",
     "TextChunk",
     "detail_from_error_body",
+    "ended_early",
     "failure_for_status",
     "scrub_secrets",
     "usage_from",
@@ -264,6 +266,15 @@ def detail_from_error_body(body: Any) -> tuple[str, str | None]:
     elif body is not None:
         message = body
     return _one_line(message) if message else "", code
+
+
+ENDED_EARLY = "the stream ended before the answer was complete"
+
+
+def ended_early(where: str) -> Failure:
+    """A stream whose body ended with no finish_reason (and no ``[DONE]``): a truncated answer,
+    never a success. Retryable: the retry loop only retries it when no text had been shown."""
+    return Failure(f"{ENDED_EARLY} ({where})", "stream ended early", None, True, kind="dropped")
 
 
 def _http_reason(status: int) -> str:

@@ -34,6 +34,7 @@ from .base import (
     StreamEnd,
     TextChunk,
     detail_from_error_body,
+    ended_early,
     failure_for_status,
     usage_from,
 )
@@ -360,6 +361,10 @@ async def stream(
                     usage = usage_from(raw_usage) or usage
                 if answered_by is None:
                     answered_by = getattr(chunk, "model", None) or None
+            if finish_reason is None:  # the stream stopped without saying it was complete
+                raise AttemptFailed(ended_early(call.where))
+        except AttemptFailed:
+            raise
         except Exception as exc:  # every failure becomes a classified Failure
             failure = classify(
                 exc,
