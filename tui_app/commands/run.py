@@ -17,6 +17,7 @@ from ..core.events import Cached, Delta, Failed, Finished, RunDone, RunEvent, St
 from ..core.runner import Runner, RunRequest
 from .options import UsageError, add_override_options, parse_params, parse_settings
 from .summary import Summary
+from .terminal import for_terminal
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -123,7 +124,7 @@ class TextPrinter:
 
 
 async def _drive(runner: Runner, request: RunRequest, as_json: bool, summary: Summary) -> None:
-    printer = TextPrinter(sys.stdout)
+    printer = TextPrinter(for_terminal(sys.stdout))  # inert on a terminal, as is to a pipe
     async for event in runner.run(request):
         summary.handle(event)
         if as_json:

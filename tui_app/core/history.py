@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from . import paths
 from .errors import PromptTuiError
 from .secrets import scrub_json, scrub_settings, scrub_text
 
@@ -90,6 +91,20 @@ def config_key(path: str | os.PathLike[str]) -> str:
     if not os.fspath(path):
         return ""
     return str(Path(path).expanduser().resolve())
+
+
+PRIVATE_FILE_MODE = 0o600
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it: SQLite would create it 0644, and it
+    creates the -wal and -shm files with the database file's permissions, so all three are
+    private from the first byte."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 # -- migrations -------------------------------------------------------------------------------
@@ -198,9 +213,10 @@ class History:
         self._pid = 0
         self._closed = False
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            paths.make_private_dir(self.path.parent)
+            _create_private(self.path)
         except OSError as exc:
-            raise HistoryError(f"{self.path.parent}: cannot create directory: {exc}") from None
+            raise HistoryError(f"{self.path}: cannot create: {exc.strerror or exc}") from None
         with self._lock:
             self._connection()
 
