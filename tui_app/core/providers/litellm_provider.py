@@ -18,7 +18,7 @@ import importlib
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from ..request import ResolvedRequest
@@ -310,7 +310,7 @@ async def stream(
     max_attempts: int | None = None,
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
-) -> AsyncIterator[TextChunk | RetryNotice | StreamEnd]:
+) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
     options = request.call_options or {}
     call = Call.of(request, api_key, max_attempts)
     try:
@@ -338,7 +338,7 @@ async def stream(
     if options.get("custom_llm_provider"):
         kwargs["custom_llm_provider"] = options["custom_llm_provider"]
 
-    async def attempt() -> AsyncIterator[TextChunk | AttemptEnd]:
+    async def attempt() -> AsyncGenerator[TextChunk | AttemptEnd, None]:
         finish_reason: str | None = None
         usage = None
         answered_by: str | None = None

@@ -44,7 +44,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from ..request import ResolvedRequest
@@ -102,7 +102,7 @@ def prepare() -> None:
                 with contextlib.suppress(ImportError):  # optional warm-up
                     importlib.import_module(name)
             _ssl_context = httpx.create_ssl_context(trust_env=True)
-            _scan = json.JSONDecoder().scan_once
+            _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
             _httpx = httpx
 
 
@@ -125,7 +125,7 @@ def api_base_for(call_options: dict[str, Any] | None) -> str:
 
 async def _close_at_shutdown(
     loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient
-) -> AsyncIterator[None]:
+) -> AsyncGenerator[None, None]:
     # Started once and left suspended: the loop tracks it, and loop.shutdown_asyncgens() (run by
     # asyncio.run / asyncio.Runner at exit) closes it, which closes the client on its own loop.
     try:
@@ -334,7 +334,7 @@ async def stream(
     max_attempts: int | None = None,
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
-) -> AsyncIterator[TextChunk | RetryNotice | StreamEnd]:
+) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
     call = Call.of(request, api_key, max_attempts)
     base = api_base_for(request.call_options)
     call.where = call.api_base or base
@@ -357,7 +357,7 @@ async def stream(
     connect = min(CONNECT_TIMEOUT, call.timeout)
     timeouts = _httpx.Timeout(call.timeout, connect=connect)
 
-    async def attempt() -> AsyncIterator[TextChunk | AttemptEnd]:
+    async def attempt() -> AsyncGenerator[TextChunk | AttemptEnd, None]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + call.timeout
         response: httpx.Response | None = None
@@ -388,9 +388,9 @@ async def stream(
                     )
                 sse = "event-stream" in response.headers.get("content-type", "")
                 if not sse:  # the server ignored "stream": one JSON completion
-                    raw = await response.aread()
+                    whole = await response.aread()
             if not sse:
-                text, finish, usage, answered_by = _whole_answer(raw, call)
+                text, finish, usage, answered_by = _whole_answer(whole, call)
                 if text:
                     yield TextChunk(text)
             else:
@@ -402,6 +402,7 @@ async def stream(
                 data: str | None = None  # the pending event's data lines
                 event = ""
                 done = False
+                raw: bytes | None
                 while True:
                     try:
                         async with asyncio.timeout_at(read_deadline):
@@ -469,9 +470,9 @@ async def stream(
                             if choice.get("index", 0) == 0:
                                 delta = choice.get("delta")
                                 if isinstance(delta, dict):
-                                    text = delta.get("content")
-                                    if text and isinstance(text, str):
-                                        out.append(text)
+                                    piece = delta.get("content")
+                                    if piece and isinstance(piece, str):
+                                        out.append(piece)
                                 reason = choice.get("finish_reason")
                                 if reason and isinstance(reason, str):
                                     finish = reason
