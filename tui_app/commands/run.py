@@ -13,10 +13,11 @@ import sys
 from typing import TextIO
 
 from ..core.config import load
+from ..core.errors import PromptTuiError
 from ..core.events import Cached, Delta, Failed, Finished, RunDone, RunEvent, Started
 from ..core.runner import Runner, RunRequest
 from .options import UsageError, add_override_options, parse_params, parse_settings
-from .summary import Summary
+from .summary import Summary, save_failed_message
 from .terminal import for_terminal
 
 
@@ -170,6 +171,10 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        config.save()
+        try:
+            config.save()
+        except (OSError, PromptTuiError) as exc:  # a failed save must not lose the run
+            print(save_failed_message(config.source, exc), file=sys.stderr)
+            return 1
         print(f"prompt-tui: saved outputs to {config.source}", file=sys.stderr)
     return 1 if summary.failed else 0

@@ -118,3 +118,14 @@ class Summary:
             if r.note and r.status != "done":
                 # names and messages may hold control characters or a URL with a password
                 out.write(f"{visible_name(r.prompt)}: {visible_name(scrub_text(r.note))}\n")
+
+
+def save_failed_message(path: str, exc: BaseException) -> str:
+    """One line for a ``--save`` that failed: the path, the reason, where the outputs are and
+    how to save them elsewhere."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return (
+        f"prompt-tui: cannot save outputs to {visible_name(path)}: {visible_name(reason)}; "
+        f"the run's outputs are in the history (`prompt-tui history {visible_name(path)}`); "
+        f"copy the file to a writable folder and run it there with --save"
+    )
