@@ -62,7 +62,11 @@ class SettingSpec:
         if self.kind == "whole":
             if self.high is not None:
                 return f"a whole number between {self.low:g} and {self.high:g}"
-            return f"a whole number of at least {self.low:g}" if self.low is not None else ""
+            return (
+                f"a whole number of at least {self.low:g}"
+                if self.low is not None
+                else "a whole number"
+            )
         return {
             "text": "text",
             "stop": "a string or a JSON list of strings",
