@@ -7,10 +7,9 @@ from typing import TextIO
 
 from ..core.events import Blocked, Cached, Cancelled, Failed, Finished, RunEvent, Started
 from ..core.inert import visible_name
+from ..core.providers.base import CUT_AT_MAX_TOKENS
 from ..core.providers.routing import is_offline
 from ..core.secrets import scrub_text
-
-CUT_AT_MAX_TOKENS = "cut at max_tokens: the answer is complete up to the token limit"
 
 
 @dataclass

@@ -315,6 +315,10 @@ class Session:
             state.chunks = [event.text]
             state.streaming = False
             state.note = ""
+            if event.finish_reason == "length":
+                from ..core.providers.base import CUT_AT_MAX_TOKENS
+
+                state.note = CUT_AT_MAX_TOKENS
             info = state.info or RunInfo(started_at=event.t)
             info.model = event.model
             info.status = "done"
@@ -347,7 +351,9 @@ class Session:
             state.status = "failed"
             state.chunks = [event.partial_text] if event.partial_text else []
             state.streaming = False
-            state.note = f"failed: {event.error}"
+            state.note = f"failed: {event.error}" + (
+                " (partial output below)" if event.partial_text else ""
+            )
             info = state.info or RunInfo(started_at=event.t)
             info.status, info.error, info.attempts = "failed", event.error, event.attempts
             state.info = info

@@ -26,6 +26,7 @@ __all__ = [
     "AttemptEnd",
     "AttemptFailed",
     "Call",
+    "CUT_AT_MAX_TOKENS",
     "ENDED_EARLY",
     "Failure",
     "ProviderError",
@@ -269,6 +270,8 @@ def detail_from_error_body(body: Any) -> tuple[str, str | None]:
 
 
 ENDED_EARLY = "the stream ended before the answer was complete"
+# finish_reason "length": a success, but the answer stops at the token limit, not where it ended
+CUT_AT_MAX_TOKENS = "cut at max_tokens: the answer is complete up to the token limit"
 
 
 def ended_early(where: str) -> Failure:
