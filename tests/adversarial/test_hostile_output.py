@@ -98,6 +98,10 @@ def test_control_characters_in_names_keep_the_summary_on_one_line(
     assert "\x1b" not in err
     [row] = [line for line in err.splitlines() if "evil" in line]
     assert "evil␛[2J␊name" in row and "done" in row
+    assert main(["history"]) == 0
+    out = capsys.readouterr().out
+    [row] = [line for line in out.splitlines() if "evil" in line]
+    assert "evil␛[2J␊name" in row and "finished" in row and "\x1b" not in out
 
 
 async def test_tui_widgets_show_placeholders() -> None:
