@@ -12,11 +12,13 @@ import json
 import sys
 from typing import TextIO
 
+from ..core.errors import PromptTuiError
 from ..core.events import Cached, Delta, Failed, Finished, RunDone, RunEvent, Started
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
 from .options import UsageError, add_override_options, parse_params, parse_settings
-from .summary import Summary
+from .summary import Summary, save_failed_message
+from .terminal import for_terminal
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -106,7 +108,7 @@ class TextPrinter:
 
 
 async def _drive(workspace: Workspace, run: Run, as_json: bool, summary: Summary) -> None:
-    printer = TextPrinter(sys.stdout)
+    printer = TextPrinter(for_terminal(sys.stdout))  # inert on a terminal, as is to a pipe
     async for event in workspace.execute(run):
         summary.handle(event)
         if as_json:
@@ -156,6 +158,10 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        workspace.save()
+        try:
+            workspace.save()
+        except (OSError, PromptTuiError) as exc:  # a failed save must not lose the run
+            print(save_failed_message(config.source, exc), file=sys.stderr)
+            return 1
         print(f"prompt-tui: saved outputs to {config.source}", file=sys.stderr)
     return 1 if summary.failed else 0

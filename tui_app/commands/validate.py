@@ -6,9 +6,12 @@ import argparse
 import json
 from dataclasses import asdict, dataclass
 
-from ..core.config import load
+from ..core.config import AIConfig, load
 from ..core.errors import ConfigError, ConfigErrors
+from ..core.fileio import locate
 from ..core.graph import DependencyGraph, serial_hint, serial_waits
+from ..core.model_settings import settings_problems
+from ..core.schema import format_path
 
 
 @dataclass
@@ -53,7 +56,7 @@ def check_file(path: str) -> list[Problem]:
         config = load(path)
     except ConfigError as exc:
         return _from_config_error(path, exc)
-    problems: list[Problem] = []
+    problems: list[Problem] = setting_problems(path, config)
     for error in config.duplicate_name_errors():
         problems += _from_config_error(path, error)
     graph = DependencyGraph.build(config)
@@ -87,6 +90,19 @@ def check_file(path: str) -> list[Problem]:
             )
     for name, waits in serial_waits(graph).items():
         problems.append(Problem(path, serial_hint(name, waits), prompt=name, severity="hint"))
+    return problems
+
+
+def setting_problems(path: str, config: AIConfig) -> list[Problem]:
+    """Settings of the wrong type or out of range (``max_attempts: "lots"``), located: the same
+    check and message as the parameter form and ``--set``."""
+    text = config.source_text if config.source_text is not None else config.dumps()
+    problems = []
+    for where, message in settings_problems(config.data):
+        position = locate(text, config.format, where)
+        line, col = position if position else (None, None)
+        name = config.prompts[int(where[1])].name if where[0] == "prompts" else None
+        problems.append(Problem(path, message, line, col, format_path(where), name))
     return problems
 
 

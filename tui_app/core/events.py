@@ -72,6 +72,7 @@ class Finished(RunEvent):
     latency: float = 0.0  # seconds from request to the end of the stream
     attempts: int = 1
     offline: bool = False
+    finish_reason: str | None = None  # "stop"; "length": cut at max_tokens (still a success)
 
 
 @dataclass(frozen=True, kw_only=True)

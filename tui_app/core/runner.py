@@ -33,6 +33,7 @@ from .events import (
     Usage,
 )
 from .graph import DependencyGraph
+from .model_settings import call_problem
 from .outputs import result_output
 from .request import ResolvedRequest
 from .resolve import resolve
@@ -306,6 +307,9 @@ class Runner:
 
         from . import providers  # providers import litellm lazily themselves
 
+        bad_option = call_problem(name, resolved.call_options)
+        if bad_option:  # e.g. max_attempts: "lots": a clear failure, not a ValueError
+            raise PromptTuiError(bad_option)
         offline = providers.is_offline(resolved.model)
         api_key = await asyncio.to_thread(self._api_key, resolved) if not offline else None
         started = time.time()
@@ -314,7 +318,7 @@ class Runner:
         first_token: float | None = None
         end = None
         try:
-            attempts_allowed = int(resolved.call_options.get("max_attempts", self.max_attempts))
+            attempts_allowed = resolved.call_options.get("max_attempts") or self.max_attempts
             async for item in stream(resolved, api_key=api_key, max_attempts=attempts_allowed):
                 if isinstance(item, providers.TextChunk):
                     if first_token is None:
@@ -378,6 +382,7 @@ class Runner:
                 latency=done - started,
                 attempts=attempts,
                 offline=offline,
+                finish_reason=finish_reason,
             )
         )
         await self._record(

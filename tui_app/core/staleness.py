@@ -13,7 +13,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,8 +22,7 @@ from .errors import PromptTuiError
 from .graph import DependencyGraph, prompt_sources
 from .request import ResolvedRequest
 from .resolve import Outputs, ParamSource, latest_output, parameter_table, resolve
-
-_SECRETISH = re.compile(r"(?i)key|token|secret|passw|auth|cookie|credential")
+from .secrets import is_secret_setting, scrub_text
 
 
 class ReasonKind(enum.StrEnum):
@@ -137,12 +135,13 @@ def provenance(
             allow_missing=True,
         )
     prompt = config.prompt(name)
-    # a secret-looking setting is kept as a digest: provenance is stored in the history
+    # provenance is stored in the history: a secret-looking setting is kept as a digest only,
+    # a password in a URL masked
     sent = {
-        k: _digest(v) if _SECRETISH.search(k) else _text(v) for k, v in request.settings.items()
+        k: _digest(v) if is_secret_setting(k, v) else _text(v) for k, v in request.settings.items()
     }
     if request.call_options.get("api_base"):
-        sent["api_base"] = _text(request.call_options["api_base"])
+        sent["api_base"] = scrub_text(_text(request.call_options["api_base"]))
     templates = {"template": _digest(prompt_sources(prompt, config))}
     values: dict[str, str] = {}
     for row in parameter_table(config, name, params, outputs=outputs):

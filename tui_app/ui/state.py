@@ -217,6 +217,10 @@ class Session:
             case ev.Finished():
                 state.status, state.chunks = PromptStatus.DONE, [event.text]
                 state.streaming, state.note = False, ""
+                if event.finish_reason == "length":
+                    from ..core.providers.base import CUT_AT_MAX_TOKENS
+
+                    state.note = CUT_AT_MAX_TOKENS
                 info = state.info or RunInfo(started_at=event.t)
                 info.model, info.status = event.model, "done"
                 info.ttft, info.latency = event.ttft, event.latency
@@ -243,7 +247,9 @@ class Session:
             case ev.Failed():
                 state.status, state.streaming = PromptStatus.FAILED, False
                 state.chunks = [event.partial_text] if event.partial_text else []
-                state.note = f"failed: {event.error}"
+                state.note = f"failed: {event.error}" + (
+                    " (partial output below)" if event.partial_text else ""
+                )
                 if self.config.get(event.prompt) and self.config.prompt(event.prompt).output_text:
                     state.note += " (the file keeps its last good output)"
                 info = state.info or RunInfo(started_at=event.t)
