@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr),
     )
+    workspace.track_staleness = False  # prints no statuses
     config = workspace.document
     mode: RunMode = "all" if not args.prompt else ("one" if args.no_deps else "with_deps")
     run_ = workspace.new_run(

@@ -78,6 +78,9 @@ class Workspace:
     stream: Callable[..., AsyncIterator[Any]] | None = None
     # one error policy: problems that must not stop the app (history unavailable...) land here
     on_warning: Callable[[str], None] | None = None
+    # Staleness needs to know, before a run changes outputs, where the loaded ones came from;
+    # a one-shot CLI run never asks, and skips that work.
+    track_staleness: bool = True
     params: dict[str, Any] = field(default_factory=dict)  # run-time parameters of the session
     runs: dict[str, Run] = field(default_factory=dict)
     revision: int = 0
@@ -300,7 +303,8 @@ class Workspace:
 
     async def execute(self, run: Run) -> AsyncGenerator[RunEvent, None]:
         """Execute ``run``, yielding its events; results reach the document as they finish."""
-        await asyncio.to_thread(self.ensure_baselines)
+        if self.track_staleness:
+            await asyncio.to_thread(self.ensure_baselines)
         try:
             # aclosing: leaving this generator early must close the runner's at once (its
             # finally cancels the prompts and closes their HTTP streams)
