@@ -146,11 +146,17 @@ async def tui(config_path: Path, expected: int) -> tuple[float, list[float]]:
                 pressed.append(now)
                 app.simulate_key("f12")  # a key pressed mid-stream, every 100 ms
                 next_press = now + 0.1
-            if (
-                state.status not in ("idle", "queued", "running")
-                and len(screen.output.stream.text) >= expected
-            ):
-                break
+            if state.status not in ("idle", "queued", "running"):
+                if len(screen.output.stream.text) >= expected:
+                    break
+                if state.status != "done" or not state.streaming:
+                    # an answer shorter than the raw client's is a bug, never a reason to wait
+                    # forever (it once was: a setting leaked into this prompt, see the form)
+                    shown = len(screen.output.stream.text)
+                    raise SystemExit(
+                        f"the TUI run ended {state.status} with {shown} of {expected} "
+                        f"characters: {state.note}"
+                    )
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - start
         while pressed:  # presses still queued when the stream ended

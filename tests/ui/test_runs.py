@@ -120,3 +120,39 @@ async def test_stale_reasons_match_the_cli(write_config: Any, tmp_path: Path) ->
         assert status(app, "b") == "stale"
         assert rows["b"]["reasons"][0]["text"] in note(app)
         assert "R re-runs it with its dependencies" in note(app)
+
+
+async def test_a_prompts_setting_never_leaks_into_the_next_selected_prompt(
+    write_config: Any, model_server: Any
+) -> None:
+    """Found by bench/stream.py hanging: after a cached re-run of a prompt with its own
+    max_tokens, selecting another prompt wrote that max_tokens into it (a Changed event from
+    the first prompt's form, handled after the form was redrawn for the second)."""
+    model = {"api_base": model_server.base_url, "max_attempts": 1, "timeout": 120}
+    warm_model = {"name": "openai/test-model", "settings": {"max_tokens": 50}}
+    path = write_config(
+        chain(
+            [
+                {
+                    "name": "warm",
+                    "input": "warm up",
+                    "metadata": {"model": warm_model, "remember_chat_context": False},
+                },
+                {"name": "big", "input": "stream", "metadata": {"remember_chat_context": False}},
+            ],
+            models={"openai/test-model": model},
+            default_model="openai/test-model",
+        )
+    )
+    for _ in range(3):  # after the first time, warm is answered from the cache
+        app = make_app(path)
+        async with app.run_test(size=(120, 36)) as pilot:
+            # no extra pause after the engine is ready: the race needs the form's first drawing
+            # still in flight when the run starts
+            await wait_for(pilot, lambda: main_screen(app).engine_ready, what="engine ready")
+            main_screen(app).run_prompt("warm", "one")
+            await wait_for(pilot, lambda: status(app, "warm") in ("done", "cached"), what="warm")
+            main_screen(app).select("big")
+            await pilot.pause(0.3)
+            assert app.config.prompt("big").model_settings == {}
+            assert app.workspace.document.prompt("big").metadata.get("model") is None

@@ -117,6 +117,9 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._rows: dict[str, ParamRow] = {}  # input id -> row
         self._settings: dict[str, str] = {}  # input id -> setting key
         self._texts: dict[str, str] = {}  # input id -> the text last drawn or reported
+        # the inputs of the latest drawing: a Changed event from an input of an earlier one
+        # (queued while the form was redrawn for another prompt) must not edit this prompt
+        self._inputs: dict[str, Input] = {}
         self._pending = pending
         self._recomposing = False
         self._focus_request: str | None = None
@@ -138,6 +141,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._rows = {}
         self._settings = {}
         self._texts = {}
+        self._inputs = {}
         self._recomposing = True
         self.refresh(recompose=True)
         if focus is not None:
@@ -185,13 +189,14 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
                     self._head(row.name, row.label), id=f"{input_id}-src", classes="form-head"
                 )
                 if row.editable:
-                    yield Input(
+                    self._inputs[input_id] = Input(
                         format_value(row.value),
                         id=input_id,
                         compact=True,
                         classes="form-input",
                         placeholder="missing: type a value" if row.source == "missing" else "",
                     )
+                    yield self._inputs[input_id]
                 else:
                     yield Static(
                         short(row.value, 200) if row.value is not None else "(not run yet)",
@@ -214,13 +219,14 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             self._texts[input_id] = format_value(value)
             with Container(classes="form-row"):
                 yield Label(self._head(key, source), id=f"{input_id}-src", classes="form-head")
-                yield Input(
+                self._inputs[input_id] = Input(
                     format_value(value),
                     id=input_id,
                     placeholder="unset",
                     compact=True,
                     classes="form-input",
                 )
+                yield self._inputs[input_id]
 
     def _head(self, name: str, source: str, error: bool = False) -> Text:
         """``name  source`` on one line, the source in its colour (run-time, global, missing...)."""
@@ -237,6 +243,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
         input_id = event.input.id or ""
+        if self._inputs.get(input_id) is not event.input:
+            return  # an input of an earlier drawing (another prompt's form): not an edit here
         if self._texts.get(input_id) == event.value:
             return  # not an edit: the form was just drawn
         self._texts[input_id] = event.value
