@@ -149,9 +149,11 @@ async def test_a_prompts_setting_never_leaks_into_the_next_selected_prompt(
         async with app.run_test(size=(120, 36)) as pilot:
             # no extra pause after the engine is ready: the race needs the form's first drawing
             # still in flight when the run starts
-            await wait_for(pilot, lambda: main_screen(app).engine_ready, what="engine ready")
-            main_screen(app).run_prompt("warm", "one")
-            await wait_for(pilot, lambda: status(app, "warm") in ("done", "cached"), what="warm")
+            screen: Any = pilot.app.screen
+            await wait_for(pilot, lambda: screen.engine_ready, what="engine ready")  # noqa: B023
+            screen.run_prompt("warm", "one")
+            settled = ("done", "cached")
+            await wait_for(pilot, lambda: status(app, "warm") in settled, what="warm")  # noqa: B023
             main_screen(app).select("big")
             await pilot.pause(0.3)
             assert app.config.prompt("big").model_settings == {}
