@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from ..core.config import AIConfig, load
 from ..core.errors import ConfigError, ConfigErrors
 from ..core.fileio import locate
-from ..core.graph import DependencyGraph
+from ..core.graph import DependencyGraph, serial_hint, serial_waits
 from ..core.model_settings import settings_problems
 from ..core.schema import format_path
 
@@ -88,6 +88,8 @@ def check_file(path: str) -> list[Problem]:
                     prompt=prompt.name,
                 )
             )
+    for name, waits in serial_waits(graph).items():
+        problems.append(Problem(path, serial_hint(name, waits), prompt=name, severity="hint"))
     return problems
 
 
@@ -108,13 +110,19 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     for path in args.configs:
         problems = check_file(path)
-        failed = failed or any(p.severity == "error" or args.strict for p in problems)
+        # hints explain (e.g. why prompts run one after another); they never fail a file
+        failing = [
+            p
+            for p in problems
+            if p.severity == "error" or (args.strict and p.severity == "warning")
+        ]
+        failed = failed or bool(failing)
         if args.json:
-            ok = not any(p.severity == "error" or args.strict for p in problems)
+            ok = not failing
             print(json.dumps({"file": path, "ok": ok, "problems": [asdict(p) for p in problems]}))
-        elif problems:
+        else:
             for problem in problems:
                 print(problem)
-        else:
-            print(f"{path}: ok")
+            if not failing:
+                print(f"{path}: ok")
     return 1 if failed else 0

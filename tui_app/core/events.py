@@ -105,6 +105,17 @@ class Cancelled(RunEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Refused(RunEvent):
+    """The run was refused before anything was sent; ``prompt`` is the run's target."""
+
+    problems: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.problems)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunDone(RunEvent):
     """Last event of a run; ``prompt`` is the run's target ("" for all prompts)."""
 
@@ -121,5 +132,6 @@ EVENT_NAMES: dict[type, str] = {
     Failed: "failed",
     Blocked: "blocked",
     Cancelled: "cancelled",
+    Refused: "refused",
     RunDone: "done",
 }

@@ -66,6 +66,8 @@ class RunRecord:
     ended_at: float | None = None
     cache_key: str | None = None
     offline: bool = False
+    # what the request was built from (core.staleness.Provenance): says why an output went stale
+    provenance: dict[str, Any] | None = None
     id: int | None = None
 
     @property
@@ -78,7 +80,7 @@ class RunRecord:
 
 
 _COLUMNS = [f.name for f in fields(RunRecord) if f.name != "id"]
-_JSON_COLUMNS = {"settings", "messages", "output"}
+_JSON_COLUMNS = {"settings", "messages", "output", "provenance"}
 
 
 def config_key(path: str | os.PathLike[str]) -> str:
@@ -146,9 +148,13 @@ def _m001_runs(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX runs_group_id ON runs (group_id) WHERE group_id IS NOT NULL")
 
 
+def _m002_provenance(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE runs ADD COLUMN provenance TEXT")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: list[Migration] = [_m001_runs]
+MIGRATIONS: list[Migration] = [_m001_runs, _m002_provenance]
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
@@ -303,7 +309,7 @@ class History:
             elif name == "output_text" and isinstance(value, str):
                 value = scrub_text(value, known, patterns=False)
             if name in _JSON_COLUMNS:
-                if value is None and name != "output":
+                if value is None and name in ("settings", "messages"):
                     value = {} if name == "settings" else []
                 value = (
                     None
