@@ -6,8 +6,10 @@ the project's own errors (which the CLI prints as one line). Bounded example cou
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import COOKBOOK
+from tui_app.cli import main
 from tui_app.commands.validate import check_file
 from tui_app.core.config import loads
 from tui_app.core.errors import PromptTuiError
@@ -121,6 +124,12 @@ def test_mutated_cookbook_files(data: st.DataObject) -> None:
     source = data.draw(st.sampled_from(COOKBOOK_FILES))
     text = _mutate(source.read_text(encoding="utf-8", errors="replace"), data)
     _exercise(text, format_of(Path(source)))
+    # and the command a user runs on it: an exit code, never an exception
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / source.name
+        path.write_text(text, encoding="utf-8")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            assert main(["validate", str(path)]) in (0, 1, 2)
 
 
 @pytest.mark.skipif(not COOKBOOK_FILES, reason="the AIConfig cookbook is not available")

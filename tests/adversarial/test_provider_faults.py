@@ -117,6 +117,17 @@ CASES: dict[str, Case] = {
         True,
     ),
     "cut at max_tokens is a success": Case([], 0, 2, "finished", settings={"max_tokens": 2}),
+    "invalid port via litellm": Case(
+        [],
+        1,
+        0,
+        "failed",
+        "invalid port 99999",
+        "",
+        True,
+        settings={"transport": "litellm"},
+        api_base="http://127.0.0.1:99999/v1",
+    ),
     "invalid port": Case(
         [], 1, 0, "failed", "invalid port 99999", "", True, api_base="http://127.0.0.1:99999/v1"
     ),

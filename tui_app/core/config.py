@@ -15,12 +15,11 @@ from typing import Any
 
 from .errors import ConfigError, ConfigErrors, UnknownPromptError
 from .fileio import atomic_write, dump_text, format_of, locate, parse_text
+from .model_settings import CALL_OPTIONS
 from .schema import check_document, format_path
 
 # Keys of a model's settings that configure the call rather than being sent to the model.
-CALL_OPTION_KEYS = frozenset(
-    {"api_base", "base_url", "timeout", "api_version", "max_attempts", "transport"}
-)
+CALL_OPTION_KEYS = CALL_OPTIONS
 
 
 class Prompt:

@@ -13,12 +13,13 @@ from typing import Any
 from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
 from .errors import ConfigError, MissingReferenceError, PromptTuiError
 from .graph import prompt_references, prompt_sources
+from .model_settings import STRUCTURAL
 from .param_sources import ParamInfo, ParamSource
 from .request import ResolvedRequest
 from .templates import Reference, TemplateEngine, default_engine
 
 # Settings that shape the request itself rather than being model parameters.
-_STRUCTURAL_KEYS = frozenset({"system_prompt", "messages", "stream", "stream_options", "model"})
+_STRUCTURAL_KEYS = STRUCTURAL  # settings that shape the request instead of being sent
 
 
 # A run's own outputs by prompt name: resolution inside a run reads them before the document's.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -37,6 +38,7 @@ __all__ = [
     "ended_early",
     "failure_for_status",
     "scrub_secrets",
+    "url_problem",
     "usage_from",
 ]
 
@@ -197,6 +199,14 @@ class Call:
                 provider=provider,
                 attempts=0,
             ) from None
+        problem = url_problem(api_base) if api_base else None
+        if problem:  # e.g. port 99999: say so, instead of whatever the socket layer raises
+            raise ProviderError(
+                f"invalid api_base {api_base}: {problem}",
+                provider=provider,
+                attempts=0,
+                secrets=[api_key],
+            )
         if not (timeout > 0 and math.isfinite(timeout)):
             timeout = DEFAULT_TIMEOUT
         return cls(
@@ -208,6 +218,25 @@ class Call:
             api_key=api_key,
             secrets=[api_key],
         )
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be connected to ("invalid port 99999"), None when it looks usable."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError:
+        match = re.search(r":(\d+|[^/@\s]*)(?:/|$)", url.split("://", 1)[-1])
+        return f"invalid port {match.group(1)}" if match else "not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return f"unsupported scheme '{parts.scheme}' (http or https)"
+    if not parts.hostname:
+        return "no host name"
+    if port == 0:
+        return "invalid port 0"
+    return None
 
 
 def usage_from(raw: Any) -> Usage | None:

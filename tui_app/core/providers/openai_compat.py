@@ -61,6 +61,7 @@ from .base import (
     detail_from_error_body,
     ended_early,
     failure_for_status,
+    url_problem,
     usage_from,
 )
 from .routing import api_base_of, openai_model_id
@@ -203,25 +204,6 @@ def _classify(exc: Exception, call: Call, connect: float, responded: bool) -> Fa
     return Failure(f"{call.provider}: {detail}", detail, None, False, kind="other")
 
 
-def _url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be connected to ("invalid port 99999"), None when it looks usable."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # raises ValueError for a port out of range or not a number
-    except ValueError:
-        match = re.search(r":(\d+|[^/@\s]*)(?:/|$)", url.split("://", 1)[-1])
-        return f"invalid port {match.group(1)}" if match else "not a valid URL"
-    if parts.scheme not in ("http", "https"):
-        return f"unsupported scheme '{parts.scheme}' (http or https)"
-    if not parts.hostname:
-        return "no host name"
-    if port == 0:
-        return "invalid port 0"
-    return None
-
-
 def _stream_error(obj: dict[str, Any], call: Call) -> Failure:
     """An ``{"error": ...}`` event inside a 200 stream."""
     detail, code = detail_from_error_body(obj)
@@ -341,7 +323,7 @@ async def stream(
     key = call.api_key or os.environ.get("OPENAI_API_KEY") or None
     call.secrets.append(key)
     model_id = openai_model_id(request.model)
-    problem = _url_problem(base)
+    problem = url_problem(base)
     if problem:
         raise ProviderError(
             f"invalid api_base {call.where}: {problem}",
