@@ -30,6 +30,7 @@ from tui_app.core.events import (
 )
 from tui_app.core.history import History
 from tui_app.core.keys import KeyStore
+from tui_app.core.preflight import MissingKeysError
 from tui_app.core.runner import Runner, RunRequest
 
 
@@ -275,9 +276,9 @@ async def test_missing_key_fails_before_any_request(
     monkeypatch.setattr(socket.socket, "connect", no_network)
     config = loads(json.dumps(chain([p("a", "hi")], default_model="gpt-4o-mini")))
     keys = KeyStore(environ={}, backend=keyring.backends.fail.Keyring())
-    events = await collect(Runner(config, keys=keys), RunRequest("a"))
-    failed = by_prompt(events, Failed)["a"]
-    assert "openai" in failed.error and "OPENAI_API_KEY" in failed.error
+    with pytest.raises(MissingKeysError) as refused:  # the run is refused before it starts
+        await collect(Runner(config, keys=keys), RunRequest("a"))
+    assert str(refused.value) == "No key for openai (prompt a): set OPENAI_API_KEY"
 
 
 async def test_missing_parameters_refuse_the_run_listing_them(tmp_path: Path):

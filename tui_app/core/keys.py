@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from .errors import PromptTuiError
@@ -108,6 +108,20 @@ class KeyLookup:
     source: Source | None
     env_var: str | None
     keyring_error: str | None = None
+    # The keyring entry (user name under service ``prompt-tui``) that was read: the provider, or
+    # the entry a model's settings name (``api_key_keyring``); None when the keyring is not asked.
+    entry: str | None = field(default=None, compare=False)
+
+    def where(self) -> str:
+        """Where the key came from, in words: "the OS keyring (entry 'openai')",
+        "the environment variable OPENAI_API_KEY"; "" when no key was found."""
+        if self.source == "keyring":
+            return f"the OS keyring (entry '{self.entry or self.provider}')"
+        if self.source == "environment":
+            return f"the environment variable {self.env_var}"
+        if self.source == "explicit":
+            return "a key given to prompt-tui directly"
+        return ""
 
     @property
     def found(self) -> bool:
@@ -292,18 +306,30 @@ class KeyStore:
         """Explicit key, else the keyring's, else the environment variable's (``env_var`` when
         given, e.g. from a larger provider table, else this store's table)."""
         name = normalize_provider(provider)
-        env_var = env_var or self._env_vars.get(name)
-        explicit = self._explicit.get(name)
-        if explicit:
-            return KeyLookup(name, explicit, "explicit", env_var)
-        value, error = self._from_keyring(name)
-        if value:
-            return KeyLookup(name, value, "keyring", env_var)
+        return self._lookup(name, name, env_var or self._env_vars.get(name))
+
+    def lookup_named(self, label: str, *, entry: str | None, env_var: str | None) -> KeyLookup:
+        """The key a model's settings point at: keyring ``entry`` (when given), else the
+        environment variable ``env_var`` (when given); never the provider's own key.
+        ``label`` names the result (the entry, else the variable)."""
+        return self._lookup(label, normalize_provider(entry) if entry else None, env_var)
+
+    def _lookup(self, label: str, entry: str | None, env_var: str | None) -> KeyLookup:
+        error: str | None = None
+        if entry is not None:
+            explicit = self._explicit.get(entry)
+            if explicit:
+                return KeyLookup(label, explicit, "explicit", env_var, entry=entry)
+            value, error = self._from_keyring(entry)
+            if value:
+                return KeyLookup(label, value, "keyring", env_var, entry=entry)
         environ = os.environ if self._environ is None else self._environ
         env_value = environ.get(env_var) if env_var else None
         if env_value:
-            return KeyLookup(name, env_value, "environment", env_var, keyring_error=error)
-        return KeyLookup(name, None, None, env_var, keyring_error=error)
+            return KeyLookup(
+                label, env_value, "environment", env_var, keyring_error=error, entry=entry
+            )
+        return KeyLookup(label, None, None, env_var, keyring_error=error, entry=entry)
 
     def lookup_all(self, providers: Iterable[str] | None = None) -> list[KeyLookup]:
         """One lookup per provider (default: every known provider), found or not."""

@@ -32,7 +32,9 @@ from .events import (
     Usage,
 )
 from .graph import DependencyGraph
+from .keys import KeyLookup
 from .outputs import error_output, result_output
+from .preflight import check_keys, explain_auth_failure, key_for
 from .request import ResolvedRequest
 from .resolve import resolve
 
@@ -175,6 +177,7 @@ class Runner:
             if len(problems) == 1:
                 raise problems[0]
             raise RunRefused(problems)
+        await self._check_keys(request, targets, graph.deps)  # all missing keys named, none sent
         run_id = uuid.uuid4().hex[:12]
         queue: asyncio.Queue[RunEvent] = asyncio.Queue()
         deps = graph.deps
@@ -314,7 +317,8 @@ class Runner:
         from . import providers  # providers import litellm lazily themselves
 
         offline = providers.is_offline(resolved.model)
-        api_key = self._api_key(resolved) if not offline else None
+        found = None if offline else self._api_key(resolved)
+        api_key = found.value if found is not None else None
         started = time.time()
         emit(Started(run_id=run_id, prompt=name, t=started, request=resolved, offline=offline))
         stream = self._stream or providers.stream_chat
@@ -345,12 +349,13 @@ class Runner:
             text = "".join(partial)
             prompt.set_outputs([error_output(exc)])
             self._output_keys.pop(name, None)
+            error = explain_auth_failure(str(exc), exc.status, found)
             emit(
                 Failed(
                     run_id=run_id,
                     prompt=name,
                     t=time.time(),
-                    error=str(exc),
+                    error=error,
                     partial_text=text,
                     attempts=exc.attempts,
                     status=exc.status,
@@ -363,7 +368,7 @@ class Runner:
                 resolved,
                 "failed",
                 text=text,
-                error=str(exc),
+                error=error,
                 attempts=exc.attempts,
                 started=started,
                 offline=offline,
@@ -417,26 +422,43 @@ class Runner:
             secret=api_key,
         )
 
-    def _api_key(self, resolved: ResolvedRequest) -> str | None:
-        from . import providers
-
-        if not providers.needs_key(resolved):
-            return None  # the provider layer sends a placeholder to local servers
-        provider = providers.provider_of(resolved.model, resolved.call_options)
-        env_var = providers.key_env_var(provider)
+    def _key_store(self) -> Any:
         if self.keys is None:
             from .keys import KeyStore
 
             self.keys = KeyStore()
-        found = self.keys.lookup(provider, env_var=env_var).value
-        if not found:
-            hint = (
-                f"set {env_var} or run `prompt-tui keys set {provider}`"
-                if env_var
-                else f"configure {provider}"
-            )
-            raise PromptTuiError(f"no API key for {provider} (model {resolved.model}): {hint}")
-        return found
+        return self.keys
+
+    def _api_key(self, resolved: ResolvedRequest) -> KeyLookup | None:
+        """The key to send (None: none needed; the provider layer sends a placeholder to local
+        servers); raises MissingKeysError when one is needed and missing."""
+        return key_for(resolved, self._key_store())
+
+    async def _check_keys(
+        self, request: RunRequest, targets: list[str], deps: dict[str, Any]
+    ) -> None:
+        """Refuse the run when any prompt it will send lacks a key (all named at once). A prompt
+        whose unchanged request is cached and reads nothing from this run sends nothing."""
+        running = set(targets)
+        requests = []
+        for name in targets:
+            try:
+                resolved = resolve(
+                    self.config,
+                    name,
+                    params=request.params,
+                    model=request.model,
+                    settings=request.settings,
+                    allow_missing=True,
+                )
+            except PromptTuiError:
+                continue  # reported when the prompt runs
+            reads_this_run = any(d in running for d in deps.get(name, ()))
+            if not request.force and not reads_this_run and self._cached(resolved.cache_key):
+                continue
+            requests.append(resolved)
+        if requests:  # keyring reads may wait on D-Bus: off the event loop
+            await asyncio.to_thread(check_keys, requests, self._key_store())
 
     def _cached(self, key: str) -> _CachedAnswer | None:
         if key in self._memory_cache:
