@@ -139,7 +139,7 @@ class KeyLookup:
     def __str__(self) -> str:
         if self.value is None:
             return f"{self.provider}: no key"
-        where = self.source or "?"
+        where: str = self.source or "?"
         if self.source == "environment" and self.env_var:
             where = f"environment ({self.env_var})"
         return f"{self.provider}: {self.masked()} from {where}"
@@ -394,3 +394,38 @@ class KeyStore:
                     f"could not delete the key for {name} from the OS keyring: {failure}"
                 )
             return True
+
+
+# -- words for people ---------------------------------------------------------------------------
+
+_BACKEND_WORDS = {
+    "SecretService": "the Secret Service on the D-Bus session bus (GNOME Keyring, KWallet or "
+    "KeePassXC), which keeps keys encrypted in your login keyring",
+    "kwallet": "KWallet, KDE's password store",
+    "macOS": "the macOS Keychain",
+    "Windows": "the Windows Credential Locker",
+    "libsecret": "libsecret (the GNOME Keyring or another Secret Service)",
+    "chainer": "the first of several configured keyrings that has the key",
+}
+
+NO_KEYRING_HELP = (
+    "Without an OS keyring prompt-tui cannot store keys; it reads each provider's key from its "
+    "environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...). To get a keyring on Linux, "
+    "run a Secret Service in your D-Bus session: install gnome-keyring (or use KWallet) and log "
+    "in to a desktop session, or on a headless machine start one with `dbus-run-session` and "
+    "`gnome-keyring-daemon --unlock`. The macOS Keychain and the Windows Credential Locker work "
+    "out of the box."
+)
+
+
+def backend_in_words(status: BackendStatus) -> str:
+    """What the keyring backend is and what that means, in a sentence or three."""
+    if not status.usable:
+        return f"{status.message}.\n{NO_KEYRING_HELP}"
+    short = _short_name(status.name)
+    what = _BACKEND_WORDS.get(short)
+    where = f": {what}" if what else ""
+    return (
+        f"{status.message}{where}. Keys stored with `prompt-tui keys set` live there and are "
+        "read before environment variables."
+    )
