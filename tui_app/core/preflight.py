@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .errors import PromptTuiError
-from .keys import KeyLookup, KeyStore, env_var_for
+from .keys import PROVIDER_ENV_VARS, KeyLookup, KeyStore, env_var_for
 from .request import ResolvedRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import AIConfig
 
 Surface = Literal["tui", "cli"]
 
@@ -158,3 +161,25 @@ def explain_auth_failure(message: str, status: int | None, key: KeyLookup | None
         return message
     head = message.split(" — check ", 1)[0]
     return f"{head} — the key sent ({key.masked()}) came from {key.where()}: check or replace it"
+
+
+def config_key_needs(config: AIConfig) -> list[tuple[KeyNeed, tuple[str, ...]]]:
+    """The keys ``config``'s prompts need (with the prompts needing each), in prompt order.
+    Prompts that cannot be resolved yet are skipped: a run reports them."""
+    from .resolve import resolve
+
+    groups: dict[KeyNeed, list[str]] = {}
+    for name in config.prompt_names:
+        try:
+            request = resolve(config, name, allow_missing=True)
+        except PromptTuiError:
+            continue
+        need = key_need(request)
+        if need is not None:
+            groups.setdefault(need, []).append(name)
+    return [(need, tuple(prompts)) for need, prompts in groups.items()]
+
+
+def common_key_needs() -> list[KeyNeed]:
+    """The well-known providers, each with its keyring entry and environment variable."""
+    return [KeyNeed(p, p, p, env, False) for p, env in PROVIDER_ENV_VARS.items()]

@@ -291,7 +291,9 @@ class PromptTuiApp(App[int]):
                     await asyncio.sleep(0)
                     last_yield = time.monotonic()
         except PromptTuiError as exc:
-            error = str(exc)
+            from ..core.preflight import MissingKeysError
+
+            error = exc.message("tui") if isinstance(exc, MissingKeysError) else str(exc)
         except asyncio.CancelledError:
             runner.cancel(request.prompt if request.mode == "one" else None)
             raise
