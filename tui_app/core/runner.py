@@ -34,7 +34,7 @@ from .events import (
 from .graph import DependencyGraph
 from .keys import KeyLookup
 from .outputs import error_output, result_output
-from .preflight import check_keys, explain_auth_failure, key_for
+from .preflight import check_keys, explain_auth_failure, key_for, key_need
 from .request import ResolvedRequest
 from .resolve import resolve
 
@@ -453,6 +453,8 @@ class Runner:
                 )
             except PromptTuiError:
                 continue  # reported when the prompt runs
+            if key_need(resolved) is None:
+                continue  # offline, or a local server: no key
             reads_this_run = any(d in running for d in deps.get(name, ()))
             if not request.force and not reads_this_run and self._cached(resolved.cache_key):
                 continue
