@@ -101,8 +101,52 @@ CHILD = textwrap.dedent(
         assert server_key not in json.dumps([r.body for r in server.requests])
     lap("self-hosted run")
 
+    # A new user in the TUI: `k`, `s`, types the key (it goes to the Secret Service), back, `r`:
+    # the run sends that key.
+    import asyncio
+    from tests.ui.helpers import ready, select, wait_for
+    from tui_app.ui.app import PromptTuiApp
+    from tui_app.ui.screens.keys import KeyInputScreen, KeysScreen
+
+    tui_key = os.environ.pop("PTUI_TEST_TUI_KEY")
+    with OpenAIServer() as server:
+        server.required_key = tui_key
+        config["metadata"]["models"]["vllm"].update(api_base=server.base_url,
+                                                    api_key_keyring="tui-vllm")
+        with open("tui.aiconfig.json", "w") as f:
+            json.dump(config, f)
+        os.environ["PROMPT_TUI_HOME"] = run_home
+        app = PromptTuiApp("tui.aiconfig.json", preload=False)
+
+        async def drive():
+            async with app.run_test(size=(140, 40)) as pilot:
+                await ready(pilot)
+                await pilot.press("k")
+                await wait_for(pilot, lambda: isinstance(app.screen, KeysScreen)
+                               and app.screen.rows, timeout=30, what="keys read")
+                assert app.screen.rows[0].need.label == "tui-vllm"
+                assert app.screen.keyring_usable, app.screen.backend_message
+                await pilot.press("s")
+                await wait_for(pilot, lambda: isinstance(app.screen, KeyInputScreen))
+                await pilot.press(*tui_key, "enter")
+                await wait_for(pilot, lambda: isinstance(app.screen, KeysScreen)
+                               and app.screen.rows[0].source == "keyring", timeout=30,
+                               what="key stored")
+                await pilot.press("escape")
+                await select(pilot, "ask")
+                await pilot.press("r")
+                await wait_for(pilot, lambda: server.chat_requests, timeout=30, what="run")
+                await wait_for(pilot, lambda: app.session.state("ask").status == "done",
+                               timeout=30, what="answer")
+
+        asyncio.run(drive())
+        del os.environ["PROMPT_TUI_HOME"]
+        tui_sent = [r.api_key == tui_key for r in server.chat_requests]
+    lap("tui")
+
     import keyring
     other = keyring.get_password(SERVICE, "anthropic")
+    tui_stored = keyring.get_password(SERVICE, "tui-vllm") == tui_key
     assert fresh.delete("openai") is True
     lap("delete")
     after = KeyStore(environ={}).lookup("openai")
@@ -110,7 +154,8 @@ CHILD = textwrap.dedent(
     assert KeyStore(environ={}).delete("openai") is False
     lap("done")
     print(json.dumps({"timings": timings, "masked": hit.masked(), "cli": results,
-                      "anthropic_after_delete": other, "sent_with_key": sent}))
+                      "anthropic_after_delete": other, "sent_with_key": sent,
+                      "tui_sent_with_key": tui_sent, "tui_stored": tui_stored}))
     """
 )
 
@@ -142,6 +187,7 @@ def test_secret_service_round_trip(tmp_path):
     second = "sk-ant-" + secrets.token_urlsafe(24) + "-W3v5"
     server_key = "sk-vllm-" + secrets.token_urlsafe(24) + "-V7k2"
     run_home = tmp_path / "run-home"
+    tui_key = "skTui" + secrets.token_hex(16) + "Z9q4"  # letters and digits: Pilot types it
     keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(
@@ -155,6 +201,7 @@ def test_secret_service_round_trip(tmp_path):
         PTUI_TEST_SECRET=secret,
         PTUI_TEST_SECOND=second,
         PTUI_TEST_SERVER_KEY=server_key,
+        PTUI_TEST_TUI_KEY=tui_key,
         PTUI_TEST_RUN_HOME=str(run_home),
     )
     script = (
@@ -205,12 +252,16 @@ def test_secret_service_round_trip(tmp_path):
     assert cli["test"]["rc"] == 0 and "key accepted" in cli["test"]["out"], cli["test"]["err"]
     assert cli["run"]["rc"] == 0, cli["run"]["err"]
     assert report["sent_with_key"] == [True]
+    # the TUI: the key typed on the keys screen is in the Secret Service and the next run sent it
+    assert report["tui_stored"] is True
+    assert report["tui_sent_with_key"] == [True]
+    assert tui_key not in done.stdout + done.stderr
     # leak scan: no file anywhere in the session (config, history DB, homes) holds a key in
     # plain text; gnome-keyring's own store is encrypted
     for file in tmp_path.rglob("*"):
         if file.is_file():
             data = file.read_bytes()
-            for hidden in (secret, second, server_key):
+            for hidden in (secret, second, server_key, tui_key):
                 assert hidden.encode() not in data, f"a key in {file}"
     assert list(run_home.rglob("history.sqlite3")), "the run's history exists and was scanned"
     # nothing was written where the user's own files live
