@@ -22,7 +22,7 @@ from tui_app.cli import main
 from tui_app.core.config import load
 from tui_app.core.events import Failed, Finished
 from tui_app.core.keys import PROVIDER_ENV_VARS, SERVICE, KeyStore
-from tui_app.core.preflight import MissingKeysError
+from tui_app.core.preflight import KeySourceError, MissingKeysError
 from tui_app.core.providers.base import LOCAL_DUMMY_KEY
 from tui_app.core.runner import Runner, RunRequest
 
@@ -257,3 +257,17 @@ def test_the_config_file_keeps_names_not_keys(model_server: OpenAIServer, tmp_pa
     text = path.read_text()
     assert SERVER_KEY not in text
     assert json.loads(text)["metadata"]["models"]["local"]["api_key_env"] == "VLLM_KEY"
+
+
+@pytest.mark.parametrize("option", ["api_key_env", "api_key_keyring"])
+async def test_a_key_pasted_where_a_name_belongs_is_refused_without_showing_it(
+    model_server: OpenAIServer, tmp_path: Path, option: str
+):
+    pasted = "sk-proj-Zx81kQ0pL3vB7nM2cD5fG9hJ"
+    config = load(write_config(tmp_path / "c.json", served_with(model_server, **{option: pasted})))
+    with pytest.raises(KeySourceError) as refused:
+        await collect(Runner(config, keys=no_keys()), RunRequest("a"))
+    message = str(refused.value)
+    assert message.startswith(f"prompt 'a': setting {option} must be the name of")
+    assert pasted not in message and pasted[-4:] not in message
+    assert model_server.requests == []

@@ -73,7 +73,7 @@ def probe_key(
 
     try:
         response = httpx.get(url, headers=_headers(auth, key), timeout=timeout)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         # The error text can quote the request (headers included): keep only its kind.
         return ProbeResult(False, f"could not reach {url}: {type(exc).__name__}")
     status = response.status_code

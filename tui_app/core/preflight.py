@@ -13,6 +13,7 @@ call can never disagree. Keyring reads can block on D-Bus: call these off the ev
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -39,10 +40,43 @@ class KeyNeed:
     api_base: str | None = field(default=None, compare=False)  # informative; not grouped on
 
 
+class KeySourceError(PromptTuiError):
+    """A model's api_key_env / api_key_keyring setting is not a usable name. The message never
+    repeats the value: a key pasted there by mistake must not reach the screen."""
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_ENTRY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}\Z")
+
+
+def _check_name(request: ResolvedRequest, option: str, value: str | None) -> None:
+    if value is None:
+        return
+    from .providers.base import scrub_secrets  # the one "looks like a key" rule
+
+    env = option.endswith("_env")
+    pattern = _ENV_NAME if env else _ENTRY_NAME
+    if pattern.match(value) and scrub_secrets(value) == value:
+        return
+    what = (
+        "the name of an environment variable (like VLLM_KEY)"
+        if env
+        else "the name of an OS keyring entry (like my-vllm)"
+    )
+    raise KeySourceError(
+        f"prompt '{request.prompt}': setting {option} must be {what}, never the key itself "
+        "(the value is not shown in case it is one); store a key with "
+        "`prompt-tui keys set NAME --custom` or the keys screen (k)"
+    )
+
+
 def key_need(request: ResolvedRequest) -> KeyNeed | None:
     """The key ``request`` must be sent with, or None when it needs none (an offline model, a
-    local server without a named key source)."""
+    local server without a named key source). Raises :class:`KeySourceError` for a named
+    source that is not a name."""
     from .providers.routing import (
+        KEY_ENV_OPTION,
+        KEY_KEYRING_OPTION,
         api_base_of,
         key_env_var,
         named_key_source,
@@ -55,6 +89,8 @@ def key_need(request: ResolvedRequest) -> KeyNeed | None:
     provider = provider_of(request.model, request.call_options)
     api_base = api_base_of(request.call_options)
     entry, env_var = named_key_source(request.call_options)
+    _check_name(request, KEY_KEYRING_OPTION, entry)
+    _check_name(request, KEY_ENV_OPTION, env_var)
     if entry or env_var:
         label = entry or env_var or provider
         return KeyNeed(label, provider, entry, env_var, True, api_base)
@@ -171,10 +207,9 @@ def config_key_needs(config: AIConfig) -> list[tuple[KeyNeed, tuple[str, ...]]]:
     groups: dict[KeyNeed, list[str]] = {}
     for name in config.prompt_names:
         try:
-            request = resolve(config, name, allow_missing=True)
+            need = key_need(resolve(config, name, allow_missing=True))
         except PromptTuiError:
-            continue
-        need = key_need(request)
+            continue  # a run says why
         if need is not None:
             groups.setdefault(need, []).append(name)
     return [(need, tuple(prompts)) for need, prompts in groups.items()]

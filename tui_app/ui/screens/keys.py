@@ -23,6 +23,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
+from ...core.errors import PromptTuiError
 from ...core.keys import NO_KEYRING_HELP, KeyStore, KeyStoreError, mask
 from ...core.preflight import KeyNeed, common_key_needs, config_key_needs, find_key
 
@@ -160,13 +161,23 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
         self.reload()
 
     # --- reading (thread) ---------------------------------------------------------------------
-    @work(thread=True, group="keys-read", exclusive=True, description="read the keys")
+    @work(
+        thread=True,
+        exit_on_error=False,
+        group="keys-read",
+        exclusive=True,
+        description="read the keys",
+    )
     def reload(self) -> None:
         """Ask the keyring (and the environment) for every row, off the event loop."""
         self.store.refresh()  # another program may have changed the keyring
         rows = []
         for need, prompts in self._needs:
-            hit = find_key(self.store, need)
+            try:
+                hit = find_key(self.store, need)
+            except PromptTuiError as exc:  # an entry name the keyring refuses: say, go on
+                self.app.call_from_thread(self._say, str(exc), True)
+                continue
             if hit.source == "environment":
                 where = f"environment ({hit.env_var})"
             else:
@@ -236,6 +247,8 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
         verb = "Replace" if row.source == "keyring" else "Set"
         now = f" (now {row.masked})" if row.source == "keyring" else ""
         title = f"{verb} the key for {need.label}{now}"
+        if row.source == "environment":
+            title += f"\nStored in the OS keyring, it is used instead of {row.need.env_var}."
 
         def entered(value: str | None) -> None:
             if value:
@@ -243,7 +256,12 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
 
         self.app.push_screen(KeyInputScreen(title), entered)
 
-    @work(thread=True, group="keys-write", description="store a key in the OS keyring")
+    @work(
+        thread=True,
+        exit_on_error=False,
+        group="keys-write",
+        description="store a key in the OS keyring",
+    )
     def _store_key(self, entry: str, value: str) -> None:
         try:
             self.store.set(entry, value)
@@ -281,7 +299,12 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
             answered,
         )
 
-    @work(thread=True, group="keys-write", description="delete a key from the OS keyring")
+    @work(
+        thread=True,
+        exit_on_error=False,
+        group="keys-write",
+        description="delete a key from the OS keyring",
+    )
     def _delete_key(self, entry: str) -> None:
         try:
             deleted = self.store.delete(entry)
@@ -302,7 +325,13 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
         self._say(f"Testing the key for {row.need.label}…")
         self._test_key(row.need)
 
-    @work(thread=True, group="keys-test", exclusive=True, description="test a key")
+    @work(
+        thread=True,
+        exit_on_error=False,
+        group="keys-test",
+        exclusive=True,
+        description="test a key",
+    )
     def _test_key(self, need: KeyNeed) -> None:
         from ...core.key_probe import probe_key
 
