@@ -211,3 +211,25 @@ async def test_the_palette_opens_the_keys_screen(
         await wait_for(pilot, lambda: isinstance(app.screen, KeysScreen), what="keys screen")
         assert isinstance(app.screen.query_one("#keys-table"), DataTable)
         assert not app.screen.query(Input)
+
+
+class LockedKeyring(MemoryKeyring):
+    def get_password(self, service: str, username: str) -> str | None:
+        import keyring.errors
+
+        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+
+async def test_a_locked_keyring_says_to_unlock_it(
+    write_config: Any, model_server: OpenAIServer
+) -> None:
+    store = KeyStore(
+        environ={"ANTHROPIC_API_KEY": "sk-ant-env-1234567890-ENVK"}, backend=LockedKeyring()
+    )
+    app = app_with(config(write_config, model_server), store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await ready(pilot)
+        await open_keys(pilot)
+        note = str(keys_screen(app).query_one("#keys-note").render())
+        assert "could not be read (KeyringLocked" in note and "Unlock the keyring" in note
+        assert cells(app, "anthropic")[1:3] == ["environment (ANTHROPIC_API_KEY)", "••••ENVK"]

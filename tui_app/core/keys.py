@@ -150,6 +150,9 @@ class BackendStatus:
     usable: bool
     name: str  # the backend's class path, e.g. keyring.backends.SecretService.Keyring
     message: str  # one line for people
+    # False when a keyring exists but could not be read (locked, D-Bus error): unlocking it
+    # helps, installing one does not.
+    read_failed: bool = False
 
     def __str__(self) -> str:
         return self.message
@@ -254,6 +257,7 @@ class KeyStore:
                     f"the OS keyring (keyring backend '{_short_name(path)}') could not be read "
                     f"({self._read_error}): {_FALLBACK}"
                 ),
+                read_failed=True,
             )
         return BackendStatus(
             usable=True,
@@ -420,6 +424,11 @@ NO_KEYRING_HELP = (
 
 def backend_in_words(status: BackendStatus) -> str:
     """What the keyring backend is and what that means, in a sentence or three."""
+    if status.read_failed:
+        return (
+            f"{status.message}.\nUnlock the keyring (log in to your desktop session, or run "
+            "`gnome-keyring-daemon --unlock`), then try again."
+        )
     if not status.usable:
         return f"{status.message}.\n{NO_KEYRING_HELP}"
     short = _short_name(status.name)

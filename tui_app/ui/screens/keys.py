@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from ...core.errors import PromptTuiError
-from ...core.keys import NO_KEYRING_HELP, KeyStore, KeyStoreError, mask
+from ...core.keys import BackendStatus, KeyStore, KeyStoreError, backend_in_words, mask
 from ...core.preflight import KeyNeed, common_key_needs, config_key_needs, find_key
 
 
@@ -184,18 +184,19 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
                 where = hit.source or "missing"
             rows.append(KeyRow(need, prompts, hit.source, where, hit.masked()))
         status = self.store.backend_status()  # after the reads: a read that failed shows here
-        self.app.call_from_thread(self._show, rows, status.usable, status.message)
+        self.app.call_from_thread(self._show, rows, status)
 
-    def _show(self, rows: list[KeyRow], usable: bool, message: str) -> None:
+    def _show(self, rows: list[KeyRow], status: BackendStatus) -> None:
         self.rows = rows
-        self.keyring_usable = usable
-        self.backend_message = message
+        self.keyring_usable = usable = status.usable
+        self.backend_message = message = status.message
         note = self.query_one("#keys-note", Static)
         if usable:
             note.update("")
             note.remove_class("-shown")
         else:
-            note.update(f"{message[:1].upper()}{message[1:]}.\n{NO_KEYRING_HELP}")
+            words = backend_in_words(status)
+            note.update(words[:1].upper() + words[1:])
             note.add_class("-shown")
         table = self.query_one("#keys-table", DataTable)
         cursor = table.cursor_row
