@@ -19,12 +19,11 @@ from tests.helpers import chain, write_config
 from tests.support.memory_keyring import MemoryKeyring
 from tests.support.openai_server import OpenAIServer
 from tui_app.cli import main
-from tui_app.core.config import load
-from tui_app.core.events import Failed, Finished
+from tui_app.core.config import AIConfig, load
+from tui_app.core.events import Failed, Finished, Refused
 from tui_app.core.keys import PROVIDER_ENV_VARS, SERVICE, KeyStore
-from tui_app.core.preflight import KeySourceError, MissingKeysError
 from tui_app.core.providers.base import LOCAL_DUMMY_KEY
-from tui_app.core.runner import Runner, RunRequest
+from tui_app.core.workspace import Workspace
 
 SERVER_KEY = "sk-vllm-5a1d93be77c0f2e1b8-VLLM"
 PROVIDER_KEY = "sk-proj-real-openai-0d9c8b7a6f-REAL"
@@ -55,43 +54,51 @@ def no_keys() -> KeyStore:
     return KeyStore(environ={}, backend=MemoryKeyring())
 
 
-async def collect(runner: Runner, request: RunRequest) -> list[Any]:
-    return [event async for event in runner.run(request)]
+def workspace(config: AIConfig, keys: KeyStore) -> Workspace:
+    return Workspace.for_document(config, history=False, keys=keys)
+
+
+async def collect(ws: Workspace, target: str | None) -> list[Any]:
+    run = ws.new_run(target, "with_deps")
+    return [event async for event in ws.execute(run)]
+
+
+def refusal(events: list[Any]) -> tuple[str, ...]:
+    """The problems of the run's refusal; nothing of it started."""
+    (refused,) = [e for e in events if isinstance(e, Refused)]
+    assert not any(e.kind == "started" for e in events)
+    return refused.problems
 
 
 async def test_two_missing_providers_are_named_at_once_and_nothing_is_sent(
     model_server: OpenAIServer, tmp_path: Path
 ):
     config = load(write_config(tmp_path / "c.json", mixed_chain(model_server)))
-    with pytest.raises(MissingKeysError) as refused:
-        await collect(Runner(config, keys=no_keys()), RunRequest(mode="all"))
-    assert model_server.requests == []  # not even the local prompt a went out
-    error = refused.value
-    assert [(m.need.label, m.prompts) for m in error.missing] == [
-        ("anthropic", ("b", "d")),
-        ("gemini", ("c",)),
-    ]
-    assert error.message("tui") == (
-        "No key for anthropic (prompts b, d): press k to add one, or set ANTHROPIC_API_KEY; "
-        "No key for gemini (prompt c): press k to add one, or set GEMINI_API_KEY"
-    )
-    assert str(error) == (
+    ws = workspace(config, no_keys())
+    assert refusal(await collect(ws, None)) == (
         "No key for anthropic (prompts b, d): run `prompt-tui keys set anthropic`, "
-        "or set ANTHROPIC_API_KEY; "
-        "No key for gemini (prompt c): run `prompt-tui keys set gemini`, or set GEMINI_API_KEY"
+        "or set ANTHROPIC_API_KEY",
+        "No key for gemini (prompt c): run `prompt-tui keys set gemini`, or set GEMINI_API_KEY",
     )
+    assert model_server.requests == []  # not even the local prompt a went out
+    ws.runner.key_hint = "tui"  # how the TUI words it
+    assert refusal(await collect(ws, None)) == (
+        "No key for anthropic (prompts b, d): press k to add one, or set ANTHROPIC_API_KEY",
+        "No key for gemini (prompt c): press k to add one, or set GEMINI_API_KEY",
+    )
+    assert model_server.requests == []
 
 
 async def test_without_a_keyring_the_hint_is_the_environment_variable_only(
     model_server: OpenAIServer, tmp_path: Path
 ):
     config = load(write_config(tmp_path / "c.json", mixed_chain(model_server)))
-    keys = KeyStore(environ={}, backend=keyring.backends.fail.Keyring())
-    with pytest.raises(MissingKeysError) as refused:
-        await collect(Runner(config, keys=keys), RunRequest("b"))
+    ws = workspace(config, KeyStore(environ={}, backend=keyring.backends.fail.Keyring()))
+    only_env = ("No key for anthropic (prompt b): set ANTHROPIC_API_KEY",)
+    assert refusal(await collect(ws, "b")) == only_env
+    ws.runner.key_hint = "tui"
+    assert refusal(await collect(ws, "b")) == only_env
     assert model_server.requests == []
-    assert refused.value.message("tui") == "No key for anthropic (prompt b): set ANTHROPIC_API_KEY"
-    assert "keys set" not in str(refused.value)
 
 
 def test_cli_run_is_refused_with_the_cli_hint(
@@ -116,9 +123,9 @@ async def test_only_the_keys_still_missing_are_named(model_server: OpenAIServer,
     backend = MemoryKeyring()
     backend.items[(SERVICE, "anthropic")] = "sk-ant-0123456789abcdef-AAAA"
     config = load(write_config(tmp_path / "c.json", mixed_chain(model_server)))
-    with pytest.raises(MissingKeysError) as refused:
-        await collect(Runner(config, keys=KeyStore(environ={}, backend=backend)), RunRequest())
-    assert [m.need.label for m in refused.value.missing] == ["gemini"]
+    ws = workspace(config, KeyStore(environ={}, backend=backend))
+    problems = refusal(await collect(ws, None))
+    assert [p.split(" (")[0] for p in problems] == ["No key for gemini"]
 
 
 def served_with(server: OpenAIServer, **settings: Any) -> dict[str, Any]:
@@ -136,7 +143,7 @@ async def test_a_self_hosted_server_gets_the_keyring_entry_its_settings_name(
     data = served_with(model_server, api_key_keyring="my-vllm", temperature=0.5)
     config = load(write_config(tmp_path / "c.json", data))
     keys = KeyStore(environ={"OPENAI_API_KEY": PROVIDER_KEY}, backend=backend)
-    events = await collect(Runner(config, keys=keys), RunRequest("a"))
+    events = await collect(workspace(config, keys), "a")
     assert [type(e) for e in events if isinstance(e, Finished | Failed)] == [Finished]
     (sent,) = model_server.chat_requests
     assert sent.api_key == SERVER_KEY
@@ -150,7 +157,7 @@ async def test_a_self_hosted_server_gets_the_environment_variable_its_settings_n
     data = served_with(model_server, api_key_env="VLLM_KEY")
     config = load(write_config(tmp_path / "c.json", data))
     keys = KeyStore(environ={"VLLM_KEY": SERVER_KEY, "OPENAI_API_KEY": PROVIDER_KEY})
-    await collect(Runner(config, keys=keys), RunRequest("a"))
+    await collect(workspace(config, keys), "a")
     assert [r.api_key for r in model_server.chat_requests] == [SERVER_KEY]
     assert "api_key_env" not in model_server.chat_requests[0].body
 
@@ -161,10 +168,9 @@ async def test_a_named_key_that_is_missing_refuses_the_run(
     data = served_with(model_server, api_key_keyring="my-vllm", api_key_env="VLLM_KEY")
     config = load(write_config(tmp_path / "c.json", data))
     keys = KeyStore(environ={"OPENAI_API_KEY": PROVIDER_KEY}, backend=MemoryKeyring())
-    with pytest.raises(MissingKeysError) as refused:
-        await collect(Runner(config, keys=keys), RunRequest("a"))
-    assert str(refused.value) == (
-        "No key for my-vllm (prompt a): run `prompt-tui keys set my-vllm --custom`, or set VLLM_KEY"
+    assert refusal(await collect(workspace(config, keys), "a")) == (
+        "No key for my-vllm (prompt a): run `prompt-tui keys set my-vllm --custom`, "
+        "or set VLLM_KEY",
     )
     assert model_server.requests == []
 
@@ -176,7 +182,7 @@ async def test_a_plain_local_server_never_gets_a_providers_real_key(
     backend.items[(SERVICE, "openai")] = PROVIDER_KEY
     config = load(write_config(tmp_path / "c.json", served_with(model_server)))
     keys = KeyStore(environ={"OPENAI_API_KEY": PROVIDER_KEY}, backend=backend)
-    await collect(Runner(config, keys=keys), RunRequest("a"))
+    await collect(workspace(config, keys), "a")
     assert [r.api_key for r in model_server.chat_requests] == [LOCAL_DUMMY_KEY]
 
 
@@ -203,28 +209,11 @@ async def test_an_auth_failure_names_where_the_key_came_from(
         backend.items[(SERVICE, "my-vllm")] = wrong
     config = load(write_config(tmp_path / "c.json", served_with(model_server, **settings)))
     keys = KeyStore(environ=environ, backend=backend)
-    events = await collect(Runner(config, keys=keys), RunRequest("a"))
+    events = await collect(workspace(config, keys), "a")
     (failed,) = [e for e in events if isinstance(e, Failed)]
     assert failed.status == 401
     assert f"the key sent (••••BADK) came from {where}: check or replace it" in failed.error
     assert "check OPENAI_API_KEY" not in failed.error and wrong not in failed.error
-
-
-async def test_cached_prompts_need_no_key(model_server: OpenAIServer, tmp_path: Path):
-    """A prompt whose unchanged answer is cached sends nothing, so it needs no key."""
-    backend = MemoryKeyring()
-    backend.items[(SERVICE, "my-vllm")] = SERVER_KEY
-    data = served_with(model_server, api_key_keyring="my-vllm")
-    config = load(write_config(tmp_path / "c.json", data))
-    runner = Runner(config, keys=KeyStore(environ={}, backend=backend))
-    await collect(runner, RunRequest("a"))
-    backend.items.clear()
-    runner.keys = KeyStore(environ={}, backend=backend)
-    events = await collect(runner, RunRequest("a"))
-    assert [e.kind for e in events][-2:] == ["cached", "done"]
-    with pytest.raises(MissingKeysError):  # forced: it would be sent, so it needs the key
-        await collect(runner, RunRequest("a", force=True))
-    assert len(model_server.chat_requests) == 1
 
 
 def test_keyring_reads_of_the_preflight_run_off_the_event_loop(
@@ -235,12 +224,12 @@ def test_keyring_reads_of_the_preflight_run_off_the_event_loop(
     config = load(
         write_config(tmp_path / "c.json", served_with(model_server, api_key_keyring="my-vllm"))
     )
-    runner = Runner(config, keys=KeyStore(environ={}, backend=backend))
+    ws = workspace(config, KeyStore(environ={}, backend=backend))
 
     async def go() -> str:
         import threading
 
-        await collect(runner, RunRequest("a"))
+        await collect(ws, "a")
         return threading.current_thread().name
 
     loop_thread = asyncio.run(go())
@@ -252,7 +241,7 @@ def test_the_config_file_keeps_names_not_keys(model_server: OpenAIServer, tmp_pa
     path = write_config(tmp_path / "c.json", data)
     config = load(path)
     keys = KeyStore(environ={"VLLM_KEY": SERVER_KEY})
-    asyncio.run(collect(Runner(config, keys=keys), RunRequest("a")))
+    asyncio.run(collect(workspace(config, keys), "a"))
     config.save()
     text = path.read_text()
     assert SERVER_KEY not in text
@@ -265,9 +254,7 @@ async def test_a_key_pasted_where_a_name_belongs_is_refused_without_showing_it(
 ):
     pasted = "sk-proj-Zx81kQ0pL3vB7nM2cD5fG9hJ"
     config = load(write_config(tmp_path / "c.json", served_with(model_server, **{option: pasted})))
-    with pytest.raises(KeySourceError) as refused:
-        await collect(Runner(config, keys=no_keys()), RunRequest("a"))
-    message = str(refused.value)
+    (message,) = refusal(await collect(workspace(config, no_keys()), "a"))
     assert message.startswith(f"prompt 'a': setting {option} must be the name of")
     assert pasted not in message and pasted[-4:] not in message
     assert model_server.requests == []

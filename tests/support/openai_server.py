@@ -37,7 +37,8 @@ Timing knobs (server-wide, may be changed while running)
 Keys: ``required_key = "..."`` answers 401 to every request without that bearer key (a vLLM
 started with ``--api-key``); ``RequestRecord.api_key`` is the key a request carried.
 
-Faults: ``enqueue(Fault...)`` queues behaviours; each chat request consumes the next one (FIFO),
+Faults: ``enqueue(Fault...)`` queues behaviours (errors, drops, clean early ends, stalls, raw
+bodies); each chat request consumes the next one (FIFO),
 and requests with an empty queue behave normally. See :class:`Fault`.
 
 Records: ``server.requests`` is a snapshot list of :class:`RequestRecord` (one per HTTP request,
@@ -129,6 +130,19 @@ class Fault:
     def hang(cls) -> Fault:
         """Never answer (until the client gives up or the server stops)."""
         return cls("hang")
+
+    @classmethod
+    def end_after(cls, n_chunks: int) -> Fault:
+        """Stream ``n_chunks`` content chunks, then end the body cleanly: no finish_reason, no
+        [DONE] (a truncated answer that looks like a normal close). ``end_after(0)``: a 200
+        with the role chunk only."""
+        return cls("end", n_chunks=n_chunks)
+
+    @classmethod
+    def raw(cls, body: str, *, content_type: str = "application/json") -> Fault:
+        """Answer 200 with exactly ``body`` (e.g. malformed JSON or a hand-written SSE
+        stream)."""
+        return cls("raw", text=body, message=content_type)
 
     @classmethod
     def reply(cls, text: str) -> Fault:
@@ -633,6 +647,18 @@ class OpenAIServer:
             raise _ClientGone
         await conn.sleep(delay)
 
+        if fault is not None and fault.kind == "raw":
+            payload = (fault.text or "").encode()
+            self._write_head(
+                conn,
+                rec,
+                200,
+                {"content-type": fault.message or "", "content-length": str(len(payload))},
+            )
+            conn.write(payload)
+            rec.completed = True
+            return True
+
         if fault is not None and fault.kind == "status":
             extra = {}
             if fault.retry_after is not None:
@@ -717,7 +743,8 @@ class OpenAIServer:
             + b"}\n\n"
         )
 
-        drop_at = fault.n_chunks if fault is not None and fault.kind == "drop" else None
+        drop_at = fault.n_chunks if fault is not None and fault.kind in ("drop", "end") else None
+        clean_end = fault is not None and fault.kind == "end"
         stall_at = fault.n_chunks if fault is not None and fault.kind == "stall" else None
         pending: list[bytes] = [role]
 
@@ -757,6 +784,12 @@ class OpenAIServer:
                         await conn.sleep(wait)
             elif len(pending) >= _BATCH:
                 await flush()
+        if clean_end:  # end the chunked body properly, without finish_reason or [DONE]
+            await flush()
+            conn.write(b"0\r\n\r\n")
+            await conn.drain()
+            rec.completed = True
+            return True
         if drop_at is not None:
             await flush()
             await conn.flush_and_abort()

@@ -17,9 +17,7 @@ from textual.widgets import DataTable, Input
 
 from tests.support.memory_keyring import MemoryKeyring
 from tests.support.openai_server import OpenAIServer
-from tui_app.core.history import History
 from tui_app.core.keys import SERVICE, KeyStore
-from tui_app.core.runner import Runner
 from tui_app.ui.screens.keys import KeyInputScreen, KeysScreen
 
 from .conftest import chain
@@ -48,11 +46,9 @@ def config(write_config: Any, server: OpenAIServer) -> Path:
     return write_config(chain(prompts, models=models))  # type: ignore[no-any-return]
 
 
-def app_with(path: Path, store: KeyStore, history: Path | None = None) -> Any:
-    def runner(cfg: Any) -> Runner:
-        return Runner(cfg, keys=store, history=History(history) if history else None)
-
-    return make_app(path, runner_factory=runner)
+def app_with(path: Path, store: KeyStore) -> Any:
+    """The app with ``store`` as its key store; history goes to the test's PROMPT_TUI_HOME."""
+    return make_app(path, keys=store)
 
 
 def keys_screen(app: Any) -> KeysScreen:
@@ -91,7 +87,7 @@ async def test_set_replace_delete_and_the_next_run_uses_the_key(
     store = KeyStore(environ={}, backend=backend)
     model_server.required_key = KEY
     path = config(write_config, model_server)
-    app = app_with(path, store, history=ui_home / "history.sqlite3")
+    app = app_with(path, store)
     screenshots: list[str] = []
     async with app.run_test(size=(140, 40)) as pilot:
         await ready(pilot)

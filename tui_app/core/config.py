@@ -15,23 +15,11 @@ from typing import Any
 
 from .errors import ConfigError, ConfigErrors, UnknownPromptError
 from .fileio import atomic_write, dump_text, format_of, locate, parse_text
+from .model_settings import CALL_OPTIONS
 from .schema import check_document, format_path
 
 # Keys of a model's settings that configure the call rather than being sent to the model.
-# ``api_key_env`` / ``api_key_keyring`` name where the key of a self-hosted server comes from
-# (an environment variable / an OS keyring entry): names, never the key itself.
-CALL_OPTION_KEYS = frozenset(
-    {
-        "api_base",
-        "base_url",
-        "timeout",
-        "api_version",
-        "max_attempts",
-        "transport",
-        "api_key_env",
-        "api_key_keyring",
-    }
-)
+CALL_OPTION_KEYS = CALL_OPTIONS
 
 
 class Prompt:

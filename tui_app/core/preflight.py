@@ -52,11 +52,11 @@ _ENTRY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}\Z")
 def _check_name(request: ResolvedRequest, option: str, value: str | None) -> None:
     if value is None:
         return
-    from .providers.base import scrub_secrets  # the one "looks like a key" rule
+    from .secrets import scrub_text  # the one "looks like a key" rule
 
     env = option.endswith("_env")
     pattern = _ENV_NAME if env else _ENTRY_NAME
-    if pattern.match(value) and scrub_secrets(value) == value:
+    if pattern.match(value) and scrub_text(value) == value:
         return
     what = (
         "the name of an environment variable (like VLLM_KEY)"
@@ -166,15 +166,6 @@ class MissingKeysError(PromptTuiError):
 
     def message(self, surface: Surface) -> str:
         return "; ".join(missing_key_message(m, surface, self.keyring_usable) for m in self.missing)
-
-
-def check_keys(requests: Iterable[ResolvedRequest], store: KeyStore) -> None:
-    """Raise :class:`MissingKeysError` naming every missing key. Blocks on the keyring: call it
-    from a thread when an event loop is running."""
-    missing = missing_keys(requests, store)
-    if missing:
-        usable = store.backend_status().usable
-        raise MissingKeysError(missing, keyring_usable=usable)
 
 
 def key_for(request: ResolvedRequest, store: KeyStore) -> KeyLookup | None:

@@ -7,12 +7,13 @@ position in the file, and the current prompt's own earlier answer is not sent ba
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role
+from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
 from .errors import ConfigError, MissingReferenceError, PromptTuiError
 from .graph import prompt_references, prompt_sources
+from .param_sources import ParamInfo, ParamSource
 from .request import ResolvedRequest
 from .templates import Reference, TemplateEngine, default_engine
 
@@ -20,17 +21,15 @@ from .templates import Reference, TemplateEngine, default_engine
 _STRUCTURAL_KEYS = frozenset({"system_prompt", "messages", "stream", "stream_options", "model"})
 
 
-@dataclass(frozen=True)
-class ParamInfo:
-    name: str
-    value: Any  # None when missing
-    # "run-time" | "prompt" | "global" | "output of <p>" | "input of <p>" | "missing" | "optional"
-    # (optional: the template guards it with `is defined` or `| default`)
-    source: str
+# A run's own outputs by prompt name: resolution inside a run reads them before the document's.
+Outputs = Mapping[str, dict[str, Any]]
 
-    @property
-    def missing(self) -> bool:
-        return self.source == "missing"
+
+def latest_output(prompt: Prompt, outputs: Outputs | None = None) -> dict[str, Any] | None:
+    """The prompt's latest output: the run's own when it made one, else the document's."""
+    if outputs is not None and prompt.name in outputs:
+        return outputs[prompt.name]
+    return prompt.latest_output
 
 
 def effective_model_name(config: AIConfig, prompt: Prompt, model: str | None = None) -> str:
@@ -70,6 +69,7 @@ def _context(
     prompt: Prompt,
     params: dict[str, Any],
     refs: tuple[Reference, ...] | list[Reference],
+    outputs: Outputs | None = None,
 ) -> dict[str, Any]:
     """Lowest to highest: other prompts' {input, output}, global, prompt, run-time parameters.
 
@@ -80,7 +80,10 @@ def _context(
     for ref in refs:
         if ref.root in names and ref.root != prompt.name and ref.root not in context:
             other = config.prompt(ref.root)
-            context[ref.root] = {"input": other.template, "output": other.output_text}
+            context[ref.root] = {
+                "input": other.template,
+                "output": output_text(latest_output(other, outputs)),
+            }
     context.update(config.global_parameters)
     context.update(prompt.parameters)
     context.update(params)
@@ -118,6 +121,7 @@ def parameter_table(
     prompt_name: str,
     runtime_params: dict[str, Any] | None = None,
     engine: TemplateEngine | None = None,
+    outputs: Outputs | None = None,
 ) -> list[ParamInfo]:
     """Every value the prompt reads, with where it comes from (drives the parameter form)."""
     runtime_params = runtime_params or {}
@@ -130,22 +134,25 @@ def parameter_table(
     rows: list[ParamInfo] = []
     for ref in prompt_references(prompt, config, engine):
         if ref.root in runtime_params:
-            rows.append(ParamInfo(ref.root, runtime_params[ref.root], "run-time"))
+            rows.append(ParamInfo(ref.root, runtime_params[ref.root], ParamSource.RUNTIME))
         elif ref.root in prompt.parameters:
-            rows.append(ParamInfo(ref.root, prompt.parameters[ref.root], "prompt"))
+            rows.append(ParamInfo(ref.root, prompt.parameters[ref.root], ParamSource.PROMPT))
         elif ref.root in config.global_parameters:
-            rows.append(ParamInfo(ref.root, config.global_parameters[ref.root], "global"))
+            rows.append(ParamInfo(ref.root, config.global_parameters[ref.root], ParamSource.GLOBAL))
         elif ref.root in names and ref.root != prompt.name and ref.attr in ("output", "input"):
             other = config.prompt(ref.root)
-            value = other.output_text if ref.attr == "output" else other.template
+            if ref.attr == "output":
+                value, source = output_text(latest_output(other, outputs)), ParamSource.OUTPUT
+            else:
+                value, source = other.template, ParamSource.INPUT
             label = f"{ref.root}.{ref.attr}"
-            rows.append(
-                ParamInfo(
-                    label, value, f"{ref.attr} of {ref.root}" if value is not None else "missing"
-                )
-            )
+            if value is None:
+                rows.append(ParamInfo(label, None, ParamSource.MISSING))
+            else:
+                rows.append(ParamInfo(label, value, source, of=ref.root))
         else:
-            rows.append(ParamInfo(ref.root, None, "optional" if ref in guarded else "missing"))
+            optional = ParamSource.OPTIONAL if ref in guarded else ParamSource.MISSING
+            rows.append(ParamInfo(ref.root, None, optional))
     return rows
 
 
@@ -157,10 +164,17 @@ class _Session:
     chat chain stays linear in the number of renders.
     """
 
-    def __init__(self, config: AIConfig, engine: TemplateEngine, params: dict[str, Any]):
+    def __init__(
+        self,
+        config: AIConfig,
+        engine: TemplateEngine,
+        params: dict[str, Any],
+        outputs: Outputs | None = None,
+    ):
         self.config = config
         self.engine = engine
         self.params = params
+        self.outputs = outputs
         self.name_set = config.prompt_name_set
         self.missing: dict[str, str] = {}  # of the resolution in progress
         self._history: dict[str, tuple[list[dict[str, Any]], dict[str, str]]] = {}
@@ -174,7 +188,7 @@ class _Session:
         into: dict[str, str] | None = None,
     ) -> str:
         compiled = self.engine.compile(source, self.name_set, prompt=owner.name)
-        context = _context(self.config, owner, self.params, compiled.references)
+        context = _context(self.config, owner, self.params, compiled.references, self.outputs)
         sink = self.missing if into is None else into
         for name, why in _missing(
             compiled.references, context, self.name_set, compiled.guarded
@@ -188,7 +202,7 @@ class _Session:
         if earlier.name not in self._history:
             missing: dict[str, str] = {}
             messages = [_message_for(earlier, self, label=earlier.name, into=missing)]
-            answer = _answer_message(earlier)
+            answer = _answer_message(latest_output(earlier, self.outputs))
             if answer is not None:
                 messages.append(answer)
             self._history[earlier.name] = (messages, missing)
@@ -230,12 +244,11 @@ def _message_for(
     return {"content": session.render(prompt.template, prompt, label, into), "role": "user"}
 
 
-def _answer_message(prompt: Prompt) -> dict[str, Any] | None:
-    """The earlier prompt's latest answer as an assistant message (only role 'assistant')."""
-    output = prompt.latest_output
+def _answer_message(output: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An earlier prompt's latest answer as an assistant message (only role 'assistant')."""
     if output_role(output) != "assistant":
         return None
-    text = prompt.output_text
+    text = output_text(output)
     message: dict[str, Any] = {"content": text, "role": "assistant"}
     meta = output.get("metadata") if output else None
     if isinstance(meta, dict) and meta.get("name"):
@@ -252,11 +265,15 @@ def resolve(
     settings: dict[str, Any] | None = None,
     allow_missing: bool = False,
     engine: TemplateEngine | None = None,
+    outputs: Outputs | None = None,
     _session: _Session | None = None,
 ) -> ResolvedRequest:
-    """The request ``prompt_name`` would send, with run-time parameters, model and settings."""
+    """The request ``prompt_name`` would send, with run-time parameters, model and settings.
+
+    ``outputs`` are a run's own results, read before the document's outputs.
+    """
     prompt = config.prompt(prompt_name)
-    session = _session or _Session(config, engine or default_engine(), dict(params or {}))
+    session = _session or _Session(config, engine or default_engine(), dict(params or {}), outputs)
     session.missing = {}
     model_name = effective_model_name(config, prompt, model)
     merged = merged_settings(config, prompt, model, settings)
@@ -309,6 +326,7 @@ def resolve_all(config: AIConfig, **kwargs: Any) -> dict[str, ResolvedRequest | 
         config,
         kwargs.pop("engine", None) or default_engine(),
         dict(kwargs.pop("params", None) or {}),
+        kwargs.pop("outputs", None),
     )
     for prompt in config.prompts:
         try:

@@ -51,11 +51,13 @@ class KeyRow:
 
 def key_store_of(app: Any) -> KeyStore:
     """The key store the app's runs use, so a key set here is the one the next run sends."""
-    runner = app.ensure_runner()
-    keys = getattr(runner, "keys", None)
-    if keys is None:
-        keys = KeyStore()
-        runner.keys = keys
+    workspace = app.workspace
+    if workspace.keys is None:
+        workspace.keys = KeyStore()
+    runner = workspace.runner
+    if runner.keys is None:
+        runner.keys = workspace.keys
+    keys: KeyStore = runner.keys
     return keys
 
 
