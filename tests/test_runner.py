@@ -290,9 +290,10 @@ async def test_missing_key_fails_before_any_request(
     monkeypatch.setattr(socket.socket, "connect", no_network)
     config = loads(json.dumps(chain([p("a", "hi")], default_model="gpt-4o-mini")))
     keys = KeyStore(environ={}, backend=keyring.backends.fail.Keyring())
-    events = await collect(workspace(config, keys=keys), request("a"))
-    failed = by_prompt(events, Failed)["a"]
-    assert "openai" in failed.error and "OPENAI_API_KEY" in failed.error
+    events = await collect(workspace(config, keys=keys), request("a"))  # refused: nothing sent
+    (refused,) = [e for e in events if isinstance(e, Refused)]
+    assert refused.problems == ("No key for openai (prompt a): set OPENAI_API_KEY",)
+    assert not any(isinstance(e, Started) for e in events)
 
 
 async def test_missing_parameters_refuse_the_run_listing_them(tmp_path: Path):

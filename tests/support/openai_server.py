@@ -34,6 +34,9 @@ Timing knobs (server-wide, may be changed while running)
     ``chunk_delay``: seconds slept between content chunks (added to any pacing).
     With all of them 0 (the default) chunks are written as fast as the socket accepts them.
 
+Keys: ``required_key = "..."`` answers 401 to every request without that bearer key (a vLLM
+started with ``--api-key``); ``RequestRecord.api_key`` is the key a request carried.
+
 Faults: ``enqueue(Fault...)`` queues behaviours (errors, drops, clean early ends, stalls, raw
 bodies); each chat request consumes the next one (FIFO),
 and requests with an empty queue behave normally. See :class:`Fault`.
@@ -382,6 +385,8 @@ class OpenAIServer:
         self.chunk_delay: float = 0.0
         self.tokens_per_response: int | None = None
         self.model_name: str | None = None  # echo the request's model when None
+        # When set, every request whose bearer key differs gets 401 (like vLLM's --api-key).
+        self.required_key: str | None = None
         self.errors: list[str] = []  # unexpected exceptions inside the server (should stay empty)
         self._reply: str | Callable[[Any], str] | None = None
         self._faults: deque[Fault] = deque()
@@ -485,6 +490,7 @@ class OpenAIServer:
         self._reply = None
         self.delay_per_request = self.first_byte_delay = self.chunk_delay = 0.0
         self.tokens_per_response = None
+        self.required_key = None
 
     # -- records
     @property
@@ -553,6 +559,10 @@ class OpenAIServer:
     async def _handle(self, conn: _Connection, rec: RequestRecord, raw: bytes) -> bool:
         """Answer one request. Returns whether the connection may be reused."""
         try:
+            if self.required_key is not None and rec.api_key != self.required_key:
+                self._send_error(conn, rec, 401, "Incorrect API key provided")
+                rec.completed = True
+                return True
             if rec.method == "GET" and rec.path.rstrip("/").endswith("/models"):
                 data = {"object": "list", "data": [{"id": "test-model", "object": "model"}]}
                 self._send_json(conn, rec, 200, data)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from .errors import PromptTuiError
@@ -94,6 +94,20 @@ class KeyLookup:
     source: Source | None
     env_var: str | None
     keyring_error: str | None = None
+    # The keyring entry (user name under service ``prompt-tui``) that was read: the provider, or
+    # the entry a model's settings name (``api_key_keyring``); None when the keyring is not asked.
+    entry: str | None = field(default=None, compare=False)
+
+    def where(self) -> str:
+        """Where the key came from, in words: "the OS keyring (entry 'openai')",
+        "the environment variable OPENAI_API_KEY"; "" when no key was found."""
+        if self.source == "keyring":
+            return f"the OS keyring (entry '{self.entry or self.provider}')"
+        if self.source == "environment":
+            return f"the environment variable {self.env_var}"
+        if self.source == "explicit":
+            return "a key given to prompt-tui directly"
+        return ""
 
     @property
     def found(self) -> bool:
@@ -111,7 +125,7 @@ class KeyLookup:
     def __str__(self) -> str:
         if self.value is None:
             return f"{self.provider}: no key"
-        where = self.source or "?"
+        where: str = self.source or "?"
         if self.source == "environment" and self.env_var:
             where = f"environment ({self.env_var})"
         return f"{self.provider}: {self.masked()} from {where}"
@@ -122,6 +136,9 @@ class BackendStatus:
     usable: bool
     name: str  # the backend's class path, e.g. keyring.backends.SecretService.Keyring
     message: str  # one line for people
+    # False when a keyring exists but could not be read (locked, D-Bus error): unlocking it
+    # helps, installing one does not.
+    read_failed: bool = False
 
     def __str__(self) -> str:
         return self.message
@@ -226,6 +243,7 @@ class KeyStore:
                     f"the OS keyring (keyring backend '{_short_name(path)}') could not be read "
                     f"({self._read_error}): {_FALLBACK}"
                 ),
+                read_failed=True,
             )
         return BackendStatus(
             usable=True,
@@ -278,18 +296,30 @@ class KeyStore:
         """Explicit key, else the keyring's, else the environment variable's (``env_var`` when
         given, e.g. from a larger provider table, else this store's table)."""
         name = normalize_provider(provider)
-        env_var = env_var or self._env_vars.get(name)
-        explicit = self._explicit.get(name)
-        if explicit:
-            return KeyLookup(name, explicit, "explicit", env_var)
-        value, error = self._from_keyring(name)
-        if value:
-            return KeyLookup(name, value, "keyring", env_var)
+        return self._lookup(name, name, env_var or self._env_vars.get(name))
+
+    def lookup_named(self, label: str, *, entry: str | None, env_var: str | None) -> KeyLookup:
+        """The key a model's settings point at: keyring ``entry`` (when given), else the
+        environment variable ``env_var`` (when given); never the provider's own key.
+        ``label`` names the result (the entry, else the variable)."""
+        return self._lookup(label, normalize_provider(entry) if entry else None, env_var)
+
+    def _lookup(self, label: str, entry: str | None, env_var: str | None) -> KeyLookup:
+        error: str | None = None
+        if entry is not None:
+            explicit = self._explicit.get(entry)
+            if explicit:
+                return KeyLookup(label, explicit, "explicit", env_var, entry=entry)
+            value, error = self._from_keyring(entry)
+            if value:
+                return KeyLookup(label, value, "keyring", env_var, entry=entry)
         environ = os.environ if self._environ is None else self._environ
         env_value = environ.get(env_var) if env_var else None
         if env_value:
-            return KeyLookup(name, env_value, "environment", env_var, keyring_error=error)
-        return KeyLookup(name, None, None, env_var, keyring_error=error)
+            return KeyLookup(
+                label, env_value, "environment", env_var, keyring_error=error, entry=entry
+            )
+        return KeyLookup(label, None, None, env_var, keyring_error=error, entry=entry)
 
     def lookup_all(self, providers: Iterable[str] | None = None) -> list[KeyLookup]:
         """One lookup per provider (default: every known provider), found or not."""
@@ -354,3 +384,43 @@ class KeyStore:
                     f"could not delete the key for {name} from the OS keyring: {failure}"
                 )
             return True
+
+
+# -- words for people ---------------------------------------------------------------------------
+
+_BACKEND_WORDS = {
+    "SecretService": "the Secret Service on the D-Bus session bus (GNOME Keyring, KWallet or "
+    "KeePassXC), which keeps keys encrypted in your login keyring",
+    "kwallet": "KWallet, KDE's password store",
+    "macOS": "the macOS Keychain",
+    "Windows": "the Windows Credential Locker",
+    "libsecret": "libsecret (the GNOME Keyring or another Secret Service)",
+    "chainer": "the first of several configured keyrings that has the key",
+}
+
+NO_KEYRING_HELP = (
+    "Without an OS keyring prompt-tui cannot store keys; it reads each provider's key from its "
+    "environment variable (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...). To get a keyring on Linux, "
+    "run a Secret Service in your D-Bus session: install gnome-keyring (or use KWallet) and log "
+    "in to a desktop session, or on a headless machine start one with `dbus-run-session` and "
+    "`gnome-keyring-daemon --unlock`. The macOS Keychain and the Windows Credential Locker work "
+    "out of the box."
+)
+
+
+def backend_in_words(status: BackendStatus) -> str:
+    """What the keyring backend is and what that means, in a sentence or three."""
+    if status.read_failed:
+        return (
+            f"{status.message}.\nUnlock the keyring (log in to your desktop session, or run "
+            "`gnome-keyring-daemon --unlock`), then try again."
+        )
+    if not status.usable:
+        return f"{status.message}.\n{NO_KEYRING_HELP}"
+    short = _short_name(status.name)
+    what = _BACKEND_WORDS.get(short)
+    where = f": {what}" if what else ""
+    return (
+        f"{status.message}{where}. Keys stored with `prompt-tui keys set` live there and are "
+        "read before environment variables."
+    )

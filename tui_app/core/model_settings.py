@@ -34,9 +34,20 @@ __all__ = [
 
 Kind = Literal["number", "whole", "text", "stop", "object", "flag", "system_prompt"]
 
-# Settings that configure the call (where, how long, how often) and are never sent to the model.
+# Settings that configure the call (where, how long, how often, which key) and are never sent to
+# the model. ``api_key_env`` / ``api_key_keyring`` name where a self-hosted server's key comes from
+# (an environment variable / an OS keyring entry): names, never the key itself.
 CALL_OPTIONS = frozenset(
-    {"api_base", "base_url", "timeout", "api_version", "max_attempts", "transport"}
+    {
+        "api_base",
+        "base_url",
+        "timeout",
+        "api_version",
+        "max_attempts",
+        "transport",
+        "api_key_env",
+        "api_key_keyring",
+    }
 )
 # Settings that shape the request itself rather than being sent as one value.
 STRUCTURAL = frozenset({"system_prompt", "messages", "stream", "stream_options", "model"})

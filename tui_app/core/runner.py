@@ -35,6 +35,14 @@ from .events import (
 from .graph import DependencyGraph
 from .model_settings import call_problem
 from .outputs import result_output
+from .preflight import (
+    Surface,
+    explain_auth_failure,
+    key_for,
+    key_need,
+    missing_key_message,
+    missing_keys,
+)
 from .request import ResolvedRequest
 from .resolve import resolve
 from .runs import PromptStatus, Run, RunState
@@ -42,7 +50,7 @@ from .staleness import provenance
 
 if TYPE_CHECKING:
     from .history import History
-    from .keys import KeyStore
+    from .keys import KeyLookup, KeyStore
 
 TERMINAL = (Finished, Cached, Failed, Blocked, Cancelled)
 
@@ -81,7 +89,11 @@ class Runner:
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._memory_cache: dict[str, _CachedAnswer] = {}
         # Checks run before anything is sent; each returns problems (strings) for the run.
-        self.preflight_checks: list[Callable[[Run, list[ResolvedRequest]], list[str]]] = []
+        # The key check names every missing key at once, worded for the front end (key_hint).
+        self.key_hint: Surface = "cli"
+        self.preflight_checks: list[Callable[[Run, list[ResolvedRequest]], list[str]]] = [
+            self._check_keys
+        ]
 
     # --- planning ---------------------------------------------------------------------------
     def plan(self, run: Run, graph: DependencyGraph | None = None) -> list[str]:
@@ -311,7 +323,8 @@ class Runner:
         if bad_option:  # e.g. max_attempts: "lots": a clear failure, not a ValueError
             raise PromptTuiError(bad_option)
         offline = providers.is_offline(resolved.model)
-        api_key = await asyncio.to_thread(self._api_key, resolved) if not offline else None
+        found = await asyncio.to_thread(self._api_key, resolved) if not offline else None
+        api_key = found.value if found is not None else None
         started = time.time()
         emit(Started(run_id=run.id, prompt=name, t=started, request=resolved, offline=offline))
         stream = self._stream or providers.stream_chat
@@ -341,19 +354,20 @@ class Runner:
                     end = item
         except providers.ProviderError as exc:
             text = "".join(partial)
+            error = explain_auth_failure(str(exc), exc.status, found)  # 401: where the key was
             emit(
                 Failed(
                     run_id=run.id,
                     prompt=name,
                     t=time.time(),
-                    error=str(exc),
+                    error=error,
                     partial_text=text,
                     attempts=exc.attempts,
                     status=exc.status,
                 )
             )
             await self._record(
-                run, name, resolved, "failed", text=text, error=str(exc), attempts=exc.attempts,
+                run, name, resolved, "failed", text=text, error=error, attempts=exc.attempts,
                 started=started, offline=offline, secret=api_key,
             )  # fmt: skip
             return
@@ -391,27 +405,30 @@ class Runner:
             offline=offline, secret=api_key,
         )  # fmt: skip
 
-    def _api_key(self, resolved: ResolvedRequest) -> str | None:
-        """The key for a request (a keyring look-up: call it in a thread)."""
-        from . import providers
-
-        if not providers.needs_key(resolved):
-            return None  # the provider layer sends a placeholder to local servers
-        provider = providers.provider_of(resolved.model, resolved.call_options)
-        env_var = providers.key_env_var(provider)
+    def _key_store(self) -> KeyStore:
         if self.keys is None:
             from .keys import KeyStore
 
             self.keys = KeyStore()
-        found = self.keys.lookup(provider, env_var=env_var).value
-        if not found:
-            hint = (
-                f"set {env_var} or run `prompt-tui keys set {provider}`"
-                if env_var
-                else f"configure {provider}"
-            )
-            raise PromptTuiError(f"no API key for {provider} (model {resolved.model}): {hint}")
-        return found
+        return self.keys
+
+    def _api_key(self, resolved: ResolvedRequest) -> KeyLookup | None:
+        """The key a request is sent with (None: it needs none; the provider layer sends a
+        placeholder to local servers). A keyring look-up: call it in a thread."""
+        return key_for(resolved, self._key_store())
+
+    def _check_keys(self, run: Run, requests: list[ResolvedRequest]) -> list[str]:
+        """Preflight: every key the run's requests need and nobody set, all at once (a keyring
+        look-up: the runner calls its preflight in a thread)."""
+        needing = [r for r in requests if key_need(r) is not None]
+        if not needing:
+            return []
+        store = self._key_store()
+        missing = missing_keys(needing, store)
+        if not missing:
+            return []
+        usable = store.backend_status().usable
+        return [missing_key_message(m, self.key_hint, usable) for m in missing]
 
     async def _cached(self, key: str) -> _CachedAnswer | None:
         if key in self._memory_cache:

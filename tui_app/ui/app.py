@@ -253,6 +253,7 @@ class PromptTuiApp(App[int]):
             return
         error: str | None = None
         main = self._main_screen()
+        self.workspace.runner.key_hint = "tui"  # a missing key: "press k to add one"
         try:
             last_yield = time.monotonic()
             async for event in self.workspace.execute(run):

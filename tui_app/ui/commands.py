@@ -36,6 +36,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Show run info", "tab('info')", "4: model, ttft, latency, tokens, cost"),
     ("Show history", "tab('history')", "5: earlier outputs of this prompt"),
     ("Toggle raw / rendered output", "toggle_rendered", "v: Markdown or plain text"),
+    ("Provider keys", "keys", "k: see, set, replace, delete and test API keys"),
 )
 APP_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Save", "save", "ctrl+s: write the config file (asks if it changed on disk)"),

@@ -16,6 +16,9 @@ Rules
   ``0.0.0.0``): local OpenAI-compatible servers do not check keys, so the call goes out with a
   dummy key unless one was given. A non-local ``api_base`` with ``openai/...`` still needs
   ``OPENAI_API_KEY`` (hosted OpenAI-compatible services want one).
+- A model's settings may name where its key comes from (``api_key_env: VLLM_KEY``,
+  ``api_key_keyring: my-vllm``; call options, never sent to the model): :func:`named_key_source`.
+  Such a request always needs that key, local ``api_base`` or not, and never gets the provider's.
 - Transport: :func:`uses_direct_openai` says whether a call goes through our own
   OpenAI-compatible client (:mod:`.openai_compat`) instead of litellm.
 """
@@ -190,10 +193,25 @@ def is_local_url(url: str | None) -> bool:
     return host is not None and (host.lower() in _LOCAL_HOSTS or host.startswith("127."))
 
 
+KEY_ENV_OPTION = "api_key_env"  # setting: the environment variable holding this model's key
+KEY_KEYRING_OPTION = "api_key_keyring"  # setting: the OS keyring entry holding this model's key
+
+
+def named_key_source(call_options: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """``(keyring entry, environment variable)`` a model's settings name for its key; both None
+    when the settings name neither (the provider's own key, or none for a local server)."""
+    options = call_options or {}
+    entry = str(options.get(KEY_KEYRING_OPTION) or "").strip() or None
+    env = str(options.get(KEY_ENV_OPTION) or "").strip() or None
+    return entry, env
+
+
 def needs_key(request: Any) -> bool:
     """Whether ``request`` (a ResolvedRequest) must be sent with an API key."""
     if is_offline(request.model):
         return False
+    if any(named_key_source(request.call_options)):
+        return True
     if is_local_url(api_base_of(request.call_options)):
         return False
     return key_env_var(provider_of(request.model, request.call_options)) is not None

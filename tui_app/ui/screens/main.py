@@ -126,6 +126,14 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             show=False,
             tooltip="Toggle raw text / rendered Markdown",
         ),
+        Binding(
+            "k",
+            "keys",
+            "Keys",
+            id="main.keys",
+            show=False,
+            tooltip="Provider API keys: see, set, test",
+        ),
         Binding("1", "tab('output')", "Output", show=False, id="main.tab_output"),
         Binding("2", "tab('request')", "Request", show=False, id="main.tab_request"),
         Binding("3", "tab('json')", "JSON", show=False, id="main.tab_json"),
@@ -444,6 +452,11 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             self.notify(f"Already running: {', '.join(busy)} (escape cancels)", severity="warning")
             return
         self.app.start_run(target, mode, force=force)
+
+    def action_keys(self) -> None:
+        from .keys import open_keys_screen
+
+        open_keys_screen(self.app)
 
     def run_prompt(self, name: str, mode: str) -> None:
         self.select(name)
