@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .secrets import MASK
+
 __all__ = [
     "CALL_OPTIONS",
     "COMMON_SETTINGS",
@@ -177,6 +179,8 @@ def parse_setting(key: str, text: str) -> tuple[Any, str | None]:
     text = text.strip()
     if not text:
         return None, None
+    if MASK in text:  # the form shows secrets masked: the mask is never a value to save
+        return None, f"{key} shows a masked secret: type the whole value again"
     spec = SPECS.get(key)
     value: Any
     if spec is None:

@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from ..core.errors import PromptTuiError
+from ..core.secrets import scrub_text
 from .state import Session
 from .values import COMMON_SETTINGS, HIDDEN_SETTINGS
 from .widgets.param_form import FormData, ParamRow
@@ -53,7 +54,10 @@ def form_data(session: Session, name: str) -> FormData:
     ]
     for key in keys:
         where = "prompt" if key in own else "model" if key in global_settings else "default"
-        data.settings.append((key, merged.get(key), where))
+        value = merged.get(key)
+        if isinstance(value, str):  # a password in an api_base URL is never on the screen
+            value = scrub_text(value)
+        data.settings.append((key, value, where))
     graph_error = getattr(session.graph, "errors", {}).get(name)
     if graph_error is not None:
         data.error = str(graph_error)
