@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import ConfigError, ConfigErrors, UnknownPromptError
 from .fileio import atomic_write, dump_text, format_of, locate, parse_text
+from .roundtrip import update_text
 from .schema import check_document, format_path
 
 # Keys of a model's settings that configure the call rather than being sent to the model.
@@ -229,6 +230,8 @@ class AIConfig:
         # sha256 of the bytes last read from / written to disk: lets a save notice that someone
         # else changed the file in the meantime.
         self.disk_digest = disk_digest
+        # The file started with a UTF-8 byte order mark: saves keep it.
+        self.bom = False
 
     # --- top level --------------------------------------------------------------------------
     @property
@@ -376,8 +379,15 @@ class AIConfig:
         self.invalidate()
 
     # --- persistence ------------------------------------------------------------------------
-    def dumps(self) -> str:
-        return dump_text(self.data, self.format)
+    def dumps(self, fmt: str | None = None) -> str:
+        """The text a save would write: the loaded text with only the changed values rewritten
+        (comments, quoting, indentation... of everything else kept), or a fresh rendering for a
+        document that has no text yet or is saved in another format."""
+        fmt = fmt or self.format
+        if self.source_text is None or fmt != self.format:
+            return dump_text(self.data, fmt)
+        baseline = parse_text(self.source_text, fmt, self.source)
+        return update_text(self.source_text, baseline, self.data, fmt)
 
     def changed_on_disk(self) -> bool:
         """True when the file's bytes differ from what was last loaded or saved here."""
@@ -389,16 +399,24 @@ class AIConfig:
             return True
 
     def save(self, path: Path | None = None) -> Path:
-        """Write the document atomically (to ``path``, or where it was loaded from)."""
+        """Write the document atomically (to ``path``, or where it was loaded from).
+
+        Only the values that changed since the load (or the last save) are rewritten; a save of
+        an unchanged document leaves the file byte-identical. A symlink is written through.
+        """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ConfigError("this config has no file yet: give a path to save it to")
         fmt = format_of(target) if path is not None else self.format
-        text = dump_text(self.data, fmt)
-        atomic_write(target, text)
+        text = self.dumps(fmt)
+        atomic_write(target, (BOM if self.bom else "") + text)
         if path is None or target == self.path:
-            self.disk_digest = _digest(text.encode("utf-8"))
+            self.disk_digest = _digest(((BOM if self.bom else "") + text).encode("utf-8"))
+            self.source_text = text
         return target
+
+
+BOM = "\ufeff"
 
 
 def _digest(raw: bytes) -> str:
@@ -425,6 +443,7 @@ def load(path: str | Path) -> AIConfig:
     config = loads(text, fmt, source=str(path))
     config.path = path
     config.disk_digest = _digest(raw)
+    config.bom = raw.startswith(b"\xef\xbb\xbf")
     return config
 
 

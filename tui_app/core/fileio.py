@@ -72,32 +72,49 @@ def parse_text(text: str, fmt: str, source: str) -> Any:
 
 
 def dump_text(data: Any, fmt: str) -> str:
-    """JSON with a 2-space indent and a final newline; YAML in document order."""
-    if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return _yaml().safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    """A whole document in the default style (JSON: 2-space indent; YAML: ``|`` for multi-line
+    text), for a file that has no text yet. Saving an existing file edits its text instead
+    (:func:`tui_app.core.roundtrip.update_text`)."""
+    from .roundtrip import render_document
+
+    return render_document(data, fmt)
 
 
-def atomic_write(path: Path, text: str) -> None:
+# Temp files are named ``.<name>.<pid>.<random>.tmp``: the pid tells a later save whether the
+# writer is still alive, so leftovers of a killed save are removed and a running save is not.
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$")
+_in_progress: set[str] = set()
+
+
+def atomic_write(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
 
-    A temp file in the same directory is written, fsynced and renamed over the target; the
-    target's permission bits are kept.
+    A symlink is written through: its target is replaced and the link stays a link. A temp file
+    in the target's directory is written, fsynced and renamed over the target; the target's
+    permission bits and (where the OS allows) owner and group are kept. Temp files left by an
+    earlier save that was killed are removed. Returns the path actually written.
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    path = Path(os.path.realpath(path))
+    directory = path.parent
+    _remove_stale_temps(directory, path.name)
     try:
-        mode: int | None = path.stat().st_mode & 0o7777
+        stat: os.stat_result | None = path.stat()
     except FileNotFoundError:
-        mode = None
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        stat = None
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=directory
+    )
+    _in_progress.add(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp_name, mode)
+        if stat is not None:
+            os.chmod(tmp_name, stat.st_mode & 0o7777)
+            if hasattr(os, "chown") and (stat.st_uid, stat.st_gid) != _owner(tmp_name):
+                with contextlib.suppress(OSError):  # only root may give a file away
+                    os.chown(tmp_name, stat.st_uid, stat.st_gid)
         else:
             umask = os.umask(0)
             os.umask(umask)
@@ -107,7 +124,20 @@ def atomic_write(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    try:  # make the rename itself durable
+    finally:
+        _in_progress.discard(tmp_name)
+    _fsync_directory(directory)
+    return path
+
+
+def _owner(name: str) -> tuple[int, int]:
+    stat = os.stat(name)
+    return stat.st_uid, stat.st_gid
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable."""
+    try:
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:
         return
@@ -117,6 +147,32 @@ def atomic_write(path: Path, text: str) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def _remove_stale_temps(directory: Path, name: str) -> None:
+    """Delete ``.<name>.<pid>.*.tmp`` files whose writer is gone (a save killed midway)."""
+    try:
+        candidates = [e for e in os.scandir(directory) if e.name.startswith(f".{name}.")]
+    except OSError:
+        return
+    for entry in candidates:
+        match = _TEMP.match(entry.name)
+        if match is None or match.group("name") != name or entry.path in _in_progress:
+            continue
+        if _alive(int(match.group("pid"))) and int(match.group("pid")) != os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 # --- positions -------------------------------------------------------------------------------

@@ -1,0 +1,391 @@
+"""Saving a document by editing only the parts of the file whose values changed.
+
+Config files live in git next to the user's code, so a save must read as the edit it is: the old
+text is kept, every value that did not change keeps its bytes (comments, block scalars, quoting,
+key order, blank lines, indentation, escapes), and each changed mapping entry or sequence item is
+replaced by a fresh rendering in the file's own style. An unchanged document saves byte-identical.
+
+New YAML fragments are rendered by ruamel.yaml (multi-line text as ``|`` blocks, the file's
+sequence indentation); new JSON fragments by :mod:`json` with the file's indent and non-ASCII
+style. When a change cannot be placed in the old text (a flow collection at the top, an aliased
+node), the whole document is rendered instead: ruamel's round-trip tree for YAML (comments kept),
+the file's JSON style for JSON.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .spans import Span, SpanError, content_end, json_spans, yaml_spans
+
+
+class _Unplaceable(Exception):
+    """This change cannot be written in place: the caller rewrites an enclosing node."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    start: int
+    end: int
+    text: str
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality that tells 1 from 1.0 from true (Python's == does not)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def update_text(old_text: str, old: Any, new: Any, fmt: str) -> str:
+    """``old_text`` (which parses to ``old``) edited so that it parses to ``new``."""
+    if same(old, new):
+        return old_text
+    style = _Style.of(old_text, fmt)
+    try:
+        root = json_spans(old_text) if fmt == "json" else yaml_spans(old_text)
+        edits = _Planner(old_text, style).value(old, new, root)
+    except (_Unplaceable, SpanError):
+        return render_document(new, fmt, old_text)
+    text = old_text
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        text = text[: edit.start] + edit.text + text[edit.end :]
+    return text
+
+
+def render_document(data: Any, fmt: str, old_text: str | None = None) -> str:
+    """The whole document in the old text's style (or the default style for a new file)."""
+    style = _Style.of(old_text or "", fmt)
+    if fmt == "json":
+        return style.newline_fix(
+            json.dumps(data, indent=style.indent, ensure_ascii=style.ascii) + style.final
+        )
+    yaml = style.ruamel()
+    tree: Any = None
+    if old_text:
+        try:
+            tree = yaml.load(old_text)
+        except Exception:  # an unreadable old text: render from scratch
+            tree = None
+    tree = _assign(tree, data)
+    out = io.StringIO()
+    yaml.dump(tree, out)
+    return style.newline_fix(out.getvalue())
+
+
+def _assign(tree: Any, value: Any) -> Any:
+    """``value`` written over ruamel's round-trip ``tree``, keeping what did not change."""
+    if isinstance(value, dict) and isinstance(tree, dict):
+        for key in [k for k in tree if k not in value]:
+            del tree[key]
+        for key, item in value.items():
+            tree[key] = _assign(tree.get(key), item) if key in tree else _for_yaml(item)
+        return tree
+    if isinstance(value, list) and isinstance(tree, list) and len(tree) == len(value):
+        for index, item in enumerate(value):
+            tree[index] = _assign(tree[index], item)
+        return tree
+    if same(tree, value):
+        return tree
+    return _for_yaml(value)
+
+
+def _for_yaml(value: Any) -> Any:
+    """Multi-line text as a literal block (``|``) when it can be one; recursively."""
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    if isinstance(value, dict):
+        return {k: _for_yaml(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_for_yaml(v) for v in value]
+    if isinstance(value, str) and "\n" in value and _literal_safe(value):
+        return LiteralScalarString(value)
+    return value
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\ufeff]")
+
+
+def _literal_safe(text: str) -> bool:
+    """Text that a ``|`` block reproduces exactly (else it is written double-quoted)."""
+    if text.startswith((" ", "\t", "\n")) or _UNPRINTABLE.search(text) or "\r" in text:
+        return False
+    return all(line == line.rstrip(" \t") for line in text.split("\n"))
+
+
+# --- the file's style ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Style:
+    fmt: str
+    indent: int  # JSON: spaces per level; YAML: mapping indent
+    seq_offset: int  # YAML: columns from a key to its block sequence's dashes
+    ascii: bool  # JSON: non-ASCII written as \\u escapes
+    final: str  # the text after the document's last character ("\n" or "")
+    crlf: bool
+
+    @classmethod
+    def of(cls, text: str, fmt: str) -> _Style:
+        crlf = "\r\n" in text
+        final = "\n" if (text.endswith("\n") or not text) else ""
+        if fmt == "json":
+            match = re.search(r"[\[{][ \t]*\r?\n([ \t]+)\S", text)
+            indent = len(match.group(1).expandtabs(8)) if match else 2
+            escaped = re.search(r"\\u(?:00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])", text) is not None
+            raw_non_ascii = any(ord(c) > 127 for c in text)
+            return cls(fmt, indent, 0, escaped and not raw_non_ascii, final, crlf)
+        indent, offset = 2, 2
+        match = re.search(r"^( *)[^\s#-][^\n]*:[ \t]*\r?\n( *)- ", text, re.MULTILINE)
+        if match:
+            offset = max(0, len(match.group(2)) - len(match.group(1)))
+        match = re.search(r"^( *)[^\s#-][^\n]*:[ \t]*\r?\n( *)[^\s#-]", text, re.MULTILINE)
+        if match and len(match.group(2)) > len(match.group(1)):
+            indent = len(match.group(2)) - len(match.group(1))
+        return cls(fmt, indent, offset, False, final, crlf)
+
+    def newline_fix(self, text: str) -> str:
+        return text.replace("\n", "\r\n") if self.crlf else text
+
+    def ruamel(self) -> Any:
+        from ruamel.yaml import YAML
+
+        yaml = YAML()
+        yaml.preserve_quotes = True
+        yaml.width = 4096  # never fold long lines the user kept on one line
+        yaml.allow_unicode = True
+        yaml.indent(mapping=self.indent, sequence=self.seq_offset + 2, offset=self.seq_offset)
+        return yaml
+
+    # -- fragments
+    def entry(self, key: Any, value: Any, column: int) -> str:
+        """``key: value`` (YAML block) or ``"key": value`` (JSON) starting at ``column``."""
+        if self.fmt == "json":
+            return json.dumps(key, ensure_ascii=self.ascii) + ": " + self.json_value(value, column)
+        return self._yaml_fragment({key: _for_yaml(value)}, column)
+
+    def item(self, value: Any, column: int) -> str:
+        """A sequence item: ``- value`` (YAML block, at the dash's column) or a JSON value."""
+        if self.fmt == "json":
+            return self.json_value(value, column)
+        return self._yaml_fragment([_for_yaml(value)], column, sequence=True)
+
+    def json_value(self, value: Any, column: int, multiline: bool = True) -> str:
+        if not multiline:
+            return json.dumps(value, ensure_ascii=self.ascii)
+        text = json.dumps(value, indent=self.indent, ensure_ascii=self.ascii)
+        return self.newline_fix(text.replace("\n", "\n" + " " * column))
+
+    def _yaml_fragment(self, data: Any, column: int, sequence: bool = False) -> str:
+        yaml = self.ruamel()
+        if sequence:
+            # a top-level sequence has its dashes at column 0 whatever the offset
+            yaml.indent(mapping=self.indent, sequence=self.seq_offset + 2, offset=self.seq_offset)
+        out = io.StringIO()
+        yaml.dump(data, out)
+        lines = out.getvalue().rstrip("\n").split("\n")
+        if sequence and self.seq_offset and lines:
+            lines = [line[self.seq_offset :] if line[: self.seq_offset].isspace() else line
+                     for line in lines]
+        text = ("\n" + " " * column).join(lines)
+        return self.newline_fix(text)
+
+
+# --- planning the edits --------------------------------------------------------------------------
+
+
+class _Planner:
+    def __init__(self, text: str, style: _Style) -> None:
+        self.text = text
+        self.style = style
+        self.yaml = style.fmt == "yaml"
+        self.nl = "\r\n" if style.crlf else "\n"
+
+    def column(self, pos: int) -> int:
+        return pos - (self.text.rfind("\n", 0, pos) + 1)
+
+    def line_indent(self, pos: int) -> int:
+        start = self.text.rfind("\n", 0, pos) + 1
+        return len(self.text[start:pos]) - len(self.text[start:pos].lstrip(" \t"))
+
+    def value(self, old: Any, new: Any, span: Span) -> list[Edit]:
+        """Edits that turn the node ``span`` (holding ``old``) into ``new``; raises _Unplaceable
+        when the node itself must be rewritten by its parent."""
+        if same(old, new):
+            return []
+        if span.shared:
+            raise _Unplaceable
+        if isinstance(old, dict) and isinstance(new, dict) and span.kind == "map":
+            if self.yaml and span.flow:
+                raise _Unplaceable
+            return self.mapping(old, new, span)
+        if isinstance(old, list) and isinstance(new, list) and span.kind == "seq":
+            if self.yaml and span.flow:
+                raise _Unplaceable
+            return self.sequence(old, new, span)
+        if not self.yaml:  # JSON: any value can be replaced where it stands
+            column = self.line_indent(span.start)
+            multiline = "\n" in self.text[span.start : span.end] or span.kind == "scalar"
+            text = self.style.json_value(new, column, multiline)
+            return [Edit(span.start, span.end, text)]
+        raise _Unplaceable
+
+    # -- mappings
+    def mapping(self, old: dict[Any, Any], new: dict[Any, Any], span: Span) -> list[Edit]:
+        edits: list[Edit] = []
+        placed = {key for key, _, _ in span.entries}
+        if set(old) != placed:
+            raise _Unplaceable  # duplicate keys or merges: the text and the data disagree
+        for key, key_start, value in span.entries:
+            if key not in new:
+                edits.append(self.delete_entry(span, key_start, value))
+            elif not same(old[key], new[key]):
+                try:
+                    edits += self.value(old[key], new[key], value)
+                except _Unplaceable:
+                    column = self.column(key_start)
+                    end = content_end(value, self.text)
+                    edits.append(Edit(key_start, end, self.style.entry(key, new[key], column)))
+        added = [key for key in new if key not in old]
+        if added:
+            edits.append(self.insert_entries(span, [(k, new[k]) for k in added]))
+        return edits
+
+    def delete_entry(self, span: Span, key_start: int, value: Span) -> Edit:
+        end = content_end(value, self.text)
+        if self.yaml:
+            return self._delete_lines(key_start, end)
+        return self._delete_json_member(span, key_start, end)
+
+    def insert_entries(self, span: Span, pairs: list[tuple[Any, Any]]) -> Edit:
+        if not span.entries:
+            if self.yaml:
+                raise _Unplaceable
+            column = self.line_indent(span.start)
+            inner = column + self.style.indent
+            body = ("," + self.nl).join(
+                " " * inner + self.style.entry(k, v, inner) for k, v in pairs
+            )
+            return Edit(span.start, span.end, "{" + self.nl + body + self.nl + " " * column + "}")
+        last_key_start = span.entries[-1][1]
+        end = content_end(span.entries[-1][2], self.text)
+        column = self.column(span.entries[0][1])
+        if self.yaml:
+            text = "".join(self.nl + " " * column + self.style.entry(k, v, column) for k, v in pairs)
+            return Edit(end, end, text)
+        if self.text.rfind("\n", span.start, last_key_start) < 0:  # a one-line object
+            text = "".join(
+                ", " + json.dumps(k, ensure_ascii=self.style.ascii) + ": "
+                + self.style.json_value(v, 0, multiline=False)
+                for k, v in pairs
+            )
+            return Edit(end, end, text)
+        column = self.line_indent(last_key_start)
+        text = "".join(
+            "," + self.nl + " " * column + self.style.entry(k, v, column) for k, v in pairs
+        )
+        return Edit(end, end, text)
+
+    # -- sequences
+    def sequence(self, old: list[Any], new: list[Any], span: Span) -> list[Edit]:
+        if len(old) == len(new):
+            edits: list[Edit] = []
+            for index, item in enumerate(span.items):
+                edits += self.item(old[index], new[index], item)
+            return edits
+        keys_old = [json.dumps(v, sort_keys=True, default=str) for v in old]
+        keys_new = [json.dumps(v, sort_keys=True, default=str) for v in new]
+        matcher = difflib.SequenceMatcher(a=keys_old, b=keys_new, autojunk=False)
+        edits = []
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal":
+                continue
+            if op == "replace" and i2 - i1 == j2 - j1:
+                for k in range(i2 - i1):
+                    edits += self.item(old[i1 + k], new[j1 + k], span.items[i1 + k])
+                continue
+            for k in range(i1, i2):
+                edits.append(self.delete_item(span, k))
+            if j2 > j1:
+                edits.append(self.insert_items(span, i1, new[j1:j2]))
+        return edits
+
+    def item(self, old: Any, new: Any, span: Span) -> list[Edit]:
+        try:
+            return self.value(old, new, span)
+        except _Unplaceable:
+            if not self.yaml:
+                raise
+            dash = self._dash(span)
+            end = content_end(span, self.text)
+            return [Edit(dash, end, self.style.item(new, self.column(dash)))]
+
+    def _dash(self, span: Span) -> int:
+        """The '- ' that introduces a block sequence item."""
+        dash = self.text.rfind("-", 0, span.start)
+        if dash < 0 or self.text[dash + 1 : span.start].strip():
+            raise _Unplaceable
+        return dash
+
+    def delete_item(self, span: Span, index: int) -> Edit:
+        item = span.items[index]
+        end = content_end(item, self.text)
+        if self.yaml:
+            return self._delete_lines(self._dash(item), end)
+        return self._delete_json_member(span, item.start, end, index=index)
+
+    def insert_items(self, span: Span, index: int, values: list[Any]) -> Edit:
+        if not span.items:
+            if self.yaml:
+                raise _Unplaceable
+            column = self.line_indent(span.start)
+            inner = column + self.style.indent
+            body = ("," + self.nl).join(" " * inner + self.style.item(v, inner) for v in values)
+            return Edit(span.start, span.end, "[" + self.nl + body + self.nl + " " * column + "]")
+        if self.yaml:
+            first = self._dash(span.items[0])
+            column = self.column(first)
+            rendered = [self.style.item(v, column) for v in values]
+            if index == 0:
+                text = "".join(r + self.nl + " " * column for r in rendered)
+                return Edit(first, first, text)
+            end = content_end(span.items[index - 1], self.text)
+            return Edit(end, end, "".join(self.nl + " " * column + r for r in rendered))
+        one_line = self.text.rfind("\n", span.start, span.items[-1].start) < 0
+        column = self.line_indent(span.items[0].start)
+        sep = ", " if one_line else "," + self.nl + " " * column
+        rendered = [self.style.json_value(v, column, multiline=not one_line) for v in values]
+        if index == 0:
+            pos = span.items[0].start
+            return Edit(pos, pos, "".join(r + sep for r in rendered))
+        end = content_end(span.items[index - 1], self.text)
+        return Edit(end, end, "".join(sep + r for r in rendered))
+
+    # -- deleting text
+    def _delete_lines(self, start: int, end: int) -> Edit:
+        """Remove a block entry/item: from its line's start through its last line's newline."""
+        line_start = self.text.rfind("\n", 0, start) + 1
+        if self.text[line_start:start].strip(" "):
+            raise _Unplaceable  # something else is on the line (an enclosing '- ')
+        newline = self.text.find("\n", end)
+        return Edit(line_start, len(self.text) if newline < 0 else newline + 1, "")
+
+    def _delete_json_member(self, span: Span, start: int, end: int, index: int | None = None) -> Edit:
+        """Remove a JSON member with the comma before it (or after it, for the first one)."""
+        starts = [k for _, k, _ in span.entries] if index is None else [i.start for i in span.items]
+        position = starts.index(start)
+        if position > 0:
+            previous = span.entries[position - 1][2] if index is None else span.items[position - 1]
+            return Edit(content_end(previous, self.text), end, "")
+        if len(starts) > 1:
+            return Edit(start, starts[1], "")
+        return Edit(span.start + 1, span.end - 1, "")

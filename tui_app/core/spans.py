@@ -1,0 +1,148 @@
+"""Where each value of a JSON or YAML document sits in its text (the save path's map of the file).
+
+A save edits only the parts of the file whose values changed (:mod:`roundtrip`); to do so it needs
+the character span of every mapping entry and sequence item. JSON spans come from a small scanner
+over text already known to be valid; YAML spans from PyYAML's composer (C-accelerated), whose
+marks count characters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Span:
+    """One node: ``start``/``end`` are character offsets of its content in the text.
+
+    ``entries`` (mappings) hold (key, key_start, value span); ``items`` (sequences) the items.
+    ``flow`` is YAML's flow style (``{a: 1}``, ``[]``); every JSON node is flow. ``shared`` marks
+    a YAML node reached through an alias or a merge key: editing it in place would change every
+    place that reads it.
+    """
+
+    kind: str  # "map" | "seq" | "scalar"
+    start: int
+    end: int
+    flow: bool = True
+    block_scalar: bool = False  # YAML `|` / `>`: its end mark is past the trailing newlines
+    entries: list[tuple[Any, int, Span]] = field(default_factory=list)
+    items: list[Span] = field(default_factory=list)
+    shared: bool = False
+
+    def entry(self, key: Any) -> tuple[int, Span] | None:
+        for entry_key, key_start, value in self.entries:
+            if entry_key == key:
+                return key_start, value
+        return None
+
+
+class SpanError(Exception):
+    """The text cannot be mapped (never expected for text that parsed): save by re-dumping."""
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+_WS = re.compile(r"[ \t\n\r]*")
+_SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
+
+
+def json_spans(text: str) -> Span:
+    pos = _skip_ws(text, 0)
+    span, _ = _json_value(text, pos)
+    return span
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    match = _WS.match(text, pos)
+    return match.end() if match else pos
+
+
+def _json_value(text: str, pos: int) -> tuple[Span, int]:
+    char = text[pos : pos + 1]
+    if char == "{":
+        span = Span("map", pos, pos)
+        pos = _skip_ws(text, pos + 1)
+        while text[pos] != "}":
+            key_start = pos
+            key, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
+            pos = _skip_ws(text, _skip_ws(text, pos) + 1)  # past ':'
+            value, pos = _json_value(text, pos)
+            span.entries.append((key, key_start, value))
+            pos = _skip_ws(text, pos)
+            if text[pos] == ",":
+                pos = _skip_ws(text, pos + 1)
+        span.end = pos + 1
+        return span, pos + 1
+    if char == "[":
+        span = Span("seq", pos, pos)
+        pos = _skip_ws(text, pos + 1)
+        while text[pos] != "]":
+            item, pos = _json_value(text, pos)
+            span.items.append(item)
+            pos = _skip_ws(text, pos)
+            if text[pos] == ",":
+                pos = _skip_ws(text, pos + 1)
+        span.end = pos + 1
+        return span, pos + 1
+    if char == '"':
+        end = json.decoder.scanstring(text, pos + 1)[1]  # type: ignore[attr-defined]
+        return Span("scalar", pos, end), end
+    match = _SCALAR.match(text, pos)
+    if match is None:
+        raise SpanError(f"unexpected JSON at offset {pos}")
+    return Span("scalar", pos, match.end()), match.end()
+
+
+# --- YAML --------------------------------------------------------------------------------------
+
+
+def yaml_spans(text: str) -> Span:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    node = yaml.compose(text, Loader=loader)  # noqa: S506 - a SafeLoader
+    if node is None:
+        raise SpanError("empty YAML document")
+    constructor = yaml.constructor.SafeConstructor()
+    return _yaml_span(node, yaml, constructor, set(), text)
+
+
+def _yaml_span(node: Any, yaml: Any, constructor: Any, seen: set[int], text: str) -> Span:
+    shared = id(node) in seen
+    seen.add(id(node))
+    start, end = node.start_mark.index, node.end_mark.index
+    if isinstance(node, yaml.MappingNode):
+        span = Span("map", start, end, flow=bool(node.flow_style), shared=shared)
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                span.shared = True  # merge keys (<<) and complex keys: no in-place edits
+                continue
+            key = constructor.construct_object(key_node, deep=True)
+            value = _yaml_span(value_node, yaml, constructor, seen, text)
+            span.entries.append((key, key_node.start_mark.index, value))
+        return span
+    if isinstance(node, yaml.SequenceNode):
+        span = Span("seq", start, end, flow=bool(node.flow_style), shared=shared)
+        span.items = [_yaml_span(item, yaml, constructor, seen, text) for item in node.value]
+        return span
+    block = node.style in ("|", ">")
+    return Span("scalar", start, end, flow=False, block_scalar=block, shared=shared)
+
+
+def content_end(span: Span, text: str) -> int:
+    """Where the node's own text ends: block nodes' end marks run into trailing blank lines and
+    comments that belong to whatever follows."""
+    if span.kind == "map" and not span.flow and span.entries:
+        return content_end(span.entries[-1][2], text)
+    if span.kind == "seq" and not span.flow and span.items:
+        return content_end(span.items[-1], text)
+    if span.block_scalar:
+        end = span.end
+        while end > span.start and text[end - 1] in " \t\r\n":
+            end -= 1
+        return end
+    return span.end
