@@ -105,7 +105,9 @@ def test_json_save_keeps_a_one_line_file_one_line(tmp_path: Path):
     config.prompts[0].set_template("changed")
     config.save()
     text = path.read_text()
-    assert "\n" not in text and text == original.replace('"input": "hi {{city}}"', '"input": "changed"')
+    assert "\n" not in text and text == original.replace(
+        '"input": "hi {{city}}"', '"input": "changed"'
+    )
 
 
 def test_save_is_atomic_and_keeps_file_mode(tmp_path: Path):

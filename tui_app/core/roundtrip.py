@@ -59,7 +59,21 @@ def update_text(old_text: str, old: Any, new: Any, fmt: str) -> str:
     text = old_text
     for edit in sorted(edits, key=lambda e: e.start, reverse=True):
         text = text[: edit.start] + edit.text + text[edit.end :]
+    if not _reads_as(text, new, fmt):  # a case the planner does not know: never write it
+        return render_document(new, fmt, old_text)
     return text
+
+
+def _reads_as(text: str, data: Any, fmt: str) -> bool:
+    try:
+        if fmt == "json":
+            return same(json.loads(text), data)
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return same(yaml.load(text, Loader=loader), data)  # noqa: S506 - a SafeLoader
+    except Exception:
+        return False
 
 
 def render_document(data: Any, fmt: str, old_text: str | None = None) -> str:
@@ -120,6 +134,15 @@ def _literal_safe(text: str) -> bool:
     if text.startswith((" ", "\t", "\n")) or _UNPRINTABLE.search(text) or "\r" in text:
         return False
     return all(line == line.rstrip(" \t") for line in text.split("\n"))
+
+
+def _quoted(value: Any, quote: str) -> str | None:
+    """``value`` as a one-line YAML scalar in ``quote`` style, or None when it cannot be one."""
+    if not quote or not isinstance(value, str) or "\n" in value or _UNPRINTABLE.search(value):
+        return None
+    if quote == "'":
+        return "'" + value.replace("'", "''") + "'"
+    return json.dumps(value, ensure_ascii=False)  # JSON strings are YAML double-quoted scalars
 
 
 # --- the file's style ----------------------------------------------------------------------------
@@ -194,8 +217,10 @@ class _Style:
         yaml.dump(data, out)
         lines = out.getvalue().rstrip("\n").split("\n")
         if sequence and self.seq_offset and lines:
-            lines = [line[self.seq_offset :] if line[: self.seq_offset].isspace() else line
-                     for line in lines]
+            lines = [
+                line[self.seq_offset :] if line[: self.seq_offset].isspace() else line
+                for line in lines
+            ]
         text = ("\n" + " " * column).join(lines)
         return self.newline_fix(text)
 
@@ -237,34 +262,60 @@ class _Planner:
             multiline = "\n" in self.text[span.start : span.end] or span.kind == "scalar"
             text = self.style.json_value(new, column, multiline)
             return [Edit(span.start, span.end, text)]
+        quoted = _quoted(new, span.quote)
+        if quoted is not None:  # keep the user's quoting: 'x' stays 'y', "x" stays "y"
+            return [Edit(span.start, span.end, quoted)]
         raise _Unplaceable
 
     # -- mappings
     def mapping(self, old: dict[Any, Any], new: dict[Any, Any], span: Span) -> list[Edit]:
         edits: list[Edit] = []
-        placed = {key for key, _, _ in span.entries}
-        if set(old) != placed:
+        placed = [key for key, _, _ in span.entries]
+        if len(placed) != len(old) or set(old) != set(placed):
             raise _Unplaceable  # duplicate keys or merges: the text and the data disagree
-        for key, key_start, value in span.entries:
+        run_start: int | None = None
+        for position, (key, key_start, value) in enumerate(span.entries):
             if key not in new:
-                edits.append(self.delete_entry(span, key_start, value))
-            elif not same(old[key], new[key]):
+                run_start = position if run_start is None else run_start
+                continue
+            if run_start is not None:
+                edits.append(self.delete_run(span, run_start, position))
+                run_start = None
+            if not same(old[key], new[key]):
                 try:
                     edits += self.value(old[key], new[key], value)
                 except _Unplaceable:
                     column = self.column(key_start)
                     end = content_end(value, self.text)
                     edits.append(Edit(key_start, end, self.style.entry(key, new[key], column)))
+        if run_start is not None:
+            if run_start == 0 and not self.yaml and any(k not in old for k in new):
+                raise _Unplaceable  # every key replaced: the parent rewrites the object
+            edits.append(self.delete_run(span, run_start, len(span.entries)))
         added = [key for key in new if key not in old]
         if added:
             edits.append(self.insert_entries(span, [(k, new[k]) for k in added]))
         return edits
 
-    def delete_entry(self, span: Span, key_start: int, value: Span) -> Edit:
-        end = content_end(value, self.text)
+    def _members(self, span: Span) -> list[tuple[int, int]]:
+        """(start, end) of each entry or item; YAML block items start at their dash."""
+        if span.kind == "map":
+            return [(k, content_end(v, self.text)) for _, k, v in span.entries]
+        return [
+            (self._dash(i) if self.yaml else i.start, content_end(i, self.text)) for i in span.items
+        ]
+
+    def delete_run(self, span: Span, first: int, stop: int) -> Edit:
+        """Remove members ``first`` to ``stop - 1`` (with one separator, in JSON)."""
+        members = self._members(span)
+        start, end = members[first][0], members[stop - 1][1]
         if self.yaml:
-            return self._delete_lines(key_start, end)
-        return self._delete_json_member(span, key_start, end)
+            return self._delete_lines(start, end)
+        if first > 0:
+            return Edit(members[first - 1][1], end, "")
+        if stop < len(members):
+            return Edit(start, members[stop][0], "")
+        return Edit(span.start + 1, span.end - 1, "")
 
     def insert_entries(self, span: Span, pairs: list[tuple[Any, Any]]) -> Edit:
         if not span.entries:
@@ -280,11 +331,15 @@ class _Planner:
         end = content_end(span.entries[-1][2], self.text)
         column = self.column(span.entries[0][1])
         if self.yaml:
-            text = "".join(self.nl + " " * column + self.style.entry(k, v, column) for k, v in pairs)
+            text = "".join(
+                self.nl + " " * column + self.style.entry(k, v, column) for k, v in pairs
+            )
             return Edit(end, end, text)
         if self.text.rfind("\n", span.start, last_key_start) < 0:  # a one-line object
             text = "".join(
-                ", " + json.dumps(k, ensure_ascii=self.style.ascii) + ": "
+                ", "
+                + json.dumps(k, ensure_ascii=self.style.ascii)
+                + ": "
                 + self.style.json_value(v, 0, multiline=False)
                 for k, v in pairs
             )
@@ -312,12 +367,26 @@ class _Planner:
             if op == "replace" and i2 - i1 == j2 - j1:
                 for k in range(i2 - i1):
                     edits += self.item(old[i1 + k], new[j1 + k], span.items[i1 + k])
-                continue
-            for k in range(i1, i2):
-                edits.append(self.delete_item(span, k))
-            if j2 > j1:
+            elif i1 == i2:
                 edits.append(self.insert_items(span, i1, new[j1:j2]))
+            elif j1 == j2:
+                edits.append(self.delete_run(span, i1, i2))
+            else:  # some items replaced by a different number of items
+                edits.append(self.replace_run(span, i1, i2, new[j1:j2]))
         return edits
+
+    def replace_run(self, span: Span, first: int, stop: int, values: list[Any]) -> Edit:
+        members = self._members(span)
+        start, end = members[first][0], members[stop - 1][1]
+        if self.yaml:
+            column = self.column(start)
+            rendered = [self.style.item(v, column) for v in values]
+            return Edit(start, end, (self.nl + " " * column).join(rendered))
+        column = self.line_indent(start)
+        one_line = "\n" not in self.text[span.start : span.end]
+        sep = ", " if one_line else "," + self.nl + " " * column
+        rendered = [self.style.json_value(v, column, multiline=not one_line) for v in values]
+        return Edit(start, end, sep.join(rendered))
 
     def item(self, old: Any, new: Any, span: Span) -> list[Edit]:
         try:
@@ -335,13 +404,6 @@ class _Planner:
         if dash < 0 or self.text[dash + 1 : span.start].strip():
             raise _Unplaceable
         return dash
-
-    def delete_item(self, span: Span, index: int) -> Edit:
-        item = span.items[index]
-        end = content_end(item, self.text)
-        if self.yaml:
-            return self._delete_lines(self._dash(item), end)
-        return self._delete_json_member(span, item.start, end, index=index)
 
     def insert_items(self, span: Span, index: int, values: list[Any]) -> Edit:
         if not span.items:
@@ -378,14 +440,3 @@ class _Planner:
             raise _Unplaceable  # something else is on the line (an enclosing '- ')
         newline = self.text.find("\n", end)
         return Edit(line_start, len(self.text) if newline < 0 else newline + 1, "")
-
-    def _delete_json_member(self, span: Span, start: int, end: int, index: int | None = None) -> Edit:
-        """Remove a JSON member with the comma before it (or after it, for the first one)."""
-        starts = [k for _, k, _ in span.entries] if index is None else [i.start for i in span.items]
-        position = starts.index(start)
-        if position > 0:
-            previous = span.entries[position - 1][2] if index is None else span.items[position - 1]
-            return Edit(content_end(previous, self.text), end, "")
-        if len(starts) > 1:
-            return Edit(start, starts[1], "")
-        return Edit(span.start + 1, span.end - 1, "")

@@ -29,6 +29,7 @@ class Span:
     end: int
     flow: bool = True
     block_scalar: bool = False  # YAML `|` / `>`: its end mark is past the trailing newlines
+    quote: str = ""  # YAML scalars: "'" or '"' when the text is quoted
     entries: list[tuple[Any, int, Span]] = field(default_factory=list)
     items: list[Span] = field(default_factory=list)
     shared: bool = False
@@ -130,7 +131,8 @@ def _yaml_span(node: Any, yaml: Any, constructor: Any, seen: set[int], text: str
         span.items = [_yaml_span(item, yaml, constructor, seen, text) for item in node.value]
         return span
     block = node.style in ("|", ">")
-    return Span("scalar", start, end, flow=False, block_scalar=block, shared=shared)
+    quote = node.style if node.style in ("'", '"') else ""
+    return Span("scalar", start, end, False, block, quote, shared=shared)
 
 
 def content_end(span: Span, text: str) -> int:
