@@ -218,68 +218,20 @@ def _locate_yaml(text: str, path: Sequence[PathPart]) -> tuple[int, int] | None:
     return best.start_mark.line + 1, best.start_mark.column + 1
 
 
-_WS = re.compile(r"[ \t\n\r]*")
-_SCALAR_END = re.compile(r"[,\]\}\s]")
-
-
 def _locate_json(text: str, path: Sequence[PathPart]) -> int | None:
-    """Walk ``text`` (known to be valid JSON) down ``path`` without building values."""
-    pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
-    best = pos
+    """Walk ``text`` (known to be valid JSON) down ``path``; the nearest ancestor when a part
+    is missing."""
+    from .spans import json_spans
+
+    node = json_spans(text)
     for part in path:
-        found = _json_child(text, pos, part)
-        if found is None:
-            return best
-        pos = best = found
-    return best
-
-
-def _json_child(text: str, pos: int, part: PathPart) -> int | None:
-    opener = text[pos]
-    if opener == "{" and isinstance(part, str):
-        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-        while text[pos] != "}":
-            key, pos = json.decoder.scanstring(text, pos + 1)
-            pos = _WS.match(text, pos).end() + 1  # type: ignore[union-attr]  # past ':'
-            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-            if key == part:
-                return pos
-            pos = _WS.match(text, _skip_json_value(text, pos)).end()  # type: ignore[union-attr]
-            if text[pos] == ",":
-                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-        return None
-    if opener == "[" and isinstance(part, int):
-        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-        index = 0
-        while text[pos] != "]":
-            if index == part:
-                return pos
-            pos = _WS.match(text, _skip_json_value(text, pos)).end()  # type: ignore[union-attr]
-            if text[pos] == ",":
-                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-            index += 1
-        return None
-    return None
-
-
-def _skip_json_value(text: str, pos: int) -> int:
-    """Index just past the JSON value starting at ``pos``."""
-    char = text[pos]
-    if char == '"':
-        return json.decoder.scanstring(text, pos + 1)[1]
-    if char in "{[":
-        depth = 0
-        while True:
-            char = text[pos]
-            if char == '"':
-                pos = json.decoder.scanstring(text, pos + 1)[1]
-                continue
-            if char in "{[":
-                depth += 1
-            elif char in "}]":
-                depth -= 1
-                if depth == 0:
-                    return pos + 1
-            pos += 1
-    match = _SCALAR_END.search(text, pos)
-    return match.start() if match else len(text)
+        child = None
+        if node.kind == "map" and isinstance(part, str):
+            found = node.entry(part)
+            child = found[1] if found else None
+        elif node.kind == "seq" and isinstance(part, int) and part < len(node.items):
+            child = node.items[part]
+        if child is None:
+            break
+        node = child
+    return node.start

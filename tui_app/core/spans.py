@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,8 @@ class SpanError(Exception):
 
 # --- JSON --------------------------------------------------------------------------------------
 
+# The string scanner json itself uses (not in typeshed's stubs).
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 _WS = re.compile(r"[ \t\n\r]*")
 _SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
 
@@ -69,7 +72,7 @@ def _json_value(text: str, pos: int) -> tuple[Span, int]:
         pos = _skip_ws(text, pos + 1)
         while text[pos] != "}":
             key_start = pos
-            key, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
+            key, pos = _scanstring(text, pos + 1)
             pos = _skip_ws(text, _skip_ws(text, pos) + 1)  # past ':'
             value, pos = _json_value(text, pos)
             span.entries.append((key, key_start, value))
