@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .errors import ConfigError, ConfigErrors, UnknownPromptError
 from .fileio import atomic_write, dump_text, format_of, locate, parse_text
 from .roundtrip import update_text
@@ -232,6 +233,8 @@ class AIConfig:
         self.disk_digest = disk_digest
         # The file started with a UTF-8 byte order mark: saves keep it.
         self.bom = False
+        # Found while loading, not fatal (a key written twice: the last one is used).
+        self.warnings: list[ConfigError] = []
 
     # --- top level --------------------------------------------------------------------------
     @property
@@ -428,6 +431,9 @@ def load(path: str | Path) -> AIConfig:
     path = Path(path)
     fmt = format_of(path)
     try:
+        size = path.stat().st_size
+        if size > limits.MAX_FILE_BYTES:
+            raise limits.file_too_large(size, str(path))
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError("file not found", source=str(path)) from None
@@ -451,12 +457,15 @@ def loads(text: str, fmt: str = "json", *, source: str = "<config>") -> AIConfig
     """Parse and validate AIConfig text. Raises ConfigError (or ConfigErrors for several)."""
     if fmt not in ("json", "yaml"):
         raise ConfigError(f"unknown format '{fmt}' (json or yaml)", source=source)
-    data = parse_text(text, fmt, source)
+    warnings: list[ConfigError] = []
+    data = parse_text(text, fmt, source, warnings)
     problems = check_document(data)
     errors = [_located(text, fmt, source, path, message) for path, message in problems]
     if errors:
         raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
-    return AIConfig(data, fmt=fmt, source_text=text)
+    config = AIConfig(data, fmt=fmt, source_text=text)
+    config.warnings = warnings
+    return config
 
 
 def _located(

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .errors import ConfigError
 
 JSON_SUFFIXES = {".json"}
@@ -29,9 +30,33 @@ def _yaml() -> Any:
 
 
 def _yaml_loader() -> type:
-    yaml = _yaml()
-    # the C loader is ~10x faster; fall back when libyaml is missing
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    """The C-accelerated safe loader (~10x faster; pure Python when libyaml is missing), noting
+    keys written twice in a mapping (YAML keeps the last one silently)."""
+    global _loader_class
+    if _loader_class is None:
+        yaml = _yaml()
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class Loader(base):  # type: ignore[misc, valid-type]
+            duplicates = False
+
+            def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+                mapping = super().construct_mapping(node, deep=deep)
+                if len(mapping) != len(node.value):
+                    own = [
+                        k.value
+                        for k, _ in node.value
+                        if node.start_mark.index <= k.start_mark.index < node.end_mark.index
+                    ]
+                    if len(own) != len(set(own)):  # not merely a key a merge (<<) overrode
+                        self.duplicates = True
+                return mapping
+
+        _loader_class = Loader
+    return _loader_class
+
+
+_loader_class: type | None = None
 
 
 def format_of(path: Path) -> str:
@@ -45,30 +70,90 @@ def format_of(path: Path) -> str:
     )
 
 
-def parse_text(text: str, fmt: str, source: str) -> Any:
-    """Parse ``text`` as ``fmt`` ("json" or "yaml"); syntax errors become ConfigError with line:col."""
+def parse_text(text: str, fmt: str, source: str, warnings: list[ConfigError] | None = None) -> Any:
+    """Parse ``text`` as ``fmt`` ("json" or "yaml"); syntax errors become ConfigError with line:col.
+
+    Hostile input is refused with a located message (see :mod:`limits`); keys written twice in
+    one mapping are added to ``warnings`` (with both positions) when a list is given.
+    """
+    if not text.strip():
+        raise ConfigError("empty file", source=source)
+    duplicates = False
     if fmt == "json":
+
+        def pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            nonlocal duplicates
+            result = dict(pairs)
+            if len(result) != len(pairs):
+                duplicates = True
+            return result
+
         try:
-            return json.loads(text)
+            data = json.loads(text, object_pairs_hook=pairs_to_dict)
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, col=exc.colno
             ) from None
+        except ValueError:  # Python's 4,300-digit limit on integers
+            raise limits.huge_number_error(text, source) from None
         except RecursionError:
             raise ConfigError("invalid JSON: nested too deeply", source=source) from None
+    else:
+        data, duplicates = _parse_yaml(text, source)
+        if data is None:
+            raise ConfigError("empty file: no YAML document (only comments)", source=source)
+        limits.check_expansion(data, text, source)
+    limits.check_value_sizes(data, text, source, lambda path: locate(text, fmt, path))
+    if duplicates and warnings is not None:
+        warnings += duplicate_key_warnings(text, fmt, source)
+    return data
+
+
+def _parse_yaml(text: str, source: str) -> tuple[Any, bool]:
     yaml = _yaml()
+    loader = _yaml_loader()(text)
     try:
-        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader
+        return loader.get_single_data(), loader.duplicates
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        problem = exc.problem or exc.context or "syntax error"
+        problem = limits.yaml_problem(exc.problem or exc.context or "syntax error", text, line)
         raise ConfigError(f"invalid YAML: {problem}", source=source, line=line, col=col) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", source=source) from None
+    except ValueError:  # Python's 4,300-digit limit on integers
+        raise limits.huge_number_error(text, source) from None
     except RecursionError:
         raise ConfigError("invalid YAML: nested too deeply", source=source) from None
+    finally:
+        loader.dispose()
+
+
+def duplicate_key_warnings(text: str, fmt: str, source: str) -> list[ConfigError]:
+    """One warning per key written twice in a mapping: where, and where it was first written."""
+    from .schema import format_path
+    from .spans import duplicate_keys
+
+    out = []
+    for key, path, first, again in duplicate_keys(text, fmt):
+        line, col = _line_col(text, again)
+        first_line, first_col = _line_col(text, first)
+        out.append(
+            ConfigError(
+                f"duplicate key '{key}': also at line {first_line}:{first_col};"
+                " the last one is used",
+                source=source,
+                line=line,
+                col=col,
+                location=format_path(path) if path else None,
+            )
+        )
+    return out
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def dump_text(data: Any, fmt: str) -> str:

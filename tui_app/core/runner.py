@@ -113,7 +113,7 @@ class Runner:
                 )
             except PromptTuiError:
                 continue  # reported when the prompt runs
-            missing = [m for m in resolved.missing if not _is_output_of(m, running)]
+            missing = [m for m in resolved.missing if resolved.missing_of.get(m) not in running]
             if missing:
                 problems.append(MissingReferenceError(name, missing))
         return problems
@@ -532,8 +532,3 @@ class RunRefused(PromptTuiError):
     def __init__(self, problems: list[MissingReferenceError]) -> None:
         self.problems = problems
         super().__init__("; ".join(str(p) for p in problems))
-
-
-def _is_output_of(missing: str, running: set[str]) -> bool:
-    root, _, attr = missing.partition(".")
-    return attr.startswith("output") and root in running

@@ -151,3 +151,24 @@ def content_end(span: Span, text: str) -> int:
             end -= 1
         return end
     return span.end
+
+
+def duplicate_keys(text: str, fmt: str) -> list[tuple[Any, tuple[Any, ...], int, int]]:
+    """(key, path of its mapping, first offset, repeated offset) for each key written twice."""
+    root = json_spans(text) if fmt == "json" else yaml_spans(text)
+    found: list[tuple[Any, tuple[Any, ...], int, int]] = []
+    todo: list[tuple[Span, tuple[Any, ...]]] = [(root, ())]
+    while todo:
+        span, path = todo.pop()
+        first: dict[Any, int] = {}
+        for key, key_start, value in span.entries:
+            try:
+                if key in first:
+                    found.append((key, path, first[key], key_start))
+                else:
+                    first[key] = key_start
+            except TypeError:  # an unhashable key: not a duplicate we can name
+                pass
+            todo.append((value, (*path, key)))
+        todo += [(item, (*path, index)) for index, item in enumerate(span.items)]
+    return sorted(found, key=lambda entry: entry[3])
