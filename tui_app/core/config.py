@@ -389,8 +389,7 @@ class AIConfig:
         fmt = fmt or self.format
         if self.source_text is None or fmt != self.format:
             return dump_text(self.data, fmt)
-        baseline = parse_text(self.source_text, fmt, self.source)
-        return update_text(self.source_text, baseline, self.data, fmt)
+        return update_text(self.source_text, self.data, fmt)
 
     def changed_on_disk(self) -> bool:
         """True when the file's bytes differ from what was last loaded or saved here."""

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .spans import Span, SpanError, content_end, json_spans, yaml_spans
+from .spans import Span, SpanError, content_end, json_spans, yaml_document
 
 
 class _Unplaceable(Exception):
@@ -46,13 +46,20 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def update_text(old_text: str, old: Any, new: Any, fmt: str) -> str:
-    """``old_text`` (which parses to ``old``) edited so that it parses to ``new``."""
+def update_text(old_text: str, new: Any, fmt: str) -> str:
+    """``old_text`` edited so that it reads as ``new``: only the values that differ are
+    rewritten."""
+    try:
+        if fmt == "json":
+            old, root = json.loads(old_text), json_spans(old_text)
+        else:
+            old, root = yaml_document(old_text)
+    except Exception:  # the old text no longer parses: nothing to keep
+        return render_document(new, fmt)
     if same(old, new):
         return old_text
     style = _Style.of(old_text, fmt)
     try:
-        root = json_spans(old_text) if fmt == "json" else yaml_spans(old_text)
         edits = _Planner(old_text, style).value(old, new, root)
     except (_Unplaceable, SpanError):
         return render_document(new, fmt, old_text)
@@ -269,6 +276,8 @@ class _Planner:
 
     # -- mappings
     def mapping(self, old: dict[Any, Any], new: dict[Any, Any], span: Span) -> list[Edit]:
+        if self.yaml and not new:
+            raise _Unplaceable  # an empty block mapping is written `{}`, by the parent
         edits: list[Edit] = []
         placed = [key for key, _, _ in span.entries]
         if len(placed) != len(old) or set(old) != set(placed):
@@ -352,6 +361,8 @@ class _Planner:
 
     # -- sequences
     def sequence(self, old: list[Any], new: list[Any], span: Span) -> list[Edit]:
+        if self.yaml and not new:
+            raise _Unplaceable  # an empty block sequence is written `[]`, by the parent
         if len(old) == len(new):
             edits: list[Edit] = []
             for index, item in enumerate(span.items):

@@ -105,6 +105,11 @@ def _json_value(text: str, pos: int) -> tuple[Span, int]:
 
 
 def yaml_spans(text: str) -> Span:
+    return yaml_document(text)[1]
+
+
+def yaml_document(text: str) -> tuple[Any, Span]:
+    """The document's data and its span map, from one parse."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -112,7 +117,8 @@ def yaml_spans(text: str) -> Span:
     if node is None:
         raise SpanError("empty YAML document")
     constructor = yaml.constructor.SafeConstructor()
-    return _yaml_span(node, yaml, constructor, set(), text)
+    span = _yaml_span(node, yaml, constructor, set(), text)
+    return constructor.construct_document(node), span
 
 
 def _yaml_span(node: Any, yaml: Any, constructor: Any, seen: set[int], text: str) -> Span:
