@@ -13,6 +13,7 @@ from typing import Any
 from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role
 from .errors import ConfigError, MissingReferenceError, PromptTuiError
 from .graph import prompt_references, prompt_sources
+from .outputs import call_kind
 from .request import ResolvedRequest
 from .templates import Reference, TemplateEngine, default_engine
 
@@ -168,6 +169,7 @@ class _Session:
         # missing key -> the prompt whose output (or input) it is: a dotted prompt name
         # (gpt3.5-run) cannot be split back out of the key's text
         self.missing_of: dict[str, str] = {}
+        self.notes: list[str] = []  # what the request leaves out on purpose, and why
         self._history: dict[str, tuple[list[dict[str, Any]], dict[str, str]]] = {}
         self._by_model: dict[str | None, list[tuple[int, Prompt]]] | None = None
 
@@ -196,12 +198,17 @@ class _Session:
             missing: dict[str, tuple[str, str | None]] = {}
             messages = [_message_for(earlier, self, label=earlier.name, into=missing)]
             answer = _answer_message(earlier)
-            if answer is not None:
+            if isinstance(answer, str):
+                missing[answer] = ("note", None)
+            elif answer is not None:
                 messages.append(answer)
             self._history[earlier.name] = (messages, missing)
         messages, missing = self._history[earlier.name]
         for key, (why, of) in missing.items():
-            self._note_missing(key, why, of)
+            if why == "note":
+                self.notes.append(key)
+            else:
+                self._note_missing(key, why, of)
         return [dict(m) for m in messages]
 
     def _note_missing(self, key: str, why: str, of: str | None) -> None:
@@ -245,11 +252,23 @@ def _message_for(
     return {"content": session.render(prompt.template, prompt, label, into), "role": "user"}
 
 
-def _answer_message(prompt: Prompt) -> dict[str, Any] | None:
-    """The earlier prompt's latest answer as an assistant message (only role 'assistant')."""
+def _answer_message(prompt: Prompt) -> dict[str, Any] | str | None:
+    """The earlier prompt's latest answer as an assistant message (only role 'assistant').
+
+    An answer that is a function or tool call is left out, as the AIConfig SDK leaves it out
+    (returned instead: a note saying so). It is never sent as its JSON text: the model would
+    read it as something it said. A structured call message is no option either: providers
+    refuse an assistant tool call that no tool result follows, and the file holds none.
+    """
     output = prompt.latest_output
     if output_role(output) != "assistant":
         return None
+    kind = call_kind(output)
+    if kind is not None:
+        return (
+            f"prompt '{prompt.name}': its answer is a {kind}, left out of the chat history"
+            " (pass its result on as a parameter)"
+        )
     text = prompt.output_text
     message: dict[str, Any] = {"content": text, "role": "assistant"}
     meta = output.get("metadata") if output else None
@@ -274,6 +293,7 @@ def resolve(
     session = _session or _Session(config, engine or default_engine(), dict(params or {}))
     session.missing = {}
     session.missing_of = {}
+    session.notes = []
     model_name = effective_model_name(config, prompt, model)
     merged = merged_settings(config, prompt, model, settings)
 
@@ -316,6 +336,7 @@ def resolve(
         call_options=call_options,
         missing=list(session.missing),
         missing_of=dict(session.missing_of),
+        notes=list(dict.fromkeys(session.notes)),
     )
 
 
