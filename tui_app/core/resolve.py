@@ -170,7 +170,9 @@ class _Session:
         # (gpt3.5-run) cannot be split back out of the key's text
         self.missing_of: dict[str, str] = {}
         self.notes: list[str] = []  # what the request leaves out on purpose, and why
-        self._history: dict[str, tuple[list[dict[str, Any]], dict[str, str]]] = {}
+        self._history: dict[
+            str, tuple[list[dict[str, Any]], dict[str, tuple[str, str | None]]]
+        ] = {}
         self._by_model: dict[str | None, list[tuple[int, Prompt]]] | None = None
 
     def render(
