@@ -88,7 +88,7 @@ def render_document(data: Any, fmt: str, old_text: str | None = None) -> str:
     style = _Style.of(old_text or "", fmt)
     if fmt == "json":
         return style.newline_fix(
-            json.dumps(data, indent=style.indent, ensure_ascii=style.ascii) + style.final
+            json.dumps(data, indent=style.unit, ensure_ascii=style.ascii) + style.final
         )
     yaml = style.ruamel()
     tree: Any = None
@@ -120,10 +120,16 @@ def _assign(tree: Any, value: Any) -> Any:
     return _for_yaml(value)
 
 
-def _for_yaml(value: Any) -> Any:
-    """Multi-line text as a literal block (``|``) when it can be one; recursively."""
+def _for_yaml(value: Any, flow: bool = False) -> Any:
+    """Multi-line text as a literal block (``|``) when it can be one, recursively; a collection
+    in flow style (``{a: 1}``) when ``flow``."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
     from ruamel.yaml.scalarstring import LiteralScalarString
 
+    if flow and isinstance(value, dict | list):
+        node: Any = CommentedMap(value) if isinstance(value, dict) else CommentedSeq(value)
+        node.fa.set_flow_style()
+        return node
     if isinstance(value, dict):
         return {k: _for_yaml(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -158,11 +164,12 @@ def _quoted(value: Any, quote: str) -> str | None:
 @dataclass(frozen=True)
 class _Style:
     fmt: str
-    indent: int  # JSON: spaces per level; YAML: mapping indent
+    indent: int  # YAML: mapping indent
     seq_offset: int  # YAML: columns from a key to its block sequence's dashes
     ascii: bool  # JSON: non-ASCII written as \\u escapes
     final: str  # the text after the document's last character ("\n" or "")
     crlf: bool
+    unit: str = "  "  # JSON: the text one level of indentation adds ("  ", "    ", "\t")
 
     @classmethod
     def of(cls, text: str, fmt: str) -> _Style:
@@ -170,10 +177,10 @@ class _Style:
         final = "\n" if (text.endswith("\n") or not text) else ""
         if fmt == "json":
             match = re.search(r"[\[{][ \t]*\r?\n([ \t]+)\S", text)
-            indent = len(match.group(1).expandtabs(8)) if match else 2
+            unit = match.group(1) if match else "  "
             escaped = re.search(r"\\u(?:00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])", text) is not None
             raw_non_ascii = any(ord(c) > 127 for c in text)
-            return cls(fmt, indent, 0, escaped and not raw_non_ascii, final, crlf)
+            return cls(fmt, 2, 0, escaped and not raw_non_ascii, final, crlf, unit)
         indent, offset = 2, 2
         match = re.search(r"^( *)[^\s#-][^\n]*:[ \t]*\r?\n( *)- ", text, re.MULTILINE)
         if match:
@@ -197,23 +204,25 @@ class _Style:
         return yaml
 
     # -- fragments
-    def entry(self, key: Any, value: Any, column: int) -> str:
-        """``key: value`` (YAML block) or ``"key": value`` (JSON) starting at ``column``."""
-        if self.fmt == "json":
-            return json.dumps(key, ensure_ascii=self.ascii) + ": " + self.json_value(value, column)
-        return self._yaml_fragment({key: _for_yaml(value)}, column)
+    def entry(self, key: Any, value: Any, column: int, flow: bool = False) -> str:
+        """``key: value``, a YAML block entry starting at ``column`` (its value in flow style
+        when ``flow``: the file wrote it as ``{a: 1}``)."""
+        return self._yaml_fragment({key: _for_yaml(value, flow)}, column)
 
     def item(self, value: Any, column: int) -> str:
-        """A sequence item: ``- value`` (YAML block, at the dash's column) or a JSON value."""
-        if self.fmt == "json":
-            return self.json_value(value, column)
+        """``- value``, a YAML block sequence item with its dash at ``column``."""
         return self._yaml_fragment([_for_yaml(value)], column, sequence=True)
 
-    def json_value(self, value: Any, column: int, multiline: bool = True) -> str:
+    def json_member(self, key: Any, value: Any, pad: str) -> str:
+        """``"key": value``, on a line indented by ``pad``."""
+        return json.dumps(key, ensure_ascii=self.ascii) + ": " + self.json_value(value, pad)
+
+    def json_value(self, value: Any, pad: str, multiline: bool = True) -> str:
+        """A JSON value whose continuation lines are indented by ``pad`` plus the file's unit."""
         if not multiline:
             return json.dumps(value, ensure_ascii=self.ascii)
-        text = json.dumps(value, indent=self.indent, ensure_ascii=self.ascii)
-        return self.newline_fix(text.replace("\n", "\n" + " " * column))
+        text = json.dumps(value, indent=self.unit, ensure_ascii=self.ascii)
+        return self.newline_fix(text.replace("\n", "\n" + pad))
 
     def _yaml_fragment(self, data: Any, column: int, sequence: bool = False) -> str:
         yaml = self.ruamel()
@@ -245,9 +254,11 @@ class _Planner:
     def column(self, pos: int) -> int:
         return pos - (self.text.rfind("\n", 0, pos) + 1)
 
-    def line_indent(self, pos: int) -> int:
+    def pad(self, pos: int) -> str:
+        """The indentation of the line holding ``pos`` (JSON may indent with tabs)."""
         start = self.text.rfind("\n", 0, pos) + 1
-        return len(self.text[start:pos]) - len(self.text[start:pos].lstrip(" \t"))
+        line = self.text[start:pos]
+        return line[: len(line) - len(line.lstrip(" \t"))]
 
     def value(self, old: Any, new: Any, span: Span) -> list[Edit]:
         """Edits that turn the node ``span`` (holding ``old``) into ``new``; raises _Unplaceable
@@ -265,9 +276,8 @@ class _Planner:
                 raise _Unplaceable
             return self.sequence(old, new, span)
         if not self.yaml:  # JSON: any value can be replaced where it stands
-            column = self.line_indent(span.start)
             multiline = "\n" in self.text[span.start : span.end] or span.kind == "scalar"
-            text = self.style.json_value(new, column, multiline)
+            text = self.style.json_value(new, self.pad(span.start), multiline)
             return [Edit(span.start, span.end, text)]
         quoted = _quoted(new, span.quote)
         if quoted is not None:  # keep the user's quoting: 'x' stays 'y', "x" stays "y"
@@ -294,9 +304,10 @@ class _Planner:
                 try:
                     edits += self.value(old[key], new[key], value)
                 except _Unplaceable:
-                    column = self.column(key_start)
                     end = content_end(value, self.text)
-                    edits.append(Edit(key_start, end, self.style.entry(key, new[key], column)))
+                    edits.append(
+                        Edit(key_start, end, self.rewrite_entry(key, new[key], key_start, value))
+                    )
         if run_start is not None:
             if run_start == 0 and not self.yaml and any(k not in old for k in new):
                 raise _Unplaceable  # every key replaced: the parent rewrites the object
@@ -305,6 +316,13 @@ class _Planner:
         if added:
             edits.append(self.insert_entries(span, [(k, new[k]) for k in added]))
         return edits
+
+    def rewrite_entry(self, key: Any, value: Any, key_start: int, old: Span) -> str:
+        if not self.yaml:
+            return self.style.json_member(key, value, self.pad(key_start))
+        # a non-empty flow collection ({a: 1}, [x, y]) stays flow; others become block
+        flow = old.flow and old.kind != "scalar" and bool(old.entries or old.items)
+        return self.style.entry(key, value, self.column(key_start), flow=flow)
 
     def _members(self, span: Span) -> list[tuple[int, int]]:
         """(start, end) of each entry or item; YAML block items start at their dash."""
@@ -327,36 +345,35 @@ class _Planner:
         return Edit(span.start + 1, span.end - 1, "")
 
     def insert_entries(self, span: Span, pairs: list[tuple[Any, Any]]) -> Edit:
-        if not span.entries:
-            if self.yaml:
-                raise _Unplaceable
-            column = self.line_indent(span.start)
-            inner = column + self.style.indent
-            body = ("," + self.nl).join(
-                " " * inner + self.style.entry(k, v, inner) for k, v in pairs
-            )
-            return Edit(span.start, span.end, "{" + self.nl + body + self.nl + " " * column + "}")
-        last_key_start = span.entries[-1][1]
-        end = content_end(span.entries[-1][2], self.text)
-        column = self.column(span.entries[0][1])
         if self.yaml:
+            if not span.entries:
+                raise _Unplaceable
+            end = content_end(span.entries[-1][2], self.text)
+            column = self.column(span.entries[0][1])
             text = "".join(
                 self.nl + " " * column + self.style.entry(k, v, column) for k, v in pairs
             )
             return Edit(end, end, text)
+        if not span.entries:  # {} becomes a multi-line object, as json.dumps writes one
+            outer = self.pad(span.start)
+            inner = outer + self.style.unit
+            body = ("," + self.nl).join(
+                inner + self.style.json_member(k, v, inner) for k, v in pairs
+            )
+            return Edit(span.start, span.end, "{" + self.nl + body + self.nl + outer + "}")
+        last_key_start = span.entries[-1][1]
+        end = content_end(span.entries[-1][2], self.text)
         if self.text.rfind("\n", span.start, last_key_start) < 0:  # a one-line object
             text = "".join(
                 ", "
                 + json.dumps(k, ensure_ascii=self.style.ascii)
                 + ": "
-                + self.style.json_value(v, 0, multiline=False)
+                + self.style.json_value(v, "", multiline=False)
                 for k, v in pairs
             )
             return Edit(end, end, text)
-        column = self.line_indent(last_key_start)
-        text = "".join(
-            "," + self.nl + " " * column + self.style.entry(k, v, column) for k, v in pairs
-        )
+        pad = self.pad(last_key_start)
+        text = "".join("," + self.nl + pad + self.style.json_member(k, v, pad) for k, v in pairs)
         return Edit(end, end, text)
 
     # -- sequences
@@ -393,10 +410,10 @@ class _Planner:
             column = self.column(start)
             rendered = [self.style.item(v, column) for v in values]
             return Edit(start, end, (self.nl + " " * column).join(rendered))
-        column = self.line_indent(start)
+        pad = self.pad(start)
         one_line = "\n" not in self.text[span.start : span.end]
-        sep = ", " if one_line else "," + self.nl + " " * column
-        rendered = [self.style.json_value(v, column, multiline=not one_line) for v in values]
+        sep = ", " if one_line else "," + self.nl + pad
+        rendered = [self.style.json_value(v, pad, multiline=not one_line) for v in values]
         return Edit(start, end, sep.join(rendered))
 
     def item(self, old: Any, new: Any, span: Span) -> list[Edit]:
@@ -404,7 +421,9 @@ class _Planner:
             return self.value(old, new, span)
         except _Unplaceable:
             if not self.yaml:
-                raise
+                one_line = "\n" not in self.text[span.start : span.end]
+                text = self.style.json_value(new, self.pad(span.start), multiline=not one_line)
+                return [Edit(span.start, span.end, text)]
             dash = self._dash(span)
             end = content_end(span, self.text)
             return [Edit(dash, end, self.style.item(new, self.column(dash)))]
@@ -417,14 +436,9 @@ class _Planner:
         return dash
 
     def insert_items(self, span: Span, index: int, values: list[Any]) -> Edit:
-        if not span.items:
-            if self.yaml:
-                raise _Unplaceable
-            column = self.line_indent(span.start)
-            inner = column + self.style.indent
-            body = ("," + self.nl).join(" " * inner + self.style.item(v, inner) for v in values)
-            return Edit(span.start, span.end, "[" + self.nl + body + self.nl + " " * column + "]")
         if self.yaml:
+            if not span.items:
+                raise _Unplaceable
             first = self._dash(span.items[0])
             column = self.column(first)
             rendered = [self.style.item(v, column) for v in values]
@@ -433,10 +447,15 @@ class _Planner:
                 return Edit(first, first, text)
             end = content_end(span.items[index - 1], self.text)
             return Edit(end, end, "".join(self.nl + " " * column + r for r in rendered))
+        if not span.items:  # [] becomes a multi-line list, as json.dumps writes one
+            outer = self.pad(span.start)
+            inner = outer + self.style.unit
+            body = ("," + self.nl).join(inner + self.style.json_value(v, inner) for v in values)
+            return Edit(span.start, span.end, "[" + self.nl + body + self.nl + outer + "]")
         one_line = self.text.rfind("\n", span.start, span.items[-1].start) < 0
-        column = self.line_indent(span.items[0].start)
-        sep = ", " if one_line else "," + self.nl + " " * column
-        rendered = [self.style.json_value(v, column, multiline=not one_line) for v in values]
+        pad = self.pad(span.items[0].start)
+        sep = ", " if one_line else "," + self.nl + pad
+        rendered = [self.style.json_value(v, pad, multiline=not one_line) for v in values]
         if index == 0:
             pos = span.items[0].start
             return Edit(pos, pos, "".join(r + sep for r in rendered))
