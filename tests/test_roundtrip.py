@@ -299,3 +299,39 @@ def test_an_unchanged_yaml_save_of_an_odd_file_is_byte_identical(tmp_path: Path)
         and b"\n" not in raw.replace(b"\r\n", b"")
     )
     assert yaml.safe_load(raw.decode("utf-8-sig"))["prompts"][0]["outputs"][0]["data"] == "y"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another owner")
+def test_save_keeps_the_files_owner(tmp_path: Path):
+    path = _copy(SAMPLES / "travel_chain.aiconfig.json", tmp_path)
+    os.chown(path, 4321, 4322)
+    config = load(path)
+    config.prompts[0].set_template("owned")
+    config.save()
+    assert (path.stat().st_uid, path.stat().st_gid) == (4321, 4322)
+
+
+def test_flow_collections_stay_flow_and_tab_indented_json_keeps_tabs(tmp_path: Path):
+    path = tmp_path / "hand.aiconfig.yaml"
+    path.write_text(
+        YAML_BY_HAND.replace(
+            "metadata: {remember_chat_context: false}",
+            "metadata: {remember_chat_context: false, tags: [a]}",
+        )
+    )
+    config = load(path)
+    config.prompt("second").metadata["remember_chat_context"] = True
+    config.save()
+    assert "  metadata: {remember_chat_context: true, tags: [a]}\n" in path.read_text()
+
+    data = json.loads((SAMPLES / "travel_chain.aiconfig.json").read_text())
+    tabbed = tmp_path / "tabs.aiconfig.json"
+    tabbed.write_text(json.dumps(data, indent="\t") + "\n")
+    config = load(tabbed)
+    config.prompts[0].set_outputs(
+        [result_output("a\nb", model="echo", usage=None, finish_reason=None, cost=None)]
+    )
+    config.set_global_parameter("new", {"nested": [1, 2]})
+    config.save()
+    text = tabbed.read_text()
+    assert text == json.dumps(json.loads(text), indent="\t") + "\n"
