@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.support.openai_server import OpenAIServer  # noqa: E402
 from tui_app.core.config import load  # noqa: E402
-from tui_app.core.runner import Runner, RunRequest  # noqa: E402
+from tui_app.core.workspace import Workspace  # noqa: E402
 
 DELAY = 0.5
 SDK_VENV = (
@@ -72,7 +72,8 @@ def write(tmp: Path, name: str, doc: dict) -> Path:
 async def ours(path: Path, target: str) -> float:
     config = load(path)
     start = time.perf_counter()
-    async for event in Runner(config).run(RunRequest(target, force=True)):
+    workspace = Workspace.for_document(config, history=False)
+    async for event in workspace.execute(workspace.new_run(target, force=True)):
         if event.kind == "failed":
             raise SystemExit(f"benchmark run failed: {event.error}")
     return time.perf_counter() - start
@@ -152,13 +153,13 @@ FRESH = """
 import asyncio, json, sys, time
 t0 = time.perf_counter()
 from tui_app.core.config import load
-from tui_app.core.runner import RunRequest, Runner
+from tui_app.core.workspace import Workspace
 async def main():
-    runner = Runner(load(sys.argv[1]))
+    runner = Workspace.for_document(load(sys.argv[1]), history=False)
     out = []
     for _ in range(2):
         start = time.perf_counter()
-        async for event in runner.run(RunRequest("a", mode="one", force=True)):
+        async for event in runner.execute(runner.new_run("a", "one", force=True)):
             if event.kind == "delta":
                 out.append((time.perf_counter() - start, time.perf_counter() - t0))
                 break

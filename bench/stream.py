@@ -100,12 +100,12 @@ async def raw_client(base_url: str) -> tuple[float, int]:
 
 async def engine_only(config_path: Path) -> tuple[float, int]:
     from tui_app.core.config import load
-    from tui_app.core.runner import Runner, RunRequest
+    from tui_app.core.workspace import Workspace
 
-    runner = Runner(load(config_path))
+    runner = Workspace.for_document(load(config_path), history=False)
     chars = 0
     start = time.perf_counter()
-    async for event in runner.run(RunRequest(prompt="big", mode="one", force=True)):
+    async for event in runner.execute(runner.new_run("big", "one", force=True)):
         if event.kind == "delta":
             chars += len(event.text)
     return time.perf_counter() - start, chars

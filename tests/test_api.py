@@ -7,7 +7,7 @@ import pytest
 
 from tests.helpers import chain, write_config
 from tui_app.api import Chain
-from tui_app.core.errors import MissingReferenceError
+from tui_app.core.errors import RunRefused
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_second_run_is_cached_and_resolve_shows_the_request(path: Path):
 def test_errors_surface_in_the_caller(path: Path):
     chain_ = Chain.load(path, history=False)
     del chain_.config.global_parameters["topic"]
-    with pytest.raises(MissingReferenceError, match="topic"):
+    with pytest.raises(RunRefused, match="topic"):
         list(chain_.run("a"))
 
 
@@ -73,4 +73,4 @@ def test_breaking_out_early_cancels(path: Path):
     for event in chain_.run("b", settings={"delay": 0.05}):
         if event.kind == "delta":
             break
-    assert not chain_.runner.busy
+    assert not chain_.workspace.runner.busy

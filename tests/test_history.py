@@ -21,9 +21,8 @@ from tui_app.core.history import (
     HistoryError,
     RunRecord,
     config_key,
-    is_secret_setting,
-    scrub_settings,
 )
+from tui_app.core.secrets import is_secret_setting, scrub_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-proj-Zx81kd72hHq0pQ-very-secret-TAIL"

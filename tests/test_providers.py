@@ -164,7 +164,7 @@ async def test_401_is_not_retried(model_server, via):
     assert err.status == 401 and err.attempts == 1 and not err.retryable
     # the server's own message (scrubbed), then where to look
     assert str(err) == (
-        "openai: 401 Unauthorized: Incorrect API key provided: [redacted] — check OPENAI_API_KEY"
+        "openai: 401 Unauthorized: Incorrect API key provided: ••••cdef — check OPENAI_API_KEY"
     )
     assert len(model_server.chat_requests) == 1
 

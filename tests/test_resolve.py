@@ -269,7 +269,7 @@ def test_parameter_table_says_where_each_value_comes_from():
         parameters={"g": "G"},
     )
     rows = {row.name: row for row in parameter_table(config, "a", {"r": "R"})}
-    assert rows["up.output"].source == "output of up" and rows["up.output"].value == "UP"
+    assert rows["up.output"].source_label == "output of up" and rows["up.output"].value == "UP"
     assert (rows["g"].source, rows["p"].source, rows["r"].source) == (
         "global",
         "prompt",

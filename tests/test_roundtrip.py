@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.helpers import COOKBOOK, SAMPLES
+from tui_app.core import roundtrip
 from tui_app.core.config import AIConfig, load
 from tui_app.core.errors import ConfigError
 from tui_app.core.outputs import result_output
@@ -335,3 +339,77 @@ def test_flow_collections_stay_flow_and_tab_indented_json_keeps_tabs(tmp_path: P
     config.save()
     text = tabbed.read_text()
     assert text == json.dumps(json.loads(text), indent="\t") + "\n"
+
+
+_FUZZ_VALUES: list[Any] = [
+    "x",
+    "multi\nline\ntext",
+    "",
+    0,
+    1.5,
+    True,
+    None,
+    [],
+    {},
+    ["a", "b"],
+    {"k": "v", "n": [1, {"z": "é ☕"}]},
+    'quote\'s "both"',
+    "  lead",
+    "trail  \nx",
+    "#hash",
+    "a: b",
+    "- dash",
+    "tab\there",
+]
+
+
+def _mutate(doc: Any, rng: random.Random) -> None:
+    """One random edit: set, delete or add a key or an item somewhere in ``doc``."""
+    containers: list[Any] = []
+    todo = [doc]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict | list):
+            containers.append(value)
+            todo += list(value.values()) if isinstance(value, dict) else list(value)
+    target = rng.choice(containers)
+    value = copy.deepcopy(rng.choice(_FUZZ_VALUES))
+    roll = rng.random()
+    if isinstance(target, dict):
+        if target and roll < 0.4:
+            target[rng.choice(list(target))] = value
+        elif target and roll < 0.6:
+            del target[rng.choice(list(target))]
+        else:
+            target[f"new{rng.randint(0, 99)}"] = value
+    elif target and roll < 0.4:
+        target[rng.randrange(len(target))] = value
+    elif target and roll < 0.6:
+        del target[rng.randrange(len(target))]
+    else:
+        target.insert(rng.randint(0, len(target)), value)
+
+
+def test_random_edits_are_written_in_place_and_read_back(monkeypatch: pytest.MonkeyPatch):
+    """Every edit is placed in the old text (no whole-document rewrite) and reads back exactly."""
+
+    def no_rewrite(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("the whole document was rewritten")
+
+    monkeypatch.setattr(roundtrip, "render_document", no_rewrite)
+    rng = random.Random(8)
+    sources = SAMPLE_FILES + COOKBOOK_FILES[::6]
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        fmt = "json" if source.suffix == ".json" else "yaml"
+        try:
+            data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+        except ValueError:
+            continue  # the cookbook file that is not valid JSON
+        for _ in range(8):
+            new = copy.deepcopy(data)
+            for _ in range(rng.randint(1, 4)):
+                _mutate(new, rng)
+            out = roundtrip.update_text(text, new, fmt)
+            back = json.loads(out) if fmt == "json" else yaml.safe_load(out)
+            assert roundtrip.same(back, new), source.name

@@ -24,13 +24,14 @@ from tui_app.core.events import (
     Failed,
     Finished,
     Queued,
+    Refused,
     Retrying,
     RunDone,
     Started,
 )
 from tui_app.core.history import History
 from tui_app.core.keys import KeyStore
-from tui_app.core.runner import Runner, RunRequest
+from tui_app.core.workspace import Workspace
 
 
 def served(server: OpenAIServer, prompts: list[dict], **meta) -> dict:
@@ -55,8 +56,20 @@ FAN = [
 ]
 
 
-async def collect(runner: Runner, request: RunRequest) -> list:
-    return [event async for event in runner.run(request)]
+def workspace(config, *, history=None, keys=None, concurrency: int = 4) -> Workspace:
+    return Workspace.for_document(
+        config, history=history or False, keys=keys, concurrency=concurrency
+    )
+
+
+def request(target: str | None = None, mode: str = "with_deps", **kwargs) -> dict:
+    return {"target": target, "mode": "all" if target is None else mode, **kwargs}
+
+
+async def collect(ws: Workspace, req: dict) -> list:
+    req = dict(req)
+    run = ws.new_run(req.pop("target"), req.pop("mode"), **req)
+    return [event async for event in ws.execute(run)]
 
 
 def by_prompt(events: list, kind: type) -> dict[str, object]:
@@ -75,7 +88,7 @@ async def test_fan_out_requests_overlap_and_join_sees_every_output(
 ):
     model_server.delay_per_request = 0.3
     config = load(write_config(tmp_path / "c.json", served(model_server, FAN)))
-    events = await collect(Runner(config), RunRequest("join"))
+    events = await collect(workspace(config), request("join"))
     finished = by_prompt(events, Finished)
     assert set(finished) == {"a", "b", "c", "d", "join"}
     records = model_server.chat_requests
@@ -87,14 +100,14 @@ async def test_fan_out_requests_overlap_and_join_sees_every_output(
     assert last.arrived >= max(r.ended for r in first_four)
     assert last.body["messages"][-1]["content"] == "echo: alpha echo: beta echo: gamma echo: delta"
     assert finished["join"].text == "echo: echo: alpha echo: beta echo: gamma echo: delta"
-    assert isinstance(events[-1], RunDone) and events[-1].counts == {"finished": 5}
+    assert isinstance(events[-1], RunDone) and events[-1].counts == {"done": 5}
     assert [type(e) for e in events[:5]] == [Queued] * 5
 
 
 async def test_concurrency_bound_is_respected(model_server: OpenAIServer, tmp_path: Path):
     model_server.delay_per_request = 0.2
     config = load(write_config(tmp_path / "c.json", served(model_server, FAN)))
-    await collect(Runner(config, concurrency=2), RunRequest(mode="all"))
+    await collect(workspace(config, concurrency=2), request())
     records = model_server.chat_requests
     for record in records:  # never more than 2 in flight when any request arrived
         in_flight = [r for r in records if r.arrived <= record.arrived < (r.ended or 1e18)]
@@ -107,17 +120,17 @@ async def test_unchanged_rerun_sends_nothing_even_after_restart(
     path = write_config(tmp_path / "c.json", served(model_server, FAN))
     db_path = tmp_path / "h.sqlite3"
     with History(db_path) as db:
-        await collect(Runner(load(path), history=db), RunRequest("join"))
+        await collect(workspace(load(path), history=db), request("join"))
     assert len(model_server.chat_requests) == 5
     with History(db_path) as db:  # a new process: fresh runner, same history file
-        events = await collect(Runner(load(path), history=db), RunRequest("join"))
+        events = await collect(workspace(load(path), history=db), request("join"))
     assert len(model_server.chat_requests) == 5  # nothing sent
     cached = by_prompt(events, Cached)
     assert set(cached) == {"a", "b", "c", "d", "join"}
     assert cached["join"].text.startswith("echo: echo: alpha")
     # force bypasses the cache
     with History(db_path) as db:
-        await collect(Runner(load(path), history=db), RunRequest("a", mode="one", force=True))
+        await collect(workspace(load(path), history=db), request("a", mode="one", force=True))
     assert len(model_server.chat_requests) == 6
 
 
@@ -128,11 +141,13 @@ async def test_changed_parameter_reruns_only_what_changed(
     config = load(
         write_config(tmp_path / "c.json", served(model_server, prompts, parameters={"topic": "x"}))
     )
-    runner = Runner(config)
-    await collect(runner, RunRequest("join"))
-    assert not runner.is_stale("a") and not runner.is_stale("join")
-    assert runner.is_stale("a", params={"topic": "y"})
-    events = await collect(runner, RunRequest("join", params={"topic": "y"}))
+    runner = workspace(config)
+    await collect(runner, request("join"))
+    assert runner.state("a").status.value == "done" and runner.state("join").status.value == "done"
+    runner.set_param("topic", "y")
+    assert runner.state("a").status.value == "stale"
+    runner.set_param("topic", None)
+    events = await collect(runner, request("join", params={"topic": "y"}))
     assert set(by_prompt(events, Cached)) == {"b"}
     assert set(by_prompt(events, Finished)) == {"a", "join"}
     assert (
@@ -144,7 +159,7 @@ async def test_changed_parameter_reruns_only_what_changed(
 async def test_429_then_ok_sends_two_requests(model_server: OpenAIServer, tmp_path: Path):
     model_server.enqueue(Fault.status(429, retry_after=0.05))
     config = load(write_config(tmp_path / "c.json", served(model_server, [p("a", "hi")])))
-    events = await collect(Runner(config), RunRequest("a"))
+    events = await collect(workspace(config), request("a"))
     assert len(model_server.chat_requests) == 2
     (retry,) = [e for e in events if isinstance(e, Retrying)]
     assert retry.attempt == 1 and "429" in retry.reason
@@ -160,13 +175,13 @@ async def test_401_sends_one_request_and_blocks_downstream(
             tmp_path / "c.json", served(model_server, [p("a", "hi"), p("b", "{{a.output}}")])
         )
     )
-    events = await collect(Runner(config), RunRequest("b"))
+    events = await collect(workspace(config), request("b"))
     assert len(model_server.chat_requests) == 1
     failed = by_prompt(events, Failed)["a"]
     assert failed.status == 401
     blocked = by_prompt(events, Blocked)["b"]
     assert blocked.by == "a" and "failed" in blocked.reason
-    assert config.prompt("a").latest_output["output_type"] == "error"
+    assert config.prompt("a").latest_output is None  # a failure never becomes an output
 
 
 async def test_drop_mid_stream_keeps_partial_text_and_blocks(
@@ -179,7 +194,7 @@ async def test_drop_mid_stream_keeps_partial_text_and_blocks(
             tmp_path / "c.json", served(model_server, [p("a", "hi"), p("b", "{{a.output}}")])
         )
     )
-    events = await collect(Runner(config), RunRequest("b"))
+    events = await collect(workspace(config), request("b"))
     failed = by_prompt(events, Failed)["a"]
     assert failed.partial_text.startswith("one two")
     assert "".join(e.text for e in events if isinstance(e, Delta)) == failed.partial_text
@@ -196,16 +211,16 @@ async def test_cancel_one_prompt_closes_its_connection(model_server: OpenAIServe
             served(model_server, [p("slow", "hi"), p("after", "{{slow.output}}")]),
         )
     )
-    runner = Runner(config)
+    runner = workspace(config)
     events = []
-    async for event in runner.run(RunRequest("after")):
+    async for event in runner.execute(runner.new_run("after")):
         events.append(event)
         if (
             isinstance(event, Delta)
             and len(events) < 10_000
             and not any(isinstance(e, Cancelled) for e in events)
         ):
-            runner.cancel("slow")
+            runner.cancel(prompt="slow")
     cancelled = by_prompt(events, Cancelled)["slow"]
     assert cancelled.partial_text
     assert model_server.wait_for(
@@ -223,8 +238,8 @@ async def test_cancel_everything_by_closing_the_event_stream(
     config = load(
         write_config(tmp_path / "c.json", served(model_server, [p("a", "x"), p("b", "y")]))
     )
-    runner = Runner(config)
-    stream = runner.run(RunRequest(mode="all"))
+    runner = workspace(config)
+    stream = runner.execute(runner.new_run(None))
     async for event in stream:
         if isinstance(event, Delta):
             break
@@ -232,7 +247,7 @@ async def test_cancel_everything_by_closing_the_event_stream(
     assert model_server.wait_for(
         lambda rs: len(rs) == 2 and all(r.disconnected for r in rs), timeout=5
     )
-    assert not runner.busy
+    assert not runner.runner.busy
 
 
 async def test_history_rows_record_each_prompt_run(
@@ -241,7 +256,7 @@ async def test_history_rows_record_each_prompt_run(
     path = write_config(
         tmp_path / "c.json", served(model_server, [p("a", "hi"), p("b", "{{a.output}}")])
     )
-    await collect(Runner(load(path), history=history), RunRequest("b"))
+    await collect(workspace(load(path), history=history), request("b"))
     rows = {row.prompt: row for row in history.runs(config_path=str(path))}
     assert set(rows) == {"a", "b"}
     a = rows["a"]
@@ -257,7 +272,7 @@ async def test_outputs_are_aiconfig_execute_results_and_save(
 ):
     path = write_config(tmp_path / "c.json", served(model_server, [p("a", "hi")]))
     config = load(path)
-    await collect(Runner(config), RunRequest("a"))
+    await collect(workspace(config), request("a"))
     config.save()
     saved = json.loads(path.read_text())["prompts"][0]["outputs"]
     assert saved[0]["output_type"] == "execute_result" and saved[0]["data"] == "echo: hi"
@@ -275,16 +290,17 @@ async def test_missing_key_fails_before_any_request(
     monkeypatch.setattr(socket.socket, "connect", no_network)
     config = loads(json.dumps(chain([p("a", "hi")], default_model="gpt-4o-mini")))
     keys = KeyStore(environ={}, backend=keyring.backends.fail.Keyring())
-    events = await collect(Runner(config, keys=keys), RunRequest("a"))
+    events = await collect(workspace(config, keys=keys), request("a"))
     failed = by_prompt(events, Failed)["a"]
     assert "openai" in failed.error and "OPENAI_API_KEY" in failed.error
 
 
 async def test_missing_parameters_refuse_the_run_listing_them(tmp_path: Path):
     config = loads(json.dumps(chain([p("a", "{{city}} {{month}}"), p("b", "{{a.output}} {{c}}")])))
-    with pytest.raises(MissingReferenceError) as info:
-        await collect(Runner(config), RunRequest("a"))
-    assert info.value.missing == ["city", "month"]
+    events = await collect(workspace(config), request("a"))
+    (refused,) = [e for e in events if isinstance(e, Refused)]
+    assert refused.problems == (str(MissingReferenceError("a", ["city", "month"])),)
+    assert not any(isinstance(e, Started) for e in events)
 
 
 async def test_offline_models_open_no_socket(monkeypatch: pytest.MonkeyPatch):
@@ -314,7 +330,7 @@ async def test_offline_models_open_no_socket(monkeypatch: pytest.MonkeyPatch):
             )
         )
     )
-    events = await collect(Runner(config), RunRequest("c"))
+    events = await collect(workspace(config), request("c"))
     finished = by_prompt(events, Finished)
     assert finished["c"].text == "hello there / fixed answer"
     assert all(e.offline for e in finished.values())
@@ -338,7 +354,7 @@ def test_offline_run_from_the_cli_never_imports_litellm(tmp_path: Path):
 async def test_chat_context_prompts_run_in_order(model_server: OpenAIServer, tmp_path: Path):
     prompts = [{"name": "q1", "input": "first"}, {"name": "q2", "input": "second"}]
     config = load(write_config(tmp_path / "c.json", served(model_server, prompts)))
-    await collect(Runner(config), RunRequest(mode="all"))
+    await collect(workspace(config), request())
     first, second = model_server.chat_requests
     assert second.arrived >= first.ended
     assert second.body["messages"] == [
@@ -363,6 +379,6 @@ async def test_runner_never_raises_on_a_template_error_mid_run(tmp_path: Path):
             )
         )
     )
-    events = await collect(Runner(config), RunRequest("a"))
+    events = await collect(workspace(config), request("a"))
     assert "prompt 'a'" in by_prompt(events, Failed)["a"].error
     await asyncio.sleep(0)

@@ -10,7 +10,8 @@
     chain.save()                                   # outputs written back atomically
 
 ``run`` yields the same events as the TUI and `prompt-tui run --json` (tui_app.core.events);
-``arun`` is its async twin for code that already has an event loop.
+``arun`` is its async twin for code that already has an event loop. A run refused before anything
+was sent (missing parameters or keys) raises ``tui_app.core.errors.RunRefused``.
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any
 
-from .core.config import AIConfig, load
-from .core.events import RunEvent
+from .core.config import AIConfig
+from .core.errors import RunRefused
+from .core.events import Refused, RunEvent
 from .core.request import ResolvedRequest
 from .core.resolve import resolve
-from .core.runner import RunMode, Runner, RunRequest
+from .core.runs import Run, RunMode
+from .core.workspace import PromptState, Workspace
 
 __all__ = ["Chain"]
 
@@ -34,19 +37,19 @@ _END = object()
 
 
 class Chain:
-    def __init__(self, config: AIConfig, *, history: bool = True, concurrency: int = 4) -> None:
-        self.config = config
-        store = None
-        if history:
-            from .core import paths
-            from .core.history import History
+    """A thin face over :class:`~tui_app.core.workspace.Workspace` (``chain.workspace``)."""
 
-            store = History(paths.history_path())
-        self.runner = Runner(config, history=store, concurrency=concurrency)
+    def __init__(self, config: AIConfig, *, history: bool = True, concurrency: int = 4) -> None:
+        self.workspace = Workspace.for_document(config, history=history, concurrency=concurrency)
 
     @classmethod
-    def load(cls, path: str | Path, **kwargs: Any) -> Chain:
-        return cls(load(path), **kwargs)
+    def load(cls, path: str | Path, *, history: bool = True, concurrency: int = 4) -> Chain:
+        return cls(Workspace.open(path, history=False).document, history=history,
+                   concurrency=concurrency)  # fmt: skip
+
+    @property
+    def config(self) -> AIConfig:
+        return self.workspace.document
 
     @property
     def prompts(self) -> list[str]:
@@ -59,6 +62,10 @@ class Chain:
     def output(self, prompt: str) -> str | None:
         return self.config.prompt(prompt).output_text
 
+    def status(self) -> dict[str, PromptState]:
+        """Each prompt's status (fresh, stale and why, never run, failed)."""
+        return self.workspace.states()
+
     async def arun(
         self,
         prompt: str | None = None,
@@ -68,16 +75,19 @@ class Chain:
         model: str | None = None,
         settings: dict[str, Any] | None = None,
         force: bool = False,
-    ) -> AsyncIterator[RunEvent]:
-        request = RunRequest(
-            prompt=prompt,
-            mode=mode or ("with_deps" if prompt else "all"),
-            params=dict(params or {}),
+    ) -> AsyncGenerator[RunEvent, None]:
+        run = self.workspace.new_run(
+            prompt,
+            mode or ("with_deps" if prompt else "all"),
+            params=params,
             model=model,
-            settings=dict(settings or {}),
+            settings=settings,
             force=force,
         )
-        async for event in self.runner.run(request):
+        self.last_run: Run | None = run
+        async for event in self.workspace.execute(run):
+            if isinstance(event, Refused):
+                raise RunRefused(event.message)
             yield event
 
     def run(self, prompt: str | None = None, **kwargs: Any) -> Iterator[RunEvent]:
@@ -118,4 +128,4 @@ class Chain:
             thread.join()
 
     def save(self, path: str | Path | None = None) -> Path:
-        return self.config.save(Path(path) if path else None)
+        return self.workspace.save(path)

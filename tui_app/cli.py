@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .core.errors import PromptTuiError
 
@@ -18,6 +19,7 @@ COMMANDS = {
     "resolve": "Print the request a prompt would send, without sending it",
     "validate": "Check config files: syntax, shape, duplicates, cycles, unknown references",
     "run": "Run a prompt (with its dependencies) or all prompts, streaming to stdout",
+    "status": "Show each prompt's status: fresh, stale (and why), never run, failed",
     "history": "Show recorded runs from the history database",
     "keys": "Manage provider API keys in the OS keyring",
 }
@@ -26,7 +28,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep the message to one line
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep the message to one line
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 

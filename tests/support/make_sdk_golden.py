@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.helpers import COOKBOOK, SAMPLES  # noqa: E402
 from tui_app.core.config import load  # noqa: E402
-from tui_app.core.runner import Runner, RunRequest  # noqa: E402
+from tui_app.core.workspace import Workspace  # noqa: E402
 
 COOKBOOK_PICKS = [
     "python_tests_aiconfigs_basic_chatgpt_query_config.json",
@@ -37,9 +37,13 @@ COOKBOOK_PICKS = [
 
 async def _fill_outputs(path: Path) -> None:
     config = load(path)
-    # every prompt on the offline echo model: the run needs no key and is deterministic
-    async for _ in Runner(config).run(RunRequest(mode="all", model="echo", settings={"delay": 0})):
-        pass
+    workspace = Workspace.for_document(config, history=False)
+    # every prompt on the offline echo model: the run needs no key and is deterministic; an
+    # override run keeps its answers to itself, so each is written into the document here
+    run = await workspace.run(None, model="echo", settings={"delay": 0})
+    for name, result in run.results.items():
+        if result.output is not None:
+            config.prompt(name).set_outputs([result.output])
     config.save()
 
 

@@ -34,7 +34,8 @@ Timing knobs (server-wide, may be changed while running)
     ``chunk_delay``: seconds slept between content chunks (added to any pacing).
     With all of them 0 (the default) chunks are written as fast as the socket accepts them.
 
-Faults: ``enqueue(Fault...)`` queues behaviours; each chat request consumes the next one (FIFO),
+Faults: ``enqueue(Fault...)`` queues behaviours (errors, drops, clean early ends, stalls, raw
+bodies); each chat request consumes the next one (FIFO),
 and requests with an empty queue behave normally. See :class:`Fault`.
 
 Records: ``server.requests`` is a snapshot list of :class:`RequestRecord` (one per HTTP request,
@@ -126,6 +127,19 @@ class Fault:
     def hang(cls) -> Fault:
         """Never answer (until the client gives up or the server stops)."""
         return cls("hang")
+
+    @classmethod
+    def end_after(cls, n_chunks: int) -> Fault:
+        """Stream ``n_chunks`` content chunks, then end the body cleanly: no finish_reason, no
+        [DONE] (a truncated answer that looks like a normal close). ``end_after(0)``: a 200
+        with the role chunk only."""
+        return cls("end", n_chunks=n_chunks)
+
+    @classmethod
+    def raw(cls, body: str, *, content_type: str = "application/json") -> Fault:
+        """Answer 200 with exactly ``body`` (e.g. malformed JSON or a hand-written SSE
+        stream)."""
+        return cls("raw", text=body, message=content_type)
 
     @classmethod
     def reply(cls, text: str) -> Fault:
@@ -623,6 +637,18 @@ class OpenAIServer:
             raise _ClientGone
         await conn.sleep(delay)
 
+        if fault is not None and fault.kind == "raw":
+            payload = (fault.text or "").encode()
+            self._write_head(
+                conn,
+                rec,
+                200,
+                {"content-type": fault.message or "", "content-length": str(len(payload))},
+            )
+            conn.write(payload)
+            rec.completed = True
+            return True
+
         if fault is not None and fault.kind == "status":
             extra = {}
             if fault.retry_after is not None:
@@ -707,7 +733,8 @@ class OpenAIServer:
             + b"}\n\n"
         )
 
-        drop_at = fault.n_chunks if fault is not None and fault.kind == "drop" else None
+        drop_at = fault.n_chunks if fault is not None and fault.kind in ("drop", "end") else None
+        clean_end = fault is not None and fault.kind == "end"
         stall_at = fault.n_chunks if fault is not None and fault.kind == "stall" else None
         pending: list[bytes] = [role]
 
@@ -747,6 +774,12 @@ class OpenAIServer:
                         await conn.sleep(wait)
             elif len(pending) >= _BATCH:
                 await flush()
+        if clean_end:  # end the chunked body properly, without finish_reason or [DONE]
+            await flush()
+            conn.write(b"0\r\n\r\n")
+            await conn.drain()
+            rec.completed = True
+            return True
         if drop_at is not None:
             await flush()
             await conn.flush_and_abort()

@@ -30,7 +30,7 @@ async def test_run_selected_prompt(three_step: Path) -> None:
         assert "Pick a topic about owls" in screen.output.stream.text
         assert app.config.prompt("topic").output_text == "Pick a topic about owls"
         assert status(app, "outline") == "idle"  # `r` runs only the selected prompt
-        assert "✓" in str(screen.tree.label_for("topic"))
+        assert "✓" in str(screen.prompt_tree.label_for("topic"))
         assert "1✓" in str(screen.query_one("#header-state").render())
 
 
@@ -152,7 +152,7 @@ async def test_change_model_then_run_and_save(write_config: Any) -> None:
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ModelPickerScreen")
         await pilot.press(*"mock", "enter")
         await wait_for(pilot, lambda: app.config.prompt("q").model_name == "mock", what="model set")
-        assert "mock" in str(main_screen(app).tree.label_for("q"))
+        assert "mock" in str(main_screen(app).prompt_tree.label_for("q"))
         await pilot.press("r")
         await wait_for(pilot, lambda: status(app, "q") == "done")
         assert app.config.prompt("q").output_text == "canned answer"

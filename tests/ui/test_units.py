@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.ui.conftest import chain
-from tui_app.core.config import load
-from tui_app.ui.state import Session
 from tui_app.ui.themes import (
     APP_VARIABLES,
     ThemeFileError,
@@ -118,65 +114,3 @@ def test_bad_theme_files_are_reported_not_fatal(tmp_path: Path) -> None:
     assert any(t.name == "prompt-dark" for t in themes)  # the built-in fallback
     with pytest.raises(ThemeFileError):
         theme_from_mapping(["not", "a", "mapping"])
-
-
-def test_session_stale_spreads_downstream(write_config: Any) -> None:
-    path = write_config(
-        chain(
-            [
-                {
-                    "name": "a",
-                    "input": "say {{x}}",
-                    "outputs": [
-                        {
-                            "output_type": "execute_result",
-                            "data": "say 1",
-                            "metadata": {"role": "assistant"},
-                        }
-                    ],
-                },
-                {
-                    "name": "b",
-                    "input": "then {{a.output}}",
-                    "outputs": [
-                        {
-                            "output_type": "execute_result",
-                            "data": "then say 1",
-                            "metadata": {"role": "assistant"},
-                        }
-                    ],
-                },
-                {"name": "c", "input": "alone"},
-            ],
-            parameters={"x": 1},
-        )
-    )
-    session = Session(load(path))
-    session.ensure_graph()
-    session.take_baselines()
-    assert session.refresh_stale() == []
-    session.params["x"] = 2
-    assert sorted(session.refresh_stale()) == ["a", "b"]
-    assert [session.state(n).status for n in "abc"] == ["stale", "stale", "idle"]
-    del session.params["x"]
-    session.refresh_stale()
-    assert [session.state(n).status for n in "abc"] == ["done", "done", "idle"]
-
-
-def test_session_run_sets_and_missing(write_config: Any) -> None:
-    path = write_config(
-        chain(
-            [
-                {"name": "a", "input": "{{topic}}"},
-                {"name": "b", "input": "{{a.output}} {{tone}}"},
-            ]
-        )
-    )
-    session = Session(load(path))
-    assert session.run_set("b", "with_deps") == ["a", "b"]
-    assert session.run_set("b", "one") == ["b"]
-    assert session.run_set(None, "all") == ["a", "b"]
-    assert session.missing_for(["a", "b"]) == {"a": ["topic"], "b": ["tone"]}
-    assert session.missing_for(["b"]) == {"b": ["a.output", "tone"]}
-    data = json.loads(path.read_text())
-    assert data["prompts"][0]["input"] == "{{topic}}"  # nothing written

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..core import paths
 from ..core.history import History, RunRecord, config_key
+from ..core.inert import visible_name
 
 EXIT_OK = 0
 
@@ -113,7 +114,7 @@ def table_rows(records: list[RunRecord], *, show_config: bool) -> list[list[str]
         ]
         if show_config:
             row.insert(1, _short_config(rec.config_path))
-        rows.append([str(cell) for cell in row])
+        rows.append([visible_name(str(cell)) for cell in row])  # a name cannot break the table
     return rows
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from ..core.errors import PromptTuiError
+from ..core.model_settings import parse_setting
 
 
 class UsageError(PromptTuiError):
@@ -29,7 +29,7 @@ def add_override_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="model setting override, e.g. temperature=0.2 (values parse as JSON scalars); repeatable",
+        help="model setting override, e.g. temperature=0.2 (checked like the form); repeatable",
     )
 
 
@@ -45,14 +45,15 @@ def parse_params(items: list[str]) -> dict[str, str]:
     return dict(_split(item, "-p") for item in items)
 
 
-def parse_json_scalar(value: str) -> Any:
-    """'0.2' -> 0.2, 'true' -> True, 'null' -> None, '[1]' stays a string, 'abc' stays 'abc'."""
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return value
-    return parsed if isinstance(parsed, str | int | float | bool) or parsed is None else value
-
-
 def parse_settings(items: list[str]) -> dict[str, Any]:
-    return {name: parse_json_scalar(value) for name, value in (_split(i, "--set") for i in items)}
+    """``--set KEY=VALUE`` values, parsed and checked exactly as the parameter form does
+    (:func:`..core.model_settings.parse_setting`): ``--set temperature=9`` is refused with the
+    form's message, ``--set stop='["a"]'`` is the list ``["a"]``. An empty value unsets."""
+    settings: dict[str, Any] = {}
+    for item in items:
+        name, text = _split(item, "--set")
+        value, error = parse_setting(name, text)
+        if error:
+            raise UsageError(f"--set {item}: {error}")
+        settings[name] = value
+    return settings

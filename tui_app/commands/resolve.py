@@ -8,6 +8,7 @@ import sys
 
 from ..core.config import load
 from ..core.resolve import resolve
+from ..core.secrets import scrub_settings
 from .options import add_override_options, parse_params, parse_settings
 
 
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if request.settings:
         print("settings: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in request.settings.items()))
     if request.call_options:
-        print("call:     " + ", ".join(f"{k}={v}" for k, v in request.call_options.items()))
+        options = scrub_settings(request.call_options)  # a password in api_base stays masked
+        print("call:     " + ", ".join(f"{k}={v}" for k, v in options.items()))
     for message in request.messages:
         print(f"\n--- {message.get('role', '?')} " + "-" * 40)
         content = message.get("content")

@@ -12,11 +12,13 @@ import json
 import sys
 from typing import TextIO
 
-from ..core.config import load
+from ..core.errors import PromptTuiError
 from ..core.events import Cached, Delta, Failed, Finished, RunDone, RunEvent, Started
-from ..core.runner import Runner, RunRequest
+from ..core.runs import Run, RunMode
+from ..core.workspace import Workspace
 from .options import UsageError, add_override_options, parse_params, parse_settings
-from .summary import Summary
+from .summary import Summary, save_failed_message
+from .terminal import for_terminal
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,23 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per event per line")
     parser.set_defaults(func=run)
-
-
-def _open_history():
-    from ..core import paths
-    from ..core.history import History
-
-    try:
-        return History(paths.history_path())
-    except Exception as exc:  # a read-only home must not stop a run
-        print(f"prompt-tui: warning: history disabled: {exc}", file=sys.stderr)
-        return None
-
-
-def _open_keys():
-    from ..core.keys import KeyStore
-
-    return KeyStore()
 
 
 class TextPrinter:
@@ -122,9 +107,9 @@ class TextPrinter:
         self.out.flush()
 
 
-async def _drive(runner: Runner, request: RunRequest, as_json: bool, summary: Summary) -> None:
-    printer = TextPrinter(sys.stdout)
-    async for event in runner.run(request):
+async def _drive(workspace: Workspace, run: Run, as_json: bool, summary: Summary) -> None:
+    printer = TextPrinter(for_terminal(sys.stdout))  # inert on a terminal, as is to a pipe
+    async for event in workspace.execute(run):
         summary.handle(event)
         if as_json:
             print(json.dumps(event.to_json(), ensure_ascii=False, default=str), flush=True)
@@ -139,28 +124,33 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--no-deps needs a PROMPT")
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
-    config = load(args.config)
-    mode = "all" if not args.prompt else ("one" if args.no_deps else "with_deps")
-    request = RunRequest(
-        prompt=args.prompt,
-        mode=mode,
+    workspace = Workspace.open(
+        args.config,
+        concurrency=args.concurrency,
+        on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr),
+    )
+    workspace.track_staleness = False  # prints no statuses
+    config = workspace.document
+    mode: RunMode = "all" if not args.prompt else ("one" if args.no_deps else "with_deps")
+    run_ = workspace.new_run(
+        args.prompt,
+        mode,
         params=parse_params(args.param),
         model=args.model,
         settings=parse_settings(args.settings),
         force=args.force,
     )
-    runner = Runner(
-        config, history=_open_history(), keys=_open_keys(), concurrency=args.concurrency
-    )
     summary = Summary()
     try:
-        asyncio.run(_drive(runner, request, args.json, summary))
+        asyncio.run(_drive(workspace, run_, args.json, summary))
     except KeyboardInterrupt:
         print("\nprompt-tui: cancelled", file=sys.stderr)
         return 130
     finally:
-        if runner.history is not None:
-            runner.history.close()
+        workspace.close()
+    if run_.refusal is not None:
+        print(f"prompt-tui: {run_.refusal}", file=sys.stderr)
+        return 2
     summary.print(sys.stderr)
     if args.save:
         if config.changed_on_disk():
@@ -169,6 +159,10 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        config.save()
+        try:
+            workspace.save()
+        except (OSError, PromptTuiError) as exc:  # a failed save must not lose the run
+            print(save_failed_message(config.source, exc), file=sys.stderr)
+            return 1
         print(f"prompt-tui: saved outputs to {config.source}", file=sys.stderr)
     return 1 if summary.failed else 0

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..core.events import Blocked, Cached, Cancelled, Failed, Finished, RunEvent, Started
+from ..core.inert import visible_name
+from ..core.providers.base import CUT_AT_MAX_TOKENS
 from ..core.providers.routing import is_offline
+from ..core.secrets import scrub_text
 
 
 @dataclass
@@ -28,7 +31,8 @@ def _seconds(value: float | None) -> str:
 
 def _cost(row: Row) -> str:
     if row.cost is None:
-        return "unknown" if row.status == "done" and row.note != "offline" else "-"
+        done = row.status.startswith("done")
+        return "unknown" if done and row.note != "offline" else "-"
     return "$0" if row.cost == 0 else f"${row.cost:.6f}"
 
 
@@ -56,6 +60,9 @@ class Summary:
                 )
             if event.offline:
                 row.note = "offline"
+            if event.finish_reason == "length":
+                row.status = "done (cut at max_tokens)"
+                row.note = CUT_AT_MAX_TOKENS
         elif isinstance(event, Cached):
             row.model, row.status, row.cached, row.cost = event.model, "done", True, event.cost
             if is_offline(event.model):
@@ -66,6 +73,9 @@ class Summary:
                 )
         elif isinstance(event, Failed):
             row.status, row.note = "failed", event.error
+            if event.partial_text:
+                row.status = "failed (partial)"
+                row.note += f" (partial answer kept: {len(event.partial_text)} characters)"
         elif isinstance(event, Blocked):
             row.status, row.note = "blocked", event.reason
         elif isinstance(event, Cancelled):
@@ -73,7 +83,9 @@ class Summary:
 
     @property
     def failed(self) -> bool:
-        return any(row.status in ("failed", "blocked", "cancelled") for row in self.rows.values())
+        return any(
+            row.status.startswith(("failed", "blocked", "cancelled")) for row in self.rows.values()
+        )
 
     def print(self, out: TextIO) -> None:
         if not self.rows:
@@ -81,8 +93,8 @@ class Summary:
         header = ("prompt", "model", "status", "cached", "ttft", "latency", "tokens in/out", "cost")
         table = [header] + [
             (
-                r.prompt,
-                r.model + (" (offline)" if r.note == "offline" else ""),
+                visible_name(r.prompt),
+                visible_name(r.model) + (" (offline)" if r.note == "offline" else ""),
                 r.status,
                 "yes" if r.cached else "no",
                 _seconds(r.ttft),
@@ -103,4 +115,16 @@ class Summary:
             )
         for r in self.rows.values():
             if r.note and r.status != "done":
-                out.write(f"{r.prompt}: {r.note}\n")
+                # names and messages may hold control characters or a URL with a password
+                out.write(f"{visible_name(r.prompt)}: {visible_name(scrub_text(r.note))}\n")
+
+
+def save_failed_message(path: str, exc: BaseException) -> str:
+    """One line for a ``--save`` that failed: the path, the reason, where the outputs are and
+    how to save them elsewhere."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return (
+        f"prompt-tui: cannot save outputs to {visible_name(path)}: {visible_name(reason)}; "
+        f"the run's outputs are in the history (`prompt-tui history {visible_name(path)}`); "
+        f"copy the file to a writable folder and run it there with --save"
+    )

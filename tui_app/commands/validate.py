@@ -10,7 +10,16 @@ from dataclasses import asdict, dataclass
 
 from ..core.config import AIConfig, Prompt, load
 from ..core.errors import ConfigError, ConfigErrors
-from ..core.graph import DependencyGraph, prompt_references, prompt_sources
+from ..core.fileio import locate
+from ..core.graph import (
+    DependencyGraph,
+    prompt_references,
+    prompt_sources,
+    serial_hint,
+    serial_waits,
+)
+from ..core.model_settings import settings_problems
+from ..core.schema import format_path
 
 
 @dataclass
@@ -55,7 +64,7 @@ def check_file(path: str) -> list[Problem]:
         config = load(path)
     except ConfigError as exc:
         return _from_config_error(path, exc)
-    problems: list[Problem] = []
+    problems: list[Problem] = setting_problems(path, config)
     for warning in config.warnings:
         for problem in _from_config_error(path, warning):
             problem.severity = "warning"
@@ -82,6 +91,21 @@ def check_file(path: str) -> list[Problem]:
                     prompt=prompt.name,
                 )
             )
+    for name, waits in serial_waits(graph).items():
+        problems.append(Problem(path, serial_hint(name, waits), prompt=name, severity="hint"))
+    return problems
+
+
+def setting_problems(path: str, config: AIConfig) -> list[Problem]:
+    """Settings of the wrong type or out of range (``max_attempts: "lots"``), located: the same
+    check and message as the parameter form and ``--set``."""
+    text = config.source_text if config.source_text is not None else config.dumps()
+    problems = []
+    for where, message in settings_problems(config.data):
+        position = locate(text, config.format, where)
+        line, col = position if position else (None, None)
+        name = config.prompts[int(where[1])].name if where[0] == "prompts" else None
+        problems.append(Problem(path, message, line, col, format_path(where), name))
     return problems
 
 
@@ -142,13 +166,19 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     for path in args.configs:
         problems = check_file(path)
-        failed = failed or any(p.severity == "error" or args.strict for p in problems)
+        # hints explain (e.g. why prompts run one after another); they never fail a file
+        failing = [
+            p
+            for p in problems
+            if p.severity == "error" or (args.strict and p.severity == "warning")
+        ]
+        failed = failed or bool(failing)
         if args.json:
-            ok = not any(p.severity == "error" or args.strict for p in problems)
+            ok = not failing
             print(json.dumps({"file": path, "ok": ok, "problems": [asdict(p) for p in problems]}))
-        elif problems:
+        else:
             for problem in problems:
                 print(problem)
-        else:
-            print(f"{path}: ok")
+            if not failing:
+                print(f"{path}: ok")
     return 1 if failed else 0

@@ -111,3 +111,7 @@ class UnknownPromptError(PromptTuiError):
         self.known = known
         hint = ", ".join(known[:10]) if known else "the config has no prompts"
         super().__init__(f"no prompt named '{name}' (known: {hint})")
+
+
+class RunRefused(PromptTuiError):
+    """A run was refused before anything was sent (missing parameters or keys, a cycle...)."""

@@ -72,6 +72,7 @@ class Finished(RunEvent):
     latency: float = 0.0  # seconds from request to the end of the stream
     attempts: int = 1
     offline: bool = False
+    finish_reason: str | None = None  # "stop"; "length": cut at max_tokens (still a success)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +105,17 @@ class Cancelled(RunEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Refused(RunEvent):
+    """The run was refused before anything was sent; ``prompt`` is the run's target."""
+
+    problems: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.problems)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunDone(RunEvent):
     """Last event of a run; ``prompt`` is the run's target ("" for all prompts)."""
 
@@ -120,5 +132,6 @@ EVENT_NAMES: dict[type, str] = {
     Failed: "failed",
     Blocked: "blocked",
     Cancelled: "cancelled",
+    Refused: "refused",
     RunDone: "done",
 }

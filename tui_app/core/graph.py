@@ -211,6 +211,27 @@ class DependencyGraph:
         return [n for n in self.order(None) if n in seen] if not self.cycle else sorted(seen)
 
 
+def serial_waits(graph: DependencyGraph) -> dict[str, list[str]]:
+    """Prompts that wait for earlier same-model prompts only because of chat context
+    (``remember_chat_context``, on by default in AIConfig): prompt -> the prompts it waits for."""
+    out: dict[str, list[str]] = {}
+    for name in graph.order_in_file:
+        only_context = [d for d in graph.context[name] if d not in graph.reads[name]]
+        if only_context:
+            out[name] = only_context
+    return out
+
+
+def serial_hint(name: str, waits_for: list[str]) -> str:
+    """Why a prompt runs after others it does not read, and how to make it parallel."""
+    earlier = ", ".join(f"'{d}'" for d in waits_for)
+    return (
+        f"runs after {earlier} only for chat context (remember_chat_context is on, the AIConfig "
+        f"default): its request includes their answers. Set metadata.remember_chat_context: "
+        f"false on '{name}' to run it in parallel"
+    )
+
+
 def _reachable(start: str, edges: Mapping[str, Iterable[str]]) -> set[str]:
     """Every node reachable from ``start`` along ``edges`` (``start`` itself excluded)."""
     seen: set[str] = set()

@@ -10,7 +10,7 @@ another instead of failing with "database is locked"). Every write is a single a
 statement, so no transaction ever upgrades from read to write (that upgrade is the one case where
 SQLite returns BUSY without waiting).
 
-No secret is ever stored: model settings go through :func:`scrub_settings` (drops ``api_key``,
+No secret is ever stored: model settings go through :func:`.secrets.scrub_settings` (drops ``api_key``,
 ``Authorization`` headers, ``*_token`` strings..., keeps numeric settings such as ``max_tokens``)
 and every text field is scrubbed of the literal secrets the caller passes to :meth:`History.record`.
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -28,8 +27,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from . import paths
 from .errors import PromptTuiError
-from .keys import mask
+from .secrets import scrub_json, scrub_settings, scrub_text
 
 STATUSES = ("finished", "failed", "cancelled", "cached", "blocked")
 
@@ -66,6 +66,8 @@ class RunRecord:
     ended_at: float | None = None
     cache_key: str | None = None
     offline: bool = False
+    # what the request was built from (core.staleness.Provenance): says why an output went stale
+    provenance: dict[str, Any] | None = None
     id: int | None = None
 
     @property
@@ -78,7 +80,7 @@ class RunRecord:
 
 
 _COLUMNS = [f.name for f in fields(RunRecord) if f.name != "id"]
-_JSON_COLUMNS = {"settings", "messages", "output"}
+_JSON_COLUMNS = {"settings", "messages", "output", "provenance"}
 
 
 def config_key(path: str | os.PathLike[str]) -> str:
@@ -93,91 +95,18 @@ def config_key(path: str | os.PathLike[str]) -> str:
     return str(Path(path).expanduser().resolve())
 
 
-# -- secrets ----------------------------------------------------------------------------------
-
-_SECRET_NAMES = {
-    "api_key",
-    "apikey",
-    "authorization",
-    "proxy_authorization",
-    "auth",
-    "secret",
-    "password",
-    "passwd",
-    "token",
-    "bearer",
-    "cookie",
-    "set_cookie",
-    "credentials",
-}
-# Names containing these are secrets unless the value is a number (max_tokens, max_new_tokens...).
-_SECRET_PARTS = ("token", "secret", "password", "passwd", "credential", "authorization", "cookie")
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/\s:@]*):[^@/\s]+@")
-# A credential after "Bearer"/"Basic": 12+ token characters including a digit (so that
-# "Basic authentication failed" stays readable).
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}")
+PRIVATE_FILE_MODE = 0o600
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def is_secret_setting(name: str, value: Any = None) -> bool:
-    """Whether a setting (or header) named ``name`` with ``value`` must not be stored.
-
-    Secret: ``api_key``, ``Authorization``, ``X-Api-Key``, any name containing "key"
-    (``*_key``, ``api-key``...), and names containing "token", "secret", "password"... unless the
-    value is a number (``max_tokens: 256`` is kept, ``access_token: "..."`` is dropped).
-    """
-    norm = name.strip().lower().replace("-", "_")
-    if norm in _SECRET_NAMES or "key" in norm:
-        return True
-    if norm.startswith("auth_") or norm.endswith("_auth"):
-        return not _is_number(value)
-    return (
-        any(part in norm for part in _SECRET_PARTS) and not _is_number(value) and value is not None
-    )
-
-
-def scrub_text(text: str, secrets: Iterable[str] = (), *, patterns: bool = True) -> str:
-    """``text`` with the given secrets masked, and with ``patterns`` also URL passwords and
-    ``Bearer``/``Basic`` credentials (for error messages and settings, not model output)."""
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, mask(secret))
-    if patterns:
-        text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:••••@", text)
-        text = _BEARER.sub(lambda m: f"{m.group(1)} ••••", text)
-    return text
-
-
-def scrub_settings(value: Any, secrets: Iterable[str] = ()) -> Any:
-    """A copy of ``value`` (settings, nested dicts and lists) without secret entries."""
-    secrets = [s for s in secrets if s]
-    if isinstance(value, dict):
-        return {
-            k: scrub_settings(v, secrets)
-            for k, v in value.items()
-            if not (isinstance(k, str) and is_secret_setting(k, v))
-        }
-    if isinstance(value, list | tuple):
-        return [scrub_settings(v, secrets) for v in value]
-    if isinstance(value, str):
-        return scrub_text(value, secrets)
-    return value
-
-
-def _scrub_json(value: Any, secrets: list[str]) -> Any:
-    """Strings anywhere in a JSON value with literal secrets masked (keys are not dropped)."""
-    if not secrets:
-        return value
-    if isinstance(value, dict):
-        return {k: _scrub_json(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub_json(v, secrets) for v in value]
-    if isinstance(value, str):
-        return scrub_text(value, secrets, patterns=False)
-    return value
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it: SQLite would create it 0644, and it
+    creates the -wal and -shm files with the database file's permissions, so all three are
+    private from the first byte."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 # -- migrations -------------------------------------------------------------------------------
@@ -219,9 +148,13 @@ def _m001_runs(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX runs_group_id ON runs (group_id) WHERE group_id IS NOT NULL")
 
 
+def _m002_provenance(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE runs ADD COLUMN provenance TEXT")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: list[Migration] = [_m001_runs]
+MIGRATIONS: list[Migration] = [_m001_runs, _m002_provenance]
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
@@ -286,9 +219,10 @@ class History:
         self._pid = 0
         self._closed = False
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            paths.make_private_dir(self.path.parent)
+            _create_private(self.path)
         except OSError as exc:
-            raise HistoryError(f"{self.path.parent}: cannot create directory: {exc}") from None
+            raise HistoryError(f"{self.path}: cannot create: {exc.strerror or exc}") from None
         with self._lock:
             self._connection()
 
@@ -369,13 +303,13 @@ class History:
             elif name == "settings":
                 value = scrub_settings(value or {}, known)
             elif name in _JSON_COLUMNS:
-                value = _scrub_json(value, known)
+                value = scrub_json(value, known)
             elif name == "error" and isinstance(value, str):
                 value = scrub_text(value, known)
             elif name == "output_text" and isinstance(value, str):
                 value = scrub_text(value, known, patterns=False)
             if name in _JSON_COLUMNS:
-                if value is None and name != "output":
+                if value is None and name in ("settings", "messages"):
                     value = {} if name == "settings" else []
                 value = (
                     None

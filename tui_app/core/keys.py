@@ -22,14 +22,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .errors import PromptTuiError
+from .secrets import mask, scrub_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from keyring.backend import KeyringBackend
 
 SERVICE = "prompt-tui"
-MASK = "••••"
-_SHOWN = 4  # trailing characters a masked key keeps
-_MIN_LEN_TO_SHOW = 8  # shorter secrets are masked entirely: 4 of 5 characters is not a mask
 
 Source = Literal["explicit", "keyring", "environment"]
 
@@ -65,22 +63,10 @@ class NoKeyringError(KeyStoreError):
     """There is no usable OS keyring to store a key in."""
 
 
-def mask(secret: str) -> str:
-    """``"••••abcd"``: all but the last 4 characters hidden (a fixed 4 dots, so the length does
-    not show). Secrets shorter than 8 characters are hidden entirely; ``""`` stays ``""``."""
-    if not secret:
-        return ""
-    if len(secret) < _MIN_LEN_TO_SHOW:
-        return MASK
-    return MASK + secret[-_SHOWN:]
-
-
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every occurrence of each secret replaced by its mask."""
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, mask(secret))
-    return text
+    """``text`` with every occurrence of each secret replaced by its mask (the project's one
+    scrubber: :func:`.secrets.scrub_text`)."""
+    return scrub_text(text, secrets, patterns=False)
 
 
 def normalize_provider(provider: str) -> str:

@@ -27,10 +27,19 @@ def _override() -> Path | None:
     return Path(value).expanduser().absolute()
 
 
+PRIVATE_DIR_MODE = 0o700  # prompts, answers and settings are nobody else's business
+
+
 def _ensure(path: Path, create: bool) -> Path:
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path)
     return path
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) readable by the user only: the folder is created
+    0700, never created open and tightened afterwards. An existing folder is left as it is."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
 
 
 def home(*, create: bool = False) -> Path:

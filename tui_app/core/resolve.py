@@ -7,13 +7,14 @@ position in the file, and the current prompt's own earlier answer is not sent ba
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role
+from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
 from .errors import ConfigError, MissingReferenceError, PromptTuiError
 from .graph import prompt_references, prompt_sources
 from .outputs import call_kind
+from .param_sources import ParamInfo, ParamSource
 from .request import ResolvedRequest
 from .templates import Reference, TemplateEngine, default_engine
 
@@ -21,17 +22,15 @@ from .templates import Reference, TemplateEngine, default_engine
 _STRUCTURAL_KEYS = frozenset({"system_prompt", "messages", "stream", "stream_options", "model"})
 
 
-@dataclass(frozen=True)
-class ParamInfo:
-    name: str
-    value: Any  # None when missing
-    # "run-time" | "prompt" | "global" | "output of <p>" | "input of <p>" | "missing" | "optional"
-    # (optional: the template guards it with `is defined` or `| default`)
-    source: str
+# A run's own outputs by prompt name: resolution inside a run reads them before the document's.
+Outputs = Mapping[str, dict[str, Any]]
 
-    @property
-    def missing(self) -> bool:
-        return self.source == "missing"
+
+def latest_output(prompt: Prompt, outputs: Outputs | None = None) -> dict[str, Any] | None:
+    """The prompt's latest output: the run's own when it made one, else the document's."""
+    if outputs is not None and prompt.name in outputs:
+        return outputs[prompt.name]
+    return prompt.latest_output
 
 
 def effective_model_name(config: AIConfig, prompt: Prompt, model: str | None = None) -> str:
@@ -71,6 +70,7 @@ def _context(
     prompt: Prompt,
     params: dict[str, Any],
     refs: tuple[Reference, ...] | list[Reference],
+    outputs: Outputs | None = None,
 ) -> dict[str, Any]:
     """Lowest to highest: other prompts' {input, output}, global, prompt, run-time parameters.
 
@@ -81,7 +81,10 @@ def _context(
     for ref in refs:
         if ref.root in names and ref.root != prompt.name and ref.root not in context:
             other = config.prompt(ref.root)
-            context[ref.root] = {"input": other.template, "output": other.output_text}
+            context[ref.root] = {
+                "input": other.template,
+                "output": output_text(latest_output(other, outputs)),
+            }
     context.update(config.global_parameters)
     context.update(prompt.parameters)
     context.update(params)
@@ -121,6 +124,7 @@ def parameter_table(
     prompt_name: str,
     runtime_params: dict[str, Any] | None = None,
     engine: TemplateEngine | None = None,
+    outputs: Outputs | None = None,
 ) -> list[ParamInfo]:
     """Every value the prompt reads, with where it comes from (drives the parameter form)."""
     runtime_params = runtime_params or {}
@@ -133,22 +137,25 @@ def parameter_table(
     rows: list[ParamInfo] = []
     for ref in prompt_references(prompt, config, engine):
         if ref.root in runtime_params:
-            rows.append(ParamInfo(ref.root, runtime_params[ref.root], "run-time"))
+            rows.append(ParamInfo(ref.root, runtime_params[ref.root], ParamSource.RUNTIME))
         elif ref.root in prompt.parameters:
-            rows.append(ParamInfo(ref.root, prompt.parameters[ref.root], "prompt"))
+            rows.append(ParamInfo(ref.root, prompt.parameters[ref.root], ParamSource.PROMPT))
         elif ref.root in config.global_parameters:
-            rows.append(ParamInfo(ref.root, config.global_parameters[ref.root], "global"))
+            rows.append(ParamInfo(ref.root, config.global_parameters[ref.root], ParamSource.GLOBAL))
         elif ref.root in names and ref.root != prompt.name and ref.attr in ("output", "input"):
             other = config.prompt(ref.root)
-            value = other.output_text if ref.attr == "output" else other.template
+            if ref.attr == "output":
+                value, source = output_text(latest_output(other, outputs)), ParamSource.OUTPUT
+            else:
+                value, source = other.template, ParamSource.INPUT
             label = f"{ref.root}.{ref.attr}"
-            rows.append(
-                ParamInfo(
-                    label, value, f"{ref.attr} of {ref.root}" if value is not None else "missing"
-                )
-            )
+            if value is None:
+                rows.append(ParamInfo(label, None, ParamSource.MISSING))
+            else:
+                rows.append(ParamInfo(label, value, source, of=ref.root))
         else:
-            rows.append(ParamInfo(ref.root, None, "optional" if ref in guarded else "missing"))
+            optional = ParamSource.OPTIONAL if ref in guarded else ParamSource.MISSING
+            rows.append(ParamInfo(ref.root, None, optional))
     return rows
 
 
@@ -160,10 +167,17 @@ class _Session:
     chat chain stays linear in the number of renders.
     """
 
-    def __init__(self, config: AIConfig, engine: TemplateEngine, params: dict[str, Any]):
+    def __init__(
+        self,
+        config: AIConfig,
+        engine: TemplateEngine,
+        params: dict[str, Any],
+        outputs: Outputs | None = None,
+    ):
         self.config = config
         self.engine = engine
         self.params = params
+        self.outputs = outputs
         self.name_set = config.prompt_name_set
         self.missing: dict[str, str] = {}  # of the resolution in progress
         # missing key -> the prompt whose output (or input) it is: a dotted prompt name
@@ -183,7 +197,7 @@ class _Session:
         into: dict[str, tuple[str, str | None]] | None = None,
     ) -> str:
         compiled = self.engine.compile(source, self.name_set, prompt=owner.name)
-        context = _context(self.config, owner, self.params, compiled.references)
+        context = _context(self.config, owner, self.params, compiled.references, self.outputs)
         for name, (why, of) in _missing(
             compiled.references, context, self.name_set, compiled.guarded
         ).items():
@@ -199,7 +213,7 @@ class _Session:
         if earlier.name not in self._history:
             missing: dict[str, tuple[str, str | None]] = {}
             messages = [_message_for(earlier, self, label=earlier.name, into=missing)]
-            answer = _answer_message(earlier)
+            answer = _answer_message(earlier.name, latest_output(earlier, self.outputs))
             if isinstance(answer, str):
                 missing[answer] = ("note", None)
             elif answer is not None:
@@ -254,24 +268,23 @@ def _message_for(
     return {"content": session.render(prompt.template, prompt, label, into), "role": "user"}
 
 
-def _answer_message(prompt: Prompt) -> dict[str, Any] | str | None:
-    """The earlier prompt's latest answer as an assistant message (only role 'assistant').
+def _answer_message(name: str, output: dict[str, Any] | None) -> dict[str, Any] | str | None:
+    """An earlier prompt's latest answer as an assistant message (only role 'assistant').
 
     An answer that is a function or tool call is left out, as the AIConfig SDK leaves it out
     (returned instead: a note saying so). It is never sent as its JSON text: the model would
     read it as something it said. A structured call message is no option either: providers
     refuse an assistant tool call that no tool result follows, and the file holds none.
     """
-    output = prompt.latest_output
     if output_role(output) != "assistant":
         return None
     kind = call_kind(output)
     if kind is not None:
         return (
-            f"prompt '{prompt.name}': its answer is a {kind}, left out of the chat history"
+            f"prompt '{name}': its answer is a {kind}, left out of the chat history"
             " (pass its result on as a parameter)"
         )
-    text = prompt.output_text
+    text = output_text(output)
     message: dict[str, Any] = {"content": text, "role": "assistant"}
     meta = output.get("metadata") if output else None
     if isinstance(meta, dict) and meta.get("name"):
@@ -288,11 +301,15 @@ def resolve(
     settings: dict[str, Any] | None = None,
     allow_missing: bool = False,
     engine: TemplateEngine | None = None,
+    outputs: Outputs | None = None,
     _session: _Session | None = None,
 ) -> ResolvedRequest:
-    """The request ``prompt_name`` would send, with run-time parameters, model and settings."""
+    """The request ``prompt_name`` would send, with run-time parameters, model and settings.
+
+    ``outputs`` are a run's own results, read before the document's outputs.
+    """
     prompt = config.prompt(prompt_name)
-    session = _session or _Session(config, engine or default_engine(), dict(params or {}))
+    session = _session or _Session(config, engine or default_engine(), dict(params or {}), outputs)
     session.missing = {}
     session.missing_of = {}
     session.notes = []
@@ -349,6 +366,7 @@ def resolve_all(config: AIConfig, **kwargs: Any) -> dict[str, ResolvedRequest | 
         config,
         kwargs.pop("engine", None) or default_engine(),
         dict(kwargs.pop("params", None) or {}),
+        kwargs.pop("outputs", None),
     )
     for prompt in config.prompts:
         try:

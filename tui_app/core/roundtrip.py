@@ -63,12 +63,40 @@ def update_text(old_text: str, new: Any, fmt: str) -> str:
         edits = _Planner(old_text, style).value(old, new, root)
     except (_Unplaceable, SpanError):
         return render_document(new, fmt, old_text)
+    if fmt == "yaml":
+        edits = [_keep_line_comment(old_text, edit) for edit in edits]
+    # Applied from the end so offsets stay valid; edits at one offset keep the order they were
+    # planned in (document order: a nested insertion before its parent's).
+    ordered = sorted(enumerate(edits), key=lambda pair: (pair[1].start, pair[0]), reverse=True)
     text = old_text
-    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+    limit = len(old_text)
+    for _, edit in ordered:
+        if not edit.start <= edit.end <= limit:  # overlapping edits: a case the planner missed
+            return render_document(new, fmt, old_text)
         text = text[: edit.start] + edit.text + text[edit.end :]
+        limit = edit.start
     if not _reads_as(text, new, fmt):  # a case the planner does not know: never write it
         return render_document(new, fmt, old_text)
     return text
+
+
+_LINE_COMMENT = re.compile(r"[ \t]+#[^\n]*")
+
+
+def _keep_line_comment(text: str, edit: Edit) -> Edit:
+    """``key: value  # note`` rewritten as several lines: the comment moves to the end of the
+    new first line (``key: |-  # note``), where it stays a comment rather than joining a block."""
+    if "\n" not in edit.text:
+        return edit
+    comment = _LINE_COMMENT.match(text, edit.end)
+    if comment is None:
+        return edit
+    end = comment.end()
+    if end < len(text) and text[end] not in "\r\n":
+        return edit
+    first, newline, rest = edit.text.partition("\n")
+    cr = "\r" if first.endswith("\r") else ""
+    return Edit(edit.start, end, first.removesuffix("\r") + comment.group() + cr + newline + rest)
 
 
 def _reads_as(text: str, data: Any, fmt: str) -> bool:
@@ -308,13 +336,16 @@ class _Planner:
                     edits.append(
                         Edit(key_start, end, self.rewrite_entry(key, new[key], key_start, value))
                     )
-        if run_start is not None:
-            if run_start == 0 and not self.yaml and any(k not in old for k in new):
-                raise _Unplaceable  # every key replaced: the parent rewrites the object
-            edits.append(self.delete_run(span, run_start, len(span.entries)))
-        added = [key for key in new if key not in old]
+        added = [(key, new[key]) for key in new if key not in old]
+        survivors = [i for i, (key, _, _) in enumerate(span.entries) if key in new]
         if added:
-            edits.append(self.insert_entries(span, [(k, new[k]) for k in added]))
+            if span.entries and not survivors:
+                raise _Unplaceable  # every key replaced: the parent rewrites the mapping
+            # new keys go after the last entry that stays, before the trailing deletions
+            # (planned first, so applied after them: both may start at one offset)
+            edits.append(self.insert_entries(span, added, survivors[-1] if survivors else -1))
+        if run_start is not None:
+            edits.append(self.delete_run(span, run_start, len(span.entries)))
         return edits
 
     def rewrite_entry(self, key: Any, value: Any, key_start: int, old: Span) -> str:
@@ -344,11 +375,12 @@ class _Planner:
             return Edit(start, members[stop][0], "")
         return Edit(span.start + 1, span.end - 1, "")
 
-    def insert_entries(self, span: Span, pairs: list[tuple[Any, Any]]) -> Edit:
+    def insert_entries(self, span: Span, pairs: list[tuple[Any, Any]], after: int) -> Edit:
+        """``pairs`` added after entry ``after`` (-1: the mapping is empty)."""
         if self.yaml:
             if not span.entries:
                 raise _Unplaceable
-            end = content_end(span.entries[-1][2], self.text)
+            end = content_end(span.entries[after][2], self.text)
             column = self.column(span.entries[0][1])
             text = "".join(
                 self.nl + " " * column + self.style.entry(k, v, column) for k, v in pairs
@@ -361,8 +393,8 @@ class _Planner:
                 inner + self.style.json_member(k, v, inner) for k, v in pairs
             )
             return Edit(span.start, span.end, "{" + self.nl + body + self.nl + outer + "}")
-        last_key_start = span.entries[-1][1]
-        end = content_end(span.entries[-1][2], self.text)
+        last_key_start = span.entries[after][1]
+        end = content_end(span.entries[after][2], self.text)
         if self.text.rfind("\n", span.start, last_key_start) < 0:  # a one-line object
             text = "".join(
                 ", "
@@ -430,6 +462,8 @@ class _Planner:
 
     def _dash(self, span: Span) -> int:
         """The '- ' that introduces a block sequence item."""
+        if span.shared:
+            raise SpanError("an alias has no place of its own")
         dash = self.text.rfind("-", 0, span.start)
         if dash < 0 or self.text[dash + 1 : span.start].strip():
             raise _Unplaceable

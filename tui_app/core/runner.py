@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .config import AIConfig
 from .errors import MissingReferenceError, PromptTuiError
@@ -25,6 +25,7 @@ from .events import (
     Failed,
     Finished,
     Queued,
+    Refused,
     Retrying,
     RunDone,
     RunEvent,
@@ -32,23 +33,18 @@ from .events import (
     Usage,
 )
 from .graph import DependencyGraph
-from .outputs import error_output, result_output
+from .model_settings import call_problem
+from .outputs import result_output
 from .request import ResolvedRequest
 from .resolve import resolve
+from .runs import PromptStatus, Run, RunState
+from .staleness import provenance
 
-RunMode = Literal["one", "with_deps", "all"]
+if TYPE_CHECKING:
+    from .history import History
+    from .keys import KeyStore
+
 TERMINAL = (Finished, Cached, Failed, Blocked, Cancelled)
-
-
-@dataclass
-class RunRequest:
-    prompt: str | None = None
-    mode: RunMode = "with_deps"
-    params: dict[str, Any] = field(default_factory=dict)
-    model: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-    force: bool = False
-    group_id: str | None = None  # ties the runs of one comparison together in the history
 
 
 @dataclass
@@ -62,13 +58,16 @@ class _CachedAnswer:
 
 
 class Runner:
+    """Executes :class:`~.runs.Run` objects against a document. It never writes the document:
+    results go into the run (``run.results``) and out as events; the workspace decides what the
+    document keeps."""
+
     def __init__(
         self,
         config: AIConfig,
         *,
-        history: Any
-        | None = None,  # core.history.History; typed loosely to keep sqlite off imports
-        keys: Any | None = None,  # core.keys.KeyStore
+        history: History | None = None,
+        keys: KeyStore | None = None,
         concurrency: int = 4,
         max_attempts: int = 4,
         stream: Callable[..., AsyncIterator[Any]] | None = None,
@@ -80,83 +79,72 @@ class Runner:
         self.max_attempts = max_attempts
         self._stream = stream
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
-        # cache key of the request that produced each prompt's current output (for 'stale');
-        # None: known to have no recorded output
-        self._output_keys: dict[str, str | None] = {}
         self._memory_cache: dict[str, _CachedAnswer] = {}
+        # Checks run before anything is sent; each returns problems (strings) for the run.
+        self.preflight_checks: list[Callable[[Run, list[ResolvedRequest]], list[str]]] = []
 
     # --- planning ---------------------------------------------------------------------------
-    def plan(self, request: RunRequest, graph: DependencyGraph | None = None) -> list[str]:
+    def plan(self, run: Run, graph: DependencyGraph | None = None) -> list[str]:
         """The prompts a run will execute, dependencies first."""
         graph = graph or DependencyGraph.build(self.config)
         graph.check()
-        if request.mode == "all" or request.prompt is None:
+        if run.mode == "all" or run.target is None:
             return graph.order()
-        self.config.prompt(request.prompt)  # unknown or ambiguous names fail here
-        if request.mode == "one":
-            return [request.prompt]
-        return [*graph.upstream(request.prompt), request.prompt]
+        self.config.prompt(run.target)  # unknown or ambiguous names fail here
+        if run.mode == "one":
+            return [run.target]
+        return [*graph.upstream(run.target), run.target]
 
-    def preflight(self, request: RunRequest, targets: list[str]) -> list[MissingReferenceError]:
-        """Parameters missing before anything runs (outputs produced by this run don't count)."""
+    def preflight(self, run: Run, targets: list[str]) -> list[str]:
+        """Problems found before anything runs: missing parameters (outputs produced by this run
+        don't count), then every registered check (keys...)."""
         running = set(targets)
-        problems = []
+        problems: list[str] = []
+        requests: list[ResolvedRequest] = []
+        overlay = run.output_overlay()
         for name in targets:
             try:
-                resolved = resolve(
-                    self.config,
-                    name,
-                    params=request.params,
-                    model=request.model,
-                    settings=request.settings,
-                    allow_missing=True,
-                )
+                resolved = self._resolve(run, name, overlay, allow_missing=True)
             except PromptTuiError:
                 continue  # reported when the prompt runs
+            requests.append(resolved)
             missing = [m for m in resolved.missing if resolved.missing_of.get(m) not in running]
             if missing:
-                problems.append(MissingReferenceError(name, missing))
+                problems.append(str(MissingReferenceError(name, missing)))
+        for check in self.preflight_checks:
+            problems += check(run, requests)
         return problems
 
-    def is_stale(
+    def _resolve(
         self,
-        prompt: str,
-        params: dict[str, Any] | None = None,
-        model: str | None = None,
-        settings: dict[str, Any] | None = None,
-    ) -> bool:
-        """True when the prompt's output came from a request that differs from today's."""
-        if (
-            prompt not in self._output_keys
-            and self.history is not None
-            and self.config.path is not None
-        ):
-            # asked once per prompt (misses too): the UI refreshes staleness often
-            row = self.history.latest_for(str(self.config.path), prompt)
-            ok = row is not None and row.status in ("finished", "cached")
-            self._output_keys[prompt] = row.cache_key if ok else None
-        produced = self._output_keys.get(prompt)
-        if produced is None or self.config.get(prompt) is None:
-            return False
-        try:
-            current = resolve(
-                self.config,
-                prompt,
-                params=params,
-                model=model,
-                settings=settings,
-                allow_missing=True,
-            )
-        except PromptTuiError:
-            return True
-        return current.cache_key != produced
+        run: Run,
+        name: str,
+        overlay: dict[str, dict[str, Any]],
+        *,
+        allow_missing: bool = False,
+    ) -> ResolvedRequest:
+        o = run.overrides
+        return resolve(
+            self.config,
+            name,
+            params=o.params,
+            model=o.model,
+            settings=o.settings,
+            outputs=overlay,
+            allow_missing=allow_missing,
+        )
 
     # --- running ----------------------------------------------------------------------------
-    def cancel(self, prompt: str | None = None) -> int:
-        """Cancel everything in flight, or one prompt; its HTTP stream closes at once."""
+    def cancel(self, run_id: str | None = None, prompt: str | None = None) -> int:
+        """Cancel a whole run, one prompt of it (or of every run), or everything in flight; the
+        HTTP streams close at once. Returns how many prompts were cancelled."""
         count = 0
-        for (_, name), task in list(self._tasks.items()):
-            if (prompt is None or name == prompt) and not task.done():
+        for (rid, name), task in list(self._tasks.items()):
+            if run_id is not None and rid != run_id:
+                continue
+            if prompt is not None and name != prompt:
+                continue
+            if not task.done():
                 task.cancel()
                 count += 1
         return count
@@ -165,17 +153,23 @@ class Runner:
     def busy(self) -> bool:
         return any(not task.done() for task in self._tasks.values())
 
-    async def run(self, request: RunRequest) -> AsyncIterator[RunEvent]:
-        """Run ``request`` and yield its events; raises before the first event when the run is
-        refused (unknown prompt, cycle, missing parameters)."""
+    async def execute(self, run: Run) -> AsyncGenerator[RunEvent, None]:
+        """Run ``run`` and yield its events; a refused run yields ``Refused`` then ``RunDone``."""
         graph = DependencyGraph.build(self.config)
-        targets = self.plan(request, graph)
-        problems = self.preflight(request, targets)
+        try:
+            targets = self.plan(run, graph)
+            run.plan = targets
+            problems = await asyncio.to_thread(self.preflight, run, targets)
+        except PromptTuiError as exc:
+            problems = [str(exc)]
         if problems:
-            if len(problems) == 1:
-                raise problems[0]
-            raise RunRefused(problems)
-        run_id = uuid.uuid4().hex[:12]
+            run.state, run.refusal = RunState.REFUSED, "; ".join(problems)
+            yield Refused(
+                run_id=run.id, prompt=run.target or "", t=time.time(), problems=tuple(problems)
+            )
+            yield RunDone(run_id=run.id, prompt=run.target or "", t=time.time(), counts={})
+            return
+        run.state = RunState.RUNNING
         queue: asyncio.Queue[RunEvent] = asyncio.Queue()
         deps = graph.deps
         outcome: dict[str, asyncio.Future[RunEvent]] = {
@@ -184,50 +178,57 @@ class Runner:
         semaphore = asyncio.Semaphore(self.concurrency)
 
         def emit(event: RunEvent) -> None:
+            if outcome[event.prompt].done():
+                return  # e.g. cancelled while recording a finished answer: it stays finished
+            _record_result(run, event)
             queue.put_nowait(event)
             if isinstance(event, TERMINAL) and not outcome[event.prompt].done():
                 outcome[event.prompt].set_result(event)
 
         for name in targets:
-            emit(Queued(run_id=run_id, prompt=name, t=time.time()))
+            emit(Queued(run_id=run.id, prompt=name, t=time.time()))
         tasks = []
         for name in targets:
             upstream = [d for d in deps[name] if d in outcome]
             task = asyncio.create_task(
-                self._run_one(run_id, name, request, upstream, outcome, semaphore, emit),
+                self._run_one(run, name, graph, upstream, outcome, semaphore, emit),
                 name=f"prompt-tui:{name}",
             )
-            self._tasks[(run_id, name)] = task
+            self._tasks[(run.id, name)] = task
             tasks.append(task)
         remaining = len(targets)
-        counts: dict[str, int] = {}
         try:
             while remaining:
                 event = await queue.get()
                 if isinstance(event, TERMINAL):
                     remaining -= 1
-                    counts[event.kind] = counts.get(event.kind, 0) + 1
                 yield event
+            # every prompt has its outcome; let them finish writing the history
+            await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             for task in tasks:
                 task.cancel()
             with contextlib.suppress(BaseException):
                 await asyncio.gather(*tasks, return_exceptions=True)
             for name in targets:
-                self._tasks.pop((run_id, name), None)
-        yield RunDone(run_id=run_id, prompt=request.prompt or "", t=time.time(), counts=counts)
+                self._tasks.pop((run.id, name), None)
+            if run.state is RunState.RUNNING:
+                cancelled = any(r.status is PromptStatus.CANCELLED for r in run.results.values())
+                run.state = RunState.CANCELLED if cancelled else RunState.DONE
+        yield RunDone(run_id=run.id, prompt=run.target or "", t=time.time(), counts=run.counts())
 
     async def _run_one(
         self,
-        run_id: str,
+        run: Run,
         name: str,
-        request: RunRequest,
+        graph: DependencyGraph,
         upstream: list[str],
         outcome: dict[str, asyncio.Future[RunEvent]],
         semaphore: asyncio.Semaphore,
         emit: Callable[[RunEvent], None],
     ) -> None:
         partial: list[str] = []
+        resolved: ResolvedRequest | None = None
         try:
             for dep in upstream:
                 result = await asyncio.shield(outcome[dep])
@@ -239,7 +240,7 @@ class Runner:
                     }.get(type(result), "did not finish")
                     emit(
                         Blocked(
-                            run_id=run_id,
+                            run_id=run.id,
                             prompt=name,
                             t=time.time(),
                             by=dep,
@@ -248,18 +249,25 @@ class Runner:
                     )
                     return
             async with semaphore:
-                await self._execute(run_id, name, request, emit, partial)
+                overlay = run.output_overlay()
+                resolved = self._resolve(run, name, overlay)
+                o = run.overrides
+                run.result(name).provenance = provenance(
+                    self.config, name, graph, params=o.params, model=o.model,
+                    settings=o.settings, outputs=overlay, request=resolved,
+                )  # fmt: skip
+                await self._execute(run, name, resolved, emit, partial)
         except asyncio.CancelledError:
-            emit(
-                Cancelled(run_id=run_id, prompt=name, t=time.time(), partial_text="".join(partial))
-            )
-            self._record_cancel(run_id, name, request, "".join(partial))
+            text = "".join(partial)
+            emit(Cancelled(run_id=run.id, prompt=name, t=time.time(), partial_text=text))
+            if resolved is not None:
+                self._record_soon(run, name, resolved, "cancelled", text=text, started=time.time())
         except PromptTuiError as exc:
-            emit(Failed(run_id=run_id, prompt=name, t=time.time(), error=str(exc)))
+            emit(Failed(run_id=run.id, prompt=name, t=time.time(), error=str(exc)))
         except Exception as exc:  # a bug must not take the app down: report it as a failure
             emit(
                 Failed(
-                    run_id=run_id,
+                    run_id=run.id,
                     prompt=name,
                     t=time.time(),
                     error=f"internal error: {type(exc).__name__}: {exc}",
@@ -268,25 +276,19 @@ class Runner:
 
     async def _execute(
         self,
-        run_id: str,
+        run: Run,
         name: str,
-        request: RunRequest,
+        resolved: ResolvedRequest,
         emit: Callable[[RunEvent], None],
         partial: list[str],
     ) -> None:
-        resolved = resolve(
-            self.config, name, params=request.params, model=request.model, settings=request.settings
-        )
-        prompt = self.config.prompt(name)
         key = resolved.cache_key
-        if not request.force:
-            cached = self._cached(key)
+        if not run.force:
+            cached = await self._cached(key)
             if cached is not None:
-                prompt.set_outputs([cached.output])
-                self._output_keys[name] = key
                 emit(
                     Cached(
-                        run_id=run_id,
+                        run_id=run.id,
                         prompt=name,
                         t=time.time(),
                         text=cached.text,
@@ -297,41 +299,36 @@ class Runner:
                         cached_at=cached.at,
                     )
                 )
-                self._record(
-                    run_id,
-                    name,
-                    request,
-                    resolved,
-                    "cached",
-                    text=cached.text,
-                    output=cached.output,
-                    usage=cached.usage,
-                    cost=cached.cost,
-                    started=time.time(),
-                )
+                await self._record(
+                    run, name, resolved, "cached", text=cached.text, output=cached.output,
+                    usage=cached.usage, cost=cached.cost, started=time.time(),
+                )  # fmt: skip
                 return
 
         from . import providers  # providers import litellm lazily themselves
 
+        bad_option = call_problem(name, resolved.call_options)
+        if bad_option:  # e.g. max_attempts: "lots": a clear failure, not a ValueError
+            raise PromptTuiError(bad_option)
         offline = providers.is_offline(resolved.model)
-        api_key = self._api_key(resolved) if not offline else None
+        api_key = await asyncio.to_thread(self._api_key, resolved) if not offline else None
         started = time.time()
-        emit(Started(run_id=run_id, prompt=name, t=started, request=resolved, offline=offline))
+        emit(Started(run_id=run.id, prompt=name, t=started, request=resolved, offline=offline))
         stream = self._stream or providers.stream_chat
         first_token: float | None = None
         end = None
         try:
-            attempts_allowed = int(resolved.call_options.get("max_attempts", self.max_attempts))
+            attempts_allowed = resolved.call_options.get("max_attempts") or self.max_attempts
             async for item in stream(resolved, api_key=api_key, max_attempts=attempts_allowed):
                 if isinstance(item, providers.TextChunk):
                     if first_token is None:
                         first_token = time.time()
                     partial.append(item.text)
-                    emit(Delta(run_id=run_id, prompt=name, t=time.time(), text=item.text))
+                    emit(Delta(run_id=run.id, prompt=name, t=time.time(), text=item.text))
                 elif isinstance(item, providers.RetryNotice):
                     emit(
                         Retrying(
-                            run_id=run_id,
+                            run_id=run.id,
                             prompt=name,
                             t=time.time(),
                             attempt=item.attempt,
@@ -339,15 +336,14 @@ class Runner:
                             reason=item.reason,
                         )
                     )
+                    partial.clear()
                 elif isinstance(item, providers.StreamEnd):
                     end = item
         except providers.ProviderError as exc:
             text = "".join(partial)
-            prompt.set_outputs([error_output(exc)])
-            self._output_keys.pop(name, None)
             emit(
                 Failed(
-                    run_id=run_id,
+                    run_id=run.id,
                     prompt=name,
                     t=time.time(),
                     error=str(exc),
@@ -356,19 +352,10 @@ class Runner:
                     status=exc.status,
                 )
             )
-            self._record(
-                run_id,
-                name,
-                request,
-                resolved,
-                "failed",
-                text=text,
-                error=str(exc),
-                attempts=exc.attempts,
-                started=started,
-                offline=offline,
-                secret=api_key,
-            )
+            await self._record(
+                run, name, resolved, "failed", text=text, error=str(exc), attempts=exc.attempts,
+                started=started, offline=offline, secret=api_key,
+            )  # fmt: skip
             return
         done = time.time()
         text = "".join(partial)
@@ -379,13 +366,11 @@ class Runner:
         output = result_output(
             text, model=resolved.model, usage=usage, finish_reason=finish_reason, cost=cost
         )
-        prompt.set_outputs([output])
-        self._output_keys[name] = key
         ttft = (first_token - started) if first_token else None
         self._memory_cache[key] = _CachedAnswer(text, output, resolved.model, usage, cost, done)
         emit(
             Finished(
-                run_id=run_id,
+                run_id=run.id,
                 prompt=name,
                 t=done,
                 text=text,
@@ -397,27 +382,17 @@ class Runner:
                 latency=done - started,
                 attempts=attempts,
                 offline=offline,
+                finish_reason=finish_reason,
             )
         )
-        self._record(
-            run_id,
-            name,
-            request,
-            resolved,
-            "finished",
-            text=text,
-            output=output,
-            usage=usage,
-            cost=cost,
-            ttft=ttft,
-            latency=done - started,
-            attempts=attempts,
-            started=started,
-            offline=offline,
-            secret=api_key,
-        )
+        await self._record(
+            run, name, resolved, "finished", text=text, output=output, usage=usage, cost=cost,
+            ttft=ttft, latency=done - started, attempts=attempts, started=started,
+            offline=offline, secret=api_key,
+        )  # fmt: skip
 
     def _api_key(self, resolved: ResolvedRequest) -> str | None:
+        """The key for a request (a keyring look-up: call it in a thread)."""
         from . import providers
 
         if not providers.needs_key(resolved):
@@ -438,12 +413,12 @@ class Runner:
             raise PromptTuiError(f"no API key for {provider} (model {resolved.model}): {hint}")
         return found
 
-    def _cached(self, key: str) -> _CachedAnswer | None:
+    async def _cached(self, key: str) -> _CachedAnswer | None:
         if key in self._memory_cache:
             return self._memory_cache[key]
         if self.history is None:
             return None
-        row = self.history.cached(key)
+        row = await asyncio.to_thread(self.history.cached, key)
         if row is None or row.output is None:
             return None
         usage = Usage(
@@ -452,17 +427,26 @@ class Runner:
             (row.tokens_in or 0) + (row.tokens_out or 0) if row.tokens_in is not None else None,
         )
         answer = _CachedAnswer(
-            row.output_text or "", row.output, row.model, usage, row.cost, row.ended_at or 0.0
+            row.output_text or "", row.output, row.model or "", usage, row.cost, row.ended_at or 0.0
         )
         self._memory_cache[key] = answer
         return answer
 
     # --- history ----------------------------------------------------------------------------
-    def _record(
+    async def _record(self, *args: Any, **kwargs: Any) -> None:
+        """Write a history row in a thread: SQLite never runs on the event loop."""
+        if self.history is not None:
+            await asyncio.to_thread(self._record_now, *args, **kwargs)
+
+    def _record_soon(self, *args: Any, **kwargs: Any) -> None:
+        """Record from a task being cancelled (it cannot await): a thread of its own."""
+        if self.history is not None:
+            threading.Thread(target=self._record_now, args=args, kwargs=kwargs, daemon=True).start()
+
+    def _record_now(
         self,
-        run_id: str,
+        run: Run,
         name: str,
-        request: RunRequest,
         resolved: ResolvedRequest,
         status: str,
         *,
@@ -482,10 +466,11 @@ class Runner:
             return
         from .history import RunRecord
 
+        produced = run.result(name).provenance
         self.history.record(
             RunRecord(
-                run_id=run_id,
-                group_id=request.group_id,
+                run_id=run.id,
+                group_id=run.group_id,
                 config_path=str(self.config.path) if self.config.path else "",
                 prompt=name,
                 model=resolved.model,
@@ -505,30 +490,58 @@ class Runner:
                 ended_at=time.time(),
                 cache_key=resolved.cache_key,
                 offline=offline,
+                provenance=produced.to_json() if produced is not None else None,
             ),
             secrets=[secret],  # masked wherever it might appear (an error echoing the key)
         )
 
-    def _record_cancel(self, run_id: str, name: str, request: RunRequest, text: str) -> None:
-        if self.history is None:
-            return
-        try:
-            resolved = resolve(
-                self.config,
-                name,
-                params=request.params,
-                model=request.model,
-                settings=request.settings,
-                allow_missing=True,
+
+def _record_result(run: Run, event: RunEvent) -> None:
+    """Keep the run's own results up to date with each event (the run is the record)."""
+    if isinstance(event, RunDone | Refused):
+        return
+    result = run.result(event.prompt)
+    match event:
+        case Queued():
+            result.status = PromptStatus.QUEUED
+        case Started():
+            result.status = PromptStatus.RUNNING
+            result.request, result.model = event.request, event.request.model
+            result.offline, result.started_at, result.text = event.offline, event.t, ""
+        case Delta():
+            result.text += event.text
+        case Retrying():
+            result.text, result.attempts = "", event.attempt + 1
+        case Finished():
+            result.status, result.text, result.output = PromptStatus.DONE, event.text, event.output
+            result.model, result.usage, result.cost = event.model, event.usage, event.cost
+            result.ttft, result.latency, result.attempts = event.ttft, event.latency, event.attempts
+            result.ended_at = event.t
+            result.finish_reason = event.output.get("metadata", {}).get("finish_reason")
+        case Cached():
+            result.status, result.text, result.output = (
+                PromptStatus.CACHED,
+                event.text,
+                event.output,
             )
-        except PromptTuiError:
-            return
-        self._record(run_id, name, request, resolved, "cancelled", text=text, started=time.time())
-
-
-class RunRefused(PromptTuiError):
-    """Several prompts of a run miss parameters: nothing was started."""
-
-    def __init__(self, problems: list[MissingReferenceError]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(str(p) for p in problems))
+            result.model, result.usage, result.cost = event.model, event.usage, event.cost
+            result.ended_at = event.t
+        case Failed():
+            result.status, result.error, result.attempts = (
+                PromptStatus.FAILED,
+                event.error,
+                event.attempts,
+            )
+            result.text, result.ended_at = event.partial_text, event.t
+        case Blocked():
+            result.status, result.reason, result.ended_at = (
+                PromptStatus.BLOCKED,
+                event.reason,
+                event.t,
+            )
+        case Cancelled():
+            result.status, result.text, result.ended_at = (
+                PromptStatus.CANCELLED,
+                event.partial_text,
+                event.t,
+            )

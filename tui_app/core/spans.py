@@ -117,13 +117,37 @@ def yaml_document(text: str) -> tuple[Any, Span]:
     if node is None:
         raise SpanError("empty YAML document")
     constructor = yaml.constructor.SafeConstructor()
-    span = _yaml_span(node, yaml, constructor, set(), text)
+    span = _yaml_span(node, yaml, constructor, _aliased(node, yaml), {})
     return constructor.construct_document(node), span
 
 
-def _yaml_span(node: Any, yaml: Any, constructor: Any, seen: set[int], text: str) -> Span:
-    shared = id(node) in seen
-    seen.add(id(node))
+def _aliased(root: Any, yaml: Any) -> set[int]:
+    """Ids of nodes reached more than once (an anchor and its aliases): each is walked once."""
+    seen: set[int] = set()
+    again: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            again.add(id(node))
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                todo += [key, value]
+        elif isinstance(node, yaml.SequenceNode):
+            todo += node.value
+    return again
+
+
+def _yaml_span(
+    node: Any, yaml: Any, constructor: Any, aliased: set[int], built: dict[int, Span]
+) -> Span:
+    """The span of ``node``; an anchored node and its aliases share one span marked ``shared``
+    (an alias's own position is not kept by the composer, and editing one edits them all)."""
+    if id(node) in built:
+        return built[id(node)]
+    shared = id(node) in aliased
     start, end = node.start_mark.index, node.end_mark.index
     if isinstance(node, yaml.MappingNode):
         span = Span("map", start, end, flow=bool(node.flow_style), shared=shared)
@@ -132,26 +156,33 @@ def _yaml_span(node: Any, yaml: Any, constructor: Any, seen: set[int], text: str
                 span.shared = True  # merge keys (<<) and complex keys: no in-place edits
                 continue
             key = constructor.construct_object(key_node, deep=True)
-            value = _yaml_span(value_node, yaml, constructor, seen, text)
+            value = _yaml_span(value_node, yaml, constructor, aliased, built)
             span.entries.append((key, key_node.start_mark.index, value))
+        built[id(node)] = span
         return span
     if isinstance(node, yaml.SequenceNode):
         span = Span("seq", start, end, flow=bool(node.flow_style), shared=shared)
-        span.items = [_yaml_span(item, yaml, constructor, seen, text) for item in node.value]
+        span.items = [_yaml_span(item, yaml, constructor, aliased, built) for item in node.value]
+        built[id(node)] = span
         return span
     block = node.style in ("|", ">")
     quote = node.style if node.style in ("'", '"') else ""
-    return Span("scalar", start, end, False, block, quote, shared=shared)
+    built[id(node)] = Span("scalar", start, end, False, block, quote, shared=shared)
+    return built[id(node)]
 
 
 def content_end(span: Span, text: str) -> int:
     """Where the node's own text ends: block nodes' end marks run into trailing blank lines and
     comments that belong to whatever follows."""
+    if span.shared:  # an alias: its marks are the anchor's, somewhere else in the file
+        raise SpanError("an alias has no place of its own")
     if span.kind == "map" and not span.flow and span.entries:
         return content_end(span.entries[-1][2], text)
     if span.kind == "seq" and not span.flow and span.items:
         return content_end(span.items[-1], text)
     if span.block_scalar:
+        if "+" in text[span.start : span.start + 3]:  # `|+`: its trailing blank lines are text
+            raise SpanError("a keep-chomped block scalar ends where the next node starts")
         end = span.end
         while end > span.start and text[end - 1] in " \t\r\n":
             end -= 1

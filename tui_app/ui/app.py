@@ -69,9 +69,9 @@ class PromptTuiApp(App[int]):
         self,
         path: str | Path,
         *,
-        runner_factory: Any = None,
         preload: bool = True,
         history: bool = True,
+        keys: Any = None,
     ) -> None:
         # Everything imported so far (Textual, Rich, the app's modules) lives as long as the
         # process: move it out of the collector's sight. Without this, the first full garbage
@@ -80,13 +80,12 @@ class PromptTuiApp(App[int]):
         super().__init__()
         self.config_path = str(path)
         self.config: Any = None
+        self.workspace: Any = None  # core.workspace.Workspace, once the file loads
         self.session: Session | None = None
         self.load_error: Exception | None = None
-        self.runner: Any = None
-        self.history: Any = None
-        self._runner_factory = runner_factory
         self._preload = preload
         self._use_history = history
+        self._keys = keys
         self.ready_at: float | None = None  # perf_counter() at the first frame (bench/startup.py)
         self._gc_was_enabled = False  # on_load() paused the collector until the first frame
         themes, self.theme_problems = load_themes()
@@ -118,10 +117,16 @@ class PromptTuiApp(App[int]):
 
     # --- loading ------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..core.config import load
+        from ..core.workspace import Workspace
 
         try:
-            self.config = load(self.config_path)
+            self.workspace = Workspace.open(
+                self.config_path,
+                history=self._use_history,
+                keys=self._keys,
+                on_warning=self._engine_warning,
+            )
+            self.config = self.workspace.document
         except PromptTuiError as exc:
             self.config, self.session, self.load_error = None, None, exc
             return
@@ -130,13 +135,21 @@ class PromptTuiApp(App[int]):
             self.load_error = PromptTuiError(f"{self.config_path}: {type(exc).__name__}: {exc}")
             return
         try:
-            self.session = Session(self.config)
+            self.session = Session(self.workspace)
         except Exception as exc:  # an engine bug shows as a load error, never a traceback
             self.session = None
             self.load_error = PromptTuiError(f"{self.config_path}: {type(exc).__name__}: {exc}")
             return
         self.load_error = None
-        self.runner = None
+
+    def _engine_warning(self, message: str) -> None:
+        """The engine's one channel for problems that must not stop the app (any thread)."""
+        if not self.is_running:
+            return
+        try:
+            self.call_from_thread(self.notify, message, severity="warning")
+        except RuntimeError:  # already on the app's thread
+            self.notify(message, severity="warning")
 
     def get_css_variables(self) -> dict[str, str]:
         """Textual's variables plus the app's own, derived from the theme when it lacks them."""
@@ -214,74 +227,39 @@ class PromptTuiApp(App[int]):
         self.push_screen(MainScreen(self.session, self.config_path))
         self.notify(f"Loaded {self.config_path}")
 
-    # --- engine objects -----------------------------------------------------------------------
-    def ensure_runner(self) -> Any:
-        if self.runner is not None:
-            return self.runner
-        if self._runner_factory is not None:
-            self.runner = self._runner_factory(self.config)
-            return self.runner
-        from ..core.runner import Runner
-
-        keys = None
-        try:
-            from ..core.keys import KeyStore
-
-            keys = KeyStore()
-        except Exception:
-            keys = None
-        self.runner = Runner(self.config, history=self.ensure_history(), keys=keys)
-        return self.runner
-
-    def ensure_history(self) -> Any:
-        if self.history is not None or not self._use_history:
-            return self.history
-        try:
-            from ..core.history import History
-            from ..core.paths import history_path
-
-            self.history = History(history_path(create_dir=True))
-        except Exception as exc:
-            self._use_history = False
-            self.notify(f"History is off: {exc}", severity="warning")
-        return self.history
-
     # --- runs ---------------------------------------------------------------------------------
     @property
     def has_active_run(self) -> bool:
-        return bool(self.session and self.session.active()) or any(
+        return bool(self.workspace and self.workspace.active_runs()) or any(
             w.group == "run" and not w.is_finished for w in self.workers
         )
 
-    def start_run(self, target: str | None, mode: str, *, force: bool = False) -> None:
-        """Start a run worker: ``mode`` is "one", "with_deps" or "all"."""
-        from ..core.runner import RunRequest
-
-        assert self.session is not None
-        request = RunRequest(
-            prompt=target, mode=mode, params=dict(self.session.params), force=force
-        )  # type: ignore[arg-type]
-        label = {
-            "one": f"run {target}",
-            "with_deps": f"run {target} with dependencies",
-            "all": "run all",
-        }[mode]
-        self._run_worker(request, label)
+    def start_run(
+        self, target: str | None, mode: str, *, force: bool = False, **overrides: Any
+    ) -> Any:
+        """Start a run worker: ``mode`` is "one", "with_deps" or "all"; returns the Run."""
+        assert self.workspace is not None
+        run = self.workspace.new_run(target, mode, force=force, **overrides)
+        self._run_worker(run)
+        return run
 
     @work(group="run", exclusive=False, description="run prompts")
-    async def _run_worker(self, request: Any, label: str) -> None:
+    async def _run_worker(self, run: Any) -> None:
+        from ..core.events import Delta, Refused
+
         worker = get_current_worker()
         session = self.session
         if worker.is_cancelled or session is None:
             return
-        runner = self.ensure_runner()
         error: str | None = None
         main = self._main_screen()
         try:
             last_yield = time.monotonic()
-            async for event in runner.run(request):
+            async for event in self.workspace.execute(run):
                 session.apply(event)
-                if event.kind == "delta":
+                if isinstance(event, Refused):
+                    error = event.message
+                if isinstance(event, Delta):
                     if main is not None:
                         main.stream_dirty.add(event.prompt)
                 elif main is not None:
@@ -290,21 +268,19 @@ class PromptTuiApp(App[int]):
                 if now - last_yield > YIELD_EVERY:
                     await asyncio.sleep(0)
                     last_yield = time.monotonic()
-        except PromptTuiError as exc:
-            error = str(exc)
         except asyncio.CancelledError:
-            runner.cancel(request.prompt if request.mode == "one" else None)
+            self.workspace.cancel(run.id)
             raise
-        except Exception as exc:  # the app never dies of a run
+        except Exception as exc:  # the app never dies of a run: one place catches them all
             error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             if main is not None:
-                main.post_message(RunFinished(request.prompt, error))
+                main.post_message(RunFinished(run, error, refused=run.refusal is not None))
 
-    def cancel_runs(self, prompt: str | None = None) -> int:
-        if self.runner is None:
+    def cancel_runs(self, run_id: str | None = None, prompt: str | None = None) -> int:
+        if self.workspace is None:
             return 0
-        return int(self.runner.cancel(prompt) or 0)
+        return int(self.workspace.cancel(run_id, prompt))
 
     def _main_screen(self) -> Any:
         from .screens.main import MainScreen
@@ -348,17 +324,16 @@ class PromptTuiApp(App[int]):
         self._write(then=then)
 
     def _write(self, *, copy: bool = False, then: Any = None) -> None:
-        assert self.config is not None and self.session is not None
+        assert self.workspace is not None
         try:
             if copy:
                 path = Path(self.config_path)
                 stamp = time.strftime("%Y%m%d-%H%M%S")
                 target = path.with_name(f"{path.name.split('.')[0]}.mine-{stamp}{_suffixes(path)}")
-                self.config.save(target)
+                self.workspace.save(target)
                 self.notify(f"Saved a copy: {target}", title="Saved")
             else:
-                self.config.save()
-                self.session.dirty = False
+                self.workspace.save()
                 self.notify(f"Saved {self.config_path}", title="Saved")
         except (PromptTuiError, OSError) as exc:
             self.notify(str(exc), title="Save failed", severity="error")
@@ -396,7 +371,7 @@ class PromptTuiApp(App[int]):
         self._quit_now()
 
     def _quit_now(self) -> None:
-        self.cancel_runs(None)
+        self.cancel_runs()
         self.exit(0 if self.session is not None else 1)  # 1: the config never loaded
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -418,7 +393,8 @@ class PromptTuiApp(App[int]):
             widget = widget.parent
         if not help_text:
             help_text = getattr(type(self.screen), "HELP", "") or ""
-        shown, others = [], []
+        shown: list[tuple[str, str]] = []
+        others: list[tuple[str, str]] = []
         for active in self.screen.active_bindings.values():
             binding = active.binding
             if binding.description:

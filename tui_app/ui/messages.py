@@ -12,6 +12,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from ..core.events import RunEvent
+    from ..core.runs import Run
 
 
 @dataclass
@@ -64,7 +65,8 @@ class RunUpdate(Message):
 
 @dataclass
 class RunFinished(Message):
-    """A run worker ended (normally, cancelled or with an error)."""
+    """A run worker ended (normally, cancelled, refused or with an error)."""
 
-    target: str | None
+    run: Run
     error: str | None = None
+    refused: bool = False

@@ -1,7 +1,8 @@
-"""What the UI remembers about a session: run-time parameters, per-prompt status and streams.
+"""What the UI draws from: the engine's verdicts (status, stale reasons) and the live streams.
 
-Plain Python (no Textual): the app feeds it runner events and reads it to draw. All execution
-logic stays in the engine; this only records what the engine reported.
+Plain Python (no Textual). Statuses, staleness, parameters, plans and dirtiness all belong to the
+engine (:class:`~tui_app.core.workspace.Workspace`); this keeps only what drawing needs on top:
+each prompt's stream as chunks (cheap to append), its last request, its run facts, a note.
 """
 
 from __future__ import annotations
@@ -10,25 +11,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..core.runs import PromptStatus
+
 if TYPE_CHECKING:  # the engine's event and config modules are not needed to start drawing
     from ..core.config import AIConfig
     from ..core.events import RunEvent
     from ..core.request import ResolvedRequest
-
-STATUSES = (
-    "idle",
-    "queued",
-    "running",
-    "done",
-    "cached",
-    "stale",
-    "failed",
-    "blocked",
-    "cancelled",
-)
-ACTIVE = frozenset({"queued", "running"})
-# Statuses that describe an output that exists and may go stale.
-SETTLED = frozenset({"done", "cached", "stale"})
+    from ..core.workspace import PromptState, Workspace
 
 
 @dataclass
@@ -95,13 +84,14 @@ class RunInfo:
 
 
 @dataclass
-class PromptState:
-    status: str = "idle"
+class PromptView:
+    status: PromptStatus = PromptStatus.IDLE
     chunks: list[str] = field(default_factory=list)
     request: ResolvedRequest | None = None
     info: RunInfo | None = None
-    note: str = ""  # one line shown above the output: why it failed, was blocked, ...
+    note: str = ""  # one line shown above the output: why it failed, was blocked, is stale...
     streaming: bool = False  # the chunks are a live (or just ended) stream of this session
+    verdict: PromptState | None = None  # the engine's last word on it (reasons, error)
 
     @property
     def text(self) -> str:
@@ -109,291 +99,186 @@ class PromptState:
 
 
 class Session:
-    """Per-config UI state. ``params`` are the run-time overrides every run receives."""
+    """The UI's view of one workspace."""
 
-    def __init__(self, config: AIConfig) -> None:
-        self.config = config
-        self.params: dict[str, Any] = {}
-        self.prompts: dict[str, PromptState] = {}
-        self.dirty = False
-        self.graph: Any = None  # built by ensure_graph(): it needs the template engine (jinja2)
-        # cache key of the request each loaded output is assumed to come from (its request when
-        # the session began); used for 'stale' when the runner has no record of that output
-        self.baselines: dict[str, str] = {}
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.prompts: dict[str, PromptView] = {}
         self.rebuild()
+
+    @property
+    def config(self) -> AIConfig:
+        return self.workspace.document
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.workspace.params
+
+    @property
+    def dirty(self) -> bool:
+        return self.workspace.dirty
 
     # --- structure ----------------------------------------------------------------------------
     def rebuild(self) -> None:
-        """Re-read the config's structure after an edit (prompts added, removed, templates)."""
+        """Follow the document's prompts after an edit (added, removed, renamed)."""
         names = self.config.prompt_names
         self.prompts = {name: self.prompts.get(name) or self._initial(name) for name in names}
-        if self.graph is not None:
-            self.graph = None
-            self.ensure_graph()
 
     def ensure_graph(self) -> Any:
-        if self.graph is None:
-            from ..core.graph import DependencyGraph
+        return self.workspace.graph
 
-            self.graph = DependencyGraph.build(self.config)
-        return self.graph
+    @property
+    def graph(self) -> Any:
+        return self.workspace.graph if self.workspace.graph_ready else None
 
     @property
     def graph_ready(self) -> bool:
-        return self.graph is not None
+        return self.workspace.graph_ready
 
-    def _initial(self, name: str) -> PromptState:
+    def _initial(self, name: str) -> PromptView:
         prompt = self.config.get(name)
         has_output = prompt is not None and prompt.output_text is not None
-        return PromptState(status="done" if has_output else "idle")
+        return PromptView(status=PromptStatus.DONE if has_output else PromptStatus.IDLE)
 
-    def state(self, name: str) -> PromptState:
+    def state(self, name: str) -> PromptView:
         if name not in self.prompts:
             self.prompts[name] = self._initial(name)
         return self.prompts[name]
 
     def deps(self, name: str) -> tuple[str, ...]:
-        return tuple(self.graph.deps.get(name, ())) if self.graph else ()
+        graph = self.graph
+        return tuple(graph.deps.get(name, ())) if graph else ()
 
     def reads(self, name: str) -> tuple[str, ...]:
-        reads = getattr(self.graph, "reads", None)
-        return tuple(reads.get(name, ())) if isinstance(reads, dict) else self.deps(name)
-
-    def run_set(self, target: str | None, mode: str) -> list[str]:
-        """The prompts a run touches, in run order (the engine's graph decides)."""
-        self.ensure_graph()
-        if mode == "all" or target is None:
-            try:
-                return list(self.graph.order())
-            except Exception:
-                return list(self.config.prompt_names)
-        if mode == "with_deps":
-            try:
-                return [*self.graph.upstream(target), target]
-            except Exception:
-                return [target]
-        return [target]
-
-    def affected_by_param(self, param: str) -> list[str]:
-        """Prompts that read ``param`` and everything downstream of them."""
-        from ..core.graph import prompt_references
-
-        direct: list[str] = []
-        for prompt in self.config.prompts:
-            try:
-                refs = prompt_references(prompt, self.config)
-            except Exception:
-                continue
-            if any(ref.root == param for ref in refs):
-                direct.append(prompt.name)
-        return self.with_downstream(direct)
+        graph = self.graph
+        return tuple(graph.reads.get(name, ())) if graph else ()
 
     def with_downstream(self, names: list[str]) -> list[str]:
-        self.ensure_graph()
+        graph = self.workspace.graph
         out = list(dict.fromkeys(names))
         for name in names:
-            try:
-                out += [n for n in self.graph.downstream(name) if n not in out]
-            except Exception:
-                continue
+            if name in graph.deps:
+                out += [n for n in graph.downstream(name) if n not in out]
         return out
 
-    # --- parameters ---------------------------------------------------------------------------
     def parameter_rows(self, name: str) -> list[Any]:
-        from ..core.resolve import parameter_table
+        return self.workspace.parameter_rows(name)
 
-        return parameter_table(self.config, name, self.params)
-
-    def missing_for(self, names: list[str]) -> dict[str, list[str]]:
-        """Values the prompts of a run would read but nobody provides, prompt -> names.
-
-        An output of a prompt that is part of the same run is not missing: the run produces it.
-        """
-        produced = set(names)
-        missing: dict[str, list[str]] = {}
-        for name in names:
-            try:
-                rows = self.parameter_rows(name)
-            except Exception:
-                continue  # a template error: the run reports it as that prompt's failure
-            for row in rows:
-                if row.source != "missing":
-                    continue
-                root = row.name.split(".", 1)[0]
-                if "." in row.name and root in produced:
-                    continue
-                missing.setdefault(name, []).append(row.name)
-        return missing
-
-    # --- staleness ----------------------------------------------------------------------------
-    def _key(self, name: str) -> str | None:
-        from ..core.errors import PromptTuiError
-        from ..core.resolve import resolve
-
-        try:
-            return resolve(
-                self.config, name, params=dict(self.params), allow_missing=True
-            ).cache_key
-        except PromptTuiError:
-            return None
-
-    def take_baselines(self) -> None:
-        for prompt in self.config.prompts:
-            if prompt.output_text is not None and prompt.name not in self.baselines:
-                key = self._key(prompt.name)
-                if key is not None:
-                    self.baselines[prompt.name] = key
-
-    def is_stale(self, name: str, runner: Any = None) -> bool:
-        """The engine's verdict, or a change since the session began for outputs it never saw."""
-        if runner is not None:
-            try:
-                if runner.is_stale(name, dict(self.params)):
-                    return True
-            except Exception:
-                pass
-        base = self.baselines.get(name)
-        if base is None:
-            return False
-        return self._key(name) != base
-
-    def refresh_stale(self, runner: Any = None) -> list[str]:
-        """Re-judge every settled prompt; returns the names whose status changed.
-
-        A prompt is stale when its request changed since its output, or when a prompt it reads
-        is stale (re-running that one will change this one's request).
-        """
-        verdicts: dict[str, bool] = {}
-        for name, state in self.prompts.items():
-            self.settle(name)
-            if state.status in ("done", "cached", "stale"):
-                verdicts[name] = self.is_stale(name, runner)
-        for name in [n for n, stale in verdicts.items() if stale]:
-            try:
-                below = self.graph.downstream(name) if self.graph is not None else []
-            except Exception:
-                below = []
-            for other in below:
-                if other in verdicts:
-                    verdicts[other] = True
-        return [name for name, stale in verdicts.items() if self.mark_stale(name, stale)]
+    # --- the engine's verdicts ----------------------------------------------------------------
+    def refresh_states(self) -> list[str]:
+        """Take every prompt's status from the engine; returns the names whose status or
+        reasons changed. Prompts in flight keep their live status."""
+        changed = []
+        for name, verdict in self.workspace.states().items():
+            view = self.state(name)
+            before = (view.status, view.verdict.detail if view.verdict else "")
+            if view.status.active and view.streaming:
+                continue
+            view.verdict = verdict
+            view.status = verdict.status
+            if verdict.status is PromptStatus.STALE:
+                view.note = stale_note(verdict)
+            elif before[0] is PromptStatus.STALE:
+                view.note = ""
+            if (view.status, verdict.detail) != before:
+                changed.append(name)
+        return changed
 
     # --- runs ---------------------------------------------------------------------------------
-    def apply(self, event: RunEvent) -> PromptState | None:
-        """Record a runner event; returns the prompt's state (None for RunDone)."""
-        kind = event.kind
-        if kind == "done":
+    def apply(self, event: RunEvent) -> PromptView | None:
+        """Record a runner event for drawing; returns the prompt's view (None for run events)."""
+        from ..core import events as ev
+
+        if isinstance(event, ev.RunDone | ev.Refused):
             return None
         state = self.state(event.prompt)
-        if kind == "delta":
-            state.chunks.append(event.text)
-        elif kind == "queued":
-            state.status = "queued"
-            state.note = ""
-        elif kind == "started":
-            state.status = "running"
-            state.chunks = []
-            state.streaming = True
-            state.request = event.request
-            state.note = ""
-            state.info = RunInfo(
-                model=event.request.model,
-                status="running",
-                offline=event.offline,
-                started_at=event.t,
-            )
-        elif kind == "retrying":
-            state.note = (
-                f"attempt {event.attempt} failed ({event.reason}); retrying in {event.delay:.1f} s"
-            )
-            state.chunks = []
-            if state.info:
-                state.info.attempts = event.attempt + 1
-        elif kind == "finished":
-            self.baselines.pop(event.prompt, None)  # the runner knows this output's request now
-            state.status = "done"
-            state.chunks = [event.text]
-            state.streaming = False
-            state.note = ""
-            info = state.info or RunInfo(started_at=event.t)
-            info.model = event.model
-            info.status = "done"
-            info.ttft, info.latency = event.ttft, event.latency
-            info.attempts, info.offline, info.cost = event.attempts, event.offline, event.cost
-            if event.usage:
-                info.tokens_in = event.usage.prompt_tokens
-                info.tokens_out = event.usage.completion_tokens
-            state.info = info
-            self.dirty = True
-        elif kind == "cached":
-            self.baselines.pop(event.prompt, None)
-            state.status = "cached"
-            state.chunks = [event.text]
-            state.streaming = False
-            state.note = "cached: the same request was answered before; nothing was sent"
-            info = RunInfo(
-                model=event.model,
-                status="cached",
-                cached=True,
-                cost=event.cost,
-                started_at=event.cached_at or event.t,
-            )
-            if event.usage:
-                info.tokens_in = event.usage.prompt_tokens
-                info.tokens_out = event.usage.completion_tokens
-            state.info = info
-            self.dirty = True
-        elif kind == "failed":
-            state.status = "failed"
-            state.chunks = [event.partial_text] if event.partial_text else []
-            state.streaming = False
-            state.note = f"failed: {event.error}"
-            info = state.info or RunInfo(started_at=event.t)
-            info.status, info.error, info.attempts = "failed", event.error, event.attempts
-            state.info = info
-        elif kind == "blocked":
-            state.status = "blocked"
-            state.streaming = False
-            state.note = f"blocked by {event.by}: {event.reason}"
-        elif kind == "cancelled":
-            state.streaming = False
-            state.note = "cancelled" + (" (partial output below)" if event.partial_text else "")
-            if event.partial_text:
-                state.chunks = [event.partial_text]
-            state.status = "cancelled"
-            if state.info:
-                state.info.status = "cancelled"
+        match event:
+            case ev.Delta():
+                state.chunks.append(event.text)
+            case ev.Queued():
+                state.status, state.note = PromptStatus.QUEUED, ""
+            case ev.Started():
+                state.status, state.chunks, state.streaming = PromptStatus.RUNNING, [], True
+                state.request, state.note = event.request, ""
+                state.info = RunInfo(
+                    model=event.request.model,
+                    status="running",
+                    offline=event.offline,
+                    started_at=event.t,
+                )
+            case ev.Retrying():
+                state.note = (
+                    f"attempt {event.attempt} failed ({event.reason}); "
+                    f"retrying in {event.delay:.1f} s"
+                )
+                state.chunks = []
+                if state.info:
+                    state.info.attempts = event.attempt + 1
+            case ev.Finished():
+                state.status, state.chunks = PromptStatus.DONE, [event.text]
+                state.streaming, state.note = False, ""
+                if event.finish_reason == "length":
+                    from ..core.providers.base import CUT_AT_MAX_TOKENS
+
+                    state.note = CUT_AT_MAX_TOKENS
+                info = state.info or RunInfo(started_at=event.t)
+                info.model, info.status = event.model, "done"
+                info.ttft, info.latency = event.ttft, event.latency
+                info.attempts, info.offline, info.cost = event.attempts, event.offline, event.cost
+                if event.usage:
+                    info.tokens_in = event.usage.prompt_tokens
+                    info.tokens_out = event.usage.completion_tokens
+                state.info = info
+            case ev.Cached():
+                state.status, state.chunks = PromptStatus.CACHED, [event.text]
+                state.streaming = False
+                state.note = "cached: the same request was answered before; nothing was sent"
+                info = RunInfo(
+                    model=event.model,
+                    status="cached",
+                    cached=True,
+                    cost=event.cost,
+                    started_at=event.cached_at or event.t,
+                )
+                if event.usage:
+                    info.tokens_in = event.usage.prompt_tokens
+                    info.tokens_out = event.usage.completion_tokens
+                state.info = info
+            case ev.Failed():
+                state.status, state.streaming = PromptStatus.FAILED, False
+                state.chunks = [event.partial_text] if event.partial_text else []
+                state.note = f"failed: {event.error}" + (
+                    " (partial output below)" if event.partial_text else ""
+                )
+                if self.config.get(event.prompt) and self.config.prompt(event.prompt).output_text:
+                    state.note += " (the file keeps its last good output)"
+                info = state.info or RunInfo(started_at=event.t)
+                info.status, info.error, info.attempts = "failed", event.error, event.attempts
+                state.info = info
+            case ev.Blocked():
+                state.status, state.streaming = PromptStatus.BLOCKED, False
+                state.note = f"blocked by {event.by}: {event.reason}"
+            case ev.Cancelled():
+                state.status, state.streaming = PromptStatus.CANCELLED, False
+                state.note = "cancelled" + (" (partial output below)" if event.partial_text else "")
+                if event.partial_text:
+                    state.chunks = [event.partial_text]
+                if state.info:
+                    state.info.status = "cancelled"
         return state
-
-    def settle(self, name: str) -> str:
-        """The resting status of a prompt that is not running: idle, done/cached or stale."""
-        state = self.state(name)
-        prompt = self.config.get(name)
-        if state.status in ACTIVE:
-            return state.status
-        if prompt is None or prompt.output_text is None:
-            if state.status in SETTLED:
-                state.status = "idle"
-            return state.status
-        if state.status in ("idle", "cancelled"):
-            state.status = "done"
-        return state.status
-
-    def mark_stale(self, name: str, stale: bool) -> bool:
-        """Apply a staleness verdict; True when the status changed."""
-        state = self.state(name)
-        before = state.status
-        if stale and state.status in ("done", "cached"):
-            state.status = "stale"
-        elif not stale and state.status == "stale":
-            state.status = "done"
-        return state.status != before
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for state in self.prompts.values():
-            counts[state.status] = counts.get(state.status, 0) + 1
+            counts[state.status.value] = counts.get(state.status.value, 0) + 1
         return counts
 
     def active(self) -> list[str]:
-        return [name for name, state in self.prompts.items() if state.status in ACTIVE]
+        return [name for name, state in self.prompts.items() if state.status.active]
+
+
+def stale_note(verdict: PromptState) -> str:
+    """The output pane's line for a stale prompt: why, and the key that helps."""
+    upstream_only = all(r.kind.value == "upstream-stale" for r in verdict.reasons)
+    key = "R re-runs it with its dependencies" if upstream_only else "r re-runs it"
+    return f"stale: {verdict.detail} — {key}"

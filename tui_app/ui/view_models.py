@@ -64,7 +64,7 @@ def form_data(session: Session, name: str) -> FormData:
         rows = []
     for row in rows:
         file_value = prompt.parameters.get(row.name, config.global_parameters.get(row.name))
-        data.params.append(ParamRow(row.name, row.value, row.source, file_value))
+        data.params.append(ParamRow(row.name, row.value, row.source, file_value, row.of))
     return data
 
 

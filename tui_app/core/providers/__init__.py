@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from .base import ProviderError, RetryNotice, StreamEnd, TextChunk, scrub_secrets
@@ -89,7 +89,7 @@ async def stream_chat(
     max_attempts: int | None = None,
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
-) -> AsyncIterator[StreamItem]:
+) -> AsyncGenerator[StreamItem, None]:
     """Stream the answer to ``request``.
 
     ``api_key``: the key to send (from keys.py); None: the provider's environment variable

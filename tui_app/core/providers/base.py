@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -20,18 +19,22 @@ from typing import Any
 from ..errors import PromptTuiError
 from ..events import Usage
 from ..request import ResolvedRequest
+from ..secrets import scrub_text
 from .routing import api_base_of, is_local_url, key_env_var, needs_key, provider_of
 
 __all__ = [
     "AttemptEnd",
     "AttemptFailed",
     "Call",
+    "CUT_AT_MAX_TOKENS",
+    "ENDED_EARLY",
     "Failure",
     "ProviderError",
     "RetryNotice",
     "StreamEnd",
     "TextChunk",
     "detail_from_error_body",
+    "ended_early",
     "failure_for_status",
     "scrub_secrets",
     "usage_from",
@@ -72,30 +75,10 @@ class RetryNotice:
     reason: str
 
 
-# Things that look like credentials, whatever the provider: OpenAI/Anthropic style "sk-...",
-# Google "AIza...", bearer tokens, and "api_key=..." / "x-api-key: ..." pairs.
-_SECRET_PATTERNS = [
-    re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"),
-    re.compile(r"\bAIza[0-9A-Za-z_\-]{20,}"),
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9_\-.=:/+]{6,}"),
-    re.compile(
-        r"(?i)\b(api[_-]?key|x-api-key|authorization|token)(\"?\s*[:=]\s*\"?)[^\s\"',}]{6,}"
-    ),
-]
-_REDACTED = "[redacted]"
-
-
 def scrub_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """``text`` without the given secrets and without anything that looks like a key."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, _REDACTED)
-    for pattern in _SECRET_PATTERNS:
-        if pattern.groups >= 2:
-            text = pattern.sub(lambda m: m.group(1) + m.group(2) + _REDACTED, text)
-        else:
-            text = pattern.sub(_REDACTED, text)
-    return text
+    """``text`` without the given secrets and without anything that looks like a key (the
+    project's one scrubber, :func:`..secrets.scrub_text`)."""
+    return scrub_text(text, secrets)
 
 
 class ProviderError(PromptTuiError):
@@ -284,6 +267,17 @@ def detail_from_error_body(body: Any) -> tuple[str, str | None]:
     elif body is not None:
         message = body
     return _one_line(message) if message else "", code
+
+
+ENDED_EARLY = "the stream ended before the answer was complete"
+# finish_reason "length": a success, but the answer stops at the token limit, not where it ended
+CUT_AT_MAX_TOKENS = "cut at max_tokens: the answer is complete up to the token limit"
+
+
+def ended_early(where: str) -> Failure:
+    """A stream whose body ended with no finish_reason (and no ``[DONE]``): a truncated answer,
+    never a success. Retryable: the retry loop only retries it when no text had been shown."""
+    return Failure(f"{ENDED_EARLY} ({where})", "stream ended early", None, True, kind="dropped")
 
 
 def _http_reason(status: int) -> str:

@@ -18,7 +18,7 @@ import importlib
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from ..request import ResolvedRequest
@@ -34,6 +34,7 @@ from .base import (
     StreamEnd,
     TextChunk,
     detail_from_error_body,
+    ended_early,
     failure_for_status,
     usage_from,
 )
@@ -309,7 +310,7 @@ async def stream(
     max_attempts: int | None = None,
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
-) -> AsyncIterator[TextChunk | RetryNotice | StreamEnd]:
+) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
     options = request.call_options or {}
     call = Call.of(request, api_key, max_attempts)
     try:
@@ -337,7 +338,7 @@ async def stream(
     if options.get("custom_llm_provider"):
         kwargs["custom_llm_provider"] = options["custom_llm_provider"]
 
-    async def attempt() -> AsyncIterator[TextChunk | AttemptEnd]:
+    async def attempt() -> AsyncGenerator[TextChunk | AttemptEnd, None]:
         finish_reason: str | None = None
         usage = None
         answered_by: str | None = None
@@ -360,6 +361,10 @@ async def stream(
                     usage = usage_from(raw_usage) or usage
                 if answered_by is None:
                     answered_by = getattr(chunk, "model", None) or None
+            if finish_reason is None:  # the stream stopped without saying it was complete
+                raise AttemptFailed(ended_early(call.where))
+        except AttemptFailed:
+            raise
         except Exception as exc:  # every failure becomes a classified Failure
             failure = classify(
                 exc,

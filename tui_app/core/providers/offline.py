@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from ..events import Usage
@@ -83,7 +83,7 @@ def answer_of(request: ResolvedRequest) -> str:
     raise ProviderError(f"no offline model named '{request.model}'", provider="offline", attempts=0)
 
 
-async def stream(request: ResolvedRequest) -> AsyncIterator[TextChunk | StreamEnd]:
+async def stream(request: ResolvedRequest) -> AsyncGenerator[TextChunk | StreamEnd, None]:
     name = offline_name(request.model)
     text = answer_of(request)
     delay = _delay_of(request, name)

@@ -44,7 +44,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from ..request import ResolvedRequest
@@ -59,6 +59,7 @@ from .base import (
     StreamEnd,
     TextChunk,
     detail_from_error_body,
+    ended_early,
     failure_for_status,
     usage_from,
 )
@@ -101,7 +102,7 @@ def prepare() -> None:
                 with contextlib.suppress(ImportError):  # optional warm-up
                     importlib.import_module(name)
             _ssl_context = httpx.create_ssl_context(trust_env=True)
-            _scan = json.JSONDecoder().scan_once
+            _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
             _httpx = httpx
 
 
@@ -124,7 +125,7 @@ def api_base_for(call_options: dict[str, Any] | None) -> str:
 
 async def _close_at_shutdown(
     loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient
-) -> AsyncIterator[None]:
+) -> AsyncGenerator[None, None]:
     # Started once and left suspended: the loop tracks it, and loop.shutdown_asyncgens() (run by
     # asyncio.run / asyncio.Runner at exit) closes it, which closes the client on its own loop.
     try:
@@ -174,6 +175,8 @@ def _oserror_detail(exc: BaseException) -> str:
 
 def _classify(exc: Exception, call: Call, connect: float, responded: bool) -> Failure:
     """A Failure for an exception from httpx or asyncio during one attempt."""
+    while isinstance(exc, ExceptionGroup) and exc.exceptions:  # anyio's task groups wrap
+        exc = exc.exceptions[0]
     httpx = _httpx
     where = call.where
     if isinstance(exc, httpx.ConnectTimeout):
@@ -194,8 +197,29 @@ def _classify(exc: Exception, call: Call, connect: float, responded: bool) -> Fa
     if isinstance(exc, (httpx.TransportError, OSError)):
         msg = f"connection failed: {where}: {_oserror_detail(exc)}"
         return Failure(msg, f"connection failed: {where}", None, True, kind="connection")
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    # Never a bare Python exception name: say what failed, and the reason when there is one.
+    said = " ".join(str(exc).split())
+    detail = f"unexpected failure talking to {where}" + (f": {said}" if said else "")
     return Failure(f"{call.provider}: {detail}", detail, None, False, kind="other")
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be connected to ("invalid port 99999"), None when it looks usable."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError:
+        match = re.search(r":(\d+|[^/@\s]*)(?:/|$)", url.split("://", 1)[-1])
+        return f"invalid port {match.group(1)}" if match else "not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return f"unsupported scheme '{parts.scheme}' (http or https)"
+    if not parts.hostname:
+        return "no host name"
+    if port == 0:
+        return "invalid port 0"
+    return None
 
 
 def _stream_error(obj: dict[str, Any], call: Call) -> Failure:
@@ -204,6 +228,24 @@ def _stream_error(obj: dict[str, Any], call: Call) -> Failure:
     transient = code in ("server_error", "rate_limit_exceeded", "overloaded_error")
     msg = f"{call.provider}: error from {call.where}: {detail or 'unspecified error'}"
     return Failure(msg, "error in the stream", None, transient, kind="other")
+
+
+def _malformed(call: Call, what: str) -> Failure:
+    """A response that is JSON but not a chat completion: say what was wrong with it."""
+    msg = f"{call.provider}: {call.where} sent a malformed response: {what}"
+    return Failure(msg, "malformed response", None, False, kind="other")
+
+
+def _malformed_chunk(obj: dict[str, Any], call: Call) -> Failure | None:
+    """Why a stream chunk's ``choices`` cannot be read (None: a list of objects, maybe empty)."""
+    choices = obj.get("choices")
+    if choices is None:
+        return None
+    if not isinstance(choices, list):
+        return _malformed(call, "choices is not a list")
+    if choices and not isinstance(choices[0], dict):
+        return _malformed(call, "choices[0] is not an object")
+    return None
 
 
 def _bad_data(call: Call, data: str) -> Failure:
@@ -292,13 +334,21 @@ async def stream(
     max_attempts: int | None = None,
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
-) -> AsyncIterator[TextChunk | RetryNotice | StreamEnd]:
+) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
     call = Call.of(request, api_key, max_attempts)
     base = api_base_for(request.call_options)
     call.where = call.api_base or base
     key = call.api_key or os.environ.get("OPENAI_API_KEY") or None
     call.secrets.append(key)
     model_id = openai_model_id(request.model)
+    problem = _url_problem(base)
+    if problem:
+        raise ProviderError(
+            f"invalid api_base {call.where}: {problem}",
+            provider=call.provider,
+            attempts=0,
+            secrets=call.secrets,
+        )
     content, extra_headers = _body(request, model_id)
     if _httpx is None:
         await asyncio.to_thread(prepare)
@@ -307,7 +357,7 @@ async def stream(
     connect = min(CONNECT_TIMEOUT, call.timeout)
     timeouts = _httpx.Timeout(call.timeout, connect=connect)
 
-    async def attempt() -> AsyncIterator[TextChunk | AttemptEnd]:
+    async def attempt() -> AsyncGenerator[TextChunk | AttemptEnd, None]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + call.timeout
         response: httpx.Response | None = None
@@ -338,9 +388,9 @@ async def stream(
                     )
                 sse = "event-stream" in response.headers.get("content-type", "")
                 if not sse:  # the server ignored "stream": one JSON completion
-                    raw = await response.aread()
+                    whole = await response.aread()
             if not sse:
-                text, finish, usage, answered_by = _whole_answer(raw, call)
+                text, finish, usage, answered_by = _whole_answer(whole, call)
                 if text:
                     yield TextChunk(text)
             else:
@@ -352,6 +402,7 @@ async def stream(
                 data: str | None = None  # the pending event's data lines
                 event = ""
                 done = False
+                raw: bytes | None
                 while True:
                     try:
                         async with asyncio.timeout_at(read_deadline):
@@ -404,6 +455,11 @@ async def stream(
                         kind, event = event, ""
                         if not isinstance(obj, dict):
                             continue
+                        bad = _malformed_chunk(obj, call)
+                        if bad is not None:
+                            if out:
+                                yield TextChunk("".join(out))
+                            raise AttemptFailed(bad)
                         if kind == "error" or ("error" in obj and not obj.get("choices")):
                             if out:
                                 yield TextChunk("".join(out))
@@ -413,12 +469,12 @@ async def stream(
                             choice = choices[0]
                             if choice.get("index", 0) == 0:
                                 delta = choice.get("delta")
-                                if delta:
-                                    text = delta.get("content")
-                                    if text and isinstance(text, str):
-                                        out.append(text)
+                                if isinstance(delta, dict):
+                                    piece = delta.get("content")
+                                    if piece and isinstance(piece, str):
+                                        out.append(piece)
                                 reason = choice.get("finish_reason")
-                                if reason:
+                                if reason and isinstance(reason, str):
                                     finish = reason
                         raw_usage = obj.get("usage")
                         if raw_usage:
@@ -429,6 +485,10 @@ async def stream(
                         yield TextChunk("".join(out))
                     if raw is None:
                         break
+                if not done and finish is None:
+                    # The body ended without a finish_reason and without [DONE]: a clean close
+                    # mid-answer, or a 200 with no events. Never pass that off as an answer.
+                    raise AttemptFailed(ended_early(call.where))
         except AttemptFailed:
             raise
         except Exception as exc:  # every failure becomes a classified Failure
@@ -457,10 +517,31 @@ def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | N
     """Text, finish_reason, usage and model of a non-streamed chat completion."""
     try:
         obj = json.loads(raw)
-        choice = obj["choices"][0]
-        text = (choice.get("message") or {}).get("content") or ""
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+    except ValueError:
         raise AttemptFailed(_bad_data(call, raw.decode("utf-8", "replace"))) from None
+    if not isinstance(obj, dict):
+        raise AttemptFailed(_malformed(call, "the answer is not a JSON object"))
+    if "error" in obj and not obj.get("choices"):
+        raise AttemptFailed(_stream_error(obj, call))
+    choices = obj.get("choices")
+    if choices is None:
+        raise AttemptFailed(_malformed(call, "no choices"))
+    if not isinstance(choices, list):
+        raise AttemptFailed(_malformed(call, "choices is not a list"))
+    if not choices:
+        raise AttemptFailed(_malformed(call, "no choices"))
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        raise AttemptFailed(_malformed(call, "choices[0] is not an object"))
+    message = choice.get("message")
+    text = message.get("content") if isinstance(message, dict) else None
     if not isinstance(text, str):
         text = ""
-    return text, choice.get("finish_reason"), usage_from(obj.get("usage")), obj.get("model")
+    reason = choice.get("finish_reason")
+    model = obj.get("model")
+    return (
+        text,
+        reason if isinstance(reason, str) else None,
+        usage_from(obj.get("usage")) if isinstance(obj.get("usage"), dict) else None,
+        model if isinstance(model, str) else None,
+    )

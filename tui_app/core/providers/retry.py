@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
 from . import pricing
@@ -127,7 +127,7 @@ async def run(
     price_model: str,
     backoff_base: float,
     backoff_max: float,
-) -> AsyncIterator[TextChunk | RetryNotice | StreamEnd]:
+) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
     """Make attempts until one succeeds, the failure is not transient, text has streamed, or
     ``call.max_attempts`` is used up. ``attempt()`` starts one attempt (see :mod:`.base`).
     ``model``: the id reported when the server names none; ``price_model``: the id priced."""

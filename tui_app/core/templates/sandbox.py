@@ -1,24 +1,29 @@
 """The Jinja sandbox templates render in, and the finalizers that decide what None renders as.
 
 Two environments exist per engine: the strict one (a missing value or None is an error) and the
-lenient one (AIConfig's behaviour: both render as ""). Both refuse ``*`` and ``**`` results
-large enough to exhaust memory or CPU, and both provide ``__hb_each``, the runtime half of
-``{{#each}}``.
+lenient one (AIConfig's behaviour: both render as ""). Both keep every render within the budgets
+of :mod:`.budget` (output size, loop iterations, the size of any string an operation builds), so
+a hostile template fails at once instead of hanging or eating memory, and both provide
+``__hb_each``, the runtime half of ``{{#each}}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import types
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from jinja2 import ChainableUndefined, StrictUndefined, Undefined
+from jinja2 import ChainableUndefined, StrictUndefined, Undefined, nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from . import budget
 from .syntax import _EACH
 
-_MAX_SEQUENCE = 1_000_000
+_MAX_SEQUENCE = budget.MAX_SEQUENCE
 _MAX_POW_BITS = 100_000
+_BUDGET_ITER = "budget_iter"  # environment attribute every {% for %} iterates through
 
 
 class _NoneValue(Exception):
@@ -68,10 +73,83 @@ def _hb_each(value: Any) -> list[_EachFrame]:
     return [_EachFrame(v, k, i, i == 0, i == last) for i, (k, v) in enumerate(items)]
 
 
-class _Environment(ImmutableSandboxedEnvironment):
-    """The sandbox, plus limits on the two operators that can exhaust memory or CPU."""
+class _BudgetCodeGenerator(CodeGenerator):
+    """Compiles ``~`` to a join that checks the size of what it builds."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.budget_join((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+def _count_loops(template: nodes.Template) -> None:
+    """Make every ``{% for %}`` iterate through :meth:`_Environment.budget_iter`."""
+    for loop in template.find_all(nodes.For):
+        inner = loop.iter
+        if (
+            isinstance(inner, nodes.Call)
+            and isinstance(inner.node, nodes.EnvironmentAttribute)
+            and inner.node.name == _BUDGET_ITER
+        ):
+            continue  # already counted
+        loop.iter = nodes.Call(
+            nodes.EnvironmentAttribute(_BUDGET_ITER), [inner], [], None, None, lineno=loop.lineno
+        )
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    """The sandbox, plus the budgets of :mod:`.budget` on everything that can exhaust memory or
+    CPU: operators, ``~``, string methods, filters, loops and the output."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = _BudgetCodeGenerator
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        budget.budget_filters(self.filters)
+
+    def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:
+        _count_loops(source)
+        return super()._generate(source, *args, **kwargs)
+
+    def concat(self, pieces: Iterable[str]) -> str:
+        """Joins a render's output (a generator: the whole template, within the output budget,
+        with a fresh per-render budget) or a block's buffer (a list: a macro, {% set %})."""
+        if isinstance(pieces, types.GeneratorType):
+            previous = budget.start()
+            try:
+                out = []
+                for piece in pieces:
+                    budget.count_output(len(piece))
+                    out.append(piece)
+                return "".join(out)
+            finally:
+                pieces.close()
+                budget.end(previous)
+        parts = list(pieces)
+        budget.charge(sum(len(p) for p in parts), "a block")
+        return "".join(parts)
+
+    @staticmethod
+    def budget_join(pieces: Iterable[Any]) -> str:
+        return budget.checked_join(pieces)
+
+    @staticmethod
+    def budget_iter(iterable: Any) -> Iterator[Any]:
+        return budget.iterate(iterable)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        if not __self.is_safe_callable(__obj):
+            raise SecurityError(f"{__obj!r} is not safely callable")
+        target = getattr(__obj, "__wrapped__", __obj)  # str.format arrives wrapped
+        if isinstance(target, types.BuiltinMethodType | types.MethodType):
+            args = budget.check_str_method(target, args, kwargs)
+        result = __context.call(__obj, *args, **kwargs)
+        if isinstance(result, str) and isinstance(getattr(target, "__self__", None), str):
+            budget.charge(len(result), f"str.{getattr(target, '__name__', 'method')}")
+        return result
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
@@ -84,12 +162,25 @@ class _Environment(ImmutableSandboxedEnvironment):
                 raise SecurityError("the result of '**' would be too large")
         elif operator == "*":
             for seq, count in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, str | bytes | list | tuple)
-                    and isinstance(count, int)
-                    and len(seq) * count > _MAX_SEQUENCE
-                ):
-                    raise SecurityError("the result of '*' would be too large")
+                if isinstance(seq, str | bytes | list | tuple) and isinstance(count, int):
+                    if len(seq) * count > _MAX_SEQUENCE:
+                        raise SecurityError("the result of '*' would be too large")
+                    if isinstance(seq, str):
+                        budget.charge(len(seq) * max(count, 0), "'*'")
+        elif operator == "+":
+            if isinstance(left, str) and isinstance(right, str):
+                budget.charge(len(left) + len(right), "'+'")
+            elif (
+                isinstance(left, list | tuple)
+                and isinstance(right, list | tuple)
+                and len(left) + len(right) > _MAX_SEQUENCE
+            ):
+                raise SecurityError("the result of '+' would be too large")
+        elif operator == "%" and isinstance(left, str):
+            budget.check_percent(left, right)
+            result = super().call_binop(context, operator, left, right)
+            budget.charge(len(result), "'%'")
+            return result
         return super().call_binop(context, operator, left, right)
 
     def getitem(self, obj: Any, argument: Any) -> Any:

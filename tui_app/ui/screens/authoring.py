@@ -51,12 +51,9 @@ class AuthoringMixin:
     def set_model(self, name: str, model: str) -> None:
         from ..recent import remember
 
-        prompt = self.config.prompt(name)
-        if model == prompt.model_name:
+        if not self.session.workspace.set_model(name, model):
             return
-        prompt.set_model(model)
         remember(model)
-        self.session.dirty = True
         self._structure_changed(select=name)
         self.notify(f"{name} now uses {model}", timeout=2)
 
@@ -77,8 +74,7 @@ class AuthoringMixin:
         def saved(text: str | None) -> None:
             if text is None or text == prompt.template:
                 return
-            prompt.set_template(text)
-            self.session.dirty = True
+            self.session.workspace.set_template(name, text)
             self._structure_changed(select=name)
             self.app.save_config()
 
@@ -100,11 +96,10 @@ class AuthoringMixin:
             if not value:
                 return
             try:
-                self.config.add_prompt(value, "", after=self.selected)
+                self.session.workspace.add_prompt(value, "", after=self.selected)
             except PromptTuiError as exc:
                 self.notify(str(exc), severity="error")
                 return
-            self.session.dirty = True
             self._structure_changed(select=value)
             self.action_edit()
 
@@ -119,7 +114,7 @@ class AuthoringMixin:
         name = self.selected
         if name is None:
             return
-        if self.session.state(name).status in ("queued", "running"):
+        if self.session.state(name).status.active:
             self.notify(f"{name} is running: cancel it first (escape).", severity="warning")
             return
         dependents = self.session.with_downstream([name])[1:]
@@ -130,8 +125,7 @@ class AuthoringMixin:
                 return
             names = self.config.prompt_names
             index = names.index(name)
-            self.config.delete_prompt(name)
-            self.session.dirty = True
+            self.session.workspace.delete_prompt(name)
             remaining = self.config.prompt_names
             after = remaining[min(index, len(remaining) - 1)] if remaining else None
             self.selected = None

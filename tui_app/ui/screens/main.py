@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from ...core import events as ev
+from ...core.errors import PromptTuiError
+from ...core.runs import PromptStatus
 from .. import messages as msg
 from ..state import Session
 from ..view_models import form_data, request_preview, run_state, tree_deps
@@ -53,7 +56,8 @@ class MainScreen(AuthoringMixin, Screen[None]):
 ### prompt-tui
 
 `r` runs the selected prompt, `R` runs it with everything it depends on, `a` runs all prompts.
-`escape` cancels the selected prompt's run (or every run when it is not running).
+`escape` cancels the run the selected prompt is part of, dependencies included (or every run when
+it is in none); `ctrl+x` cancels just the selected prompt.
 `m` changes its model, `e` edits its template, `n` adds a prompt, `d` deletes it, `/` finds one.
 `ctrl+s` saves outputs, parameters and edits to the file.
 """
@@ -73,7 +77,15 @@ class MainScreen(AuthoringMixin, Screen[None]):
             "cancel",
             "Cancel",
             id="main.cancel",
-            tooltip="Cancel the selected prompt's run (or all runs)",
+            tooltip="Cancel the whole run the selected prompt is in (or all runs)",
+        ),
+        Binding(
+            "ctrl+x",
+            "cancel_prompt",
+            "Cancel prompt",
+            id="main.cancel_prompt",
+            show=False,
+            tooltip="Cancel only the selected prompt (its run goes on; dependents are blocked)",
         ),
         Binding(
             "m", "model", "Model", id="main.model", tooltip="Change the selected prompt's model"
@@ -151,7 +163,7 @@ class MainScreen(AuthoringMixin, Screen[None]):
         yield Footer(compact=True)
 
     @property
-    def tree(self) -> PromptTree:
+    def prompt_tree(self) -> PromptTree:
         return self.query_one(PromptTree)
 
     @property
@@ -167,13 +179,13 @@ class MainScreen(AuthoringMixin, Screen[None]):
         return self.session.config
 
     def on_mount(self) -> None:
-        self.tree.configure(
+        self.prompt_tree.configure(
             status=lambda name: self.session.state(name).status,
             model=lambda name: self._model_label(name),
             deps=lambda name: tree_deps(self.session, name),
         )
         names = self.config.prompt_names
-        self.tree.rebuild(names)
+        self.prompt_tree.rebuild(names)
         self.refresh_header()
         if names:
             self.select(names[0])
@@ -182,7 +194,7 @@ class MainScreen(AuthoringMixin, Screen[None]):
             self.output.show_output(
                 "", "", live=False, note="This config has no prompts: n adds one."
             )
-        self.tree.focus()
+        self.prompt_tree.focus()
         self._ticks = 0
         self._torrent = False
         self.set_interval(FLUSH_INTERVAL, self._tick, name="stream-and-spinner")
@@ -193,17 +205,21 @@ class MainScreen(AuthoringMixin, Screen[None]):
         """The rest of the engine, after the first frame (the app calls this), never in its way:
         the dependency graph (templates), the form, rendered Markdown, the runner, staleness."""
         self.session.ensure_graph()
-        self.tree.rebuild(self.config.prompt_names, select=self.selected)
+        self.prompt_tree.rebuild(self.config.prompt_names, select=self.selected)
         self.output.markdown_allowed = True
         if self.selected is not None:
             self.select(self.selected, force=True)
-        self.session.take_baselines()
-        self.app.ensure_runner()
         from ...core import providers  # noqa: F401 - the form can now tell offline models
 
-        self.refresh_stale()
         self._redraw_form()  # now that the engine is loaded, it knows which models are offline
         self.engine_ready = True
+        self._load_baselines()
+
+    @work(thread=True, group="baselines", description="read where outputs came from")
+    def _load_baselines(self) -> None:
+        """The history lookup behind staleness touches SQLite: never on the event loop."""
+        self.session.workspace.ensure_baselines()
+        self.app.call_from_thread(self.refresh_stale)
 
     def _model_label(self, name: str) -> str:
         prompt = self.config.get(name)
@@ -215,13 +231,13 @@ class MainScreen(AuthoringMixin, Screen[None]):
         header.set_state(run_state(self.session))
 
     def on_theme_changed(self) -> None:
-        self.tree.refresh_all()
+        self.prompt_tree.refresh_all()
 
     # --- selection ----------------------------------------------------------------------------
     @on(msg.PromptSelected)
     def _on_selected(self, message: msg.PromptSelected) -> None:
         message.stop()
-        if message.from_tree and message.name != self.tree.selected_prompt:
+        if message.from_tree and message.name != self.prompt_tree.selected_prompt:
             return  # a stale highlight: the cursor has moved on since (fast keys)
         self.select(message.name)
 
@@ -229,8 +245,8 @@ class MainScreen(AuthoringMixin, Screen[None]):
         if name == self.selected and not force:
             return
         self.selected = name
-        if self.tree.selected_prompt != name:
-            self.tree.select_prompt(name)
+        if self.prompt_tree.selected_prompt != name:
+            self.prompt_tree.select_prompt(name)
         if self.session.graph_ready:
             self.form.show(form_data(self.session, name))
         else:
@@ -263,8 +279,6 @@ class MainScreen(AuthoringMixin, Screen[None]):
             else ""
         )
         note = state.note
-        if state.status == "stale":
-            note = "stale: its request (or an output it reads) changed since this output; r runs it"
         self._drawn = len(state.chunks)
         self.output.show_output(name, text, live=live, note=note, severity=severity)
         self.output.border_title = f"Output · {name}" + (" (live)" if live else "")
@@ -286,24 +300,21 @@ class MainScreen(AuthoringMixin, Screen[None]):
         elif tab == "history":
             self._show_history(name)
 
+    @work(thread=True, exclusive=True, group="history-view", description="read the history")
     def _show_history(self, name: str) -> None:
-        history = self.app.ensure_history()
+        """Read a prompt's earlier runs in a thread (SQLite), then draw them on the loop."""
+        history = self.session.workspace.history
         if history is None:
-            self.output.show_history(name, [], "History is off.")
+            self.app.call_from_thread(self.output.show_history, name, [], "History is off.")
             return
-        from ...core.history import config_key
-
         path = str(self.config.path) if self.config.path else self.path
-        seen: dict[Any, Any] = {}
         try:
-            for key in dict.fromkeys([path, config_key(path)]):
-                for record in history.runs(config_path=key, prompt=name, limit=100):
-                    seen.setdefault(record.id, record)
+            records = history.runs(config_path=path, prompt=name, limit=100)
         except Exception as exc:
-            self.output.show_history(name, [], f"Cannot read the history: {exc}")
+            message = f"Cannot read the history: {exc}"
+            self.app.call_from_thread(self.output.show_history, name, [], message)
             return
-        records = sorted(seen.values(), key=lambda r: r.started_at or 0, reverse=True)
-        self.output.show_history(name, records)
+        self.app.call_from_thread(self.output.show_history, name, records)
 
     @on(msg.HistoryRunChosen)
     def _history_chosen(self, message: msg.HistoryRunChosen) -> None:
@@ -327,7 +338,7 @@ class MainScreen(AuthoringMixin, Screen[None]):
         if not (self._torrent and self._ticks % 2):
             self._flush_stream()
         if self._ticks % SPIN_EVERY == 0 and any(
-            s.status == "running" for s in self.session.prompts.values()
+            s.status is PromptStatus.RUNNING for s in self.session.prompts.values()
         ):
             self.set_timer(FLUSH_INTERVAL / 2, self._spin)
 
@@ -352,38 +363,31 @@ class MainScreen(AuthoringMixin, Screen[None]):
             self.output.append(text)
 
     def _spin(self) -> None:
-        running = [n for n, s in self.session.prompts.items() if s.status == "running"]
+        running = [n for n, s in self.session.prompts.items() if s.status is PromptStatus.RUNNING]
         if running:
-            self.tree.tick(running)
+            self.prompt_tree.tick(running)
 
     @on(msg.RunUpdate)
     def _run_update(self, message: msg.RunUpdate) -> None:
         event = message.event
-        name = event.prompt
-        kind = event.kind
-        if kind == "done":
+        if isinstance(event, ev.RunDone | ev.Refused):
             self.refresh_header()
             return
-        self.tree.refresh_prompt(name)
+        name = event.prompt
+        self.prompt_tree.refresh_prompt(name)
         self.refresh_header()
-        if kind in ("queued", "finished", "cached", "failed", "blocked", "cancelled"):
+        settled = isinstance(event, ev.Finished | ev.Cached | ev.Failed | ev.Blocked | ev.Cancelled)
+        if settled or isinstance(event, ev.Queued):
             self.refresh_bindings()
-        if kind == "failed":
-            self.notify(
-                getattr(event, "error", "failed"),
-                title=f"{name} failed",
-                severity="error",
-                timeout=8,
-            )
-        if kind in (
-            "finished",
-            "cached",
-            "failed",
+        if isinstance(event, ev.Failed):
+            self.notify(event.error, title=f"{name} failed", severity="error", timeout=8)
+        if isinstance(
+            event, ev.Finished | ev.Cached | ev.Failed
         ) and self.selected in self.session.with_downstream([name]):
             self._redraw_form()  # an output it reads changed
         if name != self.selected:
             return
-        if kind in ("started", "finished", "cached", "failed", "blocked", "cancelled", "retrying"):
+        if settled or isinstance(event, ev.Started | ev.Retrying):
             self.show_selected_output()
             self._refresh_side_tabs()
 
@@ -392,16 +396,14 @@ class MainScreen(AuthoringMixin, Screen[None]):
         if message.error:
             self.notify(
                 message.error,
-                title="Run refused" if "missing" in message.error else "Run failed",
+                title="Run refused: nothing was sent" if message.refused else "Run failed",
                 severity="error",
                 timeout=10,
             )
             if self.selected is not None:
                 self.output.set_note(message.error, "error")
-        for name in self.session.prompts:
-            self.session.settle(name)
         self.refresh_stale()
-        self.tree.refresh_all()
+        self.prompt_tree.refresh_all()
         self.refresh_header()
         if self.selected is not None and self.output.active_tab == "history":
             self._show_history(self.selected)
@@ -413,9 +415,9 @@ class MainScreen(AuthoringMixin, Screen[None]):
         self.form.show(form_data(self.session, self.selected))
 
     def refresh_stale(self) -> None:
-        changed = self.session.refresh_stale(self.app.runner)
+        changed = self.session.refresh_states()
         for name in changed:
-            self.tree.refresh_prompt(name)
+            self.prompt_tree.refresh_prompt(name)
         if self.selected in changed:
             self.show_selected_output()
         self.refresh_header()
@@ -431,47 +433,56 @@ class MainScreen(AuthoringMixin, Screen[None]):
         if mode != "all" and name is None:
             self.notify("Select a prompt first.", severity="warning")
             return
-        busy = [
-            n
-            for n in self.session.run_set(name, mode)
-            if self.session.state(n).status in ("queued", "running")
-        ]
+        target = name if mode != "all" else None
+        try:
+            plan = self.session.workspace.plan(target, mode)
+        except PromptTuiError as exc:
+            self.notify(str(exc), title="Cannot run", severity="error")
+            return
+        busy = [n for n in plan if self.session.state(n).status.active]
         if busy:
             self.notify(f"Already running: {', '.join(busy)} (escape cancels)", severity="warning")
             return
-        self.app.start_run(name if mode != "all" else None, mode, force=force)
+        self.app.start_run(target, mode, force=force)
 
     def run_prompt(self, name: str, mode: str) -> None:
         self.select(name)
         self.action_run(mode)
 
     def action_cancel(self) -> None:
-        name = self.selected
-        active = self.session.active()
-        if not active:
+        """Cancel the whole run the selected prompt belongs to (or every run)."""
+        workspace = self.session.workspace
+        if not workspace.active_runs():
             self.notify("Nothing is running.", timeout=2)
             return
-        if name in active:
-            self.app.cancel_runs(name)
-            self.notify(f"Cancelled {name}", timeout=2)
+        run = workspace.run_of(self.selected) if self.selected else None
+        if run is not None:
+            count = self.app.cancel_runs(run.id)
+            self.notify(f"Cancelled run {run.describe()} ({count} prompts)", timeout=2)
         else:
-            count = self.app.cancel_runs(None)
+            count = self.app.cancel_runs()
             self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
 
+    def action_cancel_prompt(self) -> None:
+        """Cancel only the selected prompt; the rest of its run goes on."""
+        name = self.selected
+        if name is None or not self.session.state(name).status.active:
+            self.notify("The selected prompt is not running.", timeout=2)
+            return
+        self.app.cancel_runs(prompt=name)
+        self.notify(f"Cancelled {name}", timeout=2)
+
     def action_cancel_all(self) -> None:
-        count = self.app.cancel_runs(None)
+        count = self.app.cancel_runs()
         self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
 
     # --- parameters and model -----------------------------------------------------------------
     @on(msg.ParameterEdited)
     def _parameter_edited(self, message: msg.ParameterEdited) -> None:
         message.stop()
-        if message.value is None:
-            self.session.params.pop(message.name, None)
-            if self.selected:
-                self.form.show(form_data(self.session, self.selected), focus=message.name)
-        else:
-            self.session.params[message.name] = message.value
+        self.session.workspace.set_param(message.name, message.value)
+        if message.value is None and self.selected:
+            self.form.show(form_data(self.session, self.selected), focus=message.name)
         self._schedule_stale()
 
     @on(msg.ParameterWriteRequested)
@@ -484,12 +495,8 @@ class MainScreen(AuthoringMixin, Screen[None]):
         if row is None or row.value is None:
             self.notify(f"'{name}' has no value to write.", severity="warning")
             return
-        if message.scope == "global":
-            self.config.set_global_parameter(name, row.value)
-        else:
-            self.config.prompt(prompt_name).set_parameter(name, row.value)
-        self.session.params.pop(name, None)
-        self.session.dirty = True
+        scope = None if message.scope == "global" else prompt_name
+        self.session.workspace.write_parameter(scope, name, row.value)
         self.app.save_config(
             then=lambda: self.notify(f"{name} written as a {message.scope} parameter")
         )
@@ -500,31 +507,18 @@ class MainScreen(AuthoringMixin, Screen[None]):
     @on(msg.SettingEdited)
     def _setting_edited(self, message: msg.SettingEdited) -> None:
         message.stop()
-        prompt = self.config.get(message.prompt)
-        if prompt is None:
+        try:
+            self.session.workspace.set_setting(message.prompt, message.key, message.value)
+        except PromptTuiError as exc:
+            self.notify(f"{exc} (m)", severity="warning")
             return
-        own = prompt.model_settings
-        model = self.config.model_name_of(prompt)
-        if message.value is None:
-            if message.key in own:
-                del own[message.key]
-        elif own or isinstance(prompt.metadata.get("model"), dict):
-            if not isinstance(prompt.metadata["model"].get("settings"), dict):
-                prompt.metadata["model"]["settings"] = {}
-            prompt.metadata["model"]["settings"][message.key] = message.value
-        elif model:
-            prompt.set_model(model, {message.key: message.value})
-        else:
-            self.notify("Pick a model first (m).", severity="warning")
-            return
-        self.session.dirty = True
         self.refresh_header()
         self._schedule_stale()
 
     def _structure_changed(self, select: str | None) -> None:
         """Prompts, templates or models changed: rebuild the graph, tree and form."""
         self.session.rebuild()
-        self.tree.rebuild(self.config.prompt_names)
+        self.prompt_tree.rebuild(self.config.prompt_names)
         if select is not None:
             self.select(select, force=True)
         else:
@@ -542,11 +536,11 @@ class MainScreen(AuthoringMixin, Screen[None]):
             bar = found.first()
         else:
             bar = FindBar(id="find")
-            self.query_one("#tree-pane").mount(bar, before=self.tree)
+            self.query_one("#tree-pane").mount(bar, before=self.prompt_tree)
         bar.open(self.config.prompt_names, self.selected)
 
     def action_focus_tree(self) -> None:
-        self.tree.focus()
+        self.prompt_tree.focus()
 
     def action_focus_form(self) -> None:
         self.form.request_focus()
@@ -564,6 +558,6 @@ class MainScreen(AuthoringMixin, Screen[None]):
         self.notify("Rendered Markdown" if self.output.rendered_wanted else "Raw text", timeout=1)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel":
+        if action in ("cancel", "cancel_prompt"):
             return True if self.session.active() else None
         return True

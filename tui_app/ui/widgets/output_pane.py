@@ -12,6 +12,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Static
 
 from ..messages import HistoryRunChosen
@@ -97,6 +98,7 @@ The selected prompt's answer: live while it runs, then the stored output.
             return self._views[widget_id]
         from textual.widgets import TextArea  # the request views are built on first use
 
+        view: Widget
         if widget_id == "request-view":
             view = TextArea("", read_only=True, soft_wrap=True, id="request-view")
             self._container("request").mount(view)

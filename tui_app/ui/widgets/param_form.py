@@ -14,6 +14,7 @@ from textual.containers import Container, VerticalScroll
 from textual.markup import escape
 from textual.widgets import Input, Label, Static
 
+from ...core.param_sources import ParamSource
 from ..colors import theme_style
 from ..messages import ParameterEdited, ParameterWriteRequested, SettingEdited
 from ..values import format_value, parse_parameter, parse_setting, short
@@ -23,15 +24,17 @@ from ..values import format_value, parse_parameter, parse_setting, short
 class ParamRow:
     name: str
     value: Any
-    source: str  # run-time | prompt | global | output of p | input of p | missing
+    source: ParamSource
     file_value: Any = None  # the value without the run-time override (for "revert")
+    of: str | None = None  # the prompt whose output or input it is
+
+    @property
+    def label(self) -> str:
+        return f"{self.source.value} of {self.of}" if self.of else self.source.value
 
     @property
     def editable(self) -> bool:
-        return (
-            not (self.source.startswith("output of") or self.source.startswith("input of"))
-            and "." not in self.name
-        )
+        return self.source not in (ParamSource.OUTPUT, ParamSource.INPUT) and "." not in self.name
 
 
 @dataclass
@@ -179,7 +182,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             self._texts[input_id] = format_value(row.value)
             with Container(classes="form-row" + (" missing" if row.source == "missing" else "")):
                 yield Label(
-                    self._head(row.name, row.source), id=f"{input_id}-src", classes="form-head"
+                    self._head(row.name, row.label), id=f"{input_id}-src", classes="form-head"
                 )
                 if row.editable:
                     yield Input(
@@ -240,7 +243,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         if input_id in self._rows:
             row = self._rows[input_id]
             value = parse_parameter(event.value, row.file_value)
-            row.source = "run-time"
+            row.source, row.of = ParamSource.RUNTIME, None
             row.value = value
             self._set_source(input_id, "run-time")
             self.post_message(ParameterEdited(row.name, value))

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from ...core.inert import visible_name
 from ..colors import theme_style
 from ..messages import PromptSelected
 
@@ -102,8 +103,8 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         )
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append(icon + " ", color)
-        label.append(name)
-        model = self._model(name)
+        label.append(visible_name(name))  # a control character must not break the layout
+        model = visible_name(self._model(name))
         if model:
             label.append(f"  {model}", Style(dim=True))
         if context:

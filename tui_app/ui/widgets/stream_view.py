@@ -8,8 +8,6 @@ a long single-line stream quadratic (measured: 20,000 tokens on one line took 14
 
 from __future__ import annotations
 
-import re
-
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
@@ -21,11 +19,12 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
-_CONTROL = re.compile("[\u0000-\u0008\u000b-\u001f\u007f]")
+from ...core.inert import visible
 
 
 def _clean(text: str) -> str:
-    return _CONTROL.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4))
+    # control characters (escape sequences in a model's answer) shown as placeholders: ␛[2J
+    return visible(text.replace("\r\n", "\n").replace("\r", "\n")).expandtabs(4)
 
 
 def _cut(text: str, start: int, width: int) -> int:

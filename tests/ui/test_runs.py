@@ -1,0 +1,122 @@
+"""Runs in the TUI: escape cancels the whole run, ctrl+x one prompt, stale reasons as the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import REPO
+from tests.ui.conftest import chain
+from tests.ui.helpers import main_screen, make_app, ready, select, status, stream_text, wait_for
+
+WORDS = " ".join(f"w{i}" for i in range(1500))
+
+
+def slow_chain() -> dict[str, Any]:
+    """Two slow independent prompts and one that reads both."""
+    no_context = {"remember_chat_context": False}
+    return chain(
+        [
+            {"name": "left", "input": WORDS, "metadata": no_context},
+            {"name": "right", "input": WORDS, "metadata": no_context},
+            {"name": "join", "input": "{{left.output}} {{right.output}}", "metadata": no_context},
+        ],
+        models={"echo": {"delay": 0.01}},
+    )
+
+
+def note(app: Any) -> str:
+    return str(main_screen(app).query_one("#output-note").render())
+
+
+async def test_escape_cancels_the_whole_run_dependencies_included(write_config: Any) -> None:
+    path = write_config(slow_chain())
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await select(pilot, "join")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: status(app, "left") == "running", what="left running")
+        await pilot.press("escape")  # join is selected: its run is cancelled, upstream too
+        await wait_for(pilot, lambda: not app.has_active_run, what="the run to end")
+        assert [status(app, n) for n in ("left", "right", "join")] == ["cancelled"] * 3
+        tree = main_screen(app).prompt_tree
+        assert all("✓" not in str(tree.label_for(n)) for n in ("left", "right", "join"))
+        assert app.config.prompt("left").output_text is None
+
+
+async def test_ctrl_x_cancels_only_the_selected_prompt(write_config: Any) -> None:
+    path = write_config(slow_chain())
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await select(pilot, "join")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: status(app, "left") == "running", what="left running")
+        await select(pilot, "left")
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: status(app, "left") == "cancelled", what="left cancelled")
+        assert status(app, "right") == "running"  # the rest of the run goes on
+        await wait_for(pilot, lambda: status(app, "join") == "blocked", what="join blocked")
+        await pilot.press("escape")
+
+
+async def test_a_rerun_cancelled_leaves_no_checkmark(write_config: Any) -> None:
+    path = write_config(slow_chain())
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await select(pilot, "left")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "left") == "done", timeout=60, what="done")
+        app.start_run("left", "one", force=True)
+        await wait_for(pilot, lambda: len(stream_text(app)) > 20, what="re-run streaming")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: status(app, "left") == "cancelled", what="cancelled")
+        assert "✓" not in str(main_screen(app).prompt_tree.label_for("left"))
+        assert app.config.prompt("left").output_text == WORDS  # the good output is kept
+
+
+async def test_stale_reasons_match_the_cli(write_config: Any, tmp_path: Path) -> None:
+    path = write_config(
+        chain(
+            [
+                {"name": "a", "input": "about {{topic}}", "metadata": {}},
+                {"name": "b", "input": "then {{a.output}}", "metadata": {}},
+            ],
+            parameters={"topic": "owls"},
+        )
+    )
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await select(pilot, "b")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: status(app, "b") == "done", what="b done")
+        app.workspace.save()
+        # the file now says bats: what the tree, the pane and the CLI say must agree
+        data = json.loads(path.read_text())
+        data["metadata"]["parameters"]["topic"] = "bats"
+        path.write_text(json.dumps(data))
+    cli = subprocess.run(
+        [sys.executable, "-m", "tui_app.cli", "status", str(path), "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    rows = {row["prompt"]: row for row in map(json.loads, cli.stdout.splitlines())}
+    assert rows["a"]["reasons"][0]["text"] == "parameter topic changed (owls → bats)"
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: status(app, "a") == "stale", what="a stale")
+        await select(pilot, "a")
+        assert rows["a"]["reasons"][0]["text"] in note(app)
+        await select(pilot, "b")
+        assert status(app, "b") == "stale"
+        assert rows["b"]["reasons"][0]["text"] in note(app)
+        assert "R re-runs it with its dependencies" in note(app)

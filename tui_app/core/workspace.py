@@ -1,0 +1,495 @@
+"""The workspace: one headless owner of a loaded document and everything that acts on it.
+
+The TUI, every CLI command and the Python API get their engine from :meth:`Workspace.open`: the
+document (with a revision counter: dirty is "revision differs from the saved one"), the
+session's run-time parameters, the runs, the runner, the history, the key store, staleness.
+
+Runs are objects (:mod:`.runs`). When a prompt of a *plain* run (no model or settings override)
+succeeds, its output becomes the document's latest output; a failed or cancelled prompt never
+replaces a good output; an experiment (a comparison column) changes nothing until adopted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import AIConfig, load
+from .errors import PromptTuiError
+from .events import Cached, Finished, RunEvent
+from .graph import DependencyGraph
+from .resolve import ParamInfo, parameter_table
+from .runner import Runner
+from .runs import Overrides, PromptResult, PromptStatus, Run, RunMode, RunState
+from .staleness import Provenance, ReasonKind, StaleReason, reasons, safe_provenance
+
+if TYPE_CHECKING:
+    from .history import History
+    from .keys import KeyStore
+
+
+@dataclass(frozen=True)
+class PromptState:
+    """A prompt as the engine sees it now: its status, and why when it is stale, failed or
+    blocked. The one answer the tree, the output pane and `prompt-tui status` all show."""
+
+    name: str
+    status: PromptStatus
+    reasons: tuple[StaleReason, ...] = ()
+    error: str | None = None  # failed: the error; blocked: why
+    has_output: bool = False
+
+    @property
+    def detail(self) -> str:
+        if self.reasons:
+            return "; ".join(str(r) for r in self.reasons)
+        return self.error or ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "prompt": self.name,
+            "status": self.status.value,
+            "label": self.status.label,
+            "reasons": [r.to_json() for r in self.reasons],
+            "error": self.error,
+            "has_output": self.has_output,
+        }
+
+
+@dataclass
+class _Produced:
+    """The provenance of a document output the workspace knows, and where it learned it."""
+
+    provenance: Provenance
+    text: str | None
+
+
+@dataclass
+class Workspace:
+    document: AIConfig
+    history_enabled: bool = True
+    keys: KeyStore | None = None
+    concurrency: int = 4
+    stream: Callable[..., AsyncIterator[Any]] | None = None
+    # one error policy: problems that must not stop the app (history unavailable...) land here
+    on_warning: Callable[[str], None] | None = None
+    # Staleness needs to know, before a run changes outputs, where the loaded ones came from;
+    # a one-shot CLI run never asks, and skips that work.
+    track_staleness: bool = True
+    params: dict[str, Any] = field(default_factory=dict)  # run-time parameters of the session
+    runs: dict[str, Run] = field(default_factory=dict)
+    revision: int = 0
+    saved_revision: int = 0
+    _history: History | None = None
+    _runner: Runner | None = None
+    _graph: DependencyGraph | None = None
+    _graph_revision: int = -1
+    _produced: dict[str, _Produced] = field(default_factory=dict)
+    _baselines_taken: bool = False
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    warnings: list[str] = field(default_factory=list)
+
+    # --- construction -----------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        history: bool | History = True,
+        keys: KeyStore | None = None,
+        concurrency: int = 4,
+        stream: Callable[..., AsyncIterator[Any]] | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> Workspace:
+        """The one constructor every front end uses (raises PromptTuiError for a bad file)."""
+        return cls.for_document(
+            load(path),
+            history=history,
+            keys=keys,
+            concurrency=concurrency,
+            stream=stream,
+            on_warning=on_warning,
+        )
+
+    @classmethod
+    def for_document(
+        cls,
+        document: AIConfig,
+        *,
+        history: bool | History = True,
+        keys: KeyStore | None = None,
+        concurrency: int = 4,
+        stream: Callable[..., AsyncIterator[Any]] | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> Workspace:
+        ws = cls(
+            document,
+            history_enabled=bool(history),
+            keys=keys,
+            concurrency=concurrency,
+            stream=stream,
+            on_warning=on_warning,
+        )
+        if history is not True and history is not False:
+            ws._history = history
+        return ws
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if self.on_warning is not None:
+            self.on_warning(message)
+
+    @property
+    def history(self) -> History | None:
+        """Opened on first use (sqlite3 is not on the startup path); None when unavailable."""
+        if self._history is None and self.history_enabled:
+            try:
+                from .history import History
+                from .paths import history_path
+
+                self._history = History(history_path(create_dir=True))
+            except Exception as exc:  # a read-only home must not stop a run
+                self.history_enabled = False
+                self.warn(f"history disabled: {exc}")
+        return self._history
+
+    @property
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._runner = Runner(
+                self.document,
+                history=self.history,
+                keys=self.keys,
+                concurrency=self.concurrency,
+                stream=self.stream,
+            )
+        return self._runner
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+        if self._history is not None:
+            with contextlib.suppress(Exception):
+                self._history.close()
+
+    # --- the document -----------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        return self.revision != self.saved_revision
+
+    def changed(self) -> None:
+        """Every change of the document goes through here: a new revision."""
+        with self._lock:
+            self.revision += 1
+
+    @property
+    def graph(self) -> DependencyGraph:
+        """The dependency graph of the current revision (built once per revision)."""
+        with self._lock:
+            if self._graph is None or self._graph_revision != self.revision:
+                self._graph = DependencyGraph.build(self.document)
+                self._graph_revision = self.revision
+            return self._graph
+
+    @property
+    def graph_ready(self) -> bool:
+        return self._graph is not None
+
+    def set_param(self, name: str, value: Any | None) -> None:
+        """A run-time parameter for the next runs (None drops it). Not a document change."""
+        if value is None:
+            self.params.pop(name, None)
+        else:
+            self.params[name] = value
+
+    def write_parameter(self, prompt: str | None, name: str, value: Any) -> None:
+        """Write a parameter into the file: the prompt's own (``prompt``) or a global one."""
+        if prompt is None:
+            self.document.set_global_parameter(name, value)
+        else:
+            self.document.prompt(prompt).set_parameter(name, value)
+        self.params.pop(name, None)
+        self.changed()
+
+    def set_model(self, prompt: str, model: str, settings: dict[str, Any] | None = None) -> bool:
+        target = self.document.prompt(prompt)
+        if model == target.model_name and settings is None:
+            return False
+        target.set_model(model, settings)
+        self.changed()
+        return True
+
+    def set_setting(self, prompt: str, key: str, value: Any | None) -> None:
+        """Set (or with None remove) one of the prompt's own model settings."""
+        target = self.document.prompt(prompt)
+        model = self.document.model_name_of(target)
+        if value is None:
+            if key in target.model_settings:
+                del target.model_settings[key]
+                self.changed()
+            return
+        if target.model_name is None and not model:
+            raise PromptTuiError(f"prompt '{prompt}' has no model: pick one first")
+        settings = dict(target.model_settings)
+        settings[key] = value
+        target.set_model(target.model_name or str(model), settings)
+        self.changed()
+
+    def set_template(self, prompt: str, text: str) -> None:
+        target = self.document.prompt(prompt)
+        if text != target.template:
+            target.set_template(text)
+            self.changed()
+
+    def add_prompt(self, name: str, template: str = "", *, after: str | None = None) -> None:
+        self.document.add_prompt(name, template, after=after)
+        self.changed()
+
+    def delete_prompt(self, name: str) -> None:
+        self.document.delete_prompt(name)
+        self._produced.pop(name, None)
+        self.changed()
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the document (atomically). Saving elsewhere leaves the document dirty."""
+        written = self.document.save(Path(path) if path is not None else None)
+        if path is None:
+            self.saved_revision = self.revision
+        return written
+
+    # --- parameters -------------------------------------------------------------------------
+    def parameter_rows(self, prompt: str) -> list[ParamInfo]:
+        return parameter_table(self.document, prompt, self.params)
+
+    # --- runs -------------------------------------------------------------------------------
+    def new_run(
+        self,
+        target: str | None,
+        mode: RunMode = "with_deps",
+        *,
+        params: dict[str, Any] | None = None,
+        model: str | None = None,
+        settings: dict[str, Any] | None = None,
+        force: bool = False,
+        group_id: str | None = None,
+        label: str = "",
+    ) -> Run:
+        """A run with the session's parameters updated by ``params``; not started yet."""
+        if target is None:
+            mode = "all"
+        overrides = Overrides(
+            params={**self.params, **(params or {})}, model=model, settings=dict(settings or {})
+        )
+        run = Run(
+            target=target,
+            mode=mode,
+            overrides=overrides,
+            force=force,
+            group_id=group_id,
+            label=label,
+            revision=self.revision,
+        )
+        self.runs[run.id] = run
+        return run
+
+    def plan(self, target: str | None, mode: RunMode = "with_deps") -> list[str]:
+        """The prompts a run of ``target`` would execute, dependencies first."""
+        return self.runner.plan(Run(target, "all" if target is None else mode), self.graph)
+
+    async def execute(self, run: Run) -> AsyncGenerator[RunEvent, None]:
+        """Execute ``run``, yielding its events; results reach the document as they finish."""
+        if self.track_staleness:
+            await asyncio.to_thread(self.ensure_baselines)
+        try:
+            # aclosing: leaving this generator early must close the runner's at once (its
+            # finally cancels the prompts and closes their HTTP streams)
+            async with contextlib.aclosing(self.runner.execute(run)) as events:
+                async for event in events:
+                    if isinstance(event, Finished | Cached):
+                        self._adopt_result(run, event.prompt)
+                    yield event
+        finally:
+            if run.state in (RunState.PENDING, RunState.RUNNING):
+                run.state = RunState.CANCELLED
+
+    async def run(self, target: str | None, mode: RunMode = "with_deps", **kw: Any) -> Run:
+        """Run to the end, discarding events; returns the run (its results)."""
+        run = self.new_run(target, mode, **kw)
+        async for _ in self.execute(run):
+            pass
+        return run
+
+    def _adopt_result(self, run: Run, prompt: str) -> None:
+        """A plain run's success becomes the document's latest output."""
+        if not run.is_plain:
+            return
+        result = run.results.get(prompt)
+        target = self.document.get(prompt)
+        if result is None or result.output is None or target is None:
+            return
+        if target.latest_output != result.output:
+            target.set_outputs([result.output])
+            self.changed()
+        if result.provenance is not None:
+            self._produced[prompt] = _Produced(result.provenance, result.text)
+
+    def adopt(self, run: Run, prompt: str) -> None:
+        """Make an experiment's result the prompt's: its model and settings, and its output."""
+        result = run.results.get(prompt)
+        if result is None or not result.succeeded or result.output is None:
+            raise PromptTuiError(f"{run.describe()} has no answer for '{prompt}' to adopt")
+        target = self.document.prompt(prompt)
+        if run.overrides.model is not None or run.overrides.settings:
+            model = run.overrides.model or self.document.model_name_of(target)
+            if not model:
+                raise PromptTuiError(f"prompt '{prompt}' has no model to adopt settings into")
+            settings = dict(target.model_settings) if model == target.model_name else {}
+            settings.update(run.overrides.settings)
+            target.set_model(model, settings or None)
+        target.set_outputs([result.output])
+        self.changed()
+        if result.provenance is not None:
+            self._produced[prompt] = _Produced(result.provenance, result.text)
+
+    def cancel(self, run_id: str | None = None, prompt: str | None = None) -> int:
+        """Cancel a whole run (dependencies included), one prompt, or everything."""
+        if self._runner is None:
+            return 0
+        return self._runner.cancel(run_id, prompt)
+
+    def active_runs(self) -> list[Run]:
+        return [run for run in self.runs.values() if run.active]
+
+    def run_of(self, prompt: str) -> Run | None:
+        """The active plain run that includes ``prompt`` (the newest), if any."""
+        for run in reversed(list(self.runs.values())):
+            if run.active and run.is_plain and prompt in run.plan:
+                return run
+        return None
+
+    def last_result(self, prompt: str) -> PromptResult | None:
+        """The prompt's result in the newest plain run that reached it."""
+        for run in reversed(list(self.runs.values())):
+            if run.is_plain and prompt in run.results:
+                return run.results[prompt]
+        return None
+
+    # --- staleness and status ---------------------------------------------------------------
+    def ensure_baselines(self) -> None:
+        """Learn where each loaded output came from: the history's record of it when the
+        output is the one the history holds, else the request it would send now (assumed
+        fresh at open). Touches SQLite: call it from a thread in an app."""
+        with self._lock:
+            if self._baselines_taken:
+                return
+            self._baselines_taken = True
+            graph = self.graph
+        known = self._history_provenance()
+        for prompt in self.document.prompts:
+            text = prompt.output_text
+            if text is None or prompt.name in self._produced:
+                continue
+            found = known.get(prompt.name)
+            if found is not None and found.text == text:
+                self._produced[prompt.name] = found
+                continue
+            now = safe_provenance(self.document, prompt.name, graph, params=self.params)
+            if isinstance(now, Provenance):
+                self._produced[prompt.name] = _Produced(now, text)
+
+    def _history_provenance(self) -> dict[str, _Produced]:
+        if self.document.path is None or not self.history_enabled:
+            return {}
+        history = self.history
+        if history is None:
+            return {}
+        out: dict[str, _Produced] = {}
+        try:
+            for prompt in self.document.prompt_names:
+                row = history.latest_for(str(self.document.path), prompt)
+                if row is None or row.status not in ("finished", "cached") or not row.provenance:
+                    continue
+                found = Provenance.from_json(row.provenance)
+                if found is not None:
+                    out[prompt] = _Produced(found, row.output_text)
+        except PromptTuiError as exc:
+            self.warn(str(exc))
+        return out
+
+    def states(self, names: Iterable[str] | None = None) -> dict[str, PromptState]:
+        """Every prompt's state (or those named), upstream staleness included."""
+        self.ensure_baselines()
+        graph = self.graph
+        try:
+            order = graph.order()
+        except PromptTuiError:
+            order = list(self.document.prompt_names)
+        states: dict[str, PromptState] = {}
+        for name in order:
+            states[name] = self._state(name, graph, states)
+        if names is None:
+            return {n: states[n] for n in self.document.prompt_names if n in states}
+        return {n: states[n] for n in names if n in states}
+
+    def state(self, name: str) -> PromptState:
+        graph = self.graph
+        upstream = {} if graph.cycle else self.states(graph.upstream(name))
+        return self._state(name, graph, upstream)
+
+    def _state(
+        self, name: str, graph: DependencyGraph, upstream: dict[str, PromptState]
+    ) -> PromptState:
+        prompt = self.document.get(name)
+        has_output = prompt is not None and prompt.output_text is not None
+        active = self.run_of(name)
+        if active is not None and name in active.results:
+            status = active.results[name].status
+            if status.active:
+                return PromptState(name, status, has_output=has_output)
+        last = self.last_result(name)
+        if last is not None and last.status in (
+            PromptStatus.FAILED,
+            PromptStatus.BLOCKED,
+            PromptStatus.CANCELLED,
+        ):
+            error = last.error if last.status is PromptStatus.FAILED else last.reason
+            return PromptState(name, last.status, error=error, has_output=has_output)
+        if not has_output:
+            return PromptState(name, PromptStatus.IDLE)
+        why: list[StaleReason] = []
+        produced = self._produced.get(name)
+        if produced is not None:
+            now = safe_provenance(self.document, name, graph, params=self.params)
+            if isinstance(now, StaleReason):
+                why.append(now)
+            else:
+                why += reasons(produced.provenance, now)
+        stale_deps = [
+            StaleReason(ReasonKind.UPSTREAM_STALE, dep)
+            for dep in graph.deps.get(name, ())
+            if (found := upstream.get(dep)) is not None and found.status is PromptStatus.STALE
+        ]
+        if stale_deps and [r.kind for r in why] == [ReasonKind.REQUEST]:
+            why = []  # the stale upstream explains it (e.g. its input, sent as chat context)
+        why += stale_deps
+        if why:
+            return PromptState(name, PromptStatus.STALE, tuple(why), has_output=True)
+        cached = last is not None and last.status is PromptStatus.CACHED
+        return PromptState(
+            name, PromptStatus.CACHED if cached else PromptStatus.DONE, has_output=True
+        )
+
+
+async def drain(events: AsyncIterator[RunEvent]) -> list[RunEvent]:
+    """Collect a run's events (tests and scripts)."""
+    return [event async for event in events]
+
+
+def run_sync(workspace: Workspace, run: Run) -> list[RunEvent]:
+    """Execute a run on a private event loop (CLI helpers that need no streaming)."""
+    return asyncio.run(drain(workspace.execute(run)))
