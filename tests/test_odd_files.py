@@ -192,7 +192,7 @@ def test_duplicate_prompt_names_are_reported_as_such_never_as_a_cycle(capsys, tm
         ]
     )
     path = write_config(tmp_path / "dup.aiconfig.json", data)
-    for args in (["validate"], ["run"], ["run", "--all"], ["resolve"]):
+    for args in (["validate"], ["run"], ["run", "--all"], ["resolve"], ["status"]):
         extra = ["b"] if args == ["resolve"] else []
         code, out, err = run_cli(capsys, *args, str(path), *extra)
         text = out + err
