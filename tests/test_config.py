@@ -95,13 +95,19 @@ def test_round_trip_keeps_data_order_and_unknown_keys(tmp_path: Path, fmt: str):
     assert list(reparsed["prompts"][0]) == ["name", "input", "metadata", "zz"]
 
 
-def test_json_save_style_is_two_spaces_and_final_newline(tmp_path: Path):
+def test_json_save_keeps_a_one_line_file_one_line(tmp_path: Path):
     path = tmp_path / "c.json"
-    path.write_text(json.dumps(FULL))  # one line, no newline
-    load(path).save()
+    original = json.dumps(FULL)  # one line, no final newline
+    path.write_text(original)
+    config = load(path)
+    config.save()
+    assert path.read_text() == original  # unchanged: byte-identical
+    config.prompts[0].set_template("changed")
+    config.save()
     text = path.read_text()
-    assert text.endswith("}\n") and text.startswith('{\n  "name": "full"')
-    assert json.loads(text) == FULL
+    assert "\n" not in text and text == original.replace(
+        '"input": "hi {{city}}"', '"input": "changed"'
+    )
 
 
 def test_save_is_atomic_and_keeps_file_mode(tmp_path: Path):

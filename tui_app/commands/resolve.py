@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         settings=parse_settings(args.settings),
         allow_missing=args.allow_missing,
     )
+    for note in request.notes:
+        print(f"prompt-tui: note: {note}", file=sys.stderr)
     for name in request.missing:
         print(
             f"prompt-tui: warning: prompt '{request.prompt}': missing {name}, rendered as \"\"",

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import re
 from dataclasses import asdict, dataclass
 
-from ..core.config import AIConfig, load
+from ..core.config import AIConfig, Prompt, load
 from ..core.errors import ConfigError, ConfigErrors
 from ..core.fileio import locate
-from ..core.graph import DependencyGraph, serial_hint, serial_waits
+from ..core.graph import (
+    DependencyGraph,
+    prompt_references,
+    prompt_sources,
+    serial_hint,
+    serial_waits,
+)
 from ..core.model_settings import settings_problems
 from ..core.schema import format_path
 
@@ -57,28 +65,23 @@ def check_file(path: str) -> list[Problem]:
     except ConfigError as exc:
         return _from_config_error(path, exc)
     problems: list[Problem] = setting_problems(path, config)
-    for error in config.duplicate_name_errors():
-        problems += _from_config_error(path, error)
+    for warning in config.warnings:
+        for problem in _from_config_error(path, warning):
+            problem.severity = "warning"
+            problems.append(problem)
+    for duplicate in config.duplicate_name_errors():
+        problems += _from_config_error(path, duplicate)
     graph = DependencyGraph.build(config)
-    for prompt, error in graph.errors.items():
-        problems.append(Problem(path, str(error), prompt=prompt))
+    for name, template_error in graph.errors.items():
+        problems.append(Problem(path, str(template_error), prompt=name))
     if graph.cycle:
         problems.append(
             Problem(path, "dependency cycle: " + " -> ".join([*graph.cycle, graph.cycle[0]]))
         )
     for index, prompt in enumerate(config.prompts):
-        for name in dict.fromkeys(graph.unknown.get(prompt.name, [])):
-            problems.append(
-                Problem(
-                    path,
-                    f"'{name}' is neither a parameter nor a prompt (pass it with -p {name}=... at run time)",
-                    location=f"prompts[{index}].input",
-                    prompt=prompt.name,
-                    # A run-time parameter is legitimate (real files take them from code), so
-                    # this is a warning unless --strict: a typo still fails at run time.
-                    severity="warning",
-                )
-            )
+        if prompt.name in graph.errors:
+            continue
+        problems += _reference_problems(path, config, index, prompt)
         if not config.model_name_of(prompt):
             problems.append(
                 Problem(
@@ -104,6 +107,59 @@ def setting_problems(path: str, config: AIConfig) -> list[Problem]:
         name = config.prompts[int(where[1])].name if where[0] == "prompts" else None
         problems.append(Problem(path, message, line, col, format_path(where), name))
     return problems
+
+
+def _reference_problems(path: str, config: AIConfig, index: int, prompt: Prompt) -> list[Problem]:
+    """Names the prompt reads that nothing provides.
+
+    ``x.output`` / ``x.input`` of a name that is no prompt cannot be resolved by any run: an
+    error, with the prompt names it may have meant. Any other unknown name may be a run-time
+    parameter (real files take them from code): a warning unless --strict.
+    """
+    known = set(config.global_parameters) | set(prompt.parameters) | config.prompt_name_set
+    problems: list[Problem] = []
+    unknown = [ref for ref in prompt_references(prompt, config) if ref.root not in known]
+    explained: set[str] = set()  # pieces of a misspelt prompt name (gpt3 in gpt3.5-run)
+    for ref in unknown:
+        if ref.attr not in ("output", "input"):
+            continue
+        written = _written_name(prompt, config, ref.text) or ref.root
+        explained.update(re.split(r"[.\-]", written))
+        close = difflib.get_close_matches(written, config.prompt_names, n=3, cutoff=0.6)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        problems.append(
+            Problem(
+                path,
+                f"'{written}.{ref.attr}' reads a prompt that does not exist:"
+                f" no prompt is named '{written}'{hint}",
+                location=f"prompts[{index}].input",
+                prompt=prompt.name,
+            )
+        )
+    for name in dict.fromkeys(ref.root for ref in unknown if ref.attr not in ("output", "input")):
+        if name in explained:
+            continue
+        problems.append(
+            Problem(
+                path,
+                f"'{name}' is neither a parameter nor a prompt"
+                f" (pass it with -p {name}=... at run time)",
+                location=f"prompts[{index}].input",
+                prompt=prompt.name,
+                severity="warning",
+            )
+        )
+    return problems
+
+
+def _written_name(prompt: Prompt, config: AIConfig, ref_text: str) -> str | None:
+    """How the template spells the name before ``.output``: ``{{gpt3.5-run.output}}`` reads as
+    ``gpt3`` minus ``run.output`` when no prompt has that name; show what the user wrote."""
+    for source in prompt_sources(prompt, config):
+        match = re.search(r"([\w.\-]*)" + re.escape(ref_text) + r"\b", source)
+        if match:
+            return (match.group(1) + ref_text).rsplit(".", 1)[0]
+    return None
 
 
 def run(args: argparse.Namespace) -> int:

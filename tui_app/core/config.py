@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .errors import ConfigError, ConfigErrors, UnknownPromptError
 from .fileio import atomic_write, dump_text, format_of, locate, parse_text
 from .model_settings import CALL_OPTIONS
+from .roundtrip import update_text
 from .schema import check_document, format_path
 
 # Keys of a model's settings that configure the call rather than being sent to the model.
@@ -228,6 +230,10 @@ class AIConfig:
         # sha256 of the bytes last read from / written to disk: lets a save notice that someone
         # else changed the file in the meantime.
         self.disk_digest = disk_digest
+        # The file started with a UTF-8 byte order mark: saves keep it.
+        self.bom = False
+        # Found while loading, not fatal (a key written twice: the last one is used).
+        self.warnings: list[ConfigError] = []
 
     # --- top level --------------------------------------------------------------------------
     @property
@@ -375,8 +381,14 @@ class AIConfig:
         self.invalidate()
 
     # --- persistence ------------------------------------------------------------------------
-    def dumps(self) -> str:
-        return dump_text(self.data, self.format)
+    def dumps(self, fmt: str | None = None) -> str:
+        """The text a save would write: the loaded text with only the changed values rewritten
+        (comments, quoting, indentation... of everything else kept), or a fresh rendering for a
+        document that has no text yet or is saved in another format."""
+        fmt = fmt or self.format
+        if self.source_text is None or fmt != self.format:
+            return dump_text(self.data, fmt)
+        return update_text(self.source_text, self.data, fmt)
 
     def changed_on_disk(self) -> bool:
         """True when the file's bytes differ from what was last loaded or saved here."""
@@ -388,16 +400,24 @@ class AIConfig:
             return True
 
     def save(self, path: Path | None = None) -> Path:
-        """Write the document atomically (to ``path``, or where it was loaded from)."""
+        """Write the document atomically (to ``path``, or where it was loaded from).
+
+        Only the values that changed since the load (or the last save) are rewritten; a save of
+        an unchanged document leaves the file byte-identical. A symlink is written through.
+        """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ConfigError("this config has no file yet: give a path to save it to")
         fmt = format_of(target) if path is not None else self.format
-        text = dump_text(self.data, fmt)
-        atomic_write(target, text)
+        text = self.dumps(fmt)
+        atomic_write(target, (BOM if self.bom else "") + text)
         if path is None or target == self.path:
-            self.disk_digest = _digest(text.encode("utf-8"))
+            self.disk_digest = _digest(((BOM if self.bom else "") + text).encode("utf-8"))
+            self.source_text = text
         return target
+
+
+BOM = "\ufeff"
 
 
 def _digest(raw: bytes) -> str:
@@ -409,6 +429,9 @@ def load(path: str | Path) -> AIConfig:
     path = Path(path)
     fmt = format_of(path)
     try:
+        size = path.stat().st_size
+        if size > limits.MAX_FILE_BYTES:
+            raise limits.file_too_large(size, str(path))
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError("file not found", source=str(path)) from None
@@ -424,6 +447,7 @@ def load(path: str | Path) -> AIConfig:
     config = loads(text, fmt, source=str(path))
     config.path = path
     config.disk_digest = _digest(raw)
+    config.bom = raw.startswith(b"\xef\xbb\xbf")
     return config
 
 
@@ -431,12 +455,15 @@ def loads(text: str, fmt: str = "json", *, source: str = "<config>") -> AIConfig
     """Parse and validate AIConfig text. Raises ConfigError (or ConfigErrors for several)."""
     if fmt not in ("json", "yaml"):
         raise ConfigError(f"unknown format '{fmt}' (json or yaml)", source=source)
-    data = parse_text(text, fmt, source)
+    warnings: list[ConfigError] = []
+    data = parse_text(text, fmt, source, warnings)
     problems = check_document(data)
     errors = [_located(text, fmt, source, path, message) for path, message in problems]
     if errors:
         raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
-    return AIConfig(data, fmt=fmt, source_text=text)
+    config = AIConfig(data, fmt=fmt, source_text=text)
+    config.warnings = warnings
+    return config
 
 
 def _located(

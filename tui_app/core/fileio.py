@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .errors import ConfigError
 
 JSON_SUFFIXES = {".json"}
@@ -29,9 +30,33 @@ def _yaml() -> Any:
 
 
 def _yaml_loader() -> type:
-    yaml = _yaml()
-    # the C loader is ~10x faster; fall back when libyaml is missing
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    """The C-accelerated safe loader (~10x faster; pure Python when libyaml is missing), noting
+    keys written twice in a mapping (YAML keeps the last one silently)."""
+    global _loader_class
+    if _loader_class is None:
+        yaml = _yaml()
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class Loader(base):  # type: ignore[misc, valid-type]
+            duplicates = False
+
+            def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+                mapping = super().construct_mapping(node, deep=deep)
+                if len(mapping) != len(node.value):
+                    own = [
+                        k.value
+                        for k, _ in node.value
+                        if node.start_mark.index <= k.start_mark.index < node.end_mark.index
+                    ]
+                    if len(own) != len(set(own)):  # not merely a key a merge (<<) overrode
+                        self.duplicates = True
+                return mapping
+
+        _loader_class = Loader
+    return _loader_class
+
+
+_loader_class: type | None = None
 
 
 def format_of(path: Path) -> str:
@@ -45,59 +70,136 @@ def format_of(path: Path) -> str:
     )
 
 
-def parse_text(text: str, fmt: str, source: str) -> Any:
-    """Parse ``text`` as ``fmt`` ("json" or "yaml"); syntax errors become ConfigError with line:col."""
+def parse_text(text: str, fmt: str, source: str, warnings: list[ConfigError] | None = None) -> Any:
+    """Parse ``text`` as ``fmt`` ("json" or "yaml"); syntax errors become ConfigError with line:col.
+
+    Hostile input is refused with a located message (see :mod:`limits`); keys written twice in
+    one mapping are added to ``warnings`` (with both positions) when a list is given.
+    """
+    if not text.strip():
+        raise ConfigError("empty file", source=source)
+    duplicates = False
     if fmt == "json":
+
+        def pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            nonlocal duplicates
+            result = dict(pairs)
+            if len(result) != len(pairs):
+                duplicates = True
+            return result
+
         try:
-            return json.loads(text)
+            data = json.loads(text, object_pairs_hook=pairs_to_dict)
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, col=exc.colno
             ) from None
+        except ValueError:  # Python's 4,300-digit limit on integers
+            raise limits.huge_number_error(text, source) from None
         except RecursionError:
             raise ConfigError("invalid JSON: nested too deeply", source=source) from None
+    else:
+        data, duplicates = _parse_yaml(text, source)
+        if data is None:
+            raise ConfigError("empty file: no YAML document (only comments)", source=source)
+        limits.check_expansion(data, text, source)
+    limits.check_value_sizes(data, text, source, lambda path: locate(text, fmt, path))
+    if duplicates and warnings is not None:
+        warnings += duplicate_key_warnings(text, fmt, source)
+    return data
+
+
+def _parse_yaml(text: str, source: str) -> tuple[Any, bool]:
     yaml = _yaml()
+    loader = _yaml_loader()(text)
     try:
-        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader
+        return loader.get_single_data(), loader.duplicates
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        problem = exc.problem or exc.context or "syntax error"
+        problem = limits.yaml_problem(exc.problem or exc.context or "syntax error", text, line)
         raise ConfigError(f"invalid YAML: {problem}", source=source, line=line, col=col) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", source=source) from None
+    except ValueError:  # Python's 4,300-digit limit on integers
+        raise limits.huge_number_error(text, source) from None
     except RecursionError:
         raise ConfigError("invalid YAML: nested too deeply", source=source) from None
+    finally:
+        loader.dispose()
+
+
+def duplicate_key_warnings(text: str, fmt: str, source: str) -> list[ConfigError]:
+    """One warning per key written twice in a mapping: where, and where it was first written."""
+    from .schema import format_path
+    from .spans import duplicate_keys
+
+    out = []
+    for key, path, first, again in duplicate_keys(text, fmt):
+        line, col = _line_col(text, again)
+        first_line, first_col = _line_col(text, first)
+        out.append(
+            ConfigError(
+                f"duplicate key '{key}': also at line {first_line}:{first_col};"
+                " the last one is used",
+                source=source,
+                line=line,
+                col=col,
+                location=format_path(path) if path else None,
+            )
+        )
+    return out
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def dump_text(data: Any, fmt: str) -> str:
-    """JSON with a 2-space indent and a final newline; YAML in document order."""
-    if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return _yaml().safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    """A whole document in the default style (JSON: 2-space indent; YAML: ``|`` for multi-line
+    text), for a file that has no text yet. Saving an existing file edits its text instead
+    (:func:`tui_app.core.roundtrip.update_text`)."""
+    from .roundtrip import render_document
+
+    return render_document(data, fmt)
 
 
-def atomic_write(path: Path, text: str) -> None:
+# Temp files are named ``.<name>.<pid>.<random>.tmp``: the pid tells a later save whether the
+# writer is still alive, so leftovers of a killed save are removed and a running save is not.
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$")
+_in_progress: set[str] = set()
+
+
+def atomic_write(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
 
-    A temp file in the same directory is written, fsynced and renamed over the target; the
-    target's permission bits are kept.
+    A symlink is written through: its target is replaced and the link stays a link. A temp file
+    in the target's directory is written, fsynced and renamed over the target; the target's
+    permission bits and (where the OS allows) owner and group are kept. Temp files left by an
+    earlier save that was killed are removed. Returns the path actually written.
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    path = Path(os.path.realpath(path))
+    directory = path.parent
+    _remove_stale_temps(directory, path.name)
     try:
-        mode: int | None = path.stat().st_mode & 0o7777
+        stat: os.stat_result | None = path.stat()
     except FileNotFoundError:
-        mode = None
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        stat = None
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=directory
+    )
+    _in_progress.add(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp_name, mode)
+        if stat is not None:
+            os.chmod(tmp_name, stat.st_mode & 0o7777)
+            if hasattr(os, "chown") and (stat.st_uid, stat.st_gid) != _owner(tmp_name):
+                with contextlib.suppress(OSError):  # only root may give a file away
+                    os.chown(tmp_name, stat.st_uid, stat.st_gid)
         else:
             umask = os.umask(0)
             os.umask(umask)
@@ -107,7 +209,20 @@ def atomic_write(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    try:  # make the rename itself durable
+    finally:
+        _in_progress.discard(tmp_name)
+    _fsync_directory(directory)
+    return path
+
+
+def _owner(name: str) -> tuple[int, int]:
+    stat = os.stat(name)
+    return stat.st_uid, stat.st_gid
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable."""
+    try:
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:
         return
@@ -117,6 +232,32 @@ def atomic_write(path: Path, text: str) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def _remove_stale_temps(directory: Path, name: str) -> None:
+    """Delete ``.<name>.<pid>.*.tmp`` files whose writer is gone (a save killed midway)."""
+    try:
+        candidates = [e for e in os.scandir(directory) if e.name.startswith(f".{name}.")]
+    except OSError:
+        return
+    for entry in candidates:
+        match = _TEMP.match(entry.name)
+        if match is None or match.group("name") != name or entry.path in _in_progress:
+            continue
+        if _alive(int(match.group("pid"))) and int(match.group("pid")) != os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 # --- positions -------------------------------------------------------------------------------
@@ -162,68 +303,20 @@ def _locate_yaml(text: str, path: Sequence[PathPart]) -> tuple[int, int] | None:
     return best.start_mark.line + 1, best.start_mark.column + 1
 
 
-_WS = re.compile(r"[ \t\n\r]*")
-_SCALAR_END = re.compile(r"[,\]\}\s]")
-
-
 def _locate_json(text: str, path: Sequence[PathPart]) -> int | None:
-    """Walk ``text`` (known to be valid JSON) down ``path`` without building values."""
-    pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
-    best = pos
+    """Walk ``text`` (known to be valid JSON) down ``path``; the nearest ancestor when a part
+    is missing."""
+    from .spans import json_spans
+
+    node = json_spans(text)
     for part in path:
-        found = _json_child(text, pos, part)
-        if found is None:
-            return best
-        pos = best = found
-    return best
-
-
-def _json_child(text: str, pos: int, part: PathPart) -> int | None:
-    opener = text[pos]
-    if opener == "{" and isinstance(part, str):
-        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-        while text[pos] != "}":
-            key, pos = json.decoder.scanstring(text, pos + 1)
-            pos = _WS.match(text, pos).end() + 1  # type: ignore[union-attr]  # past ':'
-            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-            if key == part:
-                return pos
-            pos = _WS.match(text, _skip_json_value(text, pos)).end()  # type: ignore[union-attr]
-            if text[pos] == ",":
-                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-        return None
-    if opener == "[" and isinstance(part, int):
-        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-        index = 0
-        while text[pos] != "]":
-            if index == part:
-                return pos
-            pos = _WS.match(text, _skip_json_value(text, pos)).end()  # type: ignore[union-attr]
-            if text[pos] == ",":
-                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-            index += 1
-        return None
-    return None
-
-
-def _skip_json_value(text: str, pos: int) -> int:
-    """Index just past the JSON value starting at ``pos``."""
-    char = text[pos]
-    if char == '"':
-        return json.decoder.scanstring(text, pos + 1)[1]
-    if char in "{[":
-        depth = 0
-        while True:
-            char = text[pos]
-            if char == '"':
-                pos = json.decoder.scanstring(text, pos + 1)[1]
-                continue
-            if char in "{[":
-                depth += 1
-            elif char in "}]":
-                depth -= 1
-                if depth == 0:
-                    return pos + 1
-            pos += 1
-    match = _SCALAR_END.search(text, pos)
-    return match.start() if match else len(text)
+        child = None
+        if node.kind == "map" and isinstance(part, str):
+            found = node.entry(part)
+            child = found[1] if found else None
+        elif node.kind == "seq" and isinstance(part, int) and part < len(node.items):
+            child = node.items[part]
+        if child is None:
+            break
+        node = child
+    return node.start

@@ -20,7 +20,7 @@ from graphlib import CycleError as _GraphlibCycle
 from graphlib import TopologicalSorter
 
 from .config import AIConfig, Prompt
-from .errors import CycleError, PromptTuiError
+from .errors import ConfigError, ConfigErrors, CycleError, PromptTuiError
 from .templates import Reference, TemplateEngine, default_engine
 
 
@@ -70,6 +70,8 @@ class DependencyGraph:
     unknown: dict[str, list[str]] = field(default_factory=dict)  # prompt -> unknown names it reads
     errors: dict[str, PromptTuiError] = field(default_factory=dict)  # prompt -> template error
     cycle: list[str] | None = None
+    # A name used by two prompts makes every edge to it ambiguous: reported instead of a cycle.
+    duplicates: list[ConfigError] = field(default_factory=list)
 
     @classmethod
     def build(cls, config: AIConfig, engine: TemplateEngine | None = None) -> DependencyGraph:
@@ -100,19 +102,23 @@ class DependencyGraph:
                         found.append(ref.root)
                 else:
                     unknown.setdefault(prompt.name, []).append(ref.root)
-            reads[prompt.name] = tuple(found)
+            # a duplicated name (reported as such) merges its prompts' edges
+            reads[prompt.name] = tuple(dict.fromkeys([*reads.get(prompt.name, ()), *found]))
             # Chat context: only edges to the nearest earlier same-model prompt that itself keeps
             # context (it covers everything before it, transitively) and to the context-free
             # prompts after it. Edges to every earlier prompt would be quadratic.
             model = config.model_name_of(prompt)
             tail = chain_tail.setdefault(model, [])
             keeps_context = prompt.remember_chat_context and prompt.template is not None
-            context[prompt.name] = tuple(tail) if keeps_context else ()
+            own = tuple(t for t in tail if t != prompt.name) if keeps_context else ()
+            context[prompt.name] = tuple(dict.fromkeys([*context.get(prompt.name, ()), *own]))
             if keeps_context:
                 chain_tail[model] = [prompt.name]
             else:
                 tail.append(prompt.name)
         graph = cls(names, reads, context, unknown, errors)
+        if len(name_set) != len(names):
+            graph.duplicates = config.duplicate_name_errors()
         graph.cycle = graph._find_cycle()
         return graph
 
@@ -152,6 +158,8 @@ class DependencyGraph:
         return None
 
     def check(self) -> None:
+        if self.duplicates:
+            raise self.duplicates[0] if len(self.duplicates) == 1 else ConfigErrors(self.duplicates)
         if self.cycle:
             raise CycleError(self.cycle)
 

@@ -36,3 +36,21 @@ def error_output(exc: BaseException) -> dict[str, Any]:
         "evalue": str(exc),
         "traceback": [],
     }
+
+
+def call_kind(output: dict[str, Any] | None) -> str | None:
+    """ "function call" / "tool call" when a result is the model calling a function, else None.
+
+    The shapes found in files: the OpenAI message itself (``{role, content: null,
+    function_call | tool_calls}``, older SDKs) and ``{kind: "tool_calls", value: [...]}``.
+    """
+    if not output or output.get("output_type") != "execute_result":
+        return None
+    data = output.get("data")
+    if not isinstance(data, dict):
+        return None
+    if data.get("kind") == "tool_calls" or (data.get("tool_calls") and not data.get("content")):
+        return "tool call"
+    if data.get("function_call") and not data.get("content"):
+        return "function call"
+    return None

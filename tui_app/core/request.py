@@ -20,6 +20,10 @@ class ResolvedRequest:
     call_options: dict[str, Any] = field(default_factory=dict)
     # References rendered as "" because the caller allowed missing values.
     missing: list[str] = field(default_factory=list)
+    # Each missing key that is another prompt's output or input -> that prompt's name.
+    missing_of: dict[str, str] = field(default_factory=dict)
+    # What the request leaves out on purpose (an earlier answer that is a function call).
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {

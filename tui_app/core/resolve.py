@@ -14,6 +14,7 @@ from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
 from .errors import ConfigError, MissingReferenceError, PromptTuiError
 from .graph import prompt_references, prompt_sources
 from .model_settings import STRUCTURAL
+from .outputs import call_kind
 from .param_sources import ParamInfo, ParamSource
 from .request import ResolvedRequest
 from .templates import Reference, TemplateEngine, default_engine
@@ -96,16 +97,17 @@ def _missing(
     context: dict[str, Any],
     prompt_names: frozenset[str],
     guarded: frozenset[Reference] = frozenset(),
-) -> dict[str, str]:
-    """Missing references -> why, for the error message. Guarded ones (``x is defined``,
-    ``x | default(...)``) are optional by the template's own say-so."""
-    missing: dict[str, str] = {}
+) -> dict[str, tuple[str, str | None]]:
+    """Missing references -> (why, for the error message; the prompt whose output or input it
+    is, or None for a parameter). Guarded ones (``x is defined``, ``x | default(...)``) are
+    optional by the template's own say-so."""
+    missing: dict[str, tuple[str, str | None]] = {}
     for ref in refs:
         if ref in guarded:
             continue
         value = context.get(ref.root)
         if ref.root not in context or value is None:
-            missing.setdefault(ref.root, "no value")
+            missing.setdefault(ref.root, ("no value", None))
         elif (
             ref.root in prompt_names
             and isinstance(value, dict)
@@ -113,7 +115,8 @@ def _missing(
             and value.get(ref.attr) is None
         ):
             reason = "not run yet" if ref.attr == "output" else "input is not text"
-            missing.setdefault(ref.text or f"{ref.root}.{ref.attr}", reason)
+            of = ref.root if ref.attr == "output" else None
+            missing.setdefault(ref.text or f"{ref.root}.{ref.attr}", (reason, of))
     return missing
 
 
@@ -178,7 +181,13 @@ class _Session:
         self.outputs = outputs
         self.name_set = config.prompt_name_set
         self.missing: dict[str, str] = {}  # of the resolution in progress
-        self._history: dict[str, tuple[list[dict[str, Any]], dict[str, str]]] = {}
+        # missing key -> the prompt whose output (or input) it is: a dotted prompt name
+        # (gpt3.5-run) cannot be split back out of the key's text
+        self.missing_of: dict[str, str] = {}
+        self.notes: list[str] = []  # what the request leaves out on purpose, and why
+        self._history: dict[
+            str, tuple[list[dict[str, Any]], dict[str, tuple[str, str | None]]]
+        ] = {}
         self._by_model: dict[str | None, list[tuple[int, Prompt]]] | None = None
 
     def render(
@@ -186,31 +195,43 @@ class _Session:
         source: str,
         owner: Prompt,
         label: str | None = None,
-        into: dict[str, str] | None = None,
+        into: dict[str, tuple[str, str | None]] | None = None,
     ) -> str:
         compiled = self.engine.compile(source, self.name_set, prompt=owner.name)
         context = _context(self.config, owner, self.params, compiled.references, self.outputs)
-        sink = self.missing if into is None else into
-        for name, why in _missing(
+        for name, (why, of) in _missing(
             compiled.references, context, self.name_set, compiled.guarded
         ).items():
             key = f"{name} (in history prompt '{label}')" if label else name
-            sink.setdefault(key, why)
+            if into is not None:
+                into.setdefault(key, (why, of))
+            else:
+                self._note_missing(key, why, of)
         return compiled.render(context, prompt=owner.name, missing_ok=True)
 
     def history_of(self, earlier: Prompt) -> list[dict[str, Any]]:
         """An earlier prompt as chat history: its input, then its answer when it has one."""
         if earlier.name not in self._history:
-            missing: dict[str, str] = {}
+            missing: dict[str, tuple[str, str | None]] = {}
             messages = [_message_for(earlier, self, label=earlier.name, into=missing)]
-            answer = _answer_message(latest_output(earlier, self.outputs))
-            if answer is not None:
+            answer = _answer_message(earlier.name, latest_output(earlier, self.outputs))
+            if isinstance(answer, str):
+                missing[answer] = ("note", None)
+            elif answer is not None:
                 messages.append(answer)
             self._history[earlier.name] = (messages, missing)
         messages, missing = self._history[earlier.name]
-        for key, why in missing.items():
-            self.missing.setdefault(key, why)
+        for key, (why, of) in missing.items():
+            if why == "note":
+                self.notes.append(key)
+            else:
+                self._note_missing(key, why, of)
         return [dict(m) for m in messages]
+
+    def _note_missing(self, key: str, why: str, of: str | None) -> None:
+        self.missing.setdefault(key, why)
+        if of is not None:
+            self.missing_of.setdefault(key, of)
 
     def earlier_same_model(self, prompt: Prompt) -> list[Prompt]:
         if self._by_model is None:
@@ -225,7 +246,10 @@ class _Session:
 
 
 def _message_for(
-    prompt: Prompt, session: _Session, label: str | None = None, into: dict[str, str] | None = None
+    prompt: Prompt,
+    session: _Session,
+    label: str | None = None,
+    into: dict[str, tuple[str, str | None]] | None = None,
 ) -> dict[str, Any]:
     message_input = prompt.input_message
     if message_input is not None:
@@ -245,10 +269,22 @@ def _message_for(
     return {"content": session.render(prompt.template, prompt, label, into), "role": "user"}
 
 
-def _answer_message(output: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An earlier prompt's latest answer as an assistant message (only role 'assistant')."""
+def _answer_message(name: str, output: dict[str, Any] | None) -> dict[str, Any] | str | None:
+    """An earlier prompt's latest answer as an assistant message (only role 'assistant').
+
+    An answer that is a function or tool call is left out, as the AIConfig SDK leaves it out
+    (returned instead: a note saying so). It is never sent as its JSON text: the model would
+    read it as something it said. A structured call message is no option either: providers
+    refuse an assistant tool call that no tool result follows, and the file holds none.
+    """
     if output_role(output) != "assistant":
         return None
+    kind = call_kind(output)
+    if kind is not None:
+        return (
+            f"prompt '{name}': its answer is a {kind}, left out of the chat history"
+            " (pass its result on as a parameter)"
+        )
     text = output_text(output)
     message: dict[str, Any] = {"content": text, "role": "assistant"}
     meta = output.get("metadata") if output else None
@@ -276,6 +312,8 @@ def resolve(
     prompt = config.prompt(prompt_name)
     session = _session or _Session(config, engine or default_engine(), dict(params or {}), outputs)
     session.missing = {}
+    session.missing_of = {}
+    session.notes = []
     model_name = effective_model_name(config, prompt, model)
     merged = merged_settings(config, prompt, model, settings)
 
@@ -317,6 +355,8 @@ def resolve(
         settings=sent,
         call_options=call_options,
         missing=list(session.missing),
+        missing_of=dict(session.missing_of),
+        notes=list(dict.fromkeys(session.notes)),
     )
 
 

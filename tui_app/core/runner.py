@@ -120,7 +120,7 @@ class Runner:
             except PromptTuiError:
                 continue  # reported when the prompt runs
             requests.append(resolved)
-            missing = [m for m in resolved.missing if not _is_output_of(m, running)]
+            missing = [m for m in resolved.missing if resolved.missing_of.get(m) not in running]
             if missing:
                 problems.append(str(MissingReferenceError(name, missing)))
         for check in self.preflight_checks:
@@ -562,8 +562,3 @@ def _record_result(run: Run, event: RunEvent) -> None:
                 event.partial_text,
                 event.t,
             )
-
-
-def _is_output_of(missing: str, running: set[str]) -> bool:
-    root, _, attr = missing.partition(".")
-    return attr.startswith("output") and root in running

@@ -73,7 +73,9 @@ class _Analyzer:
         template.body = [self.visit(n, scope) for n in template.body]
 
     # -- generic
-    def visit(self, node: nodes.Node, scope: _Scope) -> nodes.Node:
+    # visit/expr/body return Any: a rewritten node goes back into Jinja's typed fields
+    # (Expr, Stmt, Keyword...), and the rewrite keeps each node's kind.
+    def visit(self, node: nodes.Node, scope: _Scope) -> Any:
         method = getattr(self, "v_" + type(node).__name__, None)
         if method is not None:
             return method(node, scope)
@@ -88,13 +90,13 @@ class _Analyzer:
             elif isinstance(value, list):
                 value[:] = [self.visit(v, scope) if isinstance(v, nodes.Node) else v for v in value]
 
-    def body(self, items: list[nodes.Node], scope: _Scope) -> list[nodes.Node]:
+    def body(self, items: list[nodes.Node], scope: _Scope) -> Any:
         return [self.visit(n, scope) for n in items]
 
     # -- expressions
     def expr(
         self, node: nodes.Node, scope: _Scope, *, called: bool = False, guarded: bool = False
-    ) -> nodes.Node:
+    ) -> Any:
         if isinstance(node, nodes.Name):
             return self.name(node, scope, None, called, guarded)
         if isinstance(node, nodes.Getattr):
@@ -246,9 +248,12 @@ class _Analyzer:
         return node
 
     def no_loading(self, node: nodes.Node, scope: _Scope) -> nodes.Node:
-        tag = {nodes.Extends: "extends", nodes.Include: "include", nodes.Import: "import"}.get(
-            type(node), "from ... import"
-        )
+        tags: dict[type[nodes.Node], str] = {
+            nodes.Extends: "extends",
+            nodes.Include: "include",
+            nodes.Import: "import",
+        }
+        tag = tags.get(type(node), "from ... import")
         raise _CompileError(
             f"{{% {tag} %}} is not available: a prompt template cannot load other templates",
             node.lineno,
@@ -259,7 +264,7 @@ class _Analyzer:
     # -- names
     def name(
         self, node: nodes.Name, scope: _Scope, attr: str | None, called: bool, guarded: bool
-    ) -> nodes.Node:
+    ) -> nodes.Expr:
         if node.ctx != "load":
             scope.bound.add(node.name)
             return node
@@ -278,6 +283,7 @@ class _Analyzer:
                 return self.item(scope.frames[-1], root, node)
             self.reference(root, ident, attr, guarded)
             return node
+        assert meaning is not None  # only plain names have no recorded meaning
         if kind == "at":
             if not scope.frames:
                 raise _CompileError(
@@ -308,10 +314,14 @@ class _Analyzer:
         self.idents.setdefault(root, ident)
 
     @staticmethod
-    def frame_attr(frame: str, attr: str, node: nodes.Node) -> nodes.Node:
-        return nodes.Getattr(nodes.Name(frame, "load"), attr, "load").set_lineno(node.lineno)
+    def frame_attr(frame: str, attr: str, node: nodes.Node) -> nodes.Expr:
+        lookup = nodes.Getattr(nodes.Name(frame, "load"), attr, "load")
+        lookup.set_lineno(node.lineno)
+        return lookup
 
     @staticmethod
-    def item(frame: str, key: str, node: nodes.Node) -> nodes.Node:
+    def item(frame: str, key: str, node: nodes.Node) -> nodes.Expr:
         this = nodes.Getattr(nodes.Name(frame, "load"), "this", "load")
-        return nodes.Getitem(this, nodes.Const(key), "load").set_lineno(node.lineno)
+        lookup = nodes.Getitem(this, nodes.Const(key), "load")
+        lookup.set_lineno(node.lineno)
+        return lookup

@@ -87,10 +87,10 @@ def _direct_ast(pieces: list[_Piece]) -> nodes.Template:
                 each = nodes.Name(_EACH, "load", lineno=line)
                 call = nodes.Call(each, [_path_node(piece)], [], None, None, lineno=line)
                 target = nodes.Name(piece.frame, "store", lineno=line)
-                node = nodes.For(target, call, [], [], None, False, lineno=line)
-                bodies[-1].append(node)
-                blocks.append(node)
-                bodies.append(node.body)
+                loop = nodes.For(target, call, [], [], None, False, lineno=line)
+                bodies[-1].append(loop)
+                blocks.append(loop)
+                bodies.append(loop.body)
             elif op == "set":
                 name, attr = piece.params
                 frame = nodes.Name(piece.frame, "load", lineno=line)

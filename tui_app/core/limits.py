@@ -1,0 +1,132 @@
+"""Hostile and odd files: refused fast, with a message that says what and where.
+
+A config is data from anywhere (a colleague's branch, a downloaded example). Parsing it must not
+hang, eat memory or crash with a traceback: YAML aliases are expanded lazily by reference, so a
+small "alias bomb" loads instantly and explodes later when rendered, hashed or saved; Python
+refuses to convert integers of more than 4,300 digits; a multi-megabyte value freezes the screen.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import ConfigError
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_VALUE_CHARS = 8 * 1024 * 1024
+# Values a document may hold once YAML aliases are expanded (a 5,000-prompt file holds ~100k).
+MAX_EXPANDED_VALUES = 2_000_000
+
+_HUGE_NUMBER = re.compile(r"[-+]?\d{4301,}")
+_ALIAS = re.compile(r"(?:^|[\s\[\{,:-])\*[^\s,\[\]\{\}]+", re.MULTILINE)
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def huge_number_error(text: str, source: str) -> ConfigError:
+    """The error for a number Python will not convert (more than 4,300 digits)."""
+    match = _HUGE_NUMBER.search(text)
+    line, col = _position(text, match.start()) if match else (None, None)
+    digits = len(match.group().lstrip("+-")) if match else 4301
+    return ConfigError(
+        f"a number with {digits:,} digits: numbers are limited to 4,300 digits (quote it to keep"
+        " it as text)",
+        source=source,
+        line=line,
+        col=col,
+    )
+
+
+def file_too_large(size: int, source: str) -> ConfigError:
+    return ConfigError(
+        f"file too large: {size:,} bytes (limit {MAX_FILE_BYTES:,}); "
+        "a config holds prompts, not data",
+        source=source,
+    )
+
+
+def check_expansion(data: Any, text: str, source: str) -> None:
+    """Refuse YAML whose aliases expand to more than MAX_EXPANDED_VALUES values, or to itself.
+
+    The loader shares one object per anchor, so this walk costs one visit per distinct object.
+    """
+    if not _ALIAS.search(text):
+        return
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(value: Any) -> int:
+        if not isinstance(value, dict | list):
+            return 1
+        key = id(value)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _refuse(text, source, "an alias that contains itself (a recursive YAML alias)")
+        active.add(key)
+        children = value.values() if isinstance(value, dict) else value
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_EXPANDED_VALUES:
+                raise _refuse(
+                    text,
+                    source,
+                    f"YAML aliases expand to more than {MAX_EXPANDED_VALUES:,} values"
+                    " (an alias bomb?)",
+                )
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    size(data)
+
+
+def _refuse(text: str, source: str, message: str) -> ConfigError:
+    match = _ALIAS.search(text)
+    offset = match.start() + match.group().index("*") if match else 0
+    line, col = _position(text, offset)
+    return ConfigError(message, source=source, line=line, col=col)
+
+
+def check_value_sizes(data: Any, text: str, source: str, locate: Any) -> None:
+    """Refuse a string longer than MAX_VALUE_CHARS (no file shorter than that can hold one)."""
+    if len(text) <= MAX_VALUE_CHARS:
+        return
+    todo: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while todo:
+        value, path = todo.pop()
+        if isinstance(value, dict):
+            todo += [(v, (*path, k)) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(v, (*path, i)) for i, v in enumerate(value)]
+        elif isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+            position = locate(path)
+            line, col = position if position else (None, None)
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+            raise ConfigError(
+                f"value too large: {len(value):,} characters (limit {MAX_VALUE_CHARS:,})",
+                source=source,
+                line=line,
+                col=col,
+                location=where.lstrip("."),
+            )
+
+
+def yaml_problem(problem: str, text: str, line: int | None) -> str:
+    """PyYAML's message, made plain for the cases it words obscurely."""
+    if "'\\t'" in problem or (line is not None and _has_tab_indent(text, line)):
+        return "tab character in indentation: YAML indents with spaces only"
+    return problem
+
+
+def _has_tab_indent(text: str, line: int) -> bool:
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return False
+    current = lines[line - 1]
+    return "\t" in current[: len(current) - len(current.lstrip(" \t"))]
