@@ -257,9 +257,10 @@ class Workspace:
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the document (atomically). Saving elsewhere leaves the document dirty."""
+        revision = self.revision  # a change made while the file is written stays unsaved
         written = self.document.save(Path(path) if path is not None else None)
         if path is None:
-            self.saved_revision = self.revision
+            self.saved_revision = revision
         return written
 
     # --- parameters -------------------------------------------------------------------------

@@ -324,7 +324,9 @@ class PromptTuiApp(App[int]):
             return
         self._write(then=then)
 
+    @work(thread=True, group="save", exclusive=False, description="save the config")
     def _write(self, *, copy: bool = False, then: Any = None) -> None:
+        """Write the file in a thread (an fsync can take a while), then report on the loop."""
         assert self.workspace is not None
         try:
             if copy:
@@ -332,13 +334,21 @@ class PromptTuiApp(App[int]):
                 stamp = time.strftime("%Y%m%d-%H%M%S")
                 target = path.with_name(f"{path.name.split('.')[0]}.mine-{stamp}{_suffixes(path)}")
                 self.workspace.save(target)
-                self.notify(f"Saved a copy: {target}", title="Saved")
+                message = f"Saved a copy: {target}"
             else:
                 self.workspace.save()
-                self.notify(f"Saved {self.config_path}", title="Saved")
+                message = f"Saved {self.config_path}"
         except (PromptTuiError, OSError) as exc:
-            self.notify(str(exc), title="Save failed", severity="error")
+            self.call_from_thread(self.notify, str(exc), title="Save failed", severity="error")
             return
+        except Exception as exc:  # the app never dies of a save
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            self.call_from_thread(self.notify, error, title="Save failed", severity="error")
+            return
+        self.call_from_thread(self._saved, message, then)
+
+    def _saved(self, message: str, then: Any) -> None:
+        self.notify(message, title="Saved")
         main = self._main_screen()
         if main is not None:
             main.refresh_header()

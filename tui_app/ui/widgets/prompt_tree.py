@@ -36,7 +36,12 @@ class PromptTree(Tree[str]):
 ### Prompt tree
 
 Prompts in file order. Expand one (`→`/`space`) to see the prompts it depends on: the outputs it
-reads, and earlier prompts it gets chat context from (*context*).
+reads, and earlier same-model prompts it gets chat context from (*chat context: runs after*).
+
+Chat context is AIConfig's default (`remember_chat_context: true`): a prompt's request holds every
+earlier same-model prompt's input and answer, so it runs after them even when it reads none of
+their outputs. That is why a fan-out of same-model prompts runs one at a time. To run a prompt in
+parallel, set `"remember_chat_context": false` in its metadata (`prompt-tui validate` lists them).
 
 Status: `·` idle, `…` queued, spinner running, `✓` done, `≡` cached, `~` stale (its request changed
 since its output), `✗` failed, `⊘` blocked, `■` cancelled.
@@ -108,7 +113,7 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         if model:
             label.append(f"  {model}", Style(dim=True))
         if context:
-            label.append(" (context)", Style(dim=True, italic=True))
+            label.append(" (chat context: runs after)", Style(dim=True, italic=True))
         if status in ("failed", "blocked"):
             label.append(f" {status}", color)
         return label
