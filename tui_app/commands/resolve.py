@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-from ..core.config import load
 from ..core.resolve import resolve
 from ..core.secrets import scrub_settings
+from ..core.workspace import Workspace
 from .options import add_override_options, parse_params, parse_settings
 
 
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load(args.config)
+    config = Workspace.open(args.config, history=False).document
     request = resolve(
         config,
         args.prompt,
