@@ -26,6 +26,7 @@ from .events import RunEvent
 from .runs import Overrides, PromptResult, PromptStatus, Run, RunState
 
 if TYPE_CHECKING:
+    from .config import AIConfig
     from .history import History, RunRecord
     from .workspace import Workspace
 
@@ -58,14 +59,23 @@ class Column:
     def label(self) -> str:
         if not self.settings:
             return self.model
-        extra = " ".join(f"{k}={json.dumps(v)}" for k, v in self.settings.items())
+        extra = " ".join(
+            f"{k}={v if isinstance(v, str) and v.isidentifier() else json.dumps(v)}"
+            for k, v in self.settings.items()
+        )
         return f"{self.model} {extra}"
 
     @classmethod
     def parse(cls, spec: str) -> Column:
         """``"MODEL [KEY=VALUE]..."``, e.g. ``"gpt-4o-mini temperature=0.9 max_tokens=200"``
-        (values parse as JSON scalars), the one text form the CLI and the TUI share."""
-        words = spec.split()
+        (values parse as JSON scalars; quote a value with spaces), the one text form the CLI
+        and the TUI share."""
+        import shlex
+
+        try:
+            words = shlex.split(spec)  # quotes keep spaces: mock response="Day one: Alfama"
+        except ValueError as exc:
+            raise ColumnSpecError(f"column '{spec}': {exc}") from None
         if not words or "=" in words[0]:
             raise ColumnSpecError(
                 f"column '{spec}': expected MODEL [KEY=VALUE]..., e.g. 'echo delay=0'"
@@ -381,7 +391,8 @@ class Comparison:
 
     def adopt(self, index: int) -> None:
         """Make the column's model and settings the prompt's and its answers the outputs (in
-        chain mode the downstream's too, so nothing goes stale). The caller saves the file."""
+        chain mode the downstream's too, and the upstream answers the column read, so nothing
+        goes stale). The caller saves the file."""
         run = self.runs[index]
         missing = [n for n in self.steps if not run.results.get(n, PromptResult()).succeeded]
         if missing:
@@ -389,6 +400,10 @@ class Comparison:
                 f"column {self.columns[index].label} has no answer for "
                 f"{', '.join(repr(n) for n in missing)}: nothing adopted"
             )
+        if self.upstream is not None:  # what the column was built on, so it is not stale
+            for name in self.upstream.plan:
+                if self.upstream.results.get(name, PromptResult()).succeeded:
+                    self.workspace.adopt(self.upstream, name)
         for name in self.steps:
             self.workspace.adopt(run, name)
 
@@ -501,8 +516,12 @@ class PastComparison:
         return [self.metrics(i) for i in range(len(self.columns))]
 
 
-def load_comparison(history: History, group_id: str) -> PastComparison:
-    """Rebuild a comparison from its history rows (raises PromptTuiError when unknown)."""
+def load_comparison(
+    history: History, group_id: str, config: AIConfig | None = None
+) -> PastComparison:
+    """Rebuild a comparison from its history rows (raises PromptTuiError when unknown). The
+    history holds the model ids sent; with ``config`` they are named as the config names them
+    (``openai/x`` sent for the config's model ``x``), so a re-run resolves the same way."""
     rows = list(reversed(history.runs(group_id=group_id, limit=None)))  # oldest first
     if not rows:
         raise PromptTuiError(f"no comparison with group id '{group_id}' in the history")
@@ -510,30 +529,44 @@ def load_comparison(history: History, group_id: str) -> PastComparison:
     for row in rows:
         by_run.setdefault(row.run_id, []).append(row)
     runs_of: dict[str, int] = {}
-    for records in by_run.values():
-        for name in {r.prompt for r in records}:
+    for group in by_run.values():
+        for name in {r.prompt for r in group}:
             runs_of[name] = runs_of.get(name, 0) + 1
     widest = max(runs_of.values())
-    column_runs = [
-        records for records in by_run.values() if any(runs_of[r.prompt] == widest for r in records)
-    ]
+    # the upstream run is the one whose prompts ran once; a re-run column replaces the earlier
+    # run of the same model and settings (the latest wins)
+    latest_run: dict[str, list[RunRecord]] = {}
+    for group in by_run.values():
+        if any(runs_of[r.prompt] == widest for r in group):
+            head = min(group, key=lambda r: r.started_at)
+            key = json.dumps([head.model, head.settings], sort_keys=True, default=str)
+            latest_run.pop(key, None)
+            latest_run[key] = group
+    column_runs = list(latest_run.values())
     # the compared prompt starts first in each column; the rest is its downstream
     first = min(column_runs[0], key=lambda r: r.started_at)
     steps: list[str] = []
     for rec in sorted(column_runs[0], key=lambda r: r.started_at):
         if rec.prompt not in steps:
             steps.append(rec.prompt)
-    records = []
-    columns = []
+    records: list[list[RunRecord]] = []
+    columns: list[Column] = []
     for run_records in column_runs:
         latest = {r.prompt: r for r in run_records}  # one row per step (the last written)
         records.append([latest[s] for s in steps if s in latest])
         head = latest.get(first.prompt, run_records[0])
-        columns.append(Column(head.model or "?", {}))
+        columns.append(Column(_model_name(head.model or "?", config), {}))
     columns = _label_settings(columns, [rs[0].settings if rs else {} for rs in records])
     return PastComparison(
         group_id, first.prompt, first.config_path, rows[0].started_at, columns, steps, records
     )
+
+
+def _model_name(model_id: str, config: AIConfig | None) -> str:
+    if config is None or model_id in config.models:
+        return model_id
+    names = [n for n, s in config.models.items() if str(s.get("model", n)) == model_id]
+    return names[0] if len(names) == 1 else model_id
 
 
 def _label_settings(columns: list[Column], settings: list[dict[str, Any]]) -> list[Column]:
@@ -571,7 +604,7 @@ def fmt_secs(value: float | None) -> str:
 
 def fmt_cost(value: float | None) -> str:
     if value is None:
-        return "cost ?"
+        return "?"
     return f"${value:.6f}".rstrip("0").rstrip(".") if value else "$0"
 
 

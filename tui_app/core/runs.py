@@ -163,7 +163,7 @@ class Run:
             **self.seed,
             **{
                 name: result.output
-            for name, result in self.results.items()
+                for name, result in self.results.items()
                 if result.succeeded and result.output is not None
             },
         }

@@ -341,7 +341,7 @@ def _read_past(main: Any) -> None:
         groups = recent_groups(history, str(workspace.document.path))
         rows = []
         for group_id, started in groups:
-            past = load_comparison(history, group_id)
+            past = load_comparison(history, group_id, workspace.document)
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(started))
             models = ", ".join(c.label for c in past.columns)
             rows.append((group_id, f"{when}  {past.prompt}  [{models}]"))
@@ -364,7 +364,7 @@ def reopen(main: Any, group_id: str) -> None:
 
     history = main.session.workspace.history
     try:
-        past = load_comparison(history, group_id)
+        past = load_comparison(history, group_id, main.session.workspace.document)
     except PromptTuiError as exc:
         main.notify(str(exc), severity="error")
         return
