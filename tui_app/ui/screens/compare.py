@@ -14,6 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -120,20 +121,21 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
 
     def on_mount(self) -> None:
         self.columns[0].focus()
-        self._title()
+        self.refresh_title()
         self.redraw()
         if self.comparison is not None:
             self.set_interval(REDRAW_INTERVAL, self.redraw, name="compare-redraw")
             self._drive("all")
 
-    def _title(self) -> None:
+    def refresh_title(self) -> None:
         source = self.comparison or self.past
         assert source is not None
         mode = f"chain: {' → '.join(source.steps)}" if self.chain else "prompt"
         where = "from history, " if self.past is not None else ""
         diff = f"  diff vs {self.base + 1}" if self.diff else ""
         self.query_one("#compare-title", Static).update(
-            f"Compare [b]{self.prompt}[/b] ({mode})  {where}group {source.group_id}{diff}"
+            f"Compare [b]{escape(self.prompt)}[/b] ({escape(mode)})  {where}group "
+            f"{source.group_id}{diff}"
         )
 
     def redraw(self) -> None:
@@ -182,7 +184,7 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
         self.diff = not self.diff
         for column in self.columns:
             column.set_title(base=self.diff and column.index == self.base)
-        self._title()
+        self.refresh_title()
         self.redraw()
 
     def action_set_base(self) -> None:
@@ -190,7 +192,7 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
         self.diff = True
         for column in self.columns:
             column.set_title(base=column.index == self.base)
-        self._title()
+        self.refresh_title()
         self.redraw()
 
     def action_cancel_column(self) -> None:
@@ -239,7 +241,7 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
             self.notify(str(exc), title="Cannot re-run", severity="error")
             return None
         self.past = None
-        self._title()
+        self.refresh_title()
         self.set_interval(REDRAW_INTERVAL, self.redraw, name="compare-redraw")
         self._drive("all")
         return None  # started: nothing more to do
@@ -260,7 +262,7 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
             return
         app: Any = self.app
         label = comparison.columns[index].label
-        app.save_config(then=lambda: self.notify(f"{self.prompt} now uses {label}"))
+        app.save_config(then=lambda: app.notify(escape(f"{self.prompt} now uses {label}")))
         if self.on_adopted is not None:
             self.on_adopted(self.prompt)
         self.dismiss()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.markup import escape
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, OptionList, Static
@@ -60,12 +61,12 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker", id="compare-setup"):
-            yield Static(f"Compare models on [b]{self.prompt}[/b]", classes="dialog-title")
+            yield Static(f"Compare models on [b]{escape(self.prompt)}[/b]", classes="dialog-title")
             yield Static("", id="compare-columns")
             yield Input(placeholder="model [key=value ...]", id="compare-model")
             yield OptionList(id="compare-options")
             chain = Checkbox(
-                f"chain mode: also run {', '.join(self.downstream)}"
+                escape(f"chain mode: also run {', '.join(self.downstream)}")
                 if self.downstream
                 else "chain mode (no prompt reads this one)",
                 value=False,
@@ -86,7 +87,7 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
 
     def _show_columns(self) -> None:
         if self.columns:
-            rows = [f"{i + 1}. {c.label}" for i, c in enumerate(self.columns)]
+            rows = [f"{i + 1}. {escape(c.label)}" for i, c in enumerate(self.columns)]
             text = "Columns:\n" + "\n".join(rows)
         else:
             text = "Columns: none yet"
@@ -105,13 +106,13 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
         if len(words) > 1 or (
             needle and needle not in {n.lower() for _, names in self.groups for n in names}
         ):
-            items.append(Option(f'use "{text.strip()}"', id=f"spec:{text.strip()}"))
+            items.append(Option(escape(f'use "{text.strip()}"'), id=f"spec:{text.strip()}"))
         for group, names in self.groups:
             for name in names:
                 if name in seen or (needle and needle not in name.lower()):
                     continue
                 seen.add(name)
-                items.append(Option(f"{name}  [dim]{group}[/dim]", id=f"spec:{name}"))
+                items.append(Option(f"{escape(name)}  [dim]{group}[/dim]", id=f"spec:{name}"))
         options.add_options(items)
         if items:
             options.highlighted = 0
@@ -191,7 +192,7 @@ class PastComparisonsScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog picker"):
             yield Static("Past comparisons", classes="dialog-title")
             yield OptionList(
-                *[Option(text, id=group) for group, text in self.rows], id="past-options"
+                *[Option(escape(text), id=group) for group, text in self.rows], id="past-options"
             )
             yield Static("enter: open   escape: cancel", classes="dialog-hint")
 

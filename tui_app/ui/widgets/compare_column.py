@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.markup import escape
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -77,10 +78,12 @@ class CompareColumn(Widget, can_focus=True):
         self._shown: tuple[object, ...] = ()
         self.text = ""
         self.status = PromptStatus.QUEUED
+        self.highlighted: list[str] = []  # the words shown as different from the diff base
         self.set_title(base=False)
 
     def set_title(self, *, base: bool) -> None:
-        self.border_title = f"{self.index + 1} {self.label}" + ("  (diff base)" if base else "")
+        title = f"{self.index + 1} {self.label}" + ("  (diff base)" if base else "")
+        self.border_title = escape(title)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -98,11 +101,14 @@ class CompareColumn(Widget, can_focus=True):
         body = Text()
         if self.chain and step and step != self.last_step:
             body.append(f"[{step}]\n", style="dim")
+        self.highlighted = []
         if not text and m.error:
             body.append(m.error, style="italic")
         elif diff_base is not None:
             for piece, changed in word_diff(diff_base, text):
                 body.append(piece, style="reverse" if changed else "")
+                if changed:
+                    self.highlighted.append(piece.strip())
         else:
             body.append(text)
         self.query_one(".answer", Static).update(body)
@@ -110,5 +116,5 @@ class CompareColumn(Widget, can_focus=True):
         subtitle = m.status.value
         if m.error and m.status not in (PromptStatus.DONE, PromptStatus.CACHED):
             subtitle += f": {m.error}"
-        self.border_subtitle = subtitle[:70]
+        self.border_subtitle = escape(subtitle[:70])
         self.set_class(m.status is PromptStatus.FAILED, "-failed")
