@@ -188,8 +188,9 @@ async def test_reopen_a_past_comparison_from_the_palette(write_config: Any) -> N
 async def test_the_palette_offers_compare(write_config: Any) -> None:
     from tui_app.ui.commands import ACTIONS
 
-    assert ("compare", "past_comparisons") == tuple(
-        a for _, a, _ in ACTIONS if a in ("compare", "past_comparisons")
+    assert tuple(a for _, a, _ in ACTIONS if a in ("compare", "past_comparisons")) == (
+        "compare",
+        "past_comparisons",
     )
 
 
