@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from ...core.compare import ColumnMetrics, fmt_cost, fmt_rate, fmt_secs, fmt_tokens, word_diff
 from ...core.runs import PromptStatus
+from .stream_view import StreamView
 
 
 def metrics_text(m: ColumnMetrics, chain: bool) -> str:
@@ -56,10 +57,19 @@ class CompareColumn(Widget, can_focus=True):
     CompareColumn.-failed {
         border-subtitle-color: $error;
     }
-    CompareColumn > VerticalScroll {
+    CompareColumn > VerticalScroll, CompareColumn > StreamView {
         height: 1fr;
         padding: 0 1;
         scrollbar-size-vertical: 1;
+    }
+    CompareColumn > VerticalScroll {
+        display: none;
+    }
+    CompareColumn.-diff > VerticalScroll {
+        display: block;
+    }
+    CompareColumn.-diff > StreamView {
+        display: none;
     }
     CompareColumn > .metrics {
         height: auto;
@@ -79,6 +89,8 @@ class CompareColumn(Widget, can_focus=True):
         self.text = ""
         self.status = PromptStatus.QUEUED
         self.highlighted: list[str] = []  # the words shown as different from the diff base
+        self._metrics = ""
+        self._streamed = ""  # what the StreamView holds
         self.set_title(base=False)
 
     def set_title(self, *, base: bool) -> None:
@@ -86,35 +98,52 @@ class CompareColumn(Widget, can_focus=True):
         self.border_title = escape(title)
 
     def compose(self) -> ComposeResult:
+        # the answer streams into a StreamView (appends cost only the new text, no layout); the
+        # word diff, drawn when asked, is a Static in a scroll view shown instead
+        yield StreamView()
         with VerticalScroll():
             yield Static("", classes="answer")
         yield Static("", classes="metrics")
 
-    def show(self, m: ColumnMetrics, diff_base: str | None) -> None:
+    def show(self, m: ColumnMetrics, diff_base: str | None) -> bool:
+        """Draw ``m``; False when nothing changed since the last draw."""
         step, text = shown_answer(m)
         metrics = metrics_text(m, self.chain)
         key = (text, step, m.status, diff_base, metrics)
         if key == self._shown:
-            return
+            return False
         self._shown = key
         self.text, self.status = m.text, m.status
-        body = Text()
-        if self.chain and step and step != self.last_step:
-            body.append(f"[{step}]\n", style="dim")
+        prefix = f"[{step}]\n" if self.chain and step and step != self.last_step else ""
         self.highlighted = []
         if not text and m.error:
-            body.append(m.error, style="italic")
-        elif diff_base is not None:
+            text, prefix = m.error, ""
+        self.set_class(diff_base is not None, "-diff")
+        if diff_base is not None:
+            body = Text(prefix, style="dim")
             for piece, changed in word_diff(diff_base, text):
                 body.append(piece, style="reverse" if changed else "")
                 if changed:
                     self.highlighted.append(piece.strip())
+            self.query_one(".answer", Static).update(body)
         else:
-            body.append(text)
-        self.query_one(".answer", Static).update(body)
-        self.query_one(".metrics", Static).update(metrics)
+            self._stream(prefix + text)
+        if metrics != self._metrics:
+            self._metrics = metrics
+            self.query_one(".metrics", Static).update(metrics)
         subtitle = m.status.value
         if m.error and m.status not in (PromptStatus.DONE, PromptStatus.CACHED):
             subtitle += f": {m.error}"
         self.border_subtitle = escape(subtitle[:70])
         self.set_class(m.status is PromptStatus.FAILED, "-failed")
+        return True
+
+    def _stream(self, text: str) -> None:
+        """Show ``text``: append what is new when it extends what is shown (streaming)."""
+        view = self.query_one(StreamView)
+        shown = self._streamed
+        if text.startswith(shown):
+            view.append(text[len(shown) :])
+        else:
+            view.set_text(text)
+        self._streamed = text
