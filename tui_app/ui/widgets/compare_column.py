@@ -20,7 +20,7 @@ def metrics_text(m: ColumnMetrics, chain: bool) -> str:
     if chain and len(m.steps) > 1:
         for step in m.steps:
             lines.append(
-                f"{step.prompt[:14]:<14} {step.status.value[:6]:<6} {fmt_secs(step.latency):>7} "
+                f"{step.prompt[:14]:<14} {step.status.value:<9} {fmt_secs(step.latency):>7} "
                 f"{fmt_tokens(step.tokens_in, step.tokens_out):>7} {fmt_cost(step.cost)}"
             )
         lines.append("── totals")
