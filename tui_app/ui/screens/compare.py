@@ -183,6 +183,8 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
             await events.aclose()
         if comparison.refusal is not None:
             error = comparison.refusal
+        if not self.is_attached:
+            return  # the screen closed (or the app is exiting) while the columns ran
         self.redraw()
         if error:
             self.notify(error, title="Comparison", severity="error", timeout=10)

@@ -91,6 +91,9 @@ class CompareColumn(Widget, can_focus=True):
         self.highlighted: list[str] = []  # the words shown as different from the diff base
         self._metrics = ""
         self._streamed = ""  # what the StreamView holds
+        self._view = StreamView()
+        self._diff_view = Static("", classes="answer")
+        self._metrics_view = Static("", classes="metrics")
         self.set_title(base=False)
 
     def set_title(self, *, base: bool) -> None:
@@ -100,13 +103,16 @@ class CompareColumn(Widget, can_focus=True):
     def compose(self) -> ComposeResult:
         # the answer streams into a StreamView (appends cost only the new text, no layout); the
         # word diff, drawn when asked, is a Static in a scroll view shown instead
-        yield StreamView()
+        yield self._view
         with VerticalScroll():
-            yield Static("", classes="answer")
-        yield Static("", classes="metrics")
+            yield self._diff_view
+        yield self._metrics_view
 
     def show(self, m: ColumnMetrics, diff_base: str | None) -> bool:
-        """Draw ``m``; False when nothing changed since the last draw."""
+        """Draw ``m``; False when nothing changed since the last draw (or nothing to draw on:
+        the screen is closing)."""
+        if not self.is_attached:
+            return False
         step, text = shown_answer(m)
         metrics = metrics_text(m, self.chain)
         key = (text, step, m.status, diff_base, metrics)
@@ -125,12 +131,12 @@ class CompareColumn(Widget, can_focus=True):
                 body.append(piece, style="reverse" if changed else "")
                 if changed:
                     self.highlighted.append(piece.strip())
-            self.query_one(".answer", Static).update(body)
+            self._diff_view.update(body)
         else:
             self._stream(prefix + text)
         if metrics != self._metrics:
             self._metrics = metrics
-            self.query_one(".metrics", Static).update(metrics)
+            self._metrics_view.update(metrics)
         subtitle = m.status.value
         if m.error and m.status not in (PromptStatus.DONE, PromptStatus.CACHED):
             subtitle += f": {m.error}"
@@ -140,7 +146,7 @@ class CompareColumn(Widget, can_focus=True):
 
     def _stream(self, text: str) -> None:
         """Show ``text``: append what is new when it extends what is shown (streaming)."""
-        view = self.query_one(StreamView)
+        view = self._view
         shown = self._streamed
         if text.startswith(shown):
             view.append(text[len(shown) :])
