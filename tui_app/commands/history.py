@@ -131,7 +131,7 @@ def table_rows(records: list[RunRecord], *, show_config: bool) -> list[list[str]
         if show_config:
             row.insert(1, _short_config(rec.config_path))
         if grouped:
-            row.insert(1, rec.run_id[:8])
+            row.insert(1, rec.run_id)
         rows.append([str(cell) for cell in row])
     return rows
 

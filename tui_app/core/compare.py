@@ -275,6 +275,9 @@ class Comparison:
             force=force,  # a comparison wants fresh answers and timings; the upstream may cache
             group_id=self.group_id,
             label=column.label,
+            # the column's place rides in the run id, so a comparison reopened from the
+            # history shows its columns in the order they were chosen
+            id=f"{uuid.uuid4().hex[:10]}-{index}",
             steps=list(self.steps),
             isolated=True,
             revision=self.workspace.revision,
@@ -542,7 +545,7 @@ def load_comparison(
             key = json.dumps([head.model, head.settings], sort_keys=True, default=str)
             latest_run.pop(key, None)
             latest_run[key] = group
-    column_runs = list(latest_run.values())
+    column_runs = sorted(latest_run.values(), key=_column_place)
     # the compared prompt starts first in each column; the rest is its downstream
     first = min(column_runs[0], key=lambda r: r.started_at)
     steps: list[str] = []
@@ -560,6 +563,14 @@ def load_comparison(
     return PastComparison(
         group_id, first.prompt, first.config_path, rows[0].started_at, columns, steps, records
     )
+
+
+def _column_place(records: list[RunRecord]) -> tuple[int, float]:
+    """A column's place: the index in its run id (see ``Comparison._column_run``), else when
+    it started."""
+    _, _, index = records[0].run_id.rpartition("-")
+    first = min(r.started_at for r in records)
+    return (int(index), first) if index.isdigit() else (MAX_COLUMNS, first)
 
 
 def _model_name(model_id: str, config: AIConfig | None) -> str:

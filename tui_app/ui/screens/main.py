@@ -96,6 +96,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             "compare",
             "Compare",
             id="main.compare",
+            show=False,  # the 80-column footer has no room left; F1 and the palette list it
             tooltip="Compare models side by side on the selected prompt (or its chain)",
         ),
         Binding("e", "edit", "Edit", id="main.edit", tooltip="Edit the selected prompt's template"),
