@@ -165,7 +165,7 @@ async def key_lags(path: Path, *, streaming: bool) -> list[float]:
 
 
 def _idle_past(comparison: Any) -> Any:
-    from tui_app.core.compare import PastComparison
+    from tui_app.core.compare_history import PastComparison
 
     return PastComparison(
         comparison.group_id, "ask", "", 0.0, comparison.columns, ["ask"], [[] for _ in columns()]

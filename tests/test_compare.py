@@ -16,10 +16,10 @@ from tui_app.cli import main
 from tui_app.core.compare import (
     Column,
     ColumnSpecError,
-    load_comparison,
     new_comparison,
     word_diff,
 )
+from tui_app.core.compare_history import load_comparison
 from tui_app.core.errors import PromptTuiError
 from tui_app.core.history import History
 from tui_app.core.runs import PromptStatus

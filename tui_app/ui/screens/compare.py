@@ -18,12 +18,8 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ...core.compare import (
-    ColumnMetrics,
-    Comparison,
-    PastComparison,
-    new_comparison,
-)
+from ...core.compare import ColumnMetrics, Comparison, new_comparison
+from ...core.compare_history import PastComparison
 from ...core.errors import PromptTuiError
 from ..widgets.compare_column import CompareColumn
 
@@ -349,7 +345,7 @@ def open_past(main: Any) -> None:
 
 def _read_past(main: Any) -> None:
     """SQLite in a thread; then the picker on the event loop."""
-    from ...core.compare import load_comparison, recent_groups
+    from ...core.compare_history import load_comparison, recent_groups
     from .compare_setup import PastComparisonsScreen
 
     workspace = main.session.workspace
@@ -381,7 +377,7 @@ def _read_past(main: Any) -> None:
 
 
 def reopen(main: Any, group_id: str) -> None:
-    from ...core.compare import load_comparison
+    from ...core.compare_history import load_comparison
 
     history = main.session.workspace.history
     try:
