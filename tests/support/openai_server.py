@@ -17,6 +17,8 @@ Replies
     (``fn(body) -> str``) replaces it; ``tokens_per_response = N`` replaces it with N generated
     tokens (``"w0 w1 w2 ..."``, one token per chunk) for throughput benchmarks. The reply is split
     into word tokens (each token keeps its trailing whitespace) and each token is one SSE chunk.
+    ``per_model = True`` makes the default ``"<model> says: <last user message>"`` (comparison
+    columns get their own model's text); ``model_delays[name]`` slows one model's first byte.
     ``max_tokens`` / ``max_completion_tokens`` in the body truncate the reply
     (``finish_reason="length"``).
 
@@ -387,6 +389,11 @@ class OpenAIServer:
         self.model_name: str | None = None  # echo the request's model when None
         # When set, every request whose bearer key differs gets 401 (like vLLM's --api-key).
         self.required_key: str | None = None
+        # per_model: the default reply names the model ("<model> says: <last user message>"), so
+        # a comparison's columns get different texts; model_delays: extra first-byte delay
+        # (seconds) for requests of a model name (one slow column among fast ones)
+        self.per_model: bool = False
+        self.model_delays: dict[str, float] = {}
         self.errors: list[str] = []  # unexpected exceptions inside the server (should stay empty)
         self._reply: str | Callable[[Any], str] | None = None
         self._faults: deque[Fault] = deque()
@@ -491,6 +498,8 @@ class OpenAIServer:
         self.delay_per_request = self.first_byte_delay = self.chunk_delay = 0.0
         self.tokens_per_response = None
         self.required_key = None
+        self.per_model = False
+        self.model_delays = {}
 
     # -- records
     @property
@@ -553,6 +562,9 @@ class OpenAIServer:
                 cached = (n, toks)
                 self._token_cache = cached
             return cached[1]
+        if self.per_model:
+            model = str(body.get("model") or "test-model")
+            return _WORDS.findall(f"{model} says: " + _last_user_text(body))
         return _WORDS.findall("echo: " + _last_user_text(body))
 
     # -- HTTP
@@ -639,7 +651,7 @@ class OpenAIServer:
         stream = bool(body.get("stream"))
         rec.stream = stream
 
-        delay = self.first_byte_delay
+        delay = self.first_byte_delay + self.model_delays.get(str(body.get("model")), 0.0)
         if fault is not None and fault.kind == "slow":
             delay += fault.seconds
         if fault is not None and fault.kind == "hang":

@@ -1,4 +1,5 @@
-"""`prompt-tui history [CONFIG] [--prompt P] [--limit N] [--json]`: recorded runs, newest first."""
+"""`prompt-tui history [CONFIG] [--prompt P] [--limit N] [--group ID | --groups] [--json]`:
+recorded runs, newest first; a comparison's runs (one group) oldest first."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--limit", type=_limit, default=50, metavar="N", help="at most N runs (0: all; default 50)"
     )
+    parser.add_argument(
+        "--group",
+        metavar="ID",
+        help="only the runs of one comparison (its group id), oldest first, by column",
+    )
+    parser.add_argument(
+        "--groups", action="store_true", help="list the comparisons (group ids), newest first"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.set_defaults(func=run)
 
@@ -51,8 +60,13 @@ def run(args: argparse.Namespace) -> int:
         records = history.runs(
             config_path=config_key(args.config) if args.config else None,
             prompt=args.prompt,
-            limit=args.limit or None,
+            group_id=args.group,
+            limit=None if args.group or args.groups else (args.limit or None),
         )
+    if args.groups:
+        return print_groups(records, args.json, args.limit)
+    if args.group:
+        records.reverse()  # a comparison reads oldest first: upstream, then the columns
     if args.json:
         for rec in records:
             print(json.dumps(rec.to_json(), ensure_ascii=False, default=str))
@@ -99,6 +113,9 @@ def table_rows(records: list[RunRecord], *, show_config: bool) -> list[list[str]
     header = ["time", "prompt", "model", "status", "cached", "ttft", "latency", "tokens", "cost"]
     if show_config:
         header.insert(1, "config")
+    grouped = any(rec.group_id for rec in records)
+    if grouped:
+        header.insert(1, "run")
     rows: list[list[str]] = [header]
     for rec in records:
         row: list[Any] = [
@@ -114,8 +131,36 @@ def table_rows(records: list[RunRecord], *, show_config: bool) -> list[list[str]
         ]
         if show_config:
             row.insert(1, _short_config(rec.config_path))
+        if grouped:
+            row.insert(1, rec.run_id)
         rows.append([visible_name(str(cell)) for cell in row])  # a name cannot break the table
     return rows
+
+
+def print_groups(records: list[RunRecord], as_json: bool, limit: int) -> int:
+    """One line per comparison: its group id, when, the prompt compared and the models."""
+    groups: dict[str, list[RunRecord]] = {}
+    for rec in records:
+        if rec.group_id:
+            groups.setdefault(rec.group_id, []).append(rec)
+    shown = list(groups.items())[: limit or None]
+    if not shown and not as_json:
+        print("no comparisons recorded", file=sys.stderr)
+    for group_id, rows in shown:
+        rows = sorted(rows, key=lambda r: r.started_at)
+        models = sorted({r.model or "-" for r in rows})
+        config = _short_config(rows[0].config_path)
+        prompts = list(dict.fromkeys(r.prompt for r in rows))
+        if as_json:
+            row = {"group_id": group_id, "started_at": rows[0].started_at, "config": config}
+            row.update({"prompts": prompts, "models": models, "runs": len(rows)})
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            print(
+                f"{group_id}  {_when(rows[0].started_at)}  {config}  {', '.join(prompts)}  "
+                f"[{', '.join(models)}]"
+            )
+    return EXIT_OK
 
 
 def print_table(records: list[RunRecord], *, show_config: bool) -> None:

@@ -100,6 +100,10 @@ class Runner:
         """The prompts a run will execute, dependencies first."""
         graph = graph or DependencyGraph.build(self.config)
         graph.check()
+        if run.steps is not None:
+            for name in run.steps:
+                self.config.prompt(name)
+            return graph.order(list(run.steps))
         if run.mode == "all" or run.target is None:
             return graph.order()
         self.config.prompt(run.target)  # unknown or ambiguous names fail here
@@ -136,12 +140,13 @@ class Runner:
         allow_missing: bool = False,
     ) -> ResolvedRequest:
         o = run.overrides
+        model, settings = o.for_prompt(name)
         return resolve(
             self.config,
             name,
             params=o.params,
-            model=o.model,
-            settings=o.settings,
+            model=model,
+            settings=settings,
             outputs=overlay,
             allow_missing=allow_missing,
         )
@@ -264,9 +269,10 @@ class Runner:
                 overlay = run.output_overlay()
                 resolved = self._resolve(run, name, overlay)
                 o = run.overrides
+                model, settings = o.for_prompt(name)
                 run.result(name).provenance = provenance(
-                    self.config, name, graph, params=o.params, model=o.model,
-                    settings=o.settings, outputs=overlay, request=resolved,
+                    self.config, name, graph, params=o.params, model=model,
+                    settings=settings, outputs=overlay, request=resolved,
                 )  # fmt: skip
                 await self._execute(run, name, resolved, emit, partial)
         except asyncio.CancelledError:

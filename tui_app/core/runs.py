@@ -80,9 +80,19 @@ class Overrides:
     model: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
 
+    # the one prompt the model and settings apply to (a chain comparison: the compared step;
+    # its downstream keeps its own models); None: every prompt of the run
+    scope: str | None = None
+
     @property
     def changes_model(self) -> bool:
         return self.model is not None or bool(self.settings)
+
+    def for_prompt(self, name: str) -> tuple[str | None, dict[str, Any]]:
+        """The (model, settings) override that applies to prompt ``name``."""
+        if self.scope is not None and name != self.scope:
+            return None, {}
+        return self.model, self.settings
 
 
 @dataclass
@@ -126,11 +136,16 @@ class Run:
     state: RunState = RunState.PENDING
     refusal: str | None = None
     revision: int = 0  # the document revision the run was planned against
+    # explicit prompts to run (in dependency order), instead of what target and mode select
+    steps: list[str] | None = None
+    # outputs handed to the run (a comparison's upstream, resolved once): read before the document
+    seed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    isolated: bool = False  # an experiment even without a model override (a comparison's upstream)
 
     @property
     def is_plain(self) -> bool:
         """A plain run's successes become the document's outputs; an experiment's do not."""
-        return not self.overrides.changes_model
+        return not self.overrides.changes_model and not self.isolated
 
     @property
     def active(self) -> bool:
@@ -142,11 +157,15 @@ class Run:
         return self.results[prompt]
 
     def output_overlay(self) -> dict[str, dict[str, Any]]:
-        """Outputs this run produced: resolution reads them before the document's."""
+        """Outputs this run produced (and those it was seeded with): resolution reads them
+        before the document's."""
         return {
-            name: result.output
-            for name, result in self.results.items()
-            if result.succeeded and result.output is not None
+            **self.seed,
+            **{
+                name: result.output
+                for name, result in self.results.items()
+                if result.succeeded and result.output is not None
+            },
         }
 
     def counts(self) -> dict[str, int]:

@@ -345,12 +345,13 @@ class Workspace:
         if result is None or not result.succeeded or result.output is None:
             raise PromptTuiError(f"{run.describe()} has no answer for '{prompt}' to adopt")
         target = self.document.prompt(prompt)
-        if run.overrides.model is not None or run.overrides.settings:
-            model = run.overrides.model or self.document.model_name_of(target)
+        model_override, settings_override = run.overrides.for_prompt(prompt)
+        if model_override is not None or settings_override:
+            model = model_override or self.document.model_name_of(target)
             if not model:
                 raise PromptTuiError(f"prompt '{prompt}' has no model to adopt settings into")
             settings = dict(target.model_settings) if model == target.model_name else {}
-            settings.update(run.overrides.settings)
+            settings.update(settings_override)
             target.set_model(model, settings or None)
         target.set_outputs([result.output])
         self.changed()

@@ -25,6 +25,8 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Cancel selected run", "cancel", "escape: cancel the selected prompt's run"),
     ("Cancel all runs", "cancel_all", "cancel everything in flight"),
     ("Change model", "model", "m: pick the selected prompt's model"),
+    ("Compare models", "compare", "c: run the selected prompt (or its chain) with 2-6 models"),
+    ("Open a past comparison", "past_comparisons", "reopen a comparison from the history"),
     ("Edit template", "edit", "e: edit the selected prompt's template"),
     ("New prompt", "new", "n: add a prompt after the selected one"),
     ("Delete prompt", "delete", "d: delete the selected prompt (asks first)"),

@@ -58,6 +58,7 @@ class MainScreen(AuthoringMixin, Screen[None]):
 `r` runs the selected prompt, `R` runs it with everything it depends on, `a` runs all prompts.
 `escape` cancels the run the selected prompt is part of, dependencies included (or every run when
 it is in none); `ctrl+x` cancels just the selected prompt.
+`c` compares models side by side on it (or on its whole downstream chain).
 `m` changes its model, `e` edits its template, `n` adds a prompt, `d` deletes it, `/` finds one.
 `ctrl+s` saves outputs, parameters and edits to the file.
 """
@@ -89,6 +90,14 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         ),
         Binding(
             "m", "model", "Model", id="main.model", tooltip="Change the selected prompt's model"
+        ),
+        Binding(
+            "c",
+            "compare",
+            "Compare",
+            id="main.compare",
+            show=False,  # the 80-column footer has no room left; F1 and the palette list it
+            tooltip="Compare models side by side on the selected prompt (or its chain)",
         ),
         Binding("e", "edit", "Edit", id="main.edit", tooltip="Edit the selected prompt's template"),
         Binding(
@@ -484,6 +493,20 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             return
         self.app.cancel_runs(prompt=name)
         self.notify(f"Cancelled {name}", timeout=2)
+
+    def action_compare(self) -> None:
+        from .compare import open_compare
+
+        open_compare(self)
+
+    def action_past_comparisons(self) -> None:
+        from .compare import open_past
+
+        open_past(self)
+
+    def adopted(self, name: str) -> None:
+        """A comparison column was adopted: the prompt's model and outputs changed."""
+        self._structure_changed(select=name)
 
     def action_cancel_all(self) -> None:
         count = self.app.cancel_runs()

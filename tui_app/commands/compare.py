@@ -1,0 +1,244 @@
+"""`prompt-tui compare CONFIG PROMPT -m MODEL -m MODEL ... [--chain]`: models side by side.
+
+A column is ``-m MODEL``, optionally followed by ``--col-set KEY=VALUE`` (settings of that
+column only; repeatable), or the same in one word: ``-m 'MODEL KEY=VALUE ...'``. ``--set`` applies
+to every column. Prints the outputs wrapped in columns, then the metrics (chain mode: each step,
+then totals); ``--json`` prints one object per column. Exit 1 when a column failed, 2 for bad
+input. The file is never written: a comparison changes nothing until adopted (in the TUI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from ..core.compare import (
+    MAX_COLUMNS,
+    MIN_COLUMNS,
+    Column,
+    ColumnMetrics,
+    Comparison,
+    fmt_cost,
+    fmt_rate,
+    fmt_secs,
+    fmt_tokens,
+    new_comparison,
+    parse_value,
+)
+from ..core.events import Cached, Failed, Finished, RunDone
+from ..core.runs import PromptStatus
+from ..core.workspace import Workspace
+from .options import UsageError, parse_params, parse_settings
+
+GAP = " │ "
+
+
+class _ColumnAction(argparse.Action):
+    """-m and --col-set append to one ordered list, so a --col-set belongs to the -m before it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append((self.const, str(values)))
+        setattr(namespace, self.dest, items)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="run one prompt (or its downstream chain) with several models, side by side",
+        description="Compare models on one prompt. A column is -m MODEL, optionally followed by "
+        "--col-set KEY=VALUE for that column only (or -m 'MODEL KEY=VALUE ...'). "
+        f"{MIN_COLUMNS} to {MAX_COLUMNS} columns. Nothing is written to the file.",
+    )
+    parser.add_argument("config", help="AIConfig file (.json, .yaml, .yml)")
+    parser.add_argument("prompt", help="the prompt to compare")
+    parser.add_argument(
+        "-m",
+        "--model",
+        dest="columns",
+        action=_ColumnAction,
+        const="model",
+        metavar="MODEL",
+        help="a column: a model name or litellm id, e.g. gpt-4o-mini, echo; repeatable",
+    )
+    parser.add_argument(
+        "--col-set",
+        dest="columns",
+        action=_ColumnAction,
+        const="set",
+        metavar="KEY=VALUE",
+        help="a setting of the column before it, e.g. -m gpt-4o --col-set temperature=0.9",
+    )
+    parser.add_argument(
+        "--chain",
+        action="store_true",
+        help="also run the prompt's downstream chain per column (each step and totals)",
+    )
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="run-time parameter (highest precedence); repeatable",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for every column, e.g. max_tokens=200; repeatable",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per column")
+    parser.add_argument(
+        "--width", type=int, default=0, metavar="N", help="table width (default: the terminal's)"
+    )
+    parser.set_defaults(func=run, columns=[])
+
+
+def columns_of(items: list[tuple[str, str]], common: dict[str, Any]) -> list[Column]:
+    """The columns the -m / --col-set sequence describes (``common``: --set for all)."""
+    columns: list[Column] = []
+    for kind, value in items:
+        if kind == "model":
+            columns.append(Column.parse(value))
+            continue
+        if not columns:
+            raise UsageError(f"--col-set {value}: put it after the -m MODEL it belongs to")
+        key, sep, raw = value.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--col-set expects KEY=VALUE, got '{value}'")
+        columns[-1] = columns[-1].with_settings({key.strip(): parse_value(raw)})
+    return [Column(c.model, {**common, **c.settings}) for c in columns]
+
+
+async def _drive(comparison: Comparison, err: TextIO) -> None:
+    async for item in comparison.execute():
+        event = item.event
+        if item.column < 0:
+            if isinstance(event, Finished | Cached):
+                how = "cached" if isinstance(event, Cached) else "done"
+                err.write(f"upstream (once for every column): {event.prompt} {how}\n")
+            continue
+        label = comparison.columns[item.column].label
+        if isinstance(event, Failed):
+            err.write(f"{label}: {event.prompt} failed: {event.error}\n")
+        elif isinstance(event, RunDone):
+            err.write(f"{label}: done\n")
+        err.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    columns = columns_of(args.columns, parse_settings(args.settings))
+    if not MIN_COLUMNS <= len(columns) <= MAX_COLUMNS:
+        raise UsageError(
+            f"give {MIN_COLUMNS} to {MAX_COLUMNS} columns with -m MODEL, got {len(columns)}"
+        )
+    workspace = Workspace.open(
+        args.config,
+        concurrency=MAX_COLUMNS,
+        on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr),
+    )
+    for name, value in parse_params(args.param).items():
+        workspace.set_param(name, value)
+    try:
+        comparison = new_comparison(workspace, args.prompt, columns, chain=args.chain)
+        asyncio.run(_drive(comparison, sys.stderr))
+    except KeyboardInterrupt:
+        print("\nprompt-tui: cancelled", file=sys.stderr)
+        return 130
+    finally:
+        workspace.close()
+    if comparison.refusal is not None:
+        print(f"prompt-tui: {comparison.refusal}", file=sys.stderr)
+        return 2
+    metrics = comparison.all_metrics()
+    if args.json:
+        for column, found in zip(comparison.columns, metrics, strict=True):
+            row = {
+                "group_id": comparison.group_id,
+                "prompt": comparison.prompt,
+                "model": column.model,
+                "settings": column.settings,
+            }
+            row.update(found.to_json())
+            print(json.dumps(row, ensure_ascii=False, default=str))
+    else:
+        width = args.width or shutil.get_terminal_size((120, 40)).columns
+        sys.stdout.write(render_table(comparison, metrics, width))
+        print(f"group {comparison.group_id}: prompt-tui history --group {comparison.group_id}")
+    ok = (PromptStatus.DONE, PromptStatus.CACHED)
+    return 0 if all(m.status in ok for m in metrics) else 1
+
+
+# --- the side-by-side table -------------------------------------------------------------------
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines += textwrap.wrap(
+            paragraph, width, replace_whitespace=False, drop_whitespace=True
+        ) or [""]
+    return lines
+
+
+def _row(cells: list[str], width: int) -> str:
+    return GAP.join(cell[:width].ljust(width) for cell in cells).rstrip() + "\n"
+
+
+def render_table(comparison: Comparison, metrics: list[ColumnMetrics], total_width: int) -> str:
+    """Outputs wrapped side by side, then the metrics (chain mode: per step, then totals)."""
+    n = len(metrics)
+    width = max(12, (total_width - len(GAP) * (n - 1)) // n)
+    rule = "─" * min(total_width, width * n + len(GAP) * (n - 1)) + "\n"
+    out = [_row([m.label for m in metrics], width), rule]
+    bodies = [
+        _wrap(
+            m.text if m.status in (PromptStatus.DONE, PromptStatus.CACHED) else _problem(m), width
+        )
+        for m in metrics
+    ]
+    for i in range(max(len(b) for b in bodies)):
+        out.append(_row([b[i] if i < len(b) else "" for b in bodies], width))
+    out.append(rule)
+    if comparison.chain and len(comparison.steps) > 1:
+        for index, step in enumerate(comparison.steps):
+            cells = []
+            for m in metrics:
+                s = m.steps[index]
+                cells.append(
+                    f"{step}: {s.status.value} {fmt_secs(s.latency)} "
+                    f"{fmt_tokens(s.tokens_in, s.tokens_out)} {fmt_cost(s.cost)}"
+                )
+            out.append(_row(cells, width))
+        out.append(rule)
+        out.append(_row(["totals"] * n, width))
+    rows = [
+        ("status", lambda m: m.status.value),
+        ("ttft", lambda m: fmt_secs(m.ttft)),
+        ("latency", lambda m: fmt_secs(m.latency)),
+        ("tokens in/out", lambda m: fmt_tokens(m.tokens_in, m.tokens_out)),
+        ("tokens/s", lambda m: fmt_rate(m.tokens_per_s)),
+        ("cost", lambda m: fmt_cost(m.cost)),
+    ]
+    for name, get in rows:
+        out.append(_row([f"{name:<14}{get(m)}" for m in metrics], width))
+    return "".join(out)
+
+
+def _problem(m: ColumnMetrics) -> str:
+    return f"[{m.status.value}] {m.error or ''}".strip()

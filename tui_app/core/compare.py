@@ -1,0 +1,506 @@
+"""Side-by-side model comparison: one prompt, or a prompt and its whole downstream chain.
+
+A comparison is N runs (one per :class:`Column`: a model, optionally with its own settings) that
+share a ``group_id`` (the history groups them). The compared prompt's upstream is resolved once:
+what is fresh is read from the document, the rest runs once in an isolated run (answered from
+the request-keyed cache when unchanged) whose outputs seed every column. Then every column runs
+the prompt with its override (chain mode: and the prompt's downstream with their own models,
+reading the column's answer), all columns at once.
+
+Nothing here writes the document: every run is an experiment. :meth:`Comparison.adopt` makes a
+column's model and settings the prompt's and its answers the outputs; the caller saves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import PromptTuiError
+from .events import RunEvent
+from .runs import Overrides, PromptResult, PromptStatus, Run, RunState
+
+if TYPE_CHECKING:
+    from .workspace import Workspace
+
+MIN_COLUMNS, MAX_COLUMNS = 2, 6  # comparisons read back from the history: .compare_history
+UPSTREAM = -1  # the column index of the shared upstream run's events
+
+
+class ColumnSpecError(PromptTuiError):
+    """A column written as text could not be read (exit 2 in the CLI)."""
+
+
+def parse_value(text: str) -> Any:
+    """A setting value as typed: JSON scalars ('0.2', 'true', 'null'), anything else a string."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    return parsed if isinstance(parsed, str | int | float | bool) or parsed is None else text
+
+
+@dataclass(frozen=True)
+class Column:
+    """What one column runs: a model, and settings of its own (e.g. the same model at two
+    temperatures). ``settings`` update the prompt's settings for this column only."""
+
+    model: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if not self.settings:
+            return self.model
+        extra = " ".join(
+            f"{k}={v if isinstance(v, str) and v.isidentifier() else json.dumps(v)}"
+            for k, v in self.settings.items()
+        )
+        return f"{self.model} {extra}"
+
+    @classmethod
+    def parse(cls, spec: str) -> Column:
+        """``"MODEL [KEY=VALUE]..."``, e.g. ``"gpt-4o-mini temperature=0.9 max_tokens=200"``
+        (values parse as JSON scalars; quote a value with spaces), the one text form the CLI
+        and the TUI share."""
+        import shlex
+
+        try:
+            words = shlex.split(spec)  # quotes keep spaces: mock response="Day one: Alfama"
+        except ValueError as exc:
+            raise ColumnSpecError(f"column '{spec}': {exc}") from None
+        if not words or "=" in words[0]:
+            raise ColumnSpecError(
+                f"column '{spec}': expected MODEL [KEY=VALUE]..., e.g. 'echo delay=0'"
+            )
+        settings: dict[str, Any] = {}
+        for word in words[1:]:
+            key, sep, value = word.partition("=")
+            if not sep or not key:
+                raise ColumnSpecError(
+                    f"column '{spec}': setting '{word}' must be KEY=VALUE (e.g. temperature=0.2)"
+                )
+            settings[key] = parse_value(value)
+        return cls(words[0], settings)
+
+    def with_settings(self, settings: dict[str, Any]) -> Column:
+        return Column(self.model, {**self.settings, **settings})
+
+
+@dataclass
+class StepMetrics:
+    """One prompt of one column: its answer and what it cost."""
+
+    prompt: str
+    status: PromptStatus
+    text: str
+    model: str = ""
+    ttft: float | None = None
+    latency: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: float | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, prompt: str, result: PromptResult | None) -> StepMetrics:
+        if result is None:
+            return cls(prompt, PromptStatus.QUEUED, "")
+        usage = result.usage
+        return cls(
+            prompt,
+            result.status,
+            result.text,
+            model=result.model,
+            ttft=result.ttft,
+            latency=result.latency,
+            tokens_in=usage.prompt_tokens if usage else None,
+            tokens_out=usage.completion_tokens if usage else None,
+            cost=result.cost,
+            error=result.error or result.reason,
+        )
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        """Output tokens over the time spent generating them (first token to end)."""
+        if not self.tokens_out or self.latency is None:
+            return None
+        generating = self.latency - (self.ttft or 0.0)
+        return self.tokens_out / generating if generating > 0 else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "status": self.status.value,
+            "model": self.model,
+            "output": self.text,
+            "ttft": self.ttft,
+            "latency": self.latency,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "tokens_per_s": self.tokens_per_s,
+            "cost": self.cost,
+            "error": self.error,
+        }
+
+
+def _total(values: list[Any]) -> Any:
+    """The sum, or None when any part is unknown (a partial sum would mislead)."""
+    if not values or any(v is None for v in values):
+        return None
+    return sum(values)
+
+
+@dataclass
+class ColumnMetrics:
+    """A column as people compare it: the last step's answer, each step, and totals."""
+
+    label: str
+    status: PromptStatus
+    steps: list[StepMetrics]
+
+    @property
+    def text(self) -> str:
+        return self.steps[-1].text if self.steps else ""
+
+    @property
+    def ttft(self) -> float | None:
+        return self.steps[0].ttft if self.steps else None
+
+    @property
+    def latency(self) -> float | None:
+        return _total([s.latency for s in self.steps])
+
+    @property
+    def tokens_in(self) -> int | None:
+        return _total([s.tokens_in for s in self.steps])
+
+    @property
+    def tokens_out(self) -> int | None:
+        return _total([s.tokens_out for s in self.steps])
+
+    @property
+    def cost(self) -> float | None:
+        return _total([s.cost for s in self.steps])
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        rates = [s.tokens_per_s for s in self.steps]
+        if len(self.steps) == 1:
+            return rates[0]
+        out, latency = self.tokens_out, self.latency
+        return out / latency if out and latency else None
+
+    @property
+    def error(self) -> str | None:
+        return next((s.error for s in self.steps if s.error), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "column": self.label,
+            "status": self.status.value,
+            "output": self.text,
+            "ttft": self.ttft,
+            "latency": self.latency,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "tokens_per_s": self.tokens_per_s,
+            "cost": self.cost,
+            "error": self.error,
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+def column_status(steps: list[StepMetrics], run: Run | None = None) -> PromptStatus:
+    """One status for a column: failed if any step failed, running while any runs..."""
+    statuses = [s.status for s in steps]
+    if run is not None and run.state is RunState.REFUSED:
+        return PromptStatus.FAILED
+    for status in (
+        PromptStatus.FAILED,
+        PromptStatus.CANCELLED,
+        PromptStatus.BLOCKED,
+        PromptStatus.RUNNING,
+        PromptStatus.QUEUED,
+    ):
+        if status in statuses:
+            return status
+    if statuses and all(s is PromptStatus.CACHED for s in statuses):
+        return PromptStatus.CACHED
+    return PromptStatus.DONE if statuses else PromptStatus.QUEUED
+
+
+@dataclass(frozen=True)
+class ColumnEvent:
+    """A run event and the column it belongs to (``UPSTREAM`` for the shared upstream run)."""
+
+    column: int
+    event: RunEvent
+
+
+@dataclass
+class Comparison:
+    """The runs of one comparison, built by :func:`new_comparison`, driven by :meth:`execute`."""
+
+    workspace: Workspace
+    prompt: str
+    columns: list[Column]
+    chain: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+    group_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    steps: list[str] = field(default_factory=list)  # each column runs these, in order
+    upstream: Run | None = None  # the shared run of the stale upstream prompts (None: all fresh)
+    runs: list[Run] = field(default_factory=list)  # one per column, same order as ``columns``
+    refusal: str | None = None  # the upstream failed: no column could run
+
+    # --- building ---------------------------------------------------------------------------
+    def _column_run(self, index: int, *, force: bool = True) -> Run:
+        column = self.columns[index]
+        run = Run(
+            target=self.prompt,
+            mode="one",
+            overrides=Overrides(
+                params=dict(self.params),
+                model=column.model,
+                settings=dict(column.settings),
+                scope=self.prompt,
+            ),
+            force=force,  # a comparison wants fresh answers and timings; the upstream may cache
+            group_id=self.group_id,
+            label=column.label,
+            # the column's place rides in the run id, so a comparison reopened from the
+            # history shows its columns in the order they were chosen
+            id=f"{uuid.uuid4().hex[:10]}-{index}",
+            steps=list(self.steps),
+            isolated=True,
+            revision=self.workspace.revision,
+        )
+        self.workspace.runs[run.id] = run
+        return run
+
+    # --- running ----------------------------------------------------------------------------
+    async def execute(self) -> AsyncGenerator[ColumnEvent, None]:
+        """Resolve the upstream once, then run every column concurrently; yields their events."""
+        async for item in self._resolve_upstream():
+            yield item
+        if self.refusal is not None:
+            for run in self.runs:  # nothing was sent for them
+                run.state, run.refusal = RunState.REFUSED, self.refusal
+            return
+        async for item in self._drive(list(range(len(self.columns)))):
+            yield item
+
+    async def _resolve_upstream(self) -> AsyncGenerator[ColumnEvent, None]:
+        run = self.upstream
+        if run is None:
+            return
+        async with contextlib.aclosing(self.workspace.execute(run)) as events:
+            async for event in events:
+                yield ColumnEvent(UPSTREAM, event)
+        bad = [n for n, r in run.results.items() if not r.succeeded]
+        if run.refusal is not None:
+            self.refusal = f"upstream refused: {run.refusal}"
+        elif bad or run.state is not RunState.DONE:
+            why = "; ".join(
+                f"'{n}' {run.results[n].status.value}: {run.results[n].error or ''}".rstrip(": ")
+                for n in bad
+            )
+            self.refusal = f"upstream did not finish: {why or run.state.value}"
+        if self.refusal is None:
+            seed = run.output_overlay()
+            for column_run in self.runs:
+                column_run.seed = dict(seed)
+
+    async def rerun(self, index: int) -> AsyncGenerator[ColumnEvent, None]:
+        """Run one column again (a new run in the same group; the old one is replaced)."""
+        seed = self.runs[index].seed
+        self.runs[index] = self._column_run(index)
+        self.runs[index].seed = dict(seed)
+        async for item in self._drive([index]):
+            yield item
+
+    async def rerun_all(self) -> AsyncGenerator[ColumnEvent, None]:
+        for index in range(len(self.columns)):
+            seed = self.runs[index].seed
+            self.runs[index] = self._column_run(index)
+            self.runs[index].seed = dict(seed)
+        async for item in self._drive(list(range(len(self.columns)))):
+            yield item
+
+    async def _drive(self, indices: list[int]) -> AsyncGenerator[ColumnEvent, None]:
+        """Every column's run at once; their events merged in arrival order."""
+        queue: asyncio.Queue[ColumnEvent | None] = asyncio.Queue()
+
+        async def pump(index: int, run: Run) -> None:
+            try:
+                async with contextlib.aclosing(self.workspace.execute(run)) as events:
+                    async for event in events:
+                        queue.put_nowait(ColumnEvent(index, event))
+            finally:
+                queue.put_nowait(None)
+
+        tasks = [
+            asyncio.create_task(pump(i, self.runs[i]), name=f"prompt-tui:compare:{i}")
+            for i in indices
+        ]
+        running = len(tasks)
+        try:
+            while running:
+                item = await queue.get()
+                if item is None:
+                    running -= 1
+                    continue
+                yield item
+        finally:
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    def cancel(self, index: int | None = None) -> int:
+        """Cancel one column (the others go on), or every column and the upstream."""
+        runs = self.runs if index is None else [self.runs[index]]
+        if index is None and self.upstream is not None:
+            runs = [self.upstream, *runs]
+        return sum(self.workspace.cancel(run.id) for run in runs)
+
+    # --- results ----------------------------------------------------------------------------
+    def metrics(self, index: int) -> ColumnMetrics:
+        run = self.runs[index]
+        steps = [StepMetrics.of(name, run.results.get(name)) for name in self.steps]
+        if run.state is RunState.REFUSED:
+            for step in steps:
+                step.status, step.error = PromptStatus.FAILED, run.refusal
+        elif self.refusal is not None:
+            for step in steps:
+                step.status, step.error = PromptStatus.BLOCKED, self.refusal
+        return ColumnMetrics(self.columns[index].label, column_status(steps, run), steps)
+
+    def all_metrics(self) -> list[ColumnMetrics]:
+        return [self.metrics(i) for i in range(len(self.columns))]
+
+    @property
+    def active(self) -> bool:
+        return any(run.active for run in self.runs) or (
+            self.upstream is not None and self.upstream.active
+        )
+
+    def adopt(self, index: int) -> None:
+        """Make the column's model and settings the prompt's and its answers the outputs (in
+        chain mode the downstream's too, and the upstream answers the column read, so nothing
+        goes stale). The caller saves the file."""
+        run = self.runs[index]
+        missing = [n for n in self.steps if not run.results.get(n, PromptResult()).succeeded]
+        if missing:
+            raise PromptTuiError(
+                f"column {self.columns[index].label} has no answer for "
+                f"{', '.join(repr(n) for n in missing)}: nothing adopted"
+            )
+        if self.upstream is not None:  # what the column was built on, so it is not stale
+            for name in self.upstream.plan:
+                if self.upstream.results.get(name, PromptResult()).succeeded:
+                    self.workspace.adopt(self.upstream, name)
+        for name in self.steps:
+            self.workspace.adopt(run, name)
+
+
+def new_comparison(
+    workspace: Workspace,
+    prompt: str,
+    columns: list[Column],
+    *,
+    chain: bool = False,
+    params: dict[str, Any] | None = None,
+) -> Comparison:
+    """Plan a comparison of ``prompt`` across ``columns`` (2-6). Raises PromptTuiError for an
+    unknown prompt, a wrong number of columns or a cycle."""
+    if not MIN_COLUMNS <= len(columns) <= MAX_COLUMNS:
+        raise PromptTuiError(
+            f"a comparison has {MIN_COLUMNS} to {MAX_COLUMNS} columns, got {len(columns)}"
+        )
+    workspace.document.prompt(prompt)
+    graph = workspace.graph
+    graph.check()
+    comparison = Comparison(
+        workspace, prompt, list(columns), chain=chain, params={**workspace.params, **(params or {})}
+    )
+    comparison.steps = [prompt, *graph.downstream(prompt)] if chain else [prompt]
+    upstream = graph.upstream(prompt)
+    if upstream:
+        states = workspace.states(upstream)
+        stale = [n for n in upstream if states[n].status not in _FRESH]
+        if stale:
+            run = Run(
+                target=prompt,
+                mode="one",
+                overrides=Overrides(params=dict(comparison.params)),
+                group_id=comparison.group_id,
+                label="upstream",
+                steps=stale,
+                isolated=True,
+                revision=workspace.revision,
+            )
+            workspace.runs[run.id] = run
+            comparison.upstream = run
+    comparison.runs = [comparison._column_run(i) for i in range(len(columns))]
+    return comparison
+
+
+_FRESH = (PromptStatus.DONE, PromptStatus.CACHED)
+
+
+# --- word diff ------------------------------------------------------------------------------
+
+
+def word_diff(base: str, other: str) -> list[tuple[str, bool]]:
+    """``other`` cut into (text, differs-from-base) pieces, compared word by word (the
+    whitespace after a word belongs to it), for highlighting against a chosen column."""
+    import difflib
+    import re
+
+    words = re.compile(r"\S+\s*|\s+")
+    a, b = words.findall(base), words.findall(other)
+    key_a, key_b = [w.strip() for w in a], [w.strip() for w in b]
+    matcher = difflib.SequenceMatcher(None, key_a, key_b, autojunk=False)
+    out: list[tuple[str, bool]] = []
+    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
+        if j1 == j2:
+            continue
+        piece = "".join(b[j1:j2])
+        changed = tag != "equal"
+        if out and out[-1][1] == changed:
+            out[-1] = (out[-1][0] + piece, changed)
+        else:
+            out.append((piece, changed))
+    return out
+
+
+# --- numbers for people (the CLI table and the TUI columns) -----------------------------------
+
+
+def fmt_secs(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.2f}s"
+
+
+def fmt_cost(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"${value:.6f}".rstrip("0").rstrip(".") if value else "$0"
+
+
+def fmt_tokens(tokens_in: int | None, tokens_out: int | None) -> str:
+    if tokens_in is None and tokens_out is None:
+        return "-"
+    left = "?" if tokens_in is None else str(tokens_in)
+    return f"{left}/{'?' if tokens_out is None else tokens_out}"
+
+
+def fmt_rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} tok/s"

@@ -1,0 +1,208 @@
+"""Choose a comparison's columns (2-6 models, each optionally with its own settings) and its
+mode; and pick a past comparison from the history to reopen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.markup import escape
+from textual.screen import ModalScreen
+from textual.widgets import Checkbox, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ...core.compare import MAX_COLUMNS, MIN_COLUMNS, Column, ColumnSpecError
+
+
+@dataclass(frozen=True)
+class CompareChoice:
+    columns: list[Column]
+    chain: bool
+
+
+class CompareSetupScreen(ModalScreen[CompareChoice | None]):
+    HELP = f"""\
+### Compare models
+
+Add {MIN_COLUMNS}-{MAX_COLUMNS} columns. Type to filter the models (the config's, recently used,
+offline) and press `enter` to add the highlighted one, or type any litellm id. A column can have
+its own settings: `gpt-4o-mini temperature=0.9` (values parse as JSON: numbers, true, "text").
+`ctrl+d` removes the last column, `ctrl+t` toggles chain mode (the prompt's downstream runs
+per column too), `ctrl+r` (or `enter` on an empty line) starts.
+"""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("ctrl+d", "remove_last", "Remove last"),
+        Binding("ctrl+t", "toggle_chain", "Chain mode"),
+        Binding("ctrl+r", "start", "Compare"),
+    ]
+
+    def __init__(
+        self,
+        prompt: str,
+        *,
+        current: Column | None,
+        downstream: list[str],
+        config_models: list[str],
+        recent: list[str],
+        offline: list[str],
+    ) -> None:
+        super().__init__(classes="dialog-screen")
+        self.prompt = prompt
+        self.downstream = downstream
+        self.columns: list[Column] = [current] if current is not None else []
+        self.groups = [("config", config_models), ("recent", recent), ("offline", offline)]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog picker", id="compare-setup"):
+            yield Static(f"Compare models on [b]{escape(self.prompt)}[/b]", classes="dialog-title")
+            yield Static("", id="compare-columns")
+            yield Input(placeholder="model [key=value ...]", id="compare-model")
+            yield OptionList(id="compare-options")
+            chain = Checkbox(
+                escape(f"chain mode: also run {', '.join(self.downstream)}")
+                if self.downstream
+                else "chain mode (no prompt reads this one)",
+                value=False,
+                id="compare-chain",
+                disabled=not self.downstream,
+            )
+            yield chain
+            yield Static(
+                "enter: add column   ctrl+d: remove last   ctrl+t: chain   ctrl+r: compare   "
+                "escape: cancel",
+                classes="dialog-hint",
+            )
+
+    def on_mount(self) -> None:
+        self._fill("")
+        self._show_columns()
+        self.query_one(Input).focus()
+
+    def _show_columns(self) -> None:
+        if self.columns:
+            rows = [f"{i + 1}. {escape(c.label)}" for i, c in enumerate(self.columns)]
+            text = "Columns:\n" + "\n".join(rows)
+        else:
+            text = "Columns: none yet"
+        need = MIN_COLUMNS - len(self.columns)
+        if need > 0:
+            text += f"\n[dim]add {need} more[/dim]"
+        self.query_one("#compare-columns", Static).update(text)
+
+    def _fill(self, text: str) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        words = text.split()
+        needle = words[0].lower() if words else ""
+        seen: set[str] = set()
+        items: list[Option] = []
+        if len(words) > 1 or (
+            needle and needle not in {n.lower() for _, names in self.groups for n in names}
+        ):
+            items.append(Option(escape(f'use "{text.strip()}"'), id=f"spec:{text.strip()}"))
+        for group, names in self.groups:
+            for name in names:
+                if name in seen or (needle and needle not in name.lower()):
+                    continue
+                seen.add(name)
+                items.append(Option(f"{escape(name)}  [dim]{group}[/dim]", id=f"spec:{name}"))
+        options.add_options(items)
+        if items:
+            options.highlighted = 0
+
+    @on(Input.Changed, "#compare-model")
+    def _filter(self, event: Input.Changed) -> None:
+        event.stop()
+        self._fill(event.value)
+
+    @on(Input.Submitted, "#compare-model")
+    def _submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            self.action_start()
+            return
+        options = self.query_one(OptionList)
+        if options.highlighted is not None and options.option_count:
+            self._add(options.get_option_at_index(options.highlighted).id or "")
+        else:
+            self._add(f"spec:{event.value.strip()}")
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._add(event.option.id or "")
+
+    def _add(self, option_id: str) -> None:
+        spec = option_id.removeprefix("spec:")
+        if not spec:
+            return
+        if len(self.columns) >= MAX_COLUMNS:
+            self.notify(f"At most {MAX_COLUMNS} columns.", severity="warning")
+            return
+        try:
+            self.columns.append(Column.parse(spec))
+        except ColumnSpecError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        field = self.query_one(Input)
+        field.value = ""
+        self._show_columns()
+
+    def action_remove_last(self) -> None:
+        if self.columns:
+            self.columns.pop()
+            self._show_columns()
+
+    def action_toggle_chain(self) -> None:
+        box = self.query_one(Checkbox)
+        if not box.disabled:
+            box.value = not box.value
+
+    def action_start(self) -> None:
+        if len(self.columns) < MIN_COLUMNS:
+            self.notify(f"Add at least {MIN_COLUMNS} columns.", severity="warning")
+            return
+        self.dismiss(CompareChoice(list(self.columns), self.query_one(Checkbox).value))
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one(OptionList)
+        if not options.option_count:
+            return
+        current = options.highlighted or 0
+        options.highlighted = max(0, min(options.option_count - 1, current + step))
+
+
+class PastComparisonsScreen(ModalScreen[str | None]):
+    """The config's recent comparisons (from the history); enter reopens one."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, rows: list[tuple[str, str]]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.rows = rows  # (group id, description)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog picker"):
+            yield Static("Past comparisons", classes="dialog-title")
+            yield OptionList(
+                *[Option(escape(text), id=group) for group, text in self.rows], id="past-options"
+            )
+            yield Static("enter: open   escape: cancel", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.focus()
+        if options.option_count:
+            options.highlighted = 0
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
