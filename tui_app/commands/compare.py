@@ -34,7 +34,7 @@ from ..core.compare import (
 from ..core.events import Cached, Failed, Finished, RunDone
 from ..core.runs import PromptStatus
 from ..core.workspace import Workspace
-from .options import UsageError, parse_params, parse_settings
+from .options import UsageError, add_param_option, parse_params, parse_settings
 
 GAP = " │ "
 
@@ -86,14 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also run the prompt's downstream chain per column (each step and totals)",
     )
-    parser.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="run-time parameter (highest precedence); repeatable",
-    )
+    add_param_option(parser)
     parser.add_argument(
         "--set",
         dest="settings",

@@ -13,7 +13,7 @@ class UsageError(PromptTuiError):
     """Bad command-line input (exit 2)."""
 
 
-def add_override_options(parser: argparse.ArgumentParser) -> None:
+def add_param_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-p",
         "--param",
@@ -22,6 +22,10 @@ def add_override_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="run-time parameter (highest precedence); repeatable",
     )
+
+
+def add_override_options(parser: argparse.ArgumentParser) -> None:
+    add_param_option(parser)
     parser.add_argument("--model", metavar="M", help="use this model instead of the prompt's")
     parser.add_argument(
         "--set",

@@ -12,7 +12,7 @@ from ..core.errors import ConfigErrors
 from ..core.graph import serial_hint, serial_waits
 from ..core.runs import PromptStatus
 from ..core.workspace import Workspace
-from .options import parse_params
+from .options import add_param_option, parse_params
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,14 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "status", help="is each prompt's output fresh, stale, or missing"
     )
     parser.add_argument("config", help="AIConfig file (.json, .yaml, .yml)")
-    parser.add_argument(
-        "-p",
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="run-time parameter, as you would pass it to `run`; repeatable",
-    )
+    add_param_option(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per prompt per line")
     parser.set_defaults(func=run)
 

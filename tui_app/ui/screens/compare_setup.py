@@ -15,6 +15,7 @@ from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.compare import MAX_COLUMNS, MIN_COLUMNS, Column, ColumnSpecError
+from .model_picker import model_options
 
 
 @dataclass(frozen=True)
@@ -101,18 +102,12 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
         options.clear_options()
         words = text.split()
         needle = words[0].lower() if words else ""
-        seen: set[str] = set()
         items: list[Option] = []
         if len(words) > 1 or (
             needle and needle not in {n.lower() for _, names in self.groups for n in names}
         ):
             items.append(Option(escape(f'use "{text.strip()}"'), id=f"spec:{text.strip()}"))
-        for group, names in self.groups:
-            for name in names:
-                if name in seen or (needle and needle not in name.lower()):
-                    continue
-                seen.add(name)
-                items.append(Option(f"{escape(name)}  [dim]{group}[/dim]", id=f"spec:{name}"))
+        items += model_options(self.groups, needle, "spec")
         options.add_options(items)
         if items:
             options.highlighted = 0

@@ -6,6 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -57,17 +58,10 @@ Type to filter, `↓`/`↑` to move, `enter` to choose. Anything typed can be us
         options = self.query_one(OptionList)
         options.clear_options()
         needle = text.strip().lower()
-        seen: set[str] = set()
         items: list[Option] = []
         if needle and needle not in {n.lower() for _, names in self.groups for n in names}:
             items.append(Option(f'use "{text.strip()}"', id=f"model:{text.strip()}"))
-        for group, names in self.groups:
-            for name in names:
-                if name in seen or (needle and needle not in name.lower()):
-                    continue
-                seen.add(name)
-                mark = "  (current)" if name == self.current else ""
-                items.append(Option(f"{name}  [dim]{group}{mark}[/dim]", id=f"model:{name}"))
+        items += model_options(self.groups, needle, "model", self.current)
         options.add_options(items)
         if items:
             options.highlighted = 0
@@ -101,3 +95,20 @@ Type to filter, `↓`/`↑` to move, `enter` to choose. Anything typed can be us
             return
         current = options.highlighted or 0
         options.highlighted = max(0, min(options.option_count - 1, current + step))
+
+
+def model_options(
+    groups: list[tuple[str, list[str]]], needle: str, prefix: str, current: str | None = None
+) -> list[Option]:
+    """The models of each group that contain ``needle``, each once, as picker options whose id
+    is ``prefix:name`` (the model picker and the comparison's column picker share it)."""
+    seen: set[str] = set()
+    items: list[Option] = []
+    for group, names in groups:
+        for name in names:
+            if name in seen or (needle and needle not in name.lower()):
+                continue
+            seen.add(name)
+            mark = "  (current)" if current is not None and name == current else ""
+            items.append(Option(f"{escape(name)}  [dim]{group}{mark}[/dim]", id=f"{prefix}:{name}"))
+    return items
