@@ -74,11 +74,32 @@ class AuthoringMixin:
         def saved(text: str | None) -> None:
             if text is None or text == prompt.template:
                 return
-            self.session.workspace.set_template(name, text)
-            self._structure_changed(select=name)
-            self.app.save_config()
+            self.write_template(name, text)
 
-        self.app.push_screen(TemplateEditorScreen(name, prompt.template), saved)
+        self.app.push_screen(
+            TemplateEditorScreen(name, prompt.template, self.config.prompt_names), saved
+        )
+
+    def write_template(self, name: str, text: str) -> None:
+        """The editor's ctrl+s: this template goes into the file, nothing else of the session."""
+        workspace = self.session.workspace
+        if self.config.changed_on_disk():
+            workspace.set_template(name, text)
+            self._structure_changed(select=name)
+            self.notify(
+                "The file changed on disk: the template is kept in this session "
+                "(ctrl+s asks how to save it).",
+                severity="warning",
+            )
+            return
+        try:
+            written = workspace.save_template(name, text)
+        except (PromptTuiError, OSError) as exc:
+            self._structure_changed(select=name)
+            self.notify(str(exc), title="Save failed", severity="error")
+            return
+        self._structure_changed(select=name)
+        self.notify(f"Template of {name} written to {written}", title="Saved", timeout=3)
 
     def action_new(self) -> None:
         from .ask_text import AskTextScreen

@@ -24,7 +24,7 @@ class ConfirmScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.question, classes="dialog-body")
+            yield Static(self.question, classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 for value, label, variant in self.answers:
                     yield Button(label, id=f"answer-{value}", variant=variant)  # type: ignore[arg-type]

@@ -1,0 +1,82 @@
+"""The papercuts a newcomer hit (issue 13): each test fails on the behaviour they reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import TextArea
+
+from tests.ui.helpers import main_screen, make_app, ready, status, wait_for
+
+
+def read(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def screen_name(app: Any) -> str:
+    return type(app.screen).__name__
+
+
+async def test_editor_escape_closes_without_writing(three_step: Path) -> None:
+    before = three_step.read_text()
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: screen_name(app) == "TemplateEditorScreen")
+        await pilot.press("escape")  # unchanged: closes at once
+        await wait_for(pilot, lambda: screen_name(app) == "MainScreen", what="editor closed")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: screen_name(app) == "TemplateEditorScreen")
+        await pilot.press(*" more")
+        await pilot.press("escape")  # changed: asks
+        await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen", what="the question")
+        await pilot.click("#answer-discard")
+        await wait_for(pilot, lambda: screen_name(app) == "MainScreen")
+        assert three_step.read_text() == before
+        assert app.config.prompt("topic").template == "Pick a topic about {{subject}}"
+
+
+async def test_editor_warns_before_saving_a_syntax_error(three_step: Path) -> None:
+    before = three_step.read_text()
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: screen_name(app) == "TemplateEditorScreen")
+        await pilot.press(*" {{#if x}} never closed", "ctrl+s")
+        await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen", what="the warning")
+        body = str(app.screen.query_one(".dialog-body").render())
+        assert "topic" in body or "line" in body
+        await pilot.press("enter")  # the focused answer: keep editing
+        await wait_for(pilot, lambda: screen_name(app) == "TemplateEditorScreen")
+        assert three_step.read_text() == before
+        assert isinstance(app.focused, TextArea)
+
+
+async def test_editor_save_writes_only_the_template(three_step: Path) -> None:
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("r")  # an output: an unsaved change of the session
+        await wait_for(pilot, lambda: status(app, "topic") == "done")
+        assert app.session.dirty
+        await pilot.press("down")
+        await wait_for(pilot, lambda: main_screen(app).selected == "outline")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: screen_name(app) == "TemplateEditorScreen")
+        await pilot.press(*" please", "ctrl+s")
+        await wait_for(
+            pilot,
+            lambda: read(three_step)["prompts"][1]["input"] == "Outline: {{topic.output}} please",
+            what="template written",
+        )
+        on_disk = read(three_step)
+        assert "outputs" not in on_disk["prompts"][0] or not on_disk["prompts"][0]["outputs"]
+        assert app.session.dirty  # the output is still unsaved
+        assert not app.config.changed_on_disk()  # ctrl+s later does not ask "changed on disk"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: bool(read(three_step)["prompts"][0].get("outputs")))
+        assert screen_name(app) == "MainScreen"
