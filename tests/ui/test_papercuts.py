@@ -80,3 +80,65 @@ async def test_editor_save_writes_only_the_template(three_step: Path) -> None:
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: bool(read(three_step)["prompts"][0].get("outputs")))
         assert screen_name(app) == "MainScreen"
+
+
+async def test_new_save_delete_keeps_tree_and_panes_on_the_same_prompt(three_step: Path) -> None:
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        screen = main_screen(app)
+        await pilot.press("n", *"extra", "enter")
+        await wait_for(pilot, lambda: screen_name(app) == "TemplateEditorScreen")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen_name(app) == "MainScreen")
+        await pilot.pause()
+        assert screen.selected == "extra"
+        assert screen.prompt_tree.selected_prompt == "extra"
+        await pilot.press("d")
+        await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "extra" not in app.config.prompt_names)
+        await pilot.pause()
+        assert screen.selected == screen.prompt_tree.selected_prompt == "outline"
+        assert "extra" not in str(screen.form.border_title)
+        assert "extra" not in str(screen.output.border_title)
+
+
+async def test_deleting_the_last_prompt_clears_the_pane_titles(write_config: Any) -> None:
+    from tests.ui.conftest import chain
+
+    path = write_config(chain([{"name": "only", "input": "hi"}]))
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.config.prompt_names)
+        screen = main_screen(app)
+        assert "only" not in str(screen.form.border_title)
+        assert "only" not in str(screen.output.border_title)
+
+
+async def test_multiline_parameter_stays_on_its_row_and_survives_an_edit(
+    write_config: Any,
+) -> None:
+    from textual.widgets import Input
+
+    from tests.ui.conftest import chain
+
+    path = write_config(
+        chain([{"name": "a", "input": "Say {{notes}}"}], parameters={"notes": "one\ntwo"})
+    )
+    app = make_app(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        field = main_screen(app).form.query_one("#param-0", Input)
+        assert "\n" not in field.value and field.value == "one\\ntwo"
+        # drawn on one line inside the form pane: the row is one line high
+        assert field.region.height == 1
+        form = main_screen(app).form.region
+        assert form.x <= field.region.x and field.region.right <= form.right
+        field.focus()
+        await pilot.press("end", *"\\nthree")
+        await wait_for(pilot, lambda: app.session.params.get("notes") == "one\ntwo\nthree")

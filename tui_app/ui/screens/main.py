@@ -522,7 +522,10 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         if select is not None:
             self.select(select, force=True)
         else:
+            self.selected = None
             self.form.show(None)
+            self.form.border_title = "Parameters"
+            self.output.border_title = "Output"
             self.output.show_output(
                 "", "", live=False, note="This config has no prompts: n adds one."
             )

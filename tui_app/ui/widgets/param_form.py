@@ -17,7 +17,15 @@ from textual.widgets import Input, Label, Static
 from ...core.param_sources import ParamSource
 from ..colors import theme_style
 from ..messages import ParameterEdited, ParameterWriteRequested, SettingEdited
-from ..values import format_value, parse_parameter, parse_setting, short
+from ..values import (
+    format_value,
+    from_input_text,
+    is_multiline,
+    parse_parameter,
+    parse_setting,
+    short,
+    to_input_text,
+)
 
 
 @dataclass
@@ -117,6 +125,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._rows: dict[str, ParamRow] = {}  # input id -> row
         self._settings: dict[str, str] = {}  # input id -> setting key
         self._texts: dict[str, str] = {}  # input id -> the text last drawn or reported
+        self._multiline: set[str] = set()  # inputs whose value has line breaks (written \\n)
         self._pending = pending
         self._recomposing = False
         self._focus_request: str | None = None
@@ -138,6 +147,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._rows = {}
         self._settings = {}
         self._texts = {}
+        self._multiline = set()
         self._recomposing = True
         self.refresh(recompose=True)
         if focus is not None:
@@ -179,19 +189,23 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         for index, row in enumerate(data.params):
             input_id = f"param-{index}"
             self._rows[input_id] = row
-            self._texts[input_id] = format_value(row.value)
+            self._texts[input_id] = to_input_text(row.value)
             with Container(classes="form-row" + (" missing" if row.source == "missing" else "")):
                 yield Label(
                     self._head(row.name, row.label), id=f"{input_id}-src", classes="form-head"
                 )
                 if row.editable:
-                    yield Input(
-                        format_value(row.value),
+                    field = Input(
+                        to_input_text(row.value),
                         id=input_id,
                         compact=True,
                         classes="form-input",
                         placeholder="missing: type a value" if row.source == "missing" else "",
                     )
+                    if is_multiline(row.value):
+                        self._multiline.add(input_id)
+                        field.tooltip = "Several lines: \\n stands for a line break"
+                    yield field
                 else:
                     yield Static(
                         short(row.value, 200) if row.value is not None else "(not run yet)",
@@ -242,7 +256,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._texts[input_id] = event.value
         if input_id in self._rows:
             row = self._rows[input_id]
-            value = parse_parameter(event.value, row.file_value)
+            text = from_input_text(event.value) if input_id in self._multiline else event.value
+            value = parse_parameter(text, row.file_value)
             row.source, row.of = ParamSource.RUNTIME, None
             row.value = value
             self._set_source(input_id, "run-time")

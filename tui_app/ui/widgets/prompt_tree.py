@@ -140,6 +140,10 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         if not nodes:
             return
         top = next((n for n in nodes if n.parent is self.root), nodes[0])
+        if top.line < 0:
+            # Just added (a rebuild): a node has a line only once the tree has laid its lines
+            # out; moving to line -1 would leave the cursor on the first prompt.
+            self.get_node_at_line(0)
         self.move_cursor(top)
 
     @property
