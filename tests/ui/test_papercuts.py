@@ -142,3 +142,55 @@ async def test_multiline_parameter_stays_on_its_row_and_survives_an_edit(
         field.focus()
         await pilot.press("end", *"\\nthree")
         await wait_for(pilot, lambda: app.session.params.get("notes") == "one\ntwo\nthree")
+
+
+async def test_choosing_mock_without_a_response_asks_for_one(three_step: Path) -> None:
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: screen_name(app) == "ModelPickerScreen")
+        await pilot.press(*"mock", "enter")
+        await wait_for(pilot, lambda: screen_name(app) == "AskTextScreen", what="the question")
+        await pilot.press("ctrl+a", "ctrl+k", *"Owls all the way", "enter")
+        await wait_for(pilot, lambda: app.config.prompt("topic").model_name == "mock")
+        assert app.config.prompt("topic").model_settings["response"] == "Owls all the way"
+        await wait_for(pilot, lambda: main_screen(app).form.data.model == "mock")
+        assert "response" in [key for key, _, _ in main_screen(app).form.data.settings]
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "topic") == "done", what="mock answered")
+        assert app.config.prompt("topic").output_text == "Owls all the way"
+
+
+async def test_recent_models_keep_only_models_that_answered(
+    write_config: Any, model_server: Any
+) -> None:
+    from tests.support.openai_server import Fault
+    from tests.ui.conftest import chain
+    from tui_app.ui.recent import load_recent
+
+    path = write_config(
+        chain(
+            [{"name": "ask", "input": "hello"}],
+            models={
+                "echo": {"delay": 0},
+                "openai/flaky": {"api_base": model_server.base_url, "max_attempts": 1},
+            },
+        )
+    )
+    model_server.enqueue(*[Fault.status(400, message="no such model")] * 8)
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: screen_name(app) == "ModelPickerScreen")
+        await pilot.press(*"openai/flaky", "enter")
+        await wait_for(pilot, lambda: app.config.prompt("ask").model_name == "openai/flaky")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "ask") == "failed", timeout=60)
+        await wait_for(pilot, lambda: not app.has_active_run)
+        assert "openai/flaky" not in load_recent()
+        model_server.reset()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "ask") == "done", timeout=30)
+        await wait_for(pilot, lambda: "openai/flaky" in load_recent(), what="remembered")

@@ -48,8 +48,11 @@ def form_data(session: Session, name: str) -> FormData:
     own = prompt.model_settings
     merged = {**global_settings, **own}
     data.offline = bool(offline_model(str(merged.get("model") or model or "")))
-    keys = list(COMMON_SETTINGS) + [
-        k for k in merged if k not in COMMON_SETTINGS and k not in HIDDEN_SETTINGS
+    shown = list(COMMON_SETTINGS)
+    if str(merged.get("model") or model or "") == "mock":
+        shown.append("response")  # what the mock model answers: settable here
+    keys = shown + [
+        k for k in merged if k not in shown and k not in HIDDEN_SETTINGS
     ]
     for key in keys:
         where = "prompt" if key in own else "model" if key in global_settings else "default"

@@ -34,7 +34,9 @@ class AuthoringMixin:
         current = self.config.model_name_of(prompt)
 
         def chosen(model: str | None) -> None:
-            if model:
+            if model == "mock" and not self._has_mock_response(name):
+                self.ask_mock_response(name)
+            elif model:
                 self.set_model(name, model)
 
         self.app.push_screen(
@@ -48,14 +50,39 @@ class AuthoringMixin:
             chosen,
         )
 
-    def set_model(self, name: str, model: str) -> None:
-        from ..recent import remember
-
-        if not self.session.workspace.set_model(name, model):
+    def set_model(self, name: str, model: str, settings: dict[str, Any] | None = None) -> None:
+        # "recent" remembers a model once a run with it succeeds (the app does), not when picked:
+        # a mistyped id must not come back as a suggestion.
+        if not self.session.workspace.set_model(name, model, settings):
             return
-        remember(model)
         self._structure_changed(select=name)
         self.notify(f"{name} now uses {model}", timeout=2)
+
+    def _has_mock_response(self, name: str) -> bool:
+        prompt = self.config.prompt(name)
+        own = prompt.model_settings if prompt.model_name == "mock" else {}
+        merged = {**self.config.models.get("mock", {}), **own}
+        return isinstance(merged.get("response"), str)
+
+    def ask_mock_response(self, name: str) -> None:
+        """The mock model answers with its ``response`` setting: ask for it when it has none."""
+        from .ask_text import AskTextScreen
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                return
+            prompt = self.config.prompt(name)
+            own = dict(prompt.model_settings) if prompt.model_name == "mock" else {}
+            self.set_model(name, "mock", {**own, "response": text})
+
+        self.app.push_screen(
+            AskTextScreen(
+                "The mock model answers with a fixed text: what should it say?",
+                placeholder="e.g. Three sunny days, pack light.",
+                value="A fixed answer from the mock model.",
+            ),
+            answered,
+        )
 
     def action_edit(self) -> None:
         from .template_editor import TemplateEditorScreen

@@ -393,6 +393,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
 
     @on(msg.RunFinished)
     def _run_finished(self, message: msg.RunFinished) -> None:
+        self._remember_models(message.run)
         if message.error:
             self.notify(
                 message.error,
@@ -407,6 +408,19 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self.refresh_header()
         if self.selected is not None and self.output.active_tab == "history":
             self._show_history(self.selected)
+
+    def _remember_models(self, run: Any) -> None:
+        """The model picker's "recent": models that answered in this run (never a failed id)."""
+        from ..recent import remember
+
+        worked: list[str] = []
+        for name, result in getattr(run, "results", {}).items():
+            prompt = self.config.get(name)
+            model = self.config.model_name_of(prompt) if prompt is not None else None
+            if result.status is PromptStatus.DONE and model and model not in worked:
+                worked.append(model)
+        for model in reversed(worked):
+            remember(model)
 
     def _redraw_form(self) -> None:
         """Redraw the form's values, unless the user is typing in it."""
