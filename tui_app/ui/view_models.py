@@ -51,9 +51,7 @@ def form_data(session: Session, name: str) -> FormData:
     shown = list(COMMON_SETTINGS)
     if str(merged.get("model") or model or "") == "mock":
         shown.append("response")  # what the mock model answers: settable here
-    keys = shown + [
-        k for k in merged if k not in shown and k not in HIDDEN_SETTINGS
-    ]
+    keys = shown + [k for k in merged if k not in shown and k not in HIDDEN_SETTINGS]
     for key in keys:
         where = "prompt" if key in own else "model" if key in global_settings else "default"
         data.settings.append((key, merged.get(key), where))

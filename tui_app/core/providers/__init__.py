@@ -27,7 +27,14 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from .base import ProviderError, RetryNotice, StreamEnd, TextChunk, scrub_secrets
-from .routing import is_offline, key_env_var, needs_key, provider_of, uses_direct_openai
+from .routing import (
+    is_offline,
+    key_env_var,
+    needs_key,
+    provider_of,
+    unsupported_reason,
+    uses_direct_openai,
+)
 
 if TYPE_CHECKING:
     from ..request import ResolvedRequest
@@ -107,6 +114,9 @@ async def stream_chat(
 
         if not (pricing.is_loaded() and openai_compat.is_prepared()):
             await asyncio.to_thread(_prepare_direct)  # ~0.1-0.4 s once: off the event loop
+        unsupported = unsupported_reason(request.model)
+        if unsupported is not None:
+            raise ProviderError(unsupported, attempts=0, provider=provider_of(request.model))
         direct = uses_direct_openai(request.model, request.call_options, request.settings)
         transport = openai_compat if direct else litellm_provider
         inner = transport.stream(
