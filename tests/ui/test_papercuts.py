@@ -194,3 +194,129 @@ async def test_recent_models_keep_only_models_that_answered(
         await pilot.press("r")
         await wait_for(pilot, lambda: status(app, "ask") == "done", timeout=30)
         await wait_for(pilot, lambda: "openai/flaky" in load_recent(), what="remembered")
+
+
+async def test_palette_finds_the_force_actions_by_that_word(three_step: Path) -> None:
+    from textual.command import CommandPalette
+    from textual.widgets import OptionList
+
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"force")
+        options = app.screen.query_one(OptionList)
+        await wait_for(pilot, lambda: options.option_count >= 3, what="force hits")
+        titles = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert any("Run all prompts, force" in t for t in titles)
+
+
+async def test_help_title_is_words_and_toasts_do_not_cover_it(three_step: Path) -> None:
+    from textual.containers import VerticalScroll
+
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        app.notify("a toast", timeout=30)
+        await pilot.press("p")  # the parameter form
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: screen_name(app) == "HelpScreen")
+        title = str(app.screen.query_one(VerticalScroll).border_title)
+        assert title == "Help: Parameters"
+        await pilot.pause()
+        assert not app.screen.query("Toast")  # the toasts are gone while help shows
+
+    from tui_app.ui.screens.help import GENERAL
+
+    assert "moves between them" not in GENERAL and "walks every" in GENERAL
+
+
+async def test_key_map_lists_every_pane(three_step: Path) -> None:
+    from textual.widgets import DataTable
+
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: screen_name(app) == "KeyMapScreen")
+        table = app.screen.query_one("#key-map", DataTable)
+        wheres = {str(table.get_row_at(i)[0]) for i in range(table.row_count)}
+        assert {"Main screen", "Prompt tree", "Parameters", "Template editor"} <= wheres
+        keys = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+        assert "ctrl+x" in keys or "^x" in keys
+
+
+async def test_failed_upstream_is_not_labelled_not_run_yet(write_config: Any) -> None:
+    from tests.ui.conftest import chain
+
+    path = write_config(
+        chain(
+            [
+                {"name": "up", "input": "x", "metadata": {"model": "mock"}},
+                {"name": "down", "input": "use {{up.output}}"},
+            ],
+            models={"echo": {"delay": 0}, "mock": {}},
+        )
+    )
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("r")  # mock with no response fails
+        await wait_for(pilot, lambda: status(app, "up") == "failed")
+        await pilot.press("down")
+        await wait_for(pilot, lambda: main_screen(app).selected == "down")
+        await pilot.pause()
+        text = " ".join(str(w.render()) for w in main_screen(app).form.query(".form-readonly"))
+        assert "not run yet" not in text and "up failed" in text
+
+
+async def test_error_text_is_shown_whole_in_the_output_view(write_config: Any) -> None:
+    from textual.widgets import Static
+
+    from tests.ui.conftest import chain
+
+    path = write_config(
+        chain([{"name": "up", "input": "x", "metadata": {"model": "mock"}}], models={"mock": {}})
+    )
+    app = make_app(path)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "up") == "failed")
+        await pilot.pause()
+        note = main_screen(app).output.query_one("#output-note", Static)
+        words = str(note.render()).split()
+        # the note's widget is tall enough for its wrapped text
+        needed = sum(len(w) + 1 for w in words) // max(1, note.content_region.width - 1) + 1
+        assert note.region.height >= min(needed, 3) and note.region.height > 3 or needed <= 3
+
+
+async def test_a_stream_that_ends_is_not_reflowed(write_config: Any) -> None:
+    from tests.ui.conftest import chain
+
+    path = write_config(
+        chain(
+            [{"name": "poem", "input": "line one\nline two\n" + "and more words " * 30}],
+            models={"echo": {"delay": 0.05}},
+        )
+    )
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: main_screen(app)._live_shown == "poem", what="live")  # noqa: SLF001
+        await wait_for(pilot, lambda: status(app, "poem") == "done")
+        await pilot.pause()
+        assert main_screen(app).output.mode == "raw"  # as it streamed: single newlines kept
+
+
+async def test_a_prompt_queued_in_a_run_says_so(three_step: Path) -> None:
+    from tui_app.core.runs import PromptStatus
+    from tui_app.ui.screens.main import waiting_note
+
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        note = waiting_note(PromptStatus.QUEUED, app.workspace, "draft")
+        assert note.startswith("queued") and "r runs" not in note

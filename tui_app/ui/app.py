@@ -53,6 +53,14 @@ class PromptTuiApp(App[int]):
             "f1", "help", "Help", id="app.help", tooltip="Help for the focused pane and its keys"
         ),
         Binding(
+            "question_mark",
+            "key_map",
+            "Keys",
+            id="app.key_map",
+            show=False,
+            tooltip="Every key of every pane",
+        ),
+        Binding(
             "q", "quit", "Quit", id="app.quit", tooltip="Quit (asks when there are unsaved changes)"
         ),
         Binding(
@@ -380,28 +388,19 @@ class PromptTuiApp(App[int]):
         return True
 
     def action_help(self) -> None:
+        from .help_text import focused_help
         from .screens.help import HelpScreen
 
-        focused = self.screen.focused
-        widget: Any = focused
-        help_text, title = "", type(self.screen).__name__
-        while widget is not None:
-            text = getattr(type(widget), "HELP", None)
-            if text:
-                help_text, title = text, type(widget).__name__
-                break
-            widget = widget.parent
-        if not help_text:
-            help_text = getattr(type(self.screen), "HELP", "") or ""
-        shown: list[tuple[str, str]] = []
-        others: list[tuple[str, str]] = []
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
-            if binding.description:
-                row = (self.get_key_display(binding), binding.tooltip or binding.description)
-                (shown if binding.show else others).append(row)
-        keys = shown + others  # the footer's keys first, then the focused widget's own
+        title, help_text, keys = focused_help(self)
+        self.clear_notifications()  # a toast must not cover the help
         self.push_screen(HelpScreen(title, help_text, keys))
+
+    def action_key_map(self) -> None:
+        from .help_text import key_map
+        from .screens.help import KeyMapScreen
+
+        self.clear_notifications()
+        self.push_screen(KeyMapScreen(key_map(self)))
 
     def action_cycle_theme(self) -> None:
         ours = [name for name in self.available_themes if name.startswith("prompt-")]

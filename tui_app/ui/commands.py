@@ -18,9 +18,19 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ),
     ("Run all prompts", "run('all')", "a: run every prompt in dependency order"),
     (
-        "Run selected prompt, ignoring the cache",
+        "Run selected prompt, force (ignore the cache)",
         "run('one', True)",
-        "send the request even if it is unchanged",
+        "send the request even if an identical one was answered before",
+    ),
+    (
+        "Run selected prompt with dependencies, force (ignore the cache)",
+        "run('with_deps', True)",
+        "send every request of the chain again, cached or not",
+    ),
+    (
+        "Run all prompts, force (ignore the cache)",
+        "run('all', True)",
+        "send every request again, cached or not",
     ),
     ("Cancel selected run", "cancel", "escape: cancel the selected prompt's run"),
     ("Cancel all runs", "cancel_all", "cancel everything in flight"),

@@ -65,8 +65,32 @@ def form_data(session: Session, name: str) -> FormData:
         rows = []
     for row in rows:
         file_value = prompt.parameters.get(row.name, config.global_parameters.get(row.name))
-        data.params.append(ParamRow(row.name, row.value, row.source, file_value, row.of))
+        param = ParamRow(row.name, row.value, row.source, file_value, row.of)
+        upstream = row.of or _prompt_of_reference(row.name, config.prompt_name_set)
+        if row.value is None and upstream:
+            param.empty = empty_output_label(session, upstream)
+        data.params.append(param)
     return data
+
+
+def _prompt_of_reference(reference: str, names: frozenset[str]) -> str | None:
+    """``up.output`` -> ``up`` when ``up`` is a prompt (names may hold dots themselves)."""
+    owners = [n for n in names if reference.startswith(n + ".")]
+    return max(owners, key=len) if owners else None
+
+
+def empty_output_label(session: Session, upstream: str) -> str:
+    """Why an upstream prompt's output has no value yet, in words."""
+    from ..core.runs import PromptStatus
+
+    status = session.state(upstream).status
+    if status is PromptStatus.FAILED:
+        return f"({upstream} failed: fix it and run it again)"
+    if status in (PromptStatus.QUEUED, PromptStatus.RUNNING):
+        return f"({upstream} is {status.value})"
+    if status in (PromptStatus.BLOCKED, PromptStatus.CANCELLED):
+        return f"({upstream} was {status.value})"
+    return "(not run yet)"
 
 
 def tree_deps(session: Session, name: str) -> list[tuple[str, bool]]:

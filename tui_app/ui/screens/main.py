@@ -51,9 +51,20 @@ def breakpoint_classes(app: Any) -> str:
     return ""
 
 
+def waiting_note(status: PromptStatus, workspace: Any, name: str) -> str:
+    """The line above an empty output while a prompt waits or starts in a run."""
+    if status is PromptStatus.QUEUED:
+        run = workspace.run_of(name)
+        what = f" ({run.describe()})" if run is not None else ""
+        return f"queued in a run{what}: it starts when what it depends on is done"
+    if status is PromptStatus.RUNNING:
+        return "running: waiting for the first words of the answer"
+    return ""
+
+
 class MainScreen(AuthoringMixin, Screen[None]):
     HELP = """\
-### prompt-tui
+### Main screen
 
 `r` runs the selected prompt, `R` runs it with everything it depends on, `a` runs all prompts.
 `escape` cancels the run the selected prompt is part of, dependencies included (or every run when
@@ -142,6 +153,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self._drawn = 0  # chunks of the selected prompt's stream already in the view
         self._stale_timer: Any = None
         self._history_prompt: str | None = None
+        self._live_shown: str | None = None  # the prompt whose live stream the output pane shows
         self.engine_ready = False  # after_first_frame() has run: graph, form, runner are there
 
     # --- layout -------------------------------------------------------------------------------
@@ -278,9 +290,15 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             if state.status in ("blocked", "cancelled", "stale")
             else ""
         )
-        note = state.note
+        note = state.note or waiting_note(state.status, self.session.workspace, name)
+        # A stream that just ended stays as it was drawn (raw): rendering it as Markdown now
+        # would reflow the text under the reader's eyes. `v` or the next selection renders it.
+        keep_raw = not live and self._live_shown == name
+        self._live_shown = name if live else None
         self._drawn = len(state.chunks)
-        self.output.show_output(name, text, live=live, note=note, severity=severity)
+        self.output.show_output(
+            name, text, live=live, note=note, severity=severity, keep_raw=keep_raw
+        )
         self.output.border_title = f"Output · {name}" + (" (live)" if live else "")
 
     def _refresh_side_tabs(self) -> None:

@@ -35,6 +35,7 @@ class ParamRow:
     source: ParamSource
     file_value: Any = None  # the value without the run-time override (for "revert")
     of: str | None = None  # the prompt whose output or input it is
+    empty: str = "(not run yet)"  # shown when an upstream output has no value (failed, running)
 
     @property
     def label(self) -> str:
@@ -208,7 +209,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
                     yield field
                 else:
                     yield Static(
-                        short(row.value, 200) if row.value is not None else "(not run yet)",
+                        short(row.value, 200) if row.value is not None else row.empty,
                         classes="form-readonly",
                         markup=False,
                     )
