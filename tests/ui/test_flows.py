@@ -175,7 +175,7 @@ async def test_edit_setting_is_validated(write_config: Any) -> None:
         temperature.focus()
         await pilot.press(*"7")
         await pilot.pause()
-        assert "between" in str(form.query_one("#setting-0-src").render())
+        assert "between" in str(form.query_one("#setting-0-err").render())
         assert "temperature" not in app.config.prompt("q").model_settings
         await pilot.press("backspace", *"0.5")
         await wait_for(

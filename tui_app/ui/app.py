@@ -38,7 +38,7 @@ class PromptTuiApp(App[int]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "prompt-tui"
     COMMANDS = App.COMMANDS | {_prompt_commands}
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (80, "-narrow"), (120, "-wide")]
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [

@@ -198,6 +198,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         )
         names = self.config.prompt_names
         self.prompt_tree.rebuild(names)
+        self.fit_tree_width()
         self.refresh_header()
         if names:
             self.select(names[0])
@@ -241,6 +242,19 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         header = self.query_one(AppHeader)
         header.set_title(self.config.name, self.path, self.session.dirty)
         header.set_state(run_state(self.session))
+
+    def fit_tree_width(self) -> None:
+        """The tree pane as wide as its labels (name, model, status), up to 40% of the screen:
+        a fixed width cut ``gpt-3.5-`` and ``mock faile`` even at 160 columns."""
+        pane = self.query_one("#tree-pane")
+        widest = max((self.prompt_tree.label_width(n) for n in self.config.prompt_names), default=0)
+        screen_width = self.app.size.width
+        low = 20 if screen_width < 80 else 26
+        high = max(low, int(screen_width * (0.35 if screen_width < 120 else 0.4)))
+        pane.styles.width = max(low, min(high, widest + 6))  # borders, guide, scrollbar
+
+    def on_resize(self) -> None:
+        self.fit_tree_width()
 
     def on_theme_changed(self) -> None:
         self.prompt_tree.refresh_all()
@@ -551,6 +565,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         """Prompts, templates or models changed: rebuild the graph, tree and form."""
         self.session.rebuild()
         self.prompt_tree.rebuild(self.config.prompt_names)
+        self.fit_tree_width()
         if select is not None:
             self.select(select, force=True)
         else:
@@ -594,5 +609,6 @@ it is in none); `ctrl+x` cancels just the selected prompt.
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("cancel", "cancel_prompt"):
-            return True if self.session.active() else None
+            # Shown only while something runs: the footer keeps its room for keys that work.
+            return True if self.session.active() else False
         return True

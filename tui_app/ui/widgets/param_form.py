@@ -236,6 +236,10 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
                     compact=True,
                     classes="form-input",
                 )
+            # The whole message on its own lines (a head of one line cut it: "temperature must")
+            error_line = Static("", id=f"{input_id}-err", classes="form-error", markup=False)
+            error_line.display = False
+            yield error_line
 
     def _head(self, name: str, source: str, error: bool = False) -> Text:
         """``name  source`` on one line, the source in its colour (run-time, global, missing...)."""
@@ -268,8 +272,11 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             value, error = parse_setting(key, event.value)
             label = self.query_one(f"#{input_id}-src", Label)
             event.input.set_class(error is not None, "-invalid")
+            error_line = self.query_one(f"#{input_id}-err", Static)
+            error_line.update(error or "")
+            error_line.display = error is not None
             if error:
-                label.update(self._head(key, error, error=True))
+                label.update(self._head(key, "invalid", error=True))
                 return
             label.update(self._head(key, "prompt" if value is not None else "default"))
             self.post_message(SettingEdited(self.data.prompt, key, value))

@@ -113,6 +113,16 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
             label.append(f" {status}", color)
         return label
 
+    def label_width(self, name: str) -> int:
+        """Cells a prompt's top-level label needs, with room for its longest status word."""
+        from rich.cells import cell_len
+
+        model = self._model(name)
+        width = (
+            2 + cell_len(visible_name(name)) + (2 + cell_len(visible_name(model)) if model else 0)
+        )
+        return width + len(" blocked") + 2  # the longest status word, the expand arrow
+
     def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
         label = super().render_label(node, base_style, style)
         if not node.allow_expand:  # line leaves up with the names of expandable nodes
