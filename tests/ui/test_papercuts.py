@@ -313,7 +313,7 @@ async def test_a_stream_that_ends_is_not_reflowed(write_config: Any) -> None:
 
 async def test_a_prompt_queued_in_a_run_says_so(three_step: Path) -> None:
     from tui_app.core.runs import PromptStatus
-    from tui_app.ui.screens.main import waiting_note
+    from tui_app.ui.layout import waiting_note
 
     app = make_app(three_step)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -203,23 +203,38 @@ class PromptTuiApp(App[int]):
         for problem in self.theme_problems:
             self.notify(problem, title="Theme file skipped", severity="warning")
 
-    @work(
-        thread=True, exclusive=True, group="preload", description="import litellm in the background"
-    )
+    @work(thread=True, exclusive=True, group="preload", description="prepare the file's providers")
     def _preload_providers(self) -> None:
+        """Prepare the providers the file's models use, off the event loop. litellm (~3 s of CPU,
+        ~230 MiB) is imported only when the file names a model it serves; an offline or
+        OpenAI-compatible file never loads it (a prompt that needs it later loads it then)."""
         from textual.widgets import Markdown  # noqa: F401 - ~80 ms, needed for the first output
 
         try:
             from ..core import providers
         except Exception:  # pragma: no cover - the providers package is optional at startup
             return
-        preload = getattr(providers, "preload", None)
-        if callable(preload):
-            preload()
-        # litellm leaves ~1.5 million long-lived objects: every full garbage collection then
-        # walks them all, a 200-300 ms freeze of the UI (measured mid-stream). Move everything
-        # alive now out of the collector's sight; later garbage is collected as usual.
-        gc.freeze()
+        if self.workspace is None:
+            return
+        if providers.preload_for(self.model_ids()):
+            # litellm leaves ~1.5 million long-lived objects: every full garbage collection then
+            # walks them all, a 200-300 ms freeze of the UI (measured mid-stream). Move everything
+            # alive now out of the collector's sight; later garbage is collected as usual.
+            gc.freeze()
+
+    def model_ids(self) -> list[str]:
+        """Every model id the document's prompts would send (settings.model, else the name)."""
+        config = self.config
+        if config is None:
+            return []
+        ids: list[str] = []
+        for prompt in config.prompts:
+            name = config.model_name_of(prompt) or ""
+            settings = {**config.models.get(name, {}), **prompt.model_settings}
+            model_id = str(settings.get("model") or name)
+            if model_id and model_id not in ids:
+                ids.append(model_id)
+        return ids
 
     def action_reload(self) -> None:
         """Load the file again (from the load error screen)."""

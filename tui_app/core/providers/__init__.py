@@ -61,7 +61,9 @@ __all__ = [
     "is_offline",
     "key_env_var",
     "needs_key",
+    "needs_litellm",
     "preload",
+    "preload_for",
     "provider_of",
     "scrub_secrets",
     "stream_chat",
@@ -69,6 +71,26 @@ __all__ = [
 ]
 
 StreamItem = TextChunk | RetryNotice | StreamEnd
+
+
+def needs_litellm(model_ids: list[str]) -> bool:
+    """Whether any of these model ids is served by litellm (not offline, not OpenAI-compatible).
+    Reads the price table (no litellm import): call it off the event loop."""
+    with contextlib.suppress(Exception):
+        _prepare_direct()
+    return any(not is_offline(m) and not uses_direct_openai(m) for m in model_ids if m)
+
+
+def preload_for(model_ids: list[str]) -> bool:
+    """Prepare what these models need: the direct client always, litellm only when one of them
+    needs it (an offline or OpenAI-compatible file never imports it). Returns whether litellm
+    was loaded. Thread-safe, never raises; call it from a background thread."""
+    if not needs_litellm(model_ids):
+        return False
+    from . import litellm_provider
+
+    litellm_provider.preload()
+    return True
 
 
 def preload() -> None:

@@ -15,6 +15,7 @@ from ...core import events as ev
 from ...core.errors import PromptTuiError
 from ...core.runs import PromptStatus
 from .. import messages as msg
+from ..layout import breakpoint_classes, remember_models, waiting_note
 from ..state import Session
 from ..view_models import form_data, request_preview, run_state, tree_deps
 from ..widgets.find_bar import FindBar
@@ -31,35 +32,6 @@ FLUSH_INTERVAL = 0.05  # seconds between draws of streamed text (batches deltas)
 SPIN_EVERY = 3
 # More characters than this in one 50 ms batch (~16,000 tokens/s) is a torrent, not a model.
 TORRENT_CHARS = 4_000
-
-
-def breakpoint_classes(app: Any) -> str:
-    """The horizontal breakpoint class Textual gives a screen of the app's current width.
-
-    Textual sets it when the screen first gets its size, after every widget is styled: a change
-    of class then restyles the whole screen (~10 ms before the first frame). Starting with the
-    right class makes that a no-op; a wrong guess is corrected by Textual as before.
-    """
-    try:
-        breakpoints = app.HORIZONTAL_BREAKPOINTS or []
-        width = app.size.width
-    except Exception:  # no running app (a screen built outside one): let Textual decide
-        return ""
-    for minimum, class_name in sorted(breakpoints, reverse=True):
-        if width >= minimum:
-            return class_name
-    return ""
-
-
-def waiting_note(status: PromptStatus, workspace: Any, name: str) -> str:
-    """The line above an empty output while a prompt waits or starts in a run."""
-    if status is PromptStatus.QUEUED:
-        run = workspace.run_of(name)
-        what = f" ({run.describe()})" if run is not None else ""
-        return f"queued in a run{what}: it starts when what it depends on is done"
-    if status is PromptStatus.RUNNING:
-        return "running: waiting for the first words of the answer"
-    return ""
 
 
 class MainScreen(AuthoringMixin, Screen[None]):
@@ -425,7 +397,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
 
     @on(msg.RunFinished)
     def _run_finished(self, message: msg.RunFinished) -> None:
-        self._remember_models(message.run)
+        remember_models(self.config, message.run)
         if message.error:
             self.notify(
                 message.error,
@@ -440,19 +412,6 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self.refresh_header()
         if self.selected is not None and self.output.active_tab == "history":
             self._show_history(self.selected)
-
-    def _remember_models(self, run: Any) -> None:
-        """The model picker's "recent": models that answered in this run (never a failed id)."""
-        from ..recent import remember
-
-        worked: list[str] = []
-        for name, result in getattr(run, "results", {}).items():
-            prompt = self.config.get(name)
-            model = self.config.model_name_of(prompt) if prompt is not None else None
-            if result.status is PromptStatus.DONE and model and model not in worked:
-                worked.append(model)
-        for model in reversed(worked):
-            remember(model)
 
     def _redraw_form(self) -> None:
         """Redraw the form's values, unless the user is typing in it."""
@@ -610,5 +569,5 @@ it is in none); `ctrl+x` cancels just the selected prompt.
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("cancel", "cancel_prompt"):
             # Shown only while something runs: the footer keeps its room for keys that work.
-            return True if self.session.active() else False
+            return bool(self.session.active())
         return True
