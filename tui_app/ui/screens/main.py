@@ -126,7 +126,8 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self._stale_timer: Any = None
         self._history_prompt: str | None = None
         self._live_shown: str | None = None  # the prompt whose live stream the output pane shows
-        self.engine_ready = False  # after_first_frame() has run: graph, form, runner are there
+        self.form_ready = False  # the template engine is loaded: the form can be drawn
+        self.engine_ready = False  # the graph is built too: dependencies, staleness, runs
 
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -137,7 +138,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
                 yield PromptTree(id="tree")  # the find bar is mounted above it on first use
             with Container(id="work"):
                 # Composed as the placeholder select() shows until the engine is loaded.
-                pending = bool(self.config.prompt_names) and not self.session.graph_ready
+                pending = bool(self.config.prompt_names) and not self.form_ready
                 form = ParamForm(id="form", classes="pane", pending=pending)
                 form.border_title = "Parameters"
                 yield form
@@ -188,15 +189,24 @@ it is in none); `ctrl+x` cancels just the selected prompt.
 
     def after_first_frame(self) -> None:
         """The rest of the engine, after the first frame (the app calls this), never in its way:
-        the dependency graph (templates), the form, rendered Markdown, the runner, staleness."""
-        self.session.ensure_graph()
-        self.prompt_tree.rebuild(self.config.prompt_names, select=self.selected)
+        the selected prompt's form at once, then the dependency graph of every template in a
+        thread (a 1,000-prompt file keeps answering keys meanwhile), then staleness."""
+        from ...core import providers  # noqa: F401 - the form can tell offline models
+
+        self.form_ready = True
         self.output.markdown_allowed = True
         if self.selected is not None:
             self.select(self.selected, force=True)
-        from ...core import providers  # noqa: F401 - the form can now tell offline models
+        self._build_graph()
 
-        self._redraw_form()  # now that the engine is loaded, it knows which models are offline
+    @work(thread=True, exclusive=True, group="graph", description="build the dependency graph")
+    def _build_graph(self) -> None:
+        self.session.ensure_graph()
+        self.app.call_from_thread(self._graph_built)
+
+    def _graph_built(self) -> None:
+        self.prompt_tree.refresh_expandable()  # prompts with dependencies get their arrow
+        self._redraw_form()  # graph errors (a cycle, an unknown reference) show in the form
         self.engine_ready = True
         self._load_baselines()
 
@@ -245,7 +255,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self.selected = name
         if self.prompt_tree.selected_prompt != name:
             self.prompt_tree.select_prompt(name)
-        if self.session.graph_ready:
+        if self.form_ready:
             self.form.show(form_data(self.session, name))
         else:
             self.form.show_pending()
@@ -415,7 +425,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
 
     def _redraw_form(self) -> None:
         """Redraw the form's values, unless the user is typing in it."""
-        if self.selected is None or self.form.has_focus_within or not self.session.graph_ready:
+        if self.selected is None or self.form.has_focus_within or not self.form_ready:
             return
         self.form.show(form_data(self.session, self.selected))
 

@@ -77,6 +77,15 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         if select is not None:
             self.select_prompt(select)
 
+    def refresh_expandable(self) -> None:
+        """After the dependency graph is built: prompts with dependencies can expand (no
+        rebuild: the cursor and the nodes stay)."""
+        for name, nodes in self._prompt_nodes.items():
+            expandable = bool(self._deps(name))
+            for node in nodes:
+                if node.parent is self.root and node.allow_expand != expandable:
+                    node.allow_expand = expandable
+
     def _add(self, parent: TreeNode[str], name: str, *, context: bool) -> TreeNode[str]:
         has_deps = bool(self._deps(name))
         node = parent.add(self.label_for(name, context), data=name, allow_expand=has_deps)
