@@ -96,10 +96,21 @@ class PromptTuiApp(App[int]):
         self._keys = keys
         self.ready_at: float | None = None  # perf_counter() at the first frame (bench/startup.py)
         self._gc_was_enabled = False  # on_load() paused the collector until the first frame
+        from ..core import settings as user_settings
+
+        self.settings = user_settings.load()
         themes, self.theme_problems = load_themes()
         for theme in themes:
             self.register_theme(theme)
-        self._set_initial_theme(DEFAULT_DARK)
+        wanted = self.settings.theme
+        if wanted and wanted not in self.available_themes:
+            self.theme_problems.append(f"theme '{wanted}' (settings file) is not installed")
+            wanted = None
+        self._set_initial_theme(wanted or DEFAULT_DARK)
+        self.user_keymap = dict(self.settings.keymap)  # binding id -> keys (the key map shows it)
+        if self.user_keymap:
+            self.set_keymap(self.user_keymap)
+        self._theme_saved = self.theme
         self._load()
 
     def _set_initial_theme(self, name: str) -> None:
@@ -195,13 +206,18 @@ class PromptTuiApp(App[int]):
     def on_ready(self) -> None:
         self._restore_gc()
         self.ready_at = time.perf_counter()
-        if self._preload:
-            self._preload_providers()
         main = self._main_screen()
         if main is not None:
             self.call_later(main.after_first_frame)
-        for problem in self.theme_problems:
-            self.notify(problem, title="Theme file skipped", severity="warning")
+        if self.theme_problems:  # one notification naming every skipped theme
+            self.notify(
+                "\n".join(self.theme_problems),
+                title="Themes skipped" if len(self.theme_problems) > 1 else "Theme skipped",
+                severity="warning",
+                timeout=10,
+            )
+        if self.settings.problem:
+            self.notify(self.settings.problem, title="Settings file", severity="warning")
 
     @work(thread=True, exclusive=True, group="preload", description="prepare the file's providers")
     def _preload_providers(self) -> None:
@@ -221,6 +237,12 @@ class PromptTuiApp(App[int]):
             # walks them all, a 200-300 ms freeze of the UI (measured mid-stream). Move everything
             # alive now out of the collector's sight; later garbage is collected as usual.
             gc.freeze()
+
+    def engine_loaded(self) -> None:
+        """The main screen is usable (form, graph): prepare the providers now, not while the
+        screen is still being built (the thread would compete with it for the interpreter)."""
+        if self._preload:
+            self._preload_providers()
 
     def model_ids(self) -> list[str]:
         """Every model id the document's prompts would send (settings.model, else the name)."""
@@ -422,7 +444,7 @@ class PromptTuiApp(App[int]):
         names = ours if len(ours) > 1 else sorted(self.available_themes)
         index = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(index + 1) % len(names)]
-        self.notify(f"Theme: {self.theme}", timeout=1.5)
+        self.notify(f"Theme: {self.theme} (kept for next time)", timeout=1.5)
 
     def watch_theme(self, theme: str) -> None:
         if not self.is_running:
@@ -430,6 +452,17 @@ class PromptTuiApp(App[int]):
         main = self._main_screen()
         if main is not None:
             main.on_theme_changed()
+        if theme != self._theme_saved:  # `t`, the palette's theme picker: kept for next time
+            self._theme_saved = theme
+            self._save_theme(theme)
+
+    @work(thread=True, exclusive=True, group="settings", description="save the theme choice")
+    def _save_theme(self, theme: str) -> None:
+        from ..core import settings as user_settings
+
+        problem = user_settings.remember_theme(theme)
+        if problem:
+            self.call_from_thread(self.notify, problem, severity="warning")
 
 
 def _suffixes(path: Path) -> str:

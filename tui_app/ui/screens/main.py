@@ -126,7 +126,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self._stale_timer: Any = None
         self._history_prompt: str | None = None
         self._live_shown: str | None = None  # the prompt whose live stream the output pane shows
-        self.form_ready = False  # the template engine is loaded: the form can be drawn
+        self.form_ready = True  # kept for the benchmark's probe: the form is drawn at compose
         self.engine_ready = False  # the graph is built too: dependencies, staleness, runs
 
     # --- layout -------------------------------------------------------------------------------
@@ -137,10 +137,12 @@ it is in none); `ctrl+x` cancels just the selected prompt.
                 tree_pane.border_title = "Prompts"
                 yield PromptTree(id="tree")  # the find bar is mounted above it on first use
             with Container(id="work"):
-                # Composed as the placeholder select() shows until the engine is loaded.
-                pending = bool(self.config.prompt_names) and not self.form_ready
-                form = ParamForm(id="form", classes="pane", pending=pending)
-                form.border_title = "Parameters"
+                # The first prompt's form is part of the first frame: a placeholder first
+                # and the form a moment later is not a usable screen (issue 13).
+                names = self.config.prompt_names
+                first = form_data(self.session, names[0]) if names else None
+                form = ParamForm(id="form", classes="pane", data=first)
+                form.border_title = f"Parameters · {names[0]}" if names else "Parameters"
                 yield form
                 output = OutputPane(id="output", classes="pane")
                 output.border_title = "Output"
@@ -191,24 +193,26 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         """The rest of the engine, after the first frame (the app calls this), never in its way:
         the selected prompt's form at once, then the dependency graph of every template in a
         thread (a 1,000-prompt file keeps answering keys meanwhile), then staleness."""
-        from ...core import providers  # noqa: F401 - the form can tell offline models
-
-        self.form_ready = True
         self.output.markdown_allowed = True
         if self.selected is not None:
-            self.select(self.selected, force=True)
+            self.show_selected_output()  # rendered Markdown is allowed now
         self._build_graph()
 
     @work(thread=True, exclusive=True, group="graph", description="build the dependency graph")
     def _build_graph(self) -> None:
         self.session.ensure_graph()
+        from ...core import providers  # noqa: F401 - the form can now tell offline models
+
         self.app.call_from_thread(self._graph_built)
 
     def _graph_built(self) -> None:
         self.prompt_tree.refresh_expandable()  # prompts with dependencies get their arrow
-        self._redraw_form()  # graph errors (a cycle, an unknown reference) show in the form
+        # Redraw the form for what it could not know before: graph errors (a cycle, an unknown
+        # reference) and which models are offline.
+        self._redraw_form()
         self.engine_ready = True
         self._load_baselines()
+        self.app.engine_loaded()  # the providers' preparation may start now
 
     @work(thread=True, group="baselines", description="read where outputs came from")
     def _load_baselines(self) -> None:
@@ -255,10 +259,9 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self.selected = name
         if self.prompt_tree.selected_prompt != name:
             self.prompt_tree.select_prompt(name)
-        if self.form_ready:
+        drawn = self.form.data
+        if force or drawn is None or drawn.prompt != name:
             self.form.show(form_data(self.session, name))
-        else:
-            self.form.show_pending()
         self.form.border_title = f"Parameters · {name}"
         self.show_selected_output()
         self._refresh_side_tabs()

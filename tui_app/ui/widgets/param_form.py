@@ -118,11 +118,17 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
     ]
 
     def __init__(
-        self, *, id: str | None = None, classes: str | None = None, pending: bool = False
+        self,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+        pending: bool = False,
+        data: FormData | None = None,
     ) -> None:
-        """``pending``: compose straight into the placeholder :meth:`show_pending` draws."""
+        """``pending``: compose straight into the placeholder :meth:`show_pending` draws;
+        ``data``: compose straight into a prompt's form."""
         super().__init__(id=id, classes=classes)
-        self.data: FormData | None = None
+        self.data: FormData | None = data
         self._rows: dict[str, ParamRow] = {}  # input id -> row
         self._settings: dict[str, str] = {}  # input id -> setting key
         self._texts: dict[str, str] = {}  # input id -> the text last drawn or reported
@@ -131,6 +137,11 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._recomposing = False
         self._focus_request: str | None = None
         self.can_focus = False
+
+    @property
+    def drawn(self) -> bool:
+        """A prompt's form is on screen (not the placeholder, not mid-recompose)."""
+        return self.data is not None and not self._recomposing
 
     def show_pending(self) -> None:
         """Before the first frame the template engine is not loaded yet: the form comes next."""
