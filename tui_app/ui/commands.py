@@ -46,10 +46,16 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Show run info", "tab('info')", "4: model, ttft, latency, tokens, cost"),
     ("Show history", "tab('history')", "5: earlier outputs of this prompt"),
     ("Toggle raw / rendered output", "toggle_rendered", "v: Markdown or plain text"),
+    ("Export output as Markdown", "export('output-markdown')", "x: the selected prompt's output"),
+    ("Export output as JSON", "export('output-json')", "x: the output with its request"),
+    ("Export run as Markdown", "export('run-markdown')", "x: every prompt's request and output"),
+    ("Export run as JSON", "export('run-json')", "x: requests, outputs and metrics"),
+    ("Copy output to clipboard", "export('copy')", "x: copy (OSC 52 terminals)"),
 )
 APP_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Save", "save", "ctrl+s: write the config file (asks if it changed on disk)"),
-    ("Next theme", "cycle_theme", "t: switch theme"),
+    ("Next theme", "cycle_theme", "t: switch theme (kept for next time)"),
+    ("Key map", "key_map", "?: every key of every pane"),
     ("Help", "help", "F1: help for the focused pane"),
     ("Quit", "quit", "q: quit (asks when there are unsaved changes)"),
 )

@@ -24,6 +24,7 @@ from ..widgets.output_pane import OutputPane, record_text
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
 from .authoring import AuthoringMixin
+from .export import ExportMixin
 
 FLUSH_INTERVAL = 0.05  # seconds between draws of streamed text (batches deltas)
 # The spinner turns every SPIN_EVERY ticks, half a tick after a stream draw. Textual composites
@@ -34,7 +35,7 @@ SPIN_EVERY = 3
 TORRENT_CHARS = 4_000
 
 
-class MainScreen(AuthoringMixin, Screen[None]):
+class MainScreen(AuthoringMixin, ExportMixin, Screen[None]):
     HELP = """\
 ### Main screen
 
@@ -42,7 +43,8 @@ class MainScreen(AuthoringMixin, Screen[None]):
 `escape` cancels the run the selected prompt is part of, dependencies included (or every run when
 it is in none); `ctrl+x` cancels just the selected prompt.
 `m` changes its model, `e` edits its template, `n` adds a prompt, `d` deletes it, `/` finds one.
-`ctrl+s` saves outputs, parameters and edits to the file.
+`x` exports the output or the whole run (Markdown or JSON) or copies the output.
+`ctrl+s` saves outputs, parameters and edits to the file. `t` switches theme, `?` lists every key.
 """
 
     BINDINGS = [
@@ -92,6 +94,14 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         ),
         Binding(
             "slash", "find", "Find", id="main.find", show=False, tooltip="Find a prompt by name"
+        ),
+        Binding(
+            "x",
+            "export",
+            "Export",
+            id="main.export",
+            show=False,
+            tooltip="Export the output or the whole run (Markdown, JSON), or copy the output",
         ),
         Binding(
             "p",
