@@ -299,7 +299,9 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             if state.status in ("blocked", "cancelled", "stale")
             else ""
         )
-        note = state.note or waiting_note(state.status, self.session.workspace, name)
+        note = state.note or (
+            "" if text else waiting_note(state.status, self.session.workspace, name)
+        )
         # A stream that just ended stays as it was drawn (raw): rendering it as Markdown now
         # would reflow the text under the reader's eyes. `v` or the next selection renders it.
         keep_raw = not live and self._live_shown == name
@@ -384,6 +386,8 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             self.show_selected_output()
             return
         if len(chunks) > self._drawn:
+            if self._drawn == 0 and not state.note:
+                self.output.set_note("")  # the first words: "waiting for the first words" goes
             text = "".join(chunks[self._drawn :])
             self._drawn = len(chunks)
             self._torrent = len(text) > TORRENT_CHARS

@@ -85,6 +85,7 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
             for node in nodes:
                 if node.parent is self.root and node.allow_expand != expandable:
                     node.allow_expand = expandable
+                    node.refresh()  # the arrow is drawn now, not at the next repaint
 
     def _add(self, parent: TreeNode[str], name: str, *, context: bool) -> TreeNode[str]:
         has_deps = bool(self._deps(name))
