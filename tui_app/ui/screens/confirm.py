@@ -25,7 +25,8 @@ class ConfirmScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
             yield Static(self.question, classes="dialog-body", markup=False)
-            with Horizontal(classes="dialog-buttons"):
+            many = " -many" if len(self.answers) > 3 else ""  # a grid: fits 80 columns
+            with Horizontal(classes="dialog-buttons" + many):
                 for value, label, variant in self.answers:
                     yield Button(label, id=f"answer-{value}", variant=variant)  # type: ignore[arg-type]
 
