@@ -48,3 +48,17 @@ def remember_models(config: Any, run: Any) -> None:
             worked.append(model)
     for model in reversed(worked):
         remember(model)
+
+
+def tree_pane_width(widest_label: int, screen_width: int) -> int:
+    """The tree pane as wide as its widest label (name, model, status word), up to 35-40% of
+    the screen: a fixed width cut ``gpt-3.5-`` and ``mock faile`` even at 160 columns."""
+    low = 20 if screen_width < 80 else 26
+    high = max(low, int(screen_width * (0.35 if screen_width < 120 else 0.4)))
+    return max(low, min(high, widest_label + 6))  # borders, guide, scrollbar
+
+
+def model_label(config: Any, name: str) -> str:
+    """The model name the tree shows beside a prompt."""
+    prompt = config.get(name)
+    return (config.model_name_of(prompt) or "") if prompt is not None else ""

@@ -14,8 +14,8 @@ from textual.widgets import Footer
 from ...core import events as ev
 from ...core.errors import PromptTuiError
 from ...core.runs import PromptStatus
+from .. import layout
 from .. import messages as msg
-from ..layout import breakpoint_classes, remember_models, waiting_note
 from ..state import Session
 from ..view_models import form_data, request_preview, run_state, tree_deps
 from ..widgets.find_bar import FindBar
@@ -127,7 +127,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
     ]
 
     def __init__(self, session: Session, path: str) -> None:
-        super().__init__(id="main", classes=breakpoint_classes(self.app))
+        super().__init__(id="main", classes=layout.breakpoint_classes(self.app))
         self.session = session
         self.path = path
         self.selected: str | None = None
@@ -136,6 +136,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self._stale_timer: Any = None
         self._history_prompt: str | None = None
         self._live_shown: str | None = None  # the prompt whose live stream the output pane shows
+        self._widest_label: int | None = None  # cells of the widest tree label (fit_tree_width)
         self.form_ready = True  # kept for the benchmark's probe: the form is drawn at compose
         self.engine_ready = False  # the graph is built too: dependencies, staleness, runs
 
@@ -178,11 +179,12 @@ it is in none); `ctrl+x` cancels just the selected prompt.
     def on_mount(self) -> None:
         self.prompt_tree.configure(
             status=lambda name: self.session.state(name).status,
-            model=lambda name: self._model_label(name),
+            model=lambda name: layout.model_label(self.config, name),
             deps=lambda name: tree_deps(self.session, name),
         )
         names = self.config.prompt_names
         self.prompt_tree.rebuild(names)
+        self._widest_label = None
         self.fit_tree_width()
         self.refresh_header()
         if names:
@@ -230,24 +232,18 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self.session.workspace.ensure_baselines()
         self.app.call_from_thread(self.refresh_stale)
 
-    def _model_label(self, name: str) -> str:
-        prompt = self.config.get(name)
-        return (self.config.model_name_of(prompt) or "") if prompt is not None else ""
-
     def refresh_header(self) -> None:
         header = self.query_one(AppHeader)
         header.set_title(self.config.name, self.path, self.session.dirty)
         header.set_state(run_state(self.session))
 
     def fit_tree_width(self) -> None:
-        """The tree pane as wide as its labels (name, model, status), up to 40% of the screen:
-        a fixed width cut ``gpt-3.5-`` and ``mock faile`` even at 160 columns."""
-        pane = self.query_one("#tree-pane")
-        widest = max((self.prompt_tree.label_width(n) for n in self.config.prompt_names), default=0)
-        screen_width = self.app.size.width
-        low = 20 if screen_width < 80 else 26
-        high = max(low, int(screen_width * (0.35 if screen_width < 120 else 0.4)))
-        pane.styles.width = max(low, min(high, widest + 6))  # borders, guide, scrollbar
+        """The tree pane as wide as its labels (see layout.tree_pane_width)."""
+        if self._widest_label is None:  # measured once per structure change, not per resize
+            tree, names = self.prompt_tree, self.config.prompt_names
+            self._widest_label = max((tree.label_width(n) for n in names), default=0)
+        width = layout.tree_pane_width(self._widest_label, self.app.size.width)
+        self.query_one("#tree-pane").styles.width = width
 
     def on_resize(self) -> None:
         self.fit_tree_width()
@@ -300,7 +296,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             else ""
         )
         note = state.note or (
-            "" if text else waiting_note(state.status, self.session.workspace, name)
+            "" if text else layout.waiting_note(state.status, self.session.workspace, name)
         )
         # A stream that just ended stays as it was drawn (raw): rendering it as Markdown now
         # would reflow the text under the reader's eyes. `v` or the next selection renders it.
@@ -350,9 +346,9 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         record = self.output.history_record(message.index)
         if record is None:
             return
-        import time
+        from time import localtime, strftime
 
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.started_at or 0))
+        when = strftime("%Y-%m-%d %H:%M:%S", localtime(record.started_at or 0))
         note = f"history: {record.status} run of {when} with {record.model}"
         if record.error:
             note += f": {record.error}"
@@ -424,7 +420,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
 
     @on(msg.RunFinished)
     def _run_finished(self, message: msg.RunFinished) -> None:
-        remember_models(self.config, message.run)
+        layout.remember_models(self.config, message.run)
         if message.error:
             self.notify(
                 message.error,
@@ -551,6 +547,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         """Prompts, templates or models changed: rebuild the graph, tree and form."""
         self.session.rebuild()
         self.prompt_tree.rebuild(self.config.prompt_names)
+        self._widest_label = None
         self.fit_tree_width()
         if select is not None:
             self.select(select, force=True)
