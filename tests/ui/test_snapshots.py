@@ -80,7 +80,20 @@ def test_key_map(snap_compare: Any, snapshot_app: Any) -> None:
 
 
 def test_palette(snap_compare: Any, snapshot_app: Any) -> None:
-    run_before = _modal(("ctrl+p", *"export"), "CommandPalette")
+    async def run_before(pilot: Any) -> None:
+        from textual.widgets import OptionList
+
+        await _modal(("ctrl+p",), "CommandPalette")(pilot)
+        await pilot.press(*"export")
+        options = pilot.app.screen.query_one(OptionList)
+        counts: list[int] = []
+        for _ in range(200):  # the palette searches in the background: wait until it settles
+            counts.append(options.option_count)
+            if len(counts) > 10 and counts[-1] > 0 and len(set(counts[-10:])) == 1:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)
+
     assert snap_compare(snapshot_app, terminal_size=(120, 36), run_before=run_before)
 
 
