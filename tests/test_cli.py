@@ -251,3 +251,38 @@ def test_history_lists_runs(capsys, tmp_path: Path):
     assert code == 0 and [(r["prompt"], r["status"], r["output_text"]) for r in rows] == [
         ("a", "finished", "R")
     ]
+
+
+def test_run_accepts_the_prompt_after_an_option(capsys):
+    """`run cfg --model echo weather` (issue 13): options and the prompt in any order."""
+    code = main(["run", str(TRAVEL), "--model", "echo", "weather", "--force"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "weather" in out.out
+
+
+def test_unknown_word_is_no_such_command_or_file(capsys, tmp_path: Path):
+    code = main([str(tmp_path / "bogus-cmd")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "no such command or file" in err.splitlines()[0]
+
+
+def test_image_model_fails_at_once_with_a_plain_reason(capsys, tmp_path: Path):
+    config = tmp_path / "img.aiconfig.json"
+    config.write_text(
+        json.dumps(
+            {
+                "name": "img",
+                "metadata": {"parameters": {}, "models": {}},
+                "prompts": [{"name": "pic", "input": "a cat", "metadata": {"model": "dall-e-3"}}],
+            }
+        )
+    )
+    code = main(["run", str(config)])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "image models are not supported" in out.err
+    # the summary names the model of a prompt that failed before it started
+    row = next(line for line in out.err.splitlines() if line.startswith("pic "))
+    assert "dall-e-3" in row

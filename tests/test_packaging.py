@@ -13,5 +13,5 @@ def test_every_package_is_listed_for_the_wheel():
         ".".join(init.parent.relative_to(REPO).parts)
         for init in (REPO / "tui_app").rglob("__init__.py")
     }
-    assert on_disk | {"tui_app.themes"} == listed
+    assert on_disk | {"tui_app.themes", "tui_app.sample_configs"} == listed
     assert list((REPO / "themes").glob("*.yaml")), "themes ship from the top-level themes/ folder"

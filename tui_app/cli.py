@@ -41,6 +41,21 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     return parser
 
 
+def parse_command(args: list[str]) -> argparse.Namespace:
+    """Parse ``COMMAND ...`` with options and positionals in any order
+    (``run cfg --model echo weather`` as well as ``run cfg weather --model echo``)."""
+    parser = _Parser(prog="prompt-tui")
+    subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
+    importlib.import_module(f"tui_app.commands.{args[0]}").register(subparsers)
+    command_parser: argparse.ArgumentParser = subparsers.choices[args[0]]
+    try:
+        parsed = command_parser.parse_intermixed_args(args[1:])
+    except TypeError:  # a command with its own subcommands (keys): argparse's usual order
+        return parser.parse_args(args)
+    parsed.command = args[0]
+    return parsed
+
+
 def _usage() -> str:
     lines = [
         "usage: prompt-tui CONFIG            open a config in the terminal UI",
@@ -64,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"prompt-tui {__version__}")
         return EXIT_OK
     if args[0] in COMMANDS:
-        parsed = build_parser(args[0]).parse_args(args)
+        parsed = parse_command(args)
         try:
             return int(parsed.func(parsed))
         except PromptTuiError as exc:
@@ -80,6 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 141
     if len(args) > 1 or args[0].startswith("-"):
         print(f"prompt-tui: unknown command '{args[0]}'\n\n{_usage()}", file=sys.stderr)
+        return EXIT_USAGE
+    from pathlib import Path
+
+    if not Path(args[0]).exists():
+        # Neither a command nor a file: say so on one line, never open the full-screen UI.
+        print(f"prompt-tui: no such command or file: '{args[0]}'\n\n{_usage()}", file=sys.stderr)
         return EXIT_USAGE
     from .ui.launch import launch
 

@@ -175,7 +175,7 @@ async def test_edit_setting_is_validated(write_config: Any) -> None:
         temperature.focus()
         await pilot.press(*"7")
         await pilot.pause()
-        assert "between" in str(form.query_one("#setting-0-src").render())
+        assert "between" in str(form.query_one("#setting-0-err").render())
         assert "temperature" not in app.config.prompt("q").model_settings
         await pilot.press("backspace", *"0.5")
         await wait_for(
@@ -384,7 +384,12 @@ async def test_selecting_another_running_prompt_shows_its_stream(write_config: A
         await wait_for(pilot, lambda: len(stream_text(app)) > before, what="it keeps streaming")
         assert "l1" not in stream_text(app)
         await wait_for(pilot, lambda: status(app, "right") == "done", timeout=20)
-        assert stream_text(app) == app.config.prompt("right").output_text
+        # the screen draws the end of the stream when it handles the Finished event
+        await wait_for(
+            pilot,
+            lambda: stream_text(app) == app.config.prompt("right").output_text,
+            what="the whole answer shown",
+        )
 
 
 async def test_history_row_shows_an_earlier_output(three_step: Path) -> None:

@@ -140,7 +140,13 @@ def run(args: argparse.Namespace) -> int:
         settings=parse_settings(args.settings),
         force=args.force,
     )
-    summary = Summary()
+    # A prompt that fails before it starts (its model cannot be routed...) still shows its model.
+    summary = Summary(
+        models={
+            name: args.model or config.model_name_of(config.prompt(name)) or ""
+            for name in config.prompt_names
+        }
+    )
     try:
         asyncio.run(_drive(workspace, run_, args.json, summary))
     except KeyboardInterrupt:

@@ -37,11 +37,19 @@ def _cost(row: Row) -> str:
 
 
 class Summary:
-    def __init__(self) -> None:
+    def __init__(self, models: dict[str, str] | None = None) -> None:
+        """``models``: each prompt's model name, shown until (or unless) a run event says more."""
         self.rows: dict[str, Row] = {}
+        self.models = models or {}
 
     def handle(self, event: RunEvent) -> None:
-        row = self.rows.setdefault(event.prompt, Row(event.prompt)) if event.prompt else None
+        row = (
+            self.rows.setdefault(
+                event.prompt, Row(event.prompt, model=self.models.get(event.prompt, ""))
+            )
+            if event.prompt
+            else None
+        )
         if row is None:
             return
         if isinstance(event, Started):

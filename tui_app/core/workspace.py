@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -245,6 +246,35 @@ class Workspace:
         if text != target.template:
             target.set_template(text)
             self.changed()
+
+    def save_template(self, prompt: str, text: str) -> Path:
+        """Set a prompt's template and write only that change to the file.
+
+        Other unsaved changes of the session (outputs, another prompt's model, parameters) stay
+        unsaved: the file on disk is read, this one prompt is changed in it (added when it is a
+        prompt not yet in the file) and written back. A clean session just saves.
+        """
+        was_dirty = self.dirty
+        self.set_template(prompt, text)
+        path = self.document.path
+        if not was_dirty or path is None:
+            return self.save()
+        on_disk = load(path)
+        target = on_disk.get(prompt)
+        if target is not None:
+            target.set_template(text)
+        else:  # a prompt added in this session: the file gets it, after its neighbour if there
+            names = self.document.prompt_names
+            index = names.index(prompt)
+            before = next((n for n in reversed(names[:index]) if on_disk.get(n)), None)
+            position = on_disk.index_of(before) + 1 if before else 0
+            on_disk.data.setdefault("prompts", []).insert(
+                position, copy.deepcopy(self.document.prompt(prompt).raw)
+            )
+            on_disk.invalidate()
+        written = on_disk.save()
+        self.document.disk_digest = on_disk.disk_digest
+        return written
 
     def add_prompt(self, name: str, template: str = "", *, after: str | None = None) -> None:
         self.document.add_prompt(name, template, after=after)

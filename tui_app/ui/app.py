@@ -38,7 +38,7 @@ class PromptTuiApp(App[int]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "prompt-tui"
     COMMANDS = App.COMMANDS | {_prompt_commands}
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (80, "-narrow"), (120, "-wide")]
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
@@ -51,6 +51,14 @@ class PromptTuiApp(App[int]):
         ),
         Binding(
             "f1", "help", "Help", id="app.help", tooltip="Help for the focused pane and its keys"
+        ),
+        Binding(
+            "question_mark",
+            "key_map",
+            "Keys",
+            id="app.key_map",
+            show=False,
+            tooltip="Every key of every pane",
         ),
         Binding(
             "q", "quit", "Quit", id="app.quit", tooltip="Quit (asks when there are unsaved changes)"
@@ -88,10 +96,21 @@ class PromptTuiApp(App[int]):
         self._keys = keys
         self.ready_at: float | None = None  # perf_counter() at the first frame (bench/startup.py)
         self._gc_was_enabled = False  # on_load() paused the collector until the first frame
+        from ..core import settings as user_settings
+
+        self.settings = user_settings.load()
         themes, self.theme_problems = load_themes()
         for theme in themes:
             self.register_theme(theme)
-        self._set_initial_theme(DEFAULT_DARK)
+        wanted = self.settings.theme
+        if wanted and wanted not in self.available_themes:
+            self.theme_problems.append(f"theme '{wanted}' (settings file) is not installed")
+            wanted = None
+        self._set_initial_theme(wanted or DEFAULT_DARK)
+        self.user_keymap = dict(self.settings.keymap)  # binding id -> keys (the key map shows it)
+        if self.user_keymap:
+            self.set_keymap(self.user_keymap)
+        self._theme_saved = self.theme
         self._load()
 
     def _set_initial_theme(self, name: str) -> None:
@@ -187,31 +206,57 @@ class PromptTuiApp(App[int]):
     def on_ready(self) -> None:
         self._restore_gc()
         self.ready_at = time.perf_counter()
-        if self._preload:
-            self._preload_providers()
         main = self._main_screen()
         if main is not None:
             self.call_later(main.after_first_frame)
-        for problem in self.theme_problems:
-            self.notify(problem, title="Theme file skipped", severity="warning")
+        if self.theme_problems:  # one notification naming every skipped theme
+            self.notify(
+                "\n".join(self.theme_problems),
+                title="Themes skipped" if len(self.theme_problems) > 1 else "Theme skipped",
+                severity="warning",
+                timeout=10,
+            )
+        if self.settings.problem:
+            self.notify(self.settings.problem, title="Settings file", severity="warning")
 
-    @work(
-        thread=True, exclusive=True, group="preload", description="import litellm in the background"
-    )
+    @work(thread=True, exclusive=True, group="preload", description="prepare the file's providers")
     def _preload_providers(self) -> None:
+        """Prepare the providers the file's models use, off the event loop. litellm (~3 s of CPU,
+        ~230 MiB) is imported only when the file names a model it serves; an offline or
+        OpenAI-compatible file never loads it (a prompt that needs it later loads it then)."""
         from textual.widgets import Markdown  # noqa: F401 - ~80 ms, needed for the first output
 
         try:
             from ..core import providers
         except Exception:  # pragma: no cover - the providers package is optional at startup
             return
-        preload = getattr(providers, "preload", None)
-        if callable(preload):
-            preload()
-        # litellm leaves ~1.5 million long-lived objects: every full garbage collection then
-        # walks them all, a 200-300 ms freeze of the UI (measured mid-stream). Move everything
-        # alive now out of the collector's sight; later garbage is collected as usual.
-        gc.freeze()
+        if self.workspace is None:
+            return
+        if providers.preload_for(self.model_ids()):
+            # litellm leaves ~1.5 million long-lived objects: every full garbage collection then
+            # walks them all, a 200-300 ms freeze of the UI (measured mid-stream). Move everything
+            # alive now out of the collector's sight; later garbage is collected as usual.
+            gc.freeze()
+
+    def engine_loaded(self) -> None:
+        """The main screen is usable (form, graph): prepare the providers now, not while the
+        screen is still being built (the thread would compete with it for the interpreter)."""
+        if self._preload:
+            self._preload_providers()
+
+    def model_ids(self) -> list[str]:
+        """Every model id the document's prompts would send (settings.model, else the name)."""
+        config = self.config
+        if config is None:
+            return []
+        ids: list[str] = []
+        for prompt in config.prompts:
+            name = config.model_name_of(prompt) or ""
+            settings = {**config.models.get(name, {}), **prompt.model_settings}
+            model_id = str(settings.get("model") or name)
+            if model_id and model_id not in ids:
+                ids.append(model_id)
+        return ids
 
     def action_reload(self) -> None:
         """Load the file again (from the load error screen)."""
@@ -391,35 +436,26 @@ class PromptTuiApp(App[int]):
         return True
 
     def action_help(self) -> None:
+        from .help_text import focused_help
         from .screens.help import HelpScreen
 
-        focused = self.screen.focused
-        widget: Any = focused
-        help_text, title = "", type(self.screen).__name__
-        while widget is not None:
-            text = getattr(type(widget), "HELP", None)
-            if text:
-                help_text, title = text, type(widget).__name__
-                break
-            widget = widget.parent
-        if not help_text:
-            help_text = getattr(type(self.screen), "HELP", "") or ""
-        shown: list[tuple[str, str]] = []
-        others: list[tuple[str, str]] = []
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
-            if binding.description:
-                row = (self.get_key_display(binding), binding.tooltip or binding.description)
-                (shown if binding.show else others).append(row)
-        keys = shown + others  # the footer's keys first, then the focused widget's own
+        title, help_text, keys = focused_help(self)
+        self.clear_notifications()  # a toast must not cover the help
         self.push_screen(HelpScreen(title, help_text, keys))
+
+    def action_key_map(self) -> None:
+        from .help_text import key_map
+        from .screens.help import KeyMapScreen
+
+        self.clear_notifications()
+        self.push_screen(KeyMapScreen(key_map(self)))
 
     def action_cycle_theme(self) -> None:
         ours = [name for name in self.available_themes if name.startswith("prompt-")]
         names = ours if len(ours) > 1 else sorted(self.available_themes)
         index = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(index + 1) % len(names)]
-        self.notify(f"Theme: {self.theme}", timeout=1.5)
+        self.notify(f"Theme: {self.theme} (kept for next time)", timeout=1.5)
 
     def watch_theme(self, theme: str) -> None:
         if not self.is_running:
@@ -427,6 +463,17 @@ class PromptTuiApp(App[int]):
         main = self._main_screen()
         if main is not None:
             main.on_theme_changed()
+        if theme != self._theme_saved:  # `t`, the palette's theme picker: kept for next time
+            self._theme_saved = theme
+            self._save_theme(theme)
+
+    @work(thread=True, exclusive=True, group="settings", description="save the theme choice")
+    def _save_theme(self, theme: str) -> None:
+        from ..core import settings as user_settings
+
+        problem = user_settings.remember_theme(theme)
+        if problem:
+            self.call_from_thread(self.notify, problem, severity="warning")
 
 
 def _suffixes(path: Path) -> str:

@@ -18,9 +18,19 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ),
     ("Run all prompts", "run('all')", "a: run every prompt in dependency order"),
     (
-        "Run selected prompt, ignoring the cache",
+        "Run selected prompt, force (ignore the cache)",
         "run('one', True)",
-        "send the request even if it is unchanged",
+        "send the request even if an identical one was answered before",
+    ),
+    (
+        "Run selected prompt with dependencies, force (ignore the cache)",
+        "run('with_deps', True)",
+        "send every request of the chain again, cached or not",
+    ),
+    (
+        "Run all prompts, force (ignore the cache)",
+        "run('all', True)",
+        "send every request again, cached or not",
     ),
     ("Cancel selected run", "cancel", "escape: cancel the selected prompt's run"),
     ("Cancel all runs", "cancel_all", "cancel everything in flight"),
@@ -39,10 +49,16 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Show history", "tab('history')", "5: earlier outputs of this prompt"),
     ("Toggle raw / rendered output", "toggle_rendered", "v: Markdown or plain text"),
     ("Provider keys", "keys", "k: see, set, replace, delete and test API keys"),
+    ("Export output as Markdown", "export('output-markdown')", "x: the selected prompt's output"),
+    ("Export output as JSON", "export('output-json')", "x: the output with its request"),
+    ("Export run as Markdown", "export('run-markdown')", "x: every prompt's request and output"),
+    ("Export run as JSON", "export('run-json')", "x: requests, outputs and metrics"),
+    ("Copy output to clipboard", "export('copy')", "x: copy (OSC 52 terminals)"),
 )
 APP_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Save", "save", "ctrl+s: write the config file (asks if it changed on disk)"),
-    ("Next theme", "cycle_theme", "t: switch theme"),
+    ("Next theme", "cycle_theme", "t: switch theme (kept for next time)"),
+    ("Key map", "key_map", "?: every key of every pane"),
     ("Help", "help", "F1: help for the focused pane"),
     ("Quit", "quit", "q: quit (asks when there are unsaved changes)"),
 )

@@ -49,9 +49,10 @@ def form_data(session: Session, name: str) -> FormData:
     own = prompt.model_settings
     merged = {**global_settings, **own}
     data.offline = bool(offline_model(str(merged.get("model") or model or "")))
-    keys = list(COMMON_SETTINGS) + [
-        k for k in merged if k not in COMMON_SETTINGS and k not in HIDDEN_SETTINGS
-    ]
+    shown = list(COMMON_SETTINGS)
+    if str(merged.get("model") or model or "") == "mock":
+        shown.append("response")  # what the mock model answers: settable here
+    keys = shown + [k for k in merged if k not in shown and k not in HIDDEN_SETTINGS]
     for key in keys:
         where = "prompt" if key in own else "model" if key in global_settings else "default"
         value = merged.get(key)
@@ -68,8 +69,32 @@ def form_data(session: Session, name: str) -> FormData:
         rows = []
     for row in rows:
         file_value = prompt.parameters.get(row.name, config.global_parameters.get(row.name))
-        data.params.append(ParamRow(row.name, row.value, row.source, file_value, row.of))
+        param = ParamRow(row.name, row.value, row.source, file_value, row.of)
+        upstream = row.of or _prompt_of_reference(row.name, config.prompt_name_set)
+        if row.value is None and upstream:
+            param.empty = empty_output_label(session, upstream)
+        data.params.append(param)
     return data
+
+
+def _prompt_of_reference(reference: str, names: frozenset[str]) -> str | None:
+    """``up.output`` -> ``up`` when ``up`` is a prompt (names may hold dots themselves)."""
+    owners = [n for n in names if reference.startswith(n + ".")]
+    return max(owners, key=len) if owners else None
+
+
+def empty_output_label(session: Session, upstream: str) -> str:
+    """Why an upstream prompt's output has no value yet, in words."""
+    from ..core.runs import PromptStatus
+
+    status = session.state(upstream).status
+    if status is PromptStatus.FAILED:
+        return f"({upstream} failed: fix it and run it again)"
+    if status in (PromptStatus.QUEUED, PromptStatus.RUNNING):
+        return f"({upstream} is {status.value})"
+    if status in (PromptStatus.BLOCKED, PromptStatus.CANCELLED):
+        return f"({upstream} was {status.value})"
+    return "(not run yet)"
 
 
 def tree_deps(session: Session, name: str) -> list[tuple[str, bool]]:

@@ -27,7 +27,14 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from .base import ProviderError, RetryNotice, StreamEnd, TextChunk, scrub_secrets
-from .routing import is_offline, key_env_var, needs_key, provider_of, uses_direct_openai
+from .routing import (
+    is_offline,
+    key_env_var,
+    needs_key,
+    provider_of,
+    unsupported_reason,
+    uses_direct_openai,
+)
 
 if TYPE_CHECKING:
     from ..request import ResolvedRequest
@@ -54,7 +61,9 @@ __all__ = [
     "is_offline",
     "key_env_var",
     "needs_key",
+    "needs_litellm",
     "preload",
+    "preload_for",
     "provider_of",
     "scrub_secrets",
     "stream_chat",
@@ -62,6 +71,26 @@ __all__ = [
 ]
 
 StreamItem = TextChunk | RetryNotice | StreamEnd
+
+
+def needs_litellm(model_ids: list[str]) -> bool:
+    """Whether any of these model ids is served by litellm (not offline, not OpenAI-compatible).
+    Reads the price table (no litellm import): call it off the event loop."""
+    with contextlib.suppress(Exception):
+        _prepare_direct()
+    return any(not is_offline(m) and not uses_direct_openai(m) for m in model_ids if m)
+
+
+def preload_for(model_ids: list[str]) -> bool:
+    """Prepare what these models need: the direct client always, litellm only when one of them
+    needs it (an offline or OpenAI-compatible file never imports it). Returns whether litellm
+    was loaded. Thread-safe, never raises; call it from a background thread."""
+    if not needs_litellm(model_ids):
+        return False
+    from . import litellm_provider
+
+    litellm_provider.preload()
+    return True
 
 
 def preload() -> None:
@@ -107,6 +136,9 @@ async def stream_chat(
 
         if not (pricing.is_loaded() and openai_compat.is_prepared()):
             await asyncio.to_thread(_prepare_direct)  # ~0.1-0.4 s once: off the event loop
+        unsupported = unsupported_reason(request.model)
+        if unsupported is not None:
+            raise ProviderError(unsupported, attempts=0, provider=provider_of(request.model))
         direct = uses_direct_openai(request.model, request.call_options, request.settings)
         transport = openai_compat if direct else litellm_provider
         inner = transport.stream(

@@ -242,6 +242,44 @@ _GPT5 = re.compile(r"^gpt-5")
 _LITELLM_ONLY_GPT5_SETTINGS = ("tools", "functions", "reasoning_summary")
 
 
+# Models that do not chat: prompt-tui sends chat requests, so these fail at once with a plain
+# reason instead of a provider error many seconds later. Names first (the price table does not
+# list every id, e.g. "dall-e-3"), then the price table's "mode".
+_NOT_CHAT_NAMES = (
+    (re.compile(r"(^|/)(dall-e|gpt-image|imagen|stable-diffusion|sdxl|sd3|flux)", re.I), "image"),
+    (re.compile(r"(^|/)(text-embedding|embed-|.*-embedding)", re.I), "embedding"),
+    (re.compile(r"(^|/)(whisper|tts-)", re.I), "audio"),
+)
+_NOT_CHAT_MODES = {
+    "image_generation": "image",
+    "image_edit": "image",
+    "embedding": "embedding",
+    "audio_transcription": "audio",
+    "audio_speech": "audio",
+    "moderation": "moderation",
+    "rerank": "rerank",
+}
+
+
+def unsupported_reason(model: str) -> str | None:
+    """Why ``model`` cannot answer a prompt (an image, embedding or audio model), or None."""
+    if is_offline(model):
+        return None
+    name = model.strip()
+    kind = next((k for pattern, k in _NOT_CHAT_NAMES if pattern.search(name)), None)
+    if kind is None:
+        from . import pricing
+
+        if pricing.is_loaded():
+            kind = _NOT_CHAT_MODES.get(pricing.mode_of(openai_model_id(name)) or "")
+    if kind is None:
+        return None
+    return (
+        f"{kind} models are not supported: '{name}' does not answer chat prompts "
+        "(pick a chat model)"
+    )
+
+
 def openai_model_id(model: str) -> str:
     """The id an OpenAI-compatible server gets: ``openai/<name>`` without the prefix."""
     name = model.strip()

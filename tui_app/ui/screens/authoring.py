@@ -34,7 +34,9 @@ class AuthoringMixin:
         current = self.config.model_name_of(prompt)
 
         def chosen(model: str | None) -> None:
-            if model:
+            if model == "mock" and not self._has_mock_response(name):
+                self.ask_mock_response(name)
+            elif model:
                 self.set_model(name, model)
 
         self.app.push_screen(
@@ -48,14 +50,39 @@ class AuthoringMixin:
             chosen,
         )
 
-    def set_model(self, name: str, model: str) -> None:
-        from ..recent import remember
-
-        if not self.session.workspace.set_model(name, model):
+    def set_model(self, name: str, model: str, settings: dict[str, Any] | None = None) -> None:
+        # "recent" remembers a model once a run with it succeeds (the app does), not when picked:
+        # a mistyped id must not come back as a suggestion.
+        if not self.session.workspace.set_model(name, model, settings):
             return
-        remember(model)
         self._structure_changed(select=name)
         self.notify(f"{name} now uses {model}", timeout=2)
+
+    def _has_mock_response(self, name: str) -> bool:
+        prompt = self.config.prompt(name)
+        own = prompt.model_settings if prompt.model_name == "mock" else {}
+        merged = {**self.config.models.get("mock", {}), **own}
+        return isinstance(merged.get("response"), str)
+
+    def ask_mock_response(self, name: str) -> None:
+        """The mock model answers with its ``response`` setting: ask for it when it has none."""
+        from .ask_text import AskTextScreen
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                return
+            prompt = self.config.prompt(name)
+            own = dict(prompt.model_settings) if prompt.model_name == "mock" else {}
+            self.set_model(name, "mock", {**own, "response": text})
+
+        self.app.push_screen(
+            AskTextScreen(
+                "The mock model answers with a fixed text: what should it say?",
+                placeholder="e.g. Three sunny days, pack light.",
+                value="A fixed answer from the mock model.",
+            ),
+            answered,
+        )
 
     def action_edit(self) -> None:
         from .template_editor import TemplateEditorScreen
@@ -74,11 +101,32 @@ class AuthoringMixin:
         def saved(text: str | None) -> None:
             if text is None or text == prompt.template:
                 return
-            self.session.workspace.set_template(name, text)
-            self._structure_changed(select=name)
-            self.app.save_config()
+            self.write_template(name, text)
 
-        self.app.push_screen(TemplateEditorScreen(name, prompt.template), saved)
+        self.app.push_screen(
+            TemplateEditorScreen(name, prompt.template, self.config.prompt_names), saved
+        )
+
+    def write_template(self, name: str, text: str) -> None:
+        """The editor's ctrl+s: this template goes into the file, nothing else of the session."""
+        workspace = self.session.workspace
+        if self.config.changed_on_disk():
+            workspace.set_template(name, text)
+            self._structure_changed(select=name)
+            self.notify(
+                "The file changed on disk: the template is kept in this session "
+                "(ctrl+s asks how to save it).",
+                severity="warning",
+            )
+            return
+        try:
+            written = workspace.save_template(name, text)
+        except (PromptTuiError, OSError) as exc:
+            self._structure_changed(select=name)
+            self.notify(str(exc), title="Save failed", severity="error")
+            return
+        self._structure_changed(select=name)
+        self.notify(f"Template of {name} written to {written}", title="Saved", timeout=3)
 
     def action_new(self) -> None:
         from .ask_text import AskTextScreen

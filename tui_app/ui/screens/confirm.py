@@ -24,8 +24,9 @@ class ConfirmScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.question, classes="dialog-body")
-            with Horizontal(classes="dialog-buttons"):
+            yield Static(self.question, classes="dialog-body", markup=False)
+            many = " -many" if len(self.answers) > 3 else ""  # a grid: fits 80 columns
+            with Horizontal(classes="dialog-buttons" + many):
                 for value, label, variant in self.answers:
                     yield Button(label, id=f"answer-{value}", variant=variant)  # type: ignore[arg-type]
 

@@ -13,8 +13,9 @@ GENERAL = """\
 ### prompt-tui
 
 Three panes: the **prompt tree** (left), the **parameters** of the selected prompt (middle) and its
-**output** (right). `tab` moves between them. `ctrl+p` opens the command palette: every action is
-there, and "Run *name*" / "Select *name*" for each prompt.
+**output** (right). `p` jumps to the parameters and `escape` back to the tree; `tab` walks every
+field of the form before it reaches the next pane. `ctrl+p` opens the command palette: every
+action is there by name, and "Run *name*" / "Select *name*" for each prompt. `?` lists every key.
 """
 
 
@@ -45,3 +46,34 @@ class HelpScreen(ModalScreen[None]):
         table.add_columns("key", "action")
         for key, description in self.keys:
             table.add_row(Text(key, style="bold"), description)
+
+
+class KeyMapScreen(ModalScreen[None]):
+    """Every key of every pane (``?`` or the palette's "Key map")."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss(None)", "Close")]
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog help") as scroll:
+            scroll.border_title = "Key map"
+            yield Static(
+                'Keys can be changed in the settings file ("keymap": binding id -> keys), '
+                "see the README.",
+                classes="dialog-hint",
+            )
+            table: DataTable[Text | str] = DataTable(
+                id="key-map", cursor_type="row", zebra_stripes=True
+            )
+            yield table
+            yield Static("escape closes", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#key-map", DataTable)
+        table.add_columns("where", "key", "action")
+        for where, key, description in self.rows:
+            table.add_row(where, Text(key, style="bold"), description)
+        table.focus()

@@ -14,6 +14,7 @@ from textual.widgets import Footer
 from ...core import events as ev
 from ...core.errors import PromptTuiError
 from ...core.runs import PromptStatus
+from .. import layout
 from .. import messages as msg
 from ..state import Session
 from ..view_models import form_data, request_preview, run_state, tree_deps
@@ -23,6 +24,7 @@ from ..widgets.output_pane import OutputPane, record_text
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
 from .authoring import AuthoringMixin
+from .export import ExportMixin
 
 FLUSH_INTERVAL = 0.05  # seconds between draws of streamed text (batches deltas)
 # The spinner turns every SPIN_EVERY ticks, half a tick after a stream draw. Textual composites
@@ -33,34 +35,17 @@ SPIN_EVERY = 3
 TORRENT_CHARS = 4_000
 
 
-def breakpoint_classes(app: Any) -> str:
-    """The horizontal breakpoint class Textual gives a screen of the app's current width.
-
-    Textual sets it when the screen first gets its size, after every widget is styled: a change
-    of class then restyles the whole screen (~10 ms before the first frame). Starting with the
-    right class makes that a no-op; a wrong guess is corrected by Textual as before.
-    """
-    try:
-        breakpoints = app.HORIZONTAL_BREAKPOINTS or []
-        width = app.size.width
-    except Exception:  # no running app (a screen built outside one): let Textual decide
-        return ""
-    for minimum, class_name in sorted(breakpoints, reverse=True):
-        if width >= minimum:
-            return class_name
-    return ""
-
-
-class MainScreen(AuthoringMixin, Screen[None]):
+class MainScreen(AuthoringMixin, ExportMixin, Screen[None]):
     HELP = """\
-### prompt-tui
+### Main screen
 
 `r` runs the selected prompt, `R` runs it with everything it depends on, `a` runs all prompts.
 `escape` cancels the run the selected prompt is part of, dependencies included (or every run when
 it is in none); `ctrl+x` cancels just the selected prompt.
 `c` compares models side by side on it (or on its whole downstream chain).
 `m` changes its model, `e` edits its template, `n` adds a prompt, `d` deletes it, `/` finds one.
-`ctrl+s` saves outputs, parameters and edits to the file.
+`x` exports the output or the whole run (Markdown or JSON) or copies the output.
+`ctrl+s` saves outputs, parameters and edits to the file. `t` switches theme, `?` lists every key.
 """
 
     BINDINGS = [
@@ -120,6 +105,14 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             "slash", "find", "Find", id="main.find", show=False, tooltip="Find a prompt by name"
         ),
         Binding(
+            "x",
+            "export",
+            "Export",
+            id="main.export",
+            show=False,
+            tooltip="Export the output or the whole run (Markdown, JSON), or copy the output",
+        ),
+        Binding(
             "p",
             "focus_form",
             "Params",
@@ -151,7 +144,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
     ]
 
     def __init__(self, session: Session, path: str) -> None:
-        super().__init__(id="main", classes=breakpoint_classes(self.app))
+        super().__init__(id="main", classes=layout.breakpoint_classes(self.app))
         self.session = session
         self.path = path
         self.selected: str | None = None
@@ -159,7 +152,10 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self._drawn = 0  # chunks of the selected prompt's stream already in the view
         self._stale_timer: Any = None
         self._history_prompt: str | None = None
-        self.engine_ready = False  # after_first_frame() has run: graph, form, runner are there
+        self._live_shown: str | None = None  # the prompt whose live stream the output pane shows
+        self._widest_label: int | None = None  # cells of the widest tree label (fit_tree_width)
+        self.form_ready = True  # kept for the benchmark's probe: the form is drawn at compose
+        self.engine_ready = False  # the graph is built too: dependencies, staleness, runs
 
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -169,10 +165,12 @@ it is in none); `ctrl+x` cancels just the selected prompt.
                 tree_pane.border_title = "Prompts"
                 yield PromptTree(id="tree")  # the find bar is mounted above it on first use
             with Container(id="work"):
-                # Composed as the placeholder select() shows until the engine is loaded.
-                pending = bool(self.config.prompt_names) and not self.session.graph_ready
-                form = ParamForm(id="form", classes="pane", pending=pending)
-                form.border_title = "Parameters"
+                # The first prompt's form is part of the first frame: a placeholder first
+                # and the form a moment later is not a usable screen (issue 13).
+                names = self.config.prompt_names
+                first = form_data(self.session, names[0]) if names else None
+                form = ParamForm(id="form", classes="pane", data=first)
+                form.border_title = f"Parameters · {names[0]}" if names else "Parameters"
                 yield form
                 output = OutputPane(id="output", classes="pane")
                 output.border_title = "Output"
@@ -198,11 +196,13 @@ it is in none); `ctrl+x` cancels just the selected prompt.
     def on_mount(self) -> None:
         self.prompt_tree.configure(
             status=lambda name: self.session.state(name).status,
-            model=lambda name: self._model_label(name),
+            model=lambda name: layout.model_label(self.config, name),
             deps=lambda name: tree_deps(self.session, name),
         )
         names = self.config.prompt_names
         self.prompt_tree.rebuild(names)
+        self._widest_label = None
+        self.fit_tree_width()
         self.refresh_header()
         if names:
             self.select(names[0])
@@ -220,17 +220,28 @@ it is in none); `ctrl+x` cancels just the selected prompt.
 
     def after_first_frame(self) -> None:
         """The rest of the engine, after the first frame (the app calls this), never in its way:
-        the dependency graph (templates), the form, rendered Markdown, the runner, staleness."""
-        self.session.ensure_graph()
-        self.prompt_tree.rebuild(self.config.prompt_names, select=self.selected)
+        the selected prompt's form at once, then the dependency graph of every template in a
+        thread (a 1,000-prompt file keeps answering keys meanwhile), then staleness."""
         self.output.markdown_allowed = True
         if self.selected is not None:
-            self.select(self.selected, force=True)
+            self.show_selected_output()  # rendered Markdown is allowed now
+        self._build_graph()
+
+    @work(thread=True, exclusive=True, group="graph", description="build the dependency graph")
+    def _build_graph(self) -> None:
+        self.session.ensure_graph()
         from ...core import providers  # noqa: F401 - the form can now tell offline models
 
-        self._redraw_form()  # now that the engine is loaded, it knows which models are offline
+        self.app.call_from_thread(self._graph_built)
+
+    def _graph_built(self) -> None:
+        self.prompt_tree.refresh_expandable()  # prompts with dependencies get their arrow
+        # Redraw the form for what it could not know before: graph errors (a cycle, an unknown
+        # reference) and which models are offline.
+        self._redraw_form()
         self.engine_ready = True
         self._load_baselines()
+        self.app.engine_loaded()  # the providers' preparation may start now
 
     @work(thread=True, group="baselines", description="read where outputs came from")
     def _load_baselines(self) -> None:
@@ -238,14 +249,21 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self.session.workspace.ensure_baselines()
         self.app.call_from_thread(self.refresh_stale)
 
-    def _model_label(self, name: str) -> str:
-        prompt = self.config.get(name)
-        return (self.config.model_name_of(prompt) or "") if prompt is not None else ""
-
     def refresh_header(self) -> None:
         header = self.query_one(AppHeader)
         header.set_title(self.config.name, self.path, self.session.dirty)
         header.set_state(run_state(self.session))
+
+    def fit_tree_width(self) -> None:
+        """The tree pane as wide as its labels (see layout.tree_pane_width)."""
+        if self._widest_label is None:  # measured once per structure change, not per resize
+            tree, names = self.prompt_tree, self.config.prompt_names
+            self._widest_label = max((tree.label_width(n) for n in names), default=0)
+        width = layout.tree_pane_width(self._widest_label, self.app.size.width)
+        self.query_one("#tree-pane").styles.width = width
+
+    def on_resize(self) -> None:
+        self.fit_tree_width()
 
     def on_theme_changed(self) -> None:
         self.prompt_tree.refresh_all()
@@ -264,10 +282,9 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self.selected = name
         if self.prompt_tree.selected_prompt != name:
             self.prompt_tree.select_prompt(name)
-        if self.session.graph_ready:
+        drawn = self.form.data
+        if force or drawn is None or drawn.prompt != name:
             self.form.show(form_data(self.session, name))
-        else:
-            self.form.show_pending()
         self.form.border_title = f"Parameters · {name}"
         self.show_selected_output()
         self._refresh_side_tabs()
@@ -295,9 +312,17 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             if state.status in ("blocked", "cancelled", "stale")
             else ""
         )
-        note = state.note
+        note = state.note or (
+            "" if text else layout.waiting_note(state.status, self.session.workspace, name)
+        )
+        # A stream that just ended stays as it was drawn (raw): rendering it as Markdown now
+        # would reflow the text under the reader's eyes. `v` or the next selection renders it.
+        keep_raw = not live and self._live_shown == name
+        self._live_shown = name if live else None
         self._drawn = len(state.chunks)
-        self.output.show_output(name, text, live=live, note=note, severity=severity)
+        self.output.show_output(
+            name, text, live=live, note=note, severity=severity, keep_raw=keep_raw
+        )
         self.output.border_title = f"Output · {name}" + (" (live)" if live else "")
 
     def _refresh_side_tabs(self) -> None:
@@ -338,9 +363,9 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         record = self.output.history_record(message.index)
         if record is None:
             return
-        import time
+        from time import localtime, strftime
 
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.started_at or 0))
+        when = strftime("%Y-%m-%d %H:%M:%S", localtime(record.started_at or 0))
         note = f"history: {record.status} run of {when} with {record.model}"
         if record.error:
             note += f": {record.error}"
@@ -374,6 +399,8 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             self.show_selected_output()
             return
         if len(chunks) > self._drawn:
+            if self._drawn == 0 and not state.note:
+                self.output.set_note("")  # the first words: "waiting for the first words" goes
             text = "".join(chunks[self._drawn :])
             self._drawn = len(chunks)
             self._torrent = len(text) > TORRENT_CHARS
@@ -410,6 +437,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
 
     @on(msg.RunFinished)
     def _run_finished(self, message: msg.RunFinished) -> None:
+        layout.remember_models(self.config, message.run)
         if message.error:
             self.notify(
                 message.error,
@@ -427,7 +455,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
 
     def _redraw_form(self) -> None:
         """Redraw the form's values, unless the user is typing in it."""
-        if self.selected is None or self.form.has_focus_within or not self.session.graph_ready:
+        if self.selected is None or self.form.has_focus_within or not self.form_ready:
             return
         self.form.show(form_data(self.session, self.selected))
 
@@ -555,10 +583,15 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         """Prompts, templates or models changed: rebuild the graph, tree and form."""
         self.session.rebuild()
         self.prompt_tree.rebuild(self.config.prompt_names)
+        self._widest_label = None
+        self.fit_tree_width()
         if select is not None:
             self.select(select, force=True)
         else:
+            self.selected = None
             self.form.show(None)
+            self.form.border_title = "Parameters"
+            self.output.border_title = "Output"
             self.output.show_output(
                 "", "", live=False, note="This config has no prompts: n adds one."
             )
@@ -595,5 +628,6 @@ it is in none); `ctrl+x` cancels just the selected prompt.
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("cancel", "cancel_prompt"):
-            return True if self.session.active() else None
+            # Shown only while something runs: the footer keeps its room for keys that work.
+            return bool(self.session.active())
         return True

@@ -148,15 +148,25 @@ The selected prompt's answer: live while it runs, then the stored output.
         widget.set_classes(f"note-{severity}" if severity else "")
 
     def show_output(
-        self, prompt: str, text: str, *, live: bool, note: str = "", severity: str = ""
+        self,
+        prompt: str,
+        text: str,
+        *,
+        live: bool,
+        note: str = "",
+        severity: str = "",
+        keep_raw: bool = False,
     ) -> None:
-        """Replace the view with a prompt's text. ``live``: more will arrive via :meth:`append`."""
+        """Replace the view with a prompt's text. ``live``: more will arrive via :meth:`append`.
+        ``keep_raw``: show it as plain text even when it could be rendered (a stream that just
+        ended: no reflow)."""
         self.prompt = prompt
         if not text and not live and not note:
             note = "No output yet: r runs this prompt, R runs it with its dependencies."
         self.set_note(note, severity)
         if (
             not live
+            and not keep_raw
             and self.rendered_wanted
             and text
             and len(text) <= MARKDOWN_LIMIT
@@ -212,7 +222,7 @@ The selected prompt's answer: live while it runs, then the stored output.
         await self._markdown.update(text)
 
     def toggle_rendered(self, text: str, live: bool) -> None:
-        self.rendered_wanted = not self.rendered_wanted
+        self.rendered_wanted = self._mode != "rendered"  # flips what is shown now
         if live:
             return
         if self.rendered_wanted and text and len(text) <= MARKDOWN_LIMIT:
@@ -267,7 +277,7 @@ The selected prompt's answer: live while it runs, then the stored output.
         note_widget.update(
             note
             or (
-                f"{len(records)} earlier runs of {prompt}"
+                f"{len(records)} earlier run{'' if len(records) == 1 else 's'} of {prompt}"
                 if records
                 else f"No recorded runs of {prompt} yet."
             )

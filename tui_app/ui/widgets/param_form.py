@@ -17,7 +17,15 @@ from textual.widgets import Input, Label, Static
 from ...core.param_sources import ParamSource
 from ..colors import theme_style
 from ..messages import ParameterEdited, ParameterWriteRequested, SettingEdited
-from ..values import format_value, parse_parameter, parse_setting, short
+from ..values import (
+    format_value,
+    from_input_text,
+    is_multiline,
+    parse_parameter,
+    parse_setting,
+    short,
+    to_input_text,
+)
 
 
 @dataclass
@@ -27,6 +35,7 @@ class ParamRow:
     source: ParamSource
     file_value: Any = None  # the value without the run-time override (for "revert")
     of: str | None = None  # the prompt whose output or input it is
+    empty: str = "(not run yet)"  # shown when an upstream output has no value (failed, running)
 
     @property
     def label(self) -> str:
@@ -109,21 +118,33 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
     ]
 
     def __init__(
-        self, *, id: str | None = None, classes: str | None = None, pending: bool = False
+        self,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+        pending: bool = False,
+        data: FormData | None = None,
     ) -> None:
-        """``pending``: compose straight into the placeholder :meth:`show_pending` draws."""
+        """``pending``: compose straight into the placeholder :meth:`show_pending` draws;
+        ``data``: compose straight into a prompt's form."""
         super().__init__(id=id, classes=classes)
-        self.data: FormData | None = None
+        self.data: FormData | None = data
         self._rows: dict[str, ParamRow] = {}  # input id -> row
         self._settings: dict[str, str] = {}  # input id -> setting key
         self._texts: dict[str, str] = {}  # input id -> the text last drawn or reported
         # the inputs of the latest drawing: a Changed event from an input of an earlier one
         # (queued while the form was redrawn for another prompt) must not edit this prompt
         self._inputs: dict[str, Input] = {}
+        self._multiline: set[str] = set()  # inputs whose value has line breaks (written \\n)
         self._pending = pending
         self._recomposing = False
         self._focus_request: str | None = None
         self.can_focus = False
+
+    @property
+    def drawn(self) -> bool:
+        """A prompt's form is on screen (not the placeholder, not mid-recompose)."""
+        return self.data is not None and not self._recomposing
 
     def show_pending(self) -> None:
         """Before the first frame the template engine is not loaded yet: the form comes next."""
@@ -142,6 +163,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._settings = {}
         self._texts = {}
         self._inputs = {}
+        self._multiline = set()
         self._recomposing = True
         self.refresh(recompose=True)
         if focus is not None:
@@ -183,23 +205,27 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         for index, row in enumerate(data.params):
             input_id = f"param-{index}"
             self._rows[input_id] = row
-            self._texts[input_id] = format_value(row.value)
+            self._texts[input_id] = to_input_text(row.value)
             with Container(classes="form-row" + (" missing" if row.source == "missing" else "")):
                 yield Label(
                     self._head(row.name, row.label), id=f"{input_id}-src", classes="form-head"
                 )
                 if row.editable:
-                    self._inputs[input_id] = Input(
-                        format_value(row.value),
+                    field = Input(
+                        to_input_text(row.value),
                         id=input_id,
                         compact=True,
                         classes="form-input",
                         placeholder="missing: type a value" if row.source == "missing" else "",
                     )
-                    yield self._inputs[input_id]
+                    self._inputs[input_id] = field
+                    if is_multiline(row.value):
+                        self._multiline.add(input_id)
+                        field.tooltip = "Several lines: \\n stands for a line break"
+                    yield field
                 else:
                     yield Static(
-                        short(row.value, 200) if row.value is not None else "(not run yet)",
+                        short(row.value, 200) if row.value is not None else row.empty,
                         classes="form-readonly",
                         markup=False,
                     )
@@ -227,6 +253,10 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
                     classes="form-input",
                 )
                 yield self._inputs[input_id]
+            # The whole message on its own lines (a head of one line cut it: "temperature must")
+            error_line = Static("", id=f"{input_id}-err", classes="form-error", markup=False)
+            error_line.display = False
+            yield error_line
 
     def _head(self, name: str, source: str, error: bool = False) -> Text:
         """``name  source`` on one line, the source in its colour (run-time, global, missing...)."""
@@ -250,7 +280,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._texts[input_id] = event.value
         if input_id in self._rows:
             row = self._rows[input_id]
-            value = parse_parameter(event.value, row.file_value)
+            text = from_input_text(event.value) if input_id in self._multiline else event.value
+            value = parse_parameter(text, row.file_value)
             row.source, row.of = ParamSource.RUNTIME, None
             row.value = value
             self._set_source(input_id, "run-time")
@@ -260,8 +291,11 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             value, error = parse_setting(key, event.value)
             label = self.query_one(f"#{input_id}-src", Label)
             event.input.set_class(error is not None, "-invalid")
+            error_line = self.query_one(f"#{input_id}-err", Static)
+            error_line.update(error or "")
+            error_line.display = error is not None
             if error:
-                label.update(self._head(key, error, error=True))
+                label.update(self._head(key, "invalid", error=True))
                 return
             label.update(self._head(key, "prompt" if value is not None else "default"))
             self.post_message(SettingEdited(self.data.prompt, key, value))

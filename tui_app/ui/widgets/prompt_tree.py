@@ -82,6 +82,16 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         if select is not None:
             self.select_prompt(select)
 
+    def refresh_expandable(self) -> None:
+        """After the dependency graph is built: prompts with dependencies can expand (no
+        rebuild: the cursor and the nodes stay)."""
+        for name, nodes in self._prompt_nodes.items():
+            expandable = bool(self._deps(name))
+            for node in nodes:
+                if node.parent is self.root and node.allow_expand != expandable:
+                    node.allow_expand = expandable
+                    node.refresh()  # the arrow is drawn now, not at the next repaint
+
     def _add(self, parent: TreeNode[str], name: str, *, context: bool) -> TreeNode[str]:
         has_deps = bool(self._deps(name))
         node = parent.add(self.label_for(name, context), data=name, allow_expand=has_deps)
@@ -118,6 +128,16 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
             label.append(f" {status}", color)
         return label
 
+    def label_width(self, name: str) -> int:
+        """Cells a prompt's top-level label needs, with room for its longest status word."""
+        from rich.cells import cell_len
+
+        model = self._model(name)
+        width = (
+            2 + cell_len(visible_name(name)) + (2 + cell_len(visible_name(model)) if model else 0)
+        )
+        return width + len(" blocked") + 2  # the longest status word, the expand arrow
+
     def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
         label = super().render_label(node, base_style, style)
         if not node.allow_expand:  # line leaves up with the names of expandable nodes
@@ -145,6 +165,10 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         if not nodes:
             return
         top = next((n for n in nodes if n.parent is self.root), nodes[0])
+        if top.line < 0:
+            # Just added (a rebuild): a node has a line only once the tree has laid its lines
+            # out; moving to line -1 would leave the cursor on the first prompt.
+            self.get_node_at_line(0)
         self.move_cursor(top)
 
     @property

@@ -1,0 +1,69 @@
+"""What F1 and the key map show: the focused pane's help in words and every key by pane.
+
+Titles come from each help text's first heading ("### Prompt tree"), never from class names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The panes and dialogs whose keys the key map lists, in the order a user meets them.
+KEY_MAP_SOURCES = (
+    ("Everywhere", "tui_app.ui.app", "PromptTuiApp"),
+    ("Main screen", "tui_app.ui.screens.main", "MainScreen"),
+    ("Prompt tree", "tui_app.ui.widgets.prompt_tree", "PromptTree"),
+    ("Parameters", "tui_app.ui.widgets.param_form", "ParamForm"),
+    ("Template editor", "tui_app.ui.screens.template_editor", "TemplateEditorScreen"),
+    ("Model picker", "tui_app.ui.screens.model_picker", "ModelPickerScreen"),
+)
+
+
+def help_title(help_text: str, fallback: str = "prompt-tui") -> str:
+    """The first Markdown heading of a help text, in words."""
+    for line in help_text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            return stripped.lstrip("#").strip() or fallback
+    return fallback
+
+
+def focused_help(app: Any) -> tuple[str, str, list[tuple[str, str]]]:
+    """(title, help text, keys) for the focused widget, else the screen."""
+    widget: Any = app.screen.focused
+    help_text = ""
+    while widget is not None:
+        text = getattr(type(widget), "HELP", None)
+        if text:
+            help_text = text
+            break
+        widget = widget.parent
+    if not help_text:
+        help_text = getattr(type(app.screen), "HELP", "") or ""
+    shown: list[tuple[str, str]] = []
+    others: list[tuple[str, str]] = []
+    for active in app.screen.active_bindings.values():
+        binding = active.binding
+        if binding.description:
+            row = (app.get_key_display(binding), binding.tooltip or binding.description)
+            (shown if binding.show else others).append(row)
+    return help_title(help_text), help_text, shown + others
+
+
+def key_map(app: Any) -> list[tuple[str, str, str]]:
+    """Every key of every pane as (where, key, what it does), with the user's remapping."""
+    import importlib
+
+    from textual.binding import Binding
+
+    keymap = getattr(app, "user_keymap", {}) or {}
+    rows: list[tuple[str, str, str]] = []
+    for where, module_name, class_name in KEY_MAP_SOURCES:
+        cls = getattr(importlib.import_module(module_name), class_name)
+        for item in cls.BINDINGS:
+            if not isinstance(item, Binding) or not item.description:
+                continue
+            keys = keymap.get(item.id, item.key) if item.id else item.key
+            shown = ", ".join(app.get_key_display(Binding(k, item.action)) for k in keys.split(","))
+            rows.append((where, shown, item.tooltip or item.description))
+    rows.append(("Everywhere", "ctrl+p", "Command palette: every action by name"))
+    return rows
