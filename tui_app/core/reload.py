@@ -129,7 +129,9 @@ def _dict_changes(
     return out
 
 
-def _prompt_changes(old: Prompt, new: Prompt, old_doc: AIConfig, new_doc: AIConfig) -> list[Change]:
+def _prompt_changes(
+    old: Prompt, new: Prompt, old_doc: AIConfig, new_doc: AIConfig, outputs: bool = True
+) -> list[Change]:
     name = new.name
     out: list[Change] = []
     if old.input != new.input:
@@ -148,7 +150,7 @@ def _prompt_changes(old: Prompt, new: Prompt, old_doc: AIConfig, new_doc: AIConf
                 after=str(new.remember_chat_context).lower(),
             )
         )
-    if old.outputs != new.outputs:
+    if outputs and old.outputs != new.outputs:
         out.append(Change(ChangeKind.OUTPUT, name))
     known = {"name", "input", "metadata", "outputs"}
     meta_known = {"model", "parameters", "remember_chat_context"}
@@ -160,9 +162,11 @@ def _prompt_changes(old: Prompt, new: Prompt, old_doc: AIConfig, new_doc: AIConf
     return out
 
 
-def diff(old: AIConfig, new: AIConfig) -> list[Change]:
+def diff(old: AIConfig, new: AIConfig, *, session_outputs: Iterable[str] = ()) -> list[Change]:
     """Every difference between ``old`` and ``new`` that a person would care about, file-wide
-    first, then prompt by prompt in the new file's order."""
+    first, then prompt by prompt in the new file's order. ``session_outputs``: prompts whose
+    output in ``old`` is a run's, not the file's (not a change of the file)."""
+    ours = set(session_outputs)
     out: list[Change] = []
     if old.default_model != new.default_model:
         out.append(
@@ -196,7 +200,7 @@ def diff(old: AIConfig, new: AIConfig) -> list[Change]:
             continue
         was, now = old.get(name), new.get(name)
         if was is not None and now is not None:
-            out += _prompt_changes(was, now, old, new)
+            out += _prompt_changes(was, now, old, new, outputs=name not in ours)
     return out
 
 
@@ -273,9 +277,10 @@ class ReloadResult:
 
 
 def cancel_outdated(workspace: Workspace, runs: Iterable[Run] | None = None) -> list[str]:
-    """After a reload: in every active plain run, cancel the prompts that are running a request
-    the new document no longer sends, and the queued ones whose prompt is gone. Queued prompts
-    resolve against the new document when they start, so they stay. Returns "run:prompt" ids."""
+    """After a reload: in every active plain run, cancel the prompts not yet sent (the re-run
+    takes them over) and those running a request the new document no longer sends. A prompt
+    streaming an unchanged request goes on: the re-run waits for its answer (the runner shares
+    requests in flight). Returns "run:prompt" ids."""
     from .resolve import resolve
 
     cancelled: list[str] = []
@@ -287,8 +292,8 @@ def cancel_outdated(workspace: Workspace, runs: Iterable[Run] | None = None) -> 
         for name, result in list(run.results.items()):
             if not result.status.active:
                 continue
-            outdated = document.get(name) is None
-            if not outdated and result.status is PromptStatus.RUNNING:
+            outdated = document.get(name) is None or result.status is PromptStatus.QUEUED
+            if not outdated:
                 sent = result.request.cache_key if result.request is not None else None
                 try:
                     now = resolve(

@@ -288,7 +288,7 @@ class Workspace:
             return ReloadResult(
                 ReloadOutcome.UNCHANGED, here, self.revision, digest=new.disk_digest
             )
-        changes = tuple(diff(self.document, new))
+        changes = tuple(diff(self.document, new, session_outputs=self._unsaved_outputs))
         if self.unsaved_edits and not discard_edits:
             return ReloadResult(
                 ReloadOutcome.CONFLICT, here, self.revision, changes, digest=new.disk_digest
