@@ -87,6 +87,8 @@ class PromptTuiApp(App[int]):
         self._use_history = history
         self._keys = keys
         self.ready_at: float | None = None  # perf_counter() at the first frame (bench/startup.py)
+        # runs a reload handed over to a re-run: their cancelled/blocked prompts are not drawn
+        self.superseded_runs: set[str] = set()
         self._gc_was_enabled = False  # on_load() paused the collector until the first frame
         themes, self.theme_problems = load_themes()
         for theme in themes:
@@ -245,7 +247,7 @@ class PromptTuiApp(App[int]):
 
     @work(group="run", exclusive=False, description="run prompts")
     async def _run_worker(self, run: Any) -> None:
-        from ..core.events import Delta, Refused
+        from ..core.events import Blocked, Cancelled, Delta, Refused
 
         worker = get_current_worker()
         session = self.session
@@ -256,6 +258,8 @@ class PromptTuiApp(App[int]):
         try:
             last_yield = time.monotonic()
             async for event in self.workspace.execute(run):
+                if run.id in self.superseded_runs and isinstance(event, Cancelled | Blocked):
+                    continue  # the re-run that took over this prompt tells its story
                 session.apply(event)
                 if isinstance(event, Refused):
                     error = event.message
@@ -322,6 +326,10 @@ class PromptTuiApp(App[int]):
             )
             return
         self._write(then=then)
+
+    def save_copy(self, then: Any = None) -> None:
+        """Write this session's version beside the file (``NAME.mine-STAMP.json``)."""
+        self._write(copy=True, then=then)
 
     def _write(self, *, copy: bool = False, then: Any = None) -> None:
         assert self.workspace is not None

@@ -36,6 +36,8 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Show run info", "tab('info')", "4: model, ttft, latency, tokens, cost"),
     ("Show history", "tab('history')", "5: earlier outputs of this prompt"),
     ("Toggle raw / rendered output", "toggle_rendered", "v: Markdown or plain text"),
+    ("Reload from disk", "reload_from_disk", "read the config file again (asks if you have edits)"),
+    ("Toggle auto-run on save", "toggle_autorun", "w: re-run the last run target on each save"),
 )
 APP_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Save", "save", "ctrl+s: write the config file (asks if it changed on disk)"),

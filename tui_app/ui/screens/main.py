@@ -22,7 +22,9 @@ from ..widgets.header import AppHeader
 from ..widgets.output_pane import OutputPane, record_text
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
+from ..widgets.reload_banner import ReloadBanner
 from .authoring import AuthoringMixin
+from .live_reload import LiveReloadMixin
 
 FLUSH_INTERVAL = 0.05  # seconds between draws of streamed text (batches deltas)
 # The spinner turns every SPIN_EVERY ticks, half a tick after a stream draw. Textual composites
@@ -51,7 +53,7 @@ def breakpoint_classes(app: Any) -> str:
     return ""
 
 
-class MainScreen(AuthoringMixin, Screen[None]):
+class MainScreen(LiveReloadMixin, AuthoringMixin, Screen[None]):
     HELP = """\
 ### prompt-tui
 
@@ -60,6 +62,8 @@ class MainScreen(AuthoringMixin, Screen[None]):
 it is in none); `ctrl+x` cancels just the selected prompt.
 `m` changes its model, `e` edits its template, `n` adds a prompt, `d` deletes it, `/` finds one.
 `ctrl+s` saves outputs, parameters and edits to the file.
+Saving the file in an editor reloads it here; with auto-run on (`w` toggles it) the last run
+target runs again, and only prompts whose request changed are sent.
 """
 
     BINDINGS = [
@@ -126,6 +130,14 @@ it is in none); `ctrl+x` cancels just the selected prompt.
             show=False,
             tooltip="Toggle raw text / rendered Markdown",
         ),
+        Binding(
+            "w",
+            "toggle_autorun",
+            "Auto-run",
+            id="main.autorun",
+            show=False,
+            tooltip="Toggle auto-run: re-run the last run target when the file is saved",
+        ),
         Binding("1", "tab('output')", "Output", show=False, id="main.tab_output"),
         Binding("2", "tab('request')", "Request", show=False, id="main.tab_request"),
         Binding("3", "tab('json')", "JSON", show=False, id="main.tab_json"),
@@ -147,6 +159,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield AppHeader(id="header")
+        yield ReloadBanner(id="reload-banner")
         with Horizontal(id="body"):
             with Vertical(id="tree-pane", classes="pane") as tree_pane:
                 tree_pane.border_title = "Prompts"
@@ -214,6 +227,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self._redraw_form()  # now that the engine is loaded, it knows which models are offline
         self.engine_ready = True
         self._load_baselines()
+        self.start_watching()
 
     @work(thread=True, group="baselines", description="read where outputs came from")
     def _load_baselines(self) -> None:
@@ -229,6 +243,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         header = self.query_one(AppHeader)
         header.set_title(self.config.name, self.path, self.session.dirty)
         header.set_state(run_state(self.session))
+        header.set_watch(self.watch_state())
 
     def on_theme_changed(self) -> None:
         self.prompt_tree.refresh_all()

@@ -12,6 +12,7 @@ class AppHeader(Horizontal):
     def compose(self) -> ComposeResult:
         yield Static("", id="header-title")
         yield Static("", id="header-state")
+        yield Static("", id="header-watch")
 
     def set_title(self, name: str, path: str, dirty: bool) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -24,3 +25,7 @@ class AppHeader(Horizontal):
 
     def set_state(self, state: str) -> None:
         self.query_one("#header-state", Static).update(state)
+
+    def set_watch(self, state: str) -> None:
+        """Live reload: whether a save re-runs the last target (``w`` toggles it)."""
+        self.query_one("#header-watch", Static).update(f"⟳ {state} (w) ")
