@@ -204,8 +204,9 @@ class ConfigWatcher:
                         task.result()
                     except StopAsyncIteration:
                         return
-                    except (FileNotFoundError, OSError):
-                        return  # the directory went away: events() polls for it
+                    except Exception:  # the directory went away (or the watch broke)
+                        await asyncio.sleep(POLL_S)  # events() starts again: never a hot loop
+                        return
                     self.batches += 1
                     seen_at = time.monotonic()
                     if self._is_empty():
@@ -216,7 +217,9 @@ class ConfigWatcher:
                 else:
                     if not self.path.parent.is_dir():
                         return
-                    continue
+                    if not (self._missing and self.path.exists()):
+                        continue
+                    seen_at = time.monotonic()  # back before this watch began: no event came
                 waiting_empty = False
                 event = self.check(seen_at)
                 if event is not None:

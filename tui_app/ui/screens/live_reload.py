@@ -87,9 +87,7 @@ class LiveReloadMixin:
         from ...core.watch import FileEventKind
 
         if event.kind is FileEventKind.MISSING:
-            self.banner.show_problem(
-                f"{event.describe()} (it is picked up again when it returns)", "warning"
-            )
+            self.banner.show_problem(event.describe(), "warning")
             return
         if event.kind is FileEventKind.UNREADABLE:
             self.banner.show_problem(event.describe(), "error")
