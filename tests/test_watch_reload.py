@@ -236,8 +236,10 @@ async def test_200_rapid_saves_end_in_the_final_state_with_no_stray_tasks(
         save_atomically(path, new) if n % 2 else path.write_text(new)
     final = "echo: five says v199 after"
     await _until(
-        lambda: (workspace.document.prompt("five").output_text or "").startswith(final)
-        and not workspace.active_runs(),
+        lambda: (
+            (workspace.document.prompt("five").output_text or "").startswith(final)
+            and not workspace.active_runs()
+        ),
         "the final state",
     )
     stop.set()

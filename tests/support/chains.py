@@ -17,9 +17,7 @@ def five_chain(base_url: str, words: dict[str, str] | None = None) -> dict[str, 
         text = f"{name} says {words.get(name, 'hello')}"
         if previous is not None:
             text += f" after {{{{{previous}.output}}}}"
-        prompts.append(
-            {"name": name, "input": text, "metadata": {"remember_chat_context": False}}
-        )
+        prompts.append({"name": name, "input": text, "metadata": {"remember_chat_context": False}})
         previous = name
     return {
         "name": "five",

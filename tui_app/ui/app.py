@@ -79,7 +79,6 @@ class PromptTuiApp(App[int]):
         gc.freeze()
         super().__init__()
         self.config_path = str(path)
-        self.config: Any = None
         self.workspace: Any = None  # core.workspace.Workspace, once the file loads
         self.session: Session | None = None
         self.load_error: Exception | None = None
@@ -128,12 +127,11 @@ class PromptTuiApp(App[int]):
                 keys=self._keys,
                 on_warning=self._engine_warning,
             )
-            self.config = self.workspace.document
         except PromptTuiError as exc:
-            self.config, self.session, self.load_error = None, None, exc
+            self.workspace, self.session, self.load_error = None, None, exc
             return
         except Exception as exc:  # an engine bug must not become a traceback on screen
-            self.config, self.session = None, None
+            self.workspace, self.session = None, None
             self.load_error = PromptTuiError(f"{self.config_path}: {type(exc).__name__}: {exc}")
             return
         try:
@@ -143,6 +141,11 @@ class PromptTuiApp(App[int]):
             self.load_error = PromptTuiError(f"{self.config_path}: {type(exc).__name__}: {exc}")
             return
         self.load_error = None
+
+    @property
+    def config(self) -> Any:
+        """The document now (a reload from disk replaces it): None when the file never loaded."""
+        return self.workspace.document if self.workspace is not None else None
 
     def _engine_warning(self, message: str) -> None:
         """The engine's one channel for problems that must not stop the app (any thread)."""
