@@ -29,6 +29,7 @@ class LiveReloadMixin:
 
     session: Any
     app: Any
+    call_later: Any
     selected: str | None
     notify: Any
     select: Any
@@ -151,8 +152,13 @@ class LiveReloadMixin:
         self.app.push_screen(ReloadConflictScreen(result), answered)
 
     def _reloaded(self, result: ReloadResult) -> None:
-        names = self.session.config.prompt_names
         self.session.rebuild()
+        if self.auto_run:
+            self._rerun()  # first: its request is on its way while the views are redrawn
+        self.call_later(self._redraw_after_reload, result)
+
+    def _redraw_after_reload(self, result: ReloadResult) -> None:
+        names = self.session.config.prompt_names
         selected = self.selected if self.selected in names else _neighbour(self.selected, names)
         self.prompt_tree.rebuild_keeping(names, select=selected)
         form_scroll = self.form.scroll_y
@@ -166,8 +172,6 @@ class LiveReloadMixin:
         self.notify("\n".join(lines), title="Reloaded from disk", timeout=6)
         self.refresh_stale()
         self.prompt_tree.refresh_all()
-        if self.auto_run:
-            self._rerun()
         self.refresh_header()
 
     def _rerun(self) -> None:
