@@ -25,7 +25,8 @@ async def settled(pilot: Any) -> None:
             break
         await pilot.pause(0.02)
     await pilot.pause(0.2)
-    await app.workers.wait_for_complete()
+    # every worker but the file watcher, which lives as long as the screen
+    await app.workers.wait_for_complete([w for w in app.workers if w.group != "watch"])
     await pilot.pause()
 
 

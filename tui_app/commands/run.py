@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from ..core.errors import PromptTuiError
@@ -42,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="prompts in flight at once (default 4)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per event per line")
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="after the run, re-run on every save of CONFIG (only what changed is sent); Ctrl+C stops",
+    )
     parser.set_defaults(func=run)
 
 
@@ -124,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--no-deps needs a PROMPT")
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if args.watch and args.save:
+        raise UsageError("--save with --watch would rewrite the file you are editing: drop one")
     workspace = Workspace.open(
         args.config,
         concurrency=args.concurrency,
@@ -140,6 +148,11 @@ def run(args: argparse.Namespace) -> int:
         settings=parse_settings(args.settings),
         force=args.force,
     )
+    if args.watch:
+        return _watch(workspace, lambda: workspace.new_run(
+            args.prompt, mode, params=parse_params(args.param), model=args.model,
+            settings=parse_settings(args.settings), force=False,
+        ), args.json)  # fmt: skip
     # A prompt that fails before it starts (its model cannot be routed...) still shows its model.
     summary = Summary(
         models={
@@ -172,3 +185,15 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"prompt-tui: saved outputs to {config.source}", file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+def _watch(workspace: Workspace, new_run: Callable[[], Run], as_json: bool) -> int:
+    from .run_watch import WatchSession, watch_main
+
+    session = WatchSession(workspace, new_run, as_json=as_json)
+    try:
+        summary = asyncio.run(watch_main(session))
+    finally:
+        workspace.close()
+    print("\n" + summary.line(), file=sys.stderr)
+    return 0

@@ -88,6 +88,9 @@ class Runner:
         self._stream = stream
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._memory_cache: dict[str, _CachedAnswer] = {}
+        # Requests on the wire by cache key: an identical request (a re-run after a reload while
+        # the first is still streaming) waits for that answer instead of sending again.
+        self._in_flight: dict[str, asyncio.Future[_CachedAnswer | None]] = {}
         # Checks run before anything is sent; each returns problems (strings) for the run.
         # The key check names every missing key at once, worded for the front end (key_hint).
         self.key_hint: Surface = "cli"
@@ -303,6 +306,9 @@ class Runner:
         key = resolved.cache_key
         if not run.force:
             cached = await self._cached(key)
+            while cached is None and key in self._in_flight:
+                cached = await asyncio.shield(self._in_flight[key])  # None: it failed
+                cached = cached or await self._cached(key)
             if cached is not None:
                 emit(
                     Cached(
@@ -328,6 +334,26 @@ class Runner:
         bad_option = call_problem(name, resolved.call_options)
         if bad_option:  # e.g. max_attempts: "lots": a clear failure, not a ValueError
             raise PromptTuiError(bad_option)
+        if key in self._in_flight:  # a forced run: send anyway, leave the other one be
+            await self._send(run, name, resolved, emit, partial, providers)
+            return
+        in_flight = self._in_flight[key] = asyncio.get_running_loop().create_future()
+        try:
+            await self._send(run, name, resolved, emit, partial, providers)
+        finally:
+            del self._in_flight[key]
+            in_flight.set_result(self._memory_cache.get(key))
+
+    async def _send(
+        self,
+        run: Run,
+        name: str,
+        resolved: ResolvedRequest,
+        emit: Callable[[RunEvent], None],
+        partial: list[str],
+        providers: Any,
+    ) -> None:
+        key = resolved.cache_key
         offline = providers.is_offline(resolved.model)
         found = await asyncio.to_thread(self._api_key, resolved) if not offline else None
         api_key = found.value if found is not None else None

@@ -32,6 +32,7 @@ from .staleness import Provenance, ReasonKind, StaleReason, reasons, safe_proven
 if TYPE_CHECKING:
     from .history import History
     from .keys import KeyStore
+    from .reload import ReloadResult
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,11 @@ class Workspace:
     _baselines_taken: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock)
     warnings: list[str] = field(default_factory=list)
+    # live reload: edits of the user (not run outputs) not saved yet, and prompts whose output a
+    # run of this session changed since the last save (kept over the file's on reload)
+    unsaved_edits: bool = False
+    _unsaved_outputs: set[str] = field(default_factory=set)
+    last_target: tuple[str | None, RunMode] | None = None  # the newest plain run's target
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -183,10 +189,12 @@ class Workspace:
     def dirty(self) -> bool:
         return self.revision != self.saved_revision
 
-    def changed(self) -> None:
-        """Every change of the document goes through here: a new revision."""
+    def changed(self, *, edit: bool = True) -> None:
+        """Every change of the document goes through here: a new revision. ``edit``: a change
+        by the user (a run's output is not one: reloading keeps it, see ``reload``)."""
         with self._lock:
             self.revision += 1
+            self.unsaved_edits = self.unsaved_edits or edit
 
     @property
     def graph(self) -> DependencyGraph:
@@ -291,7 +299,66 @@ class Workspace:
         written = self.document.save(Path(path) if path is not None else None)
         if path is None:
             self.saved_revision = revision
+            self.unsaved_edits = False
+            self._unsaved_outputs.clear()
         return written
+
+    def reload(
+        self, source: str | bytes | Path | None = None, *, discard_edits: bool = False
+    ) -> ReloadResult:
+        """Take a new version of the file (its bytes, text, or None: read it again) as a new
+        revision, keeping run-time parameters and this session's unsaved outputs. An invalid
+        version changes nothing; with unsaved edits nothing changes unless ``discard_edits``."""
+        from .reload import FileMissing, ReloadOutcome, ReloadResult, diff, read_version
+
+        here = self.document.source
+        try:
+            new = read_version(self.document, source)
+        except FileMissing as exc:
+            return ReloadResult(ReloadOutcome.MISSING, here, self.revision, error=exc)
+        except PromptTuiError as exc:
+            return ReloadResult(ReloadOutcome.INVALID, here, self.revision, error=exc)
+        if new.disk_digest == self.document.disk_digest:
+            return ReloadResult(
+                ReloadOutcome.UNCHANGED, here, self.revision, digest=new.disk_digest
+            )
+        changes = tuple(diff(self.document, new, session_outputs=self._unsaved_outputs))
+        if self.unsaved_edits and not discard_edits:
+            return ReloadResult(
+                ReloadOutcome.CONFLICT, here, self.revision, changes, digest=new.disk_digest
+            )
+        kept = self._replace_document(new)
+        stale = {n: s.reasons for n, s in self.states().items() if s.status is PromptStatus.STALE}
+        return ReloadResult(
+            ReloadOutcome.APPLIED, here, self.revision, changes, stale, None, kept, new.disk_digest
+        )
+
+    def _replace_document(self, new: AIConfig) -> tuple[str, ...]:
+        old, kept = self.document, []
+        for name in sorted(self._unsaved_outputs):
+            before, after = old.get(name), new.get(name)
+            if before is not None and after is not None and before.outputs:
+                after.set_outputs(before.outputs)
+                kept.append(name)
+        for name, produced in list(self._produced.items()):
+            prompt = new.get(name)
+            if prompt is None or (name not in kept and prompt.output_text != produced.text):
+                del self._produced[name]  # an output the file changed: its origin is unknown
+        with self._lock:
+            self.document = new
+            if self._runner is not None:
+                self._runner.config = new
+            self._unsaved_outputs, self.unsaved_edits = set(kept), False
+            self.revision += 1
+            if not kept:
+                self.saved_revision = self.revision
+        graph = self.graph
+        for prompt in new.prompts:  # outputs of unknown origin: fresh as of now, like at open
+            if prompt.output_text is not None and prompt.name not in self._produced:
+                now = safe_provenance(new, prompt.name, graph, params=self.params)
+                if isinstance(now, Provenance):
+                    self._produced[prompt.name] = _Produced(now, prompt.output_text)
+        return tuple(kept)
 
     # --- parameters -------------------------------------------------------------------------
     def parameter_rows(self, prompt: str) -> list[ParamInfo]:
@@ -316,6 +383,8 @@ class Workspace:
         overrides = Overrides(
             params={**self.params, **(params or {})}, model=model, settings=dict(settings or {})
         )
+        if not overrides.changes_model:
+            self.last_target = (target, mode)
         run = Run(
             target=target,
             mode=mode,
@@ -365,7 +434,8 @@ class Workspace:
             return
         if target.latest_output != result.output:
             target.set_outputs([result.output])
-            self.changed()
+            self._unsaved_outputs.add(prompt)
+            self.changed(edit=False)
         if result.provenance is not None:
             self._produced[prompt] = _Produced(result.provenance, result.text)
 
@@ -384,6 +454,7 @@ class Workspace:
             settings.update(settings_override)
             target.set_model(model, settings or None)
         target.set_outputs([result.output])
+        self._unsaved_outputs.add(prompt)
         self.changed()
         if result.provenance is not None:
             self._produced[prompt] = _Produced(result.provenance, result.text)

@@ -87,7 +87,6 @@ class PromptTuiApp(App[int]):
         gc.freeze()
         super().__init__()
         self.config_path = str(path)
-        self.config: Any = None
         self.workspace: Any = None  # core.workspace.Workspace, once the file loads
         self.session: Session | None = None
         self.load_error: Exception | None = None
@@ -95,6 +94,8 @@ class PromptTuiApp(App[int]):
         self._use_history = history
         self._keys = keys
         self.ready_at: float | None = None  # perf_counter() at the first frame (bench/startup.py)
+        # runs a reload handed over to a re-run: their cancelled/blocked prompts are not drawn
+        self.superseded_runs: set[str] = set()
         self._gc_was_enabled = False  # on_load() paused the collector until the first frame
         from ..core import settings as user_settings
 
@@ -145,12 +146,11 @@ class PromptTuiApp(App[int]):
                 keys=self._keys,
                 on_warning=self._engine_warning,
             )
-            self.config = self.workspace.document
         except PromptTuiError as exc:
-            self.config, self.session, self.load_error = None, None, exc
+            self.workspace, self.session, self.load_error = None, None, exc
             return
         except Exception as exc:  # an engine bug must not become a traceback on screen
-            self.config, self.session = None, None
+            self.workspace, self.session = None, None
             self.load_error = PromptTuiError(f"{self.config_path}: {type(exc).__name__}: {exc}")
             return
         try:
@@ -160,6 +160,11 @@ class PromptTuiApp(App[int]):
             self.load_error = PromptTuiError(f"{self.config_path}: {type(exc).__name__}: {exc}")
             return
         self.load_error = None
+
+    @property
+    def config(self) -> Any:
+        """The document now (a reload from disk replaces it): None when the file never loaded."""
+        return self.workspace.document if self.workspace is not None else None
 
     def _engine_warning(self, message: str) -> None:
         """The engine's one channel for problems that must not stop the app (any thread)."""
@@ -290,7 +295,7 @@ class PromptTuiApp(App[int]):
 
     @work(group="run", exclusive=False, description="run prompts")
     async def _run_worker(self, run: Any) -> None:
-        from ..core.events import Delta, Refused
+        from ..core.events import Blocked, Cancelled, Delta, Refused
 
         worker = get_current_worker()
         session = self.session
@@ -302,6 +307,8 @@ class PromptTuiApp(App[int]):
         try:
             last_yield = time.monotonic()
             async for event in self.workspace.execute(run):
+                if run.id in self.superseded_runs and isinstance(event, Cancelled | Blocked):
+                    continue  # the re-run that took over this prompt tells its story
                 session.apply(event)
                 if isinstance(event, Refused):
                     error = event.message
@@ -368,6 +375,10 @@ class PromptTuiApp(App[int]):
             )
             return
         self._write(then=then)
+
+    def save_copy(self, then: Any = None) -> None:
+        """Write this session's version beside the file (``NAME.mine-STAMP.json``)."""
+        self._write(copy=True, then=then)
 
     @work(thread=True, group="save", exclusive=False, description="save the config")
     def _write(self, *, copy: bool = False, then: Any = None) -> None:

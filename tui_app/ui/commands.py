@@ -54,6 +54,8 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Export run as Markdown", "export('run-markdown')", "x: every prompt's request and output"),
     ("Export run as JSON", "export('run-json')", "x: requests, outputs and metrics"),
     ("Copy output to clipboard", "export('copy')", "x: copy (OSC 52 terminals)"),
+    ("Reload from disk", "reload_from_disk", "read the config file again (asks if you have edits)"),
+    ("Toggle auto-run on save", "toggle_autorun", "w: re-run the last run target on each save"),
 )
 APP_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Save", "save", "ctrl+s: write the config file (asks if it changed on disk)"),

@@ -70,3 +70,9 @@ class RunFinished(Message):
     run: Run
     error: str | None = None
     refused: bool = False
+
+
+@dataclass
+class FileChanged(Message):
+    """The config file changed on disk (the watcher saw a save, a move or a deletion). The
+    newest event waits in the screen: a burst of saves is handled once, for the last one."""

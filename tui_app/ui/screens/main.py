@@ -6,7 +6,6 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -23,8 +22,11 @@ from ..widgets.header import AppHeader
 from ..widgets.output_pane import OutputPane, record_text
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
+from ..widgets.reload_banner import ReloadBanner
 from .authoring import AuthoringMixin
 from .export import ExportMixin
+from .live_reload import LiveReloadMixin
+from .main_bindings import MAIN_BINDINGS
 
 FLUSH_INTERVAL = 0.05  # seconds between draws of streamed text (batches deltas)
 # The spinner turns every SPIN_EVERY ticks, half a tick after a stream draw. Textual composites
@@ -35,7 +37,7 @@ SPIN_EVERY = 3
 TORRENT_CHARS = 4_000
 
 
-class MainScreen(AuthoringMixin, ExportMixin, Screen[None]):
+class MainScreen(LiveReloadMixin, AuthoringMixin, ExportMixin, Screen[None]):
     HELP = """\
 ### Main screen
 
@@ -46,102 +48,11 @@ it is in none); `ctrl+x` cancels just the selected prompt.
 `m` changes its model, `e` edits its template, `n` adds a prompt, `d` deletes it, `/` finds one.
 `x` exports the output or the whole run (Markdown or JSON) or copies the output.
 `ctrl+s` saves outputs, parameters and edits to the file. `t` switches theme, `?` lists every key.
+Saving the file in an editor reloads it here; with auto-run on (`w` toggles it) the last run
+target runs again, and only prompts whose request changed are sent.
 """
 
-    BINDINGS = [
-        Binding("r", "run('one')", "Run", id="main.run", tooltip="Run the selected prompt"),
-        Binding(
-            "R",
-            "run('with_deps')",
-            "+deps",
-            id="main.run_deps",
-            tooltip="Run the selected prompt after everything it depends on",
-        ),
-        Binding("a", "run('all')", "All", id="main.run_all", tooltip="Run every prompt"),
-        Binding(
-            "escape",
-            "cancel",
-            "Cancel",
-            id="main.cancel",
-            tooltip="Cancel the whole run the selected prompt is in (or all runs)",
-        ),
-        Binding(
-            "ctrl+x",
-            "cancel_prompt",
-            "Cancel prompt",
-            id="main.cancel_prompt",
-            show=False,
-            tooltip="Cancel only the selected prompt (its run goes on; dependents are blocked)",
-        ),
-        Binding(
-            "m", "model", "Model", id="main.model", tooltip="Change the selected prompt's model"
-        ),
-        Binding(
-            "c",
-            "compare",
-            "Compare",
-            id="main.compare",
-            show=False,  # the 80-column footer has no room left; F1 and the palette list it
-            tooltip="Compare models side by side on the selected prompt (or its chain)",
-        ),
-        Binding("e", "edit", "Edit", id="main.edit", tooltip="Edit the selected prompt's template"),
-        Binding(
-            "n",
-            "new",
-            "New",
-            id="main.new",
-            show=False,
-            tooltip="Add a prompt after the selected one",
-        ),
-        Binding(
-            "d",
-            "delete",
-            "Delete",
-            id="main.delete",
-            show=False,
-            tooltip="Delete the selected prompt",
-        ),
-        Binding(
-            "slash", "find", "Find", id="main.find", show=False, tooltip="Find a prompt by name"
-        ),
-        Binding(
-            "x",
-            "export",
-            "Export",
-            id="main.export",
-            show=False,
-            tooltip="Export the output or the whole run (Markdown, JSON), or copy the output",
-        ),
-        Binding(
-            "p",
-            "focus_form",
-            "Params",
-            id="main.params",
-            show=False,
-            tooltip="Edit the selected prompt's parameters",
-        ),
-        Binding(
-            "v",
-            "toggle_rendered",
-            "Raw/MD",
-            id="main.rendered",
-            show=False,
-            tooltip="Toggle raw text / rendered Markdown",
-        ),
-        Binding(
-            "k",
-            "keys",
-            "Keys",
-            id="main.keys",
-            show=False,
-            tooltip="Provider API keys: see, set, test",
-        ),
-        Binding("1", "tab('output')", "Output", show=False, id="main.tab_output"),
-        Binding("2", "tab('request')", "Request", show=False, id="main.tab_request"),
-        Binding("3", "tab('json')", "JSON", show=False, id="main.tab_json"),
-        Binding("4", "tab('info')", "Info", show=False, id="main.tab_info"),
-        Binding("5", "tab('history')", "History", show=False, id="main.tab_history"),
-    ]
+    BINDINGS = MAIN_BINDINGS
 
     def __init__(self, session: Session, path: str) -> None:
         super().__init__(id="main", classes=layout.breakpoint_classes(self.app))
@@ -160,6 +71,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield AppHeader(id="header")
+        yield ReloadBanner(id="reload-banner")
         with Horizontal(id="body"):
             with Vertical(id="tree-pane", classes="pane") as tree_pane:
                 tree_pane.border_title = "Prompts"
@@ -242,6 +154,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         self.engine_ready = True
         self._load_baselines()
         self.app.engine_loaded()  # the providers' preparation may start now
+        self.start_watching()
 
     @work(thread=True, group="baselines", description="read where outputs came from")
     def _load_baselines(self) -> None:
@@ -253,6 +166,7 @@ it is in none); `ctrl+x` cancels just the selected prompt.
         header = self.query_one(AppHeader)
         header.set_title(self.config.name, self.path, self.session.dirty)
         header.set_state(run_state(self.session))
+        header.set_watch(self.watch_state())
 
     def fit_tree_width(self) -> None:
         """The tree pane as wide as its labels (see layout.tree_pane_width)."""

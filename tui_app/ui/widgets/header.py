@@ -18,6 +18,7 @@ class AppHeader(Horizontal):
     def compose(self) -> ComposeResult:
         yield Static("", id="header-title")
         yield Static("", id="header-state")
+        yield Static("", id="header-watch")
 
     def set_title(self, name: str, path: str, dirty: bool) -> None:
         """The config's name and file on the left (cut first: the path's folders, then the
@@ -49,3 +50,7 @@ class AppHeader(Horizontal):
     def on_resize(self) -> None:
         if self._title != ("", ""):
             self.set_title(*self._title, self._dirty)
+
+    def set_watch(self, state: str) -> None:
+        """Live reload: whether a save re-runs the last target (``w`` toggles it)."""
+        self.query_one("#header-watch", Static).update(f"⟳ {state} (w) ")

@@ -98,9 +98,37 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         self._prompt_nodes.setdefault(name, []).append(node)
         return node
 
+    def rebuild_keeping(self, names: list[str], select: str | None = None) -> None:
+        """Rebuild after the document changed, keeping what the user opened and the scroll."""
+        expanded = [path for path in self._expanded_paths(self.root, ()) if path]
+        scroll_y = self.scroll_y
+        self.rebuild(names)
+        for path in expanded:
+            node: TreeNode[str] | None = self.root
+            for name in path:
+                node = next((c for c in node.children if c.data == name), None) if node else None
+            if node is not None and node.allow_expand:
+                self._fill(node)
+                node.expand()
+        if select is not None:
+            self.select_prompt(select)
+        self.call_after_refresh(self.scroll_to, y=scroll_y, animate=False)
+
+    def _expanded_paths(self, node: TreeNode[str], path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        out = []
+        for child in node.children:
+            if child.is_expanded and child.data is not None:
+                here = (*path, child.data)
+                out.append(here)
+                out += self._expanded_paths(child, here)
+        return out
+
     @on(Tree.NodeExpanded)
     def _populate(self, event: Tree.NodeExpanded[str]) -> None:
-        node = event.node
+        self._fill(event.node)
+
+    def _fill(self, node: TreeNode[str]) -> None:
+        """Add a node's dependencies as its children (once)."""
         if node.data is None or node.children:
             return
         ancestors = {n.data for n in _ancestors(node)}

@@ -1,0 +1,342 @@
+"""Live reload: what changed between two versions of a document, and what a reload did.
+
+:func:`diff` compares the document in memory with a new version read from disk and names each
+change (prompts added or removed, a template, a model, a setting, a parameter, outputs...).
+:class:`ReloadResult` is what ``Workspace.reload`` returns: applied (with the changes and what is
+now stale, and why), unchanged, invalid (the last good state is kept; the error has
+file:line:col), missing, or a conflict with edits the app has not saved.
+:func:`cancel_outdated` stops the prompts of a run in flight whose request the new version
+changes; prompts still streaming an unchanged request go on (a re-run waits for their answer).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import AIConfig, Prompt, loads
+from .errors import ConfigError, PromptTuiError
+from .runs import PromptStatus, Run
+from .secrets import is_secret_setting
+from .staleness import StaleReason
+from .watch import digest_of
+
+if TYPE_CHECKING:
+    from .workspace import Workspace
+
+
+class ChangeKind(enum.StrEnum):
+    PROMPT_ADDED = "prompt-added"
+    PROMPT_REMOVED = "prompt-removed"
+    ORDER = "order"
+    TEMPLATE = "template"
+    MODEL = "model"
+    SETTING = "setting"
+    PARAMETER = "parameter"
+    CHAT_CONTEXT = "chat-context"
+    OUTPUT = "output"
+    DEFAULT_MODEL = "default-model"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference. ``prompt`` is None for file-wide changes (global parameters, a model's
+    settings in ``metadata.models``, the default model); ``name`` is the setting, parameter or
+    (for a file-wide setting) ``model.setting``."""
+
+    kind: ChangeKind
+    prompt: str | None = None
+    name: str = ""
+    before: str | None = None
+    after: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.prompt}: " if self.prompt else ""
+        change = ""
+        if self.before is not None or self.after is not None:
+            change = f" ({_short(self.before)} → {_short(self.after)})"
+        match self.kind:
+            case ChangeKind.PROMPT_ADDED:
+                return f"prompt {self.prompt} added"
+            case ChangeKind.PROMPT_REMOVED:
+                return f"prompt {self.prompt} removed"
+            case ChangeKind.ORDER:
+                return "prompts reordered"
+            case ChangeKind.TEMPLATE:
+                return f"{where}template changed"
+            case ChangeKind.MODEL:
+                return f"{where}model changed{change}"
+            case ChangeKind.SETTING:
+                scope = "" if self.prompt else "model "
+                return f"{where}{scope}setting {self.name} changed{change}"
+            case ChangeKind.PARAMETER:
+                scope = "" if self.prompt else "global "
+                return f"{where}{scope}parameter {self.name} changed{change}"
+            case ChangeKind.CHAT_CONTEXT:
+                return f"{where}remember_chat_context changed{change}"
+            case ChangeKind.OUTPUT:
+                return f"{where}output changed in the file"
+            case ChangeKind.DEFAULT_MODEL:
+                return f"default model changed{change}"
+        return f"{where}{self.name or 'metadata'} changed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "prompt": self.prompt,
+            "name": self.name,
+            "text": str(self),
+        }
+
+
+def _short(value: str | None, width: int = 24) -> str:
+    if value is None:
+        return "unset"
+    text = value.replace("\n", "⏎")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def _shown(key: str, value: Any) -> str | None:
+    """A value for people: secrets (an api_key in a model's settings) never shown."""
+    if value is not None and is_secret_setting(key, value):
+        return "•••"
+    return _text(value)
+
+
+def _dict_changes(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    kind: ChangeKind,
+    prompt: str | None,
+    prefix: str = "",
+) -> list[Change]:
+    out = []
+    for key in sorted(set(before) | set(after), key=str):
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            out.append(Change(kind, prompt, prefix + str(key), _shown(key, old), _shown(key, new)))
+    return out
+
+
+def _prompt_changes(
+    old: Prompt, new: Prompt, old_doc: AIConfig, new_doc: AIConfig, outputs: bool = True
+) -> list[Change]:
+    name = new.name
+    out: list[Change] = []
+    if old.input != new.input:
+        out.append(Change(ChangeKind.TEMPLATE, name))
+    old_model, new_model = old_doc.model_name_of(old), new_doc.model_name_of(new)
+    if old_model != new_model:
+        out.append(Change(ChangeKind.MODEL, name, before=old_model, after=new_model))
+    out += _dict_changes(old.model_settings, new.model_settings, ChangeKind.SETTING, name)
+    out += _dict_changes(old.parameters, new.parameters, ChangeKind.PARAMETER, name)
+    if old.remember_chat_context != new.remember_chat_context:
+        out.append(
+            Change(
+                ChangeKind.CHAT_CONTEXT,
+                name,
+                before=str(old.remember_chat_context).lower(),
+                after=str(new.remember_chat_context).lower(),
+            )
+        )
+    if outputs and old.outputs != new.outputs:
+        out.append(Change(ChangeKind.OUTPUT, name))
+    known = {"name", "input", "metadata", "outputs"}
+    meta_known = {"model", "parameters", "remember_chat_context"}
+    extra_old = {k: v for k, v in old.raw.items() if k not in known}
+    extra_new = {k: v for k, v in new.raw.items() if k not in known}
+    extra_old.update({f"metadata.{k}": v for k, v in old.metadata.items() if k not in meta_known})
+    extra_new.update({f"metadata.{k}": v for k, v in new.metadata.items() if k not in meta_known})
+    out += _dict_changes(extra_old, extra_new, ChangeKind.OTHER, name)
+    return out
+
+
+def diff(old: AIConfig, new: AIConfig, *, session_outputs: Iterable[str] = ()) -> list[Change]:
+    """Every difference between ``old`` and ``new`` that a person would care about, file-wide
+    first, then prompt by prompt in the new file's order. ``session_outputs``: prompts whose
+    output in ``old`` is a run's, not the file's (not a change of the file)."""
+    ours = set(session_outputs)
+    out: list[Change] = []
+    if old.default_model != new.default_model:
+        out.append(
+            Change(ChangeKind.DEFAULT_MODEL, before=old.default_model, after=new.default_model)
+        )
+    out += _dict_changes(old.global_parameters, new.global_parameters, ChangeKind.PARAMETER, None)
+    for model in sorted(set(old.models) | set(new.models)):
+        before, after = old.models.get(model) or {}, new.models.get(model) or {}
+        if isinstance(before, dict) and isinstance(after, dict):
+            out += _dict_changes(before, after, ChangeKind.SETTING, None, prefix=f"{model}.")
+    top_known = {"prompts", "metadata"}
+    meta_known = {"parameters", "models", "default_model"}
+    extra_old = {k: v for k, v in old.data.items() if k not in top_known}
+    extra_new = {k: v for k, v in new.data.items() if k not in top_known}
+    extra_old.update({f"metadata.{k}": v for k, v in old.metadata.items() if k not in meta_known})
+    extra_new.update({f"metadata.{k}": v for k, v in new.metadata.items() if k not in meta_known})
+    out += [
+        Change(ChangeKind.OTHER, None, c.name)
+        for c in _dict_changes(extra_old, extra_new, ChangeKind.OTHER, None)
+    ]
+    old_names, new_names = old.prompt_names, new.prompt_names
+    old_set, new_set = set(old_names), set(new_names)
+    out += [Change(ChangeKind.PROMPT_REMOVED, n) for n in old_names if n not in new_set]
+    kept_old = [n for n in old_names if n in new_set]
+    kept_new = [n for n in new_names if n in old_set]
+    if kept_old != kept_new:
+        out.append(Change(ChangeKind.ORDER))
+    for name in new_names:
+        if name not in old_set:
+            out.append(Change(ChangeKind.PROMPT_ADDED, name))
+            continue
+        was, now = old.get(name), new.get(name)
+        if was is not None and now is not None:
+            out += _prompt_changes(was, now, old, new, outputs=name not in ours)
+    return out
+
+
+class ReloadOutcome(enum.StrEnum):
+    APPLIED = "applied"  # the new version replaced the document (a new revision)
+    UNCHANGED = "unchanged"  # the same bytes as the document's (e.g. the app's own save)
+    INVALID = "invalid"  # not a valid config: the last good state is kept
+    MISSING = "missing"  # the file is gone: the last state is kept
+    CONFLICT = "conflict"  # the app has unsaved edits: nothing applied, the user must choose
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    outcome: ReloadOutcome
+    source: str
+    revision: int
+    changes: tuple[Change, ...] = ()
+    stale: dict[str, tuple[StaleReason, ...]] = field(default_factory=dict)
+    error: PromptTuiError | None = None
+    kept_outputs: tuple[str, ...] = ()  # unsaved outputs of this session kept over the file's
+    digest: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome is ReloadOutcome.APPLIED
+
+    @property
+    def location(self) -> str | None:
+        """file:line:col of an invalid version (as far as known)."""
+        if not isinstance(self.error, ConfigError):
+            return None
+        where = self.error.source or self.source
+        if self.error.line is not None:
+            where += f":{self.error.line}"
+            if self.error.col is not None:
+                where += f":{self.error.col}"
+        return where
+
+    def summary(self) -> str:
+        """One line for people."""
+        match self.outcome:
+            case ReloadOutcome.INVALID:
+                return f"not reloaded, keeping the last good version: {self.error}"
+            case ReloadOutcome.MISSING:
+                return f"{self.source}: moved away or deleted; keeping the last state"
+            case ReloadOutcome.UNCHANGED:
+                return "reloaded: no changes"
+            case ReloadOutcome.CONFLICT:
+                return f"{self.source} changed on disk while this session has unsaved edits"
+        if not self.changes:
+            return "reloaded: no changes that matter"
+        text = "reloaded: " + "; ".join(str(c) for c in self.changes[:4])
+        if len(self.changes) > 4:
+            text += f" (+{len(self.changes) - 4} more)"
+        return text
+
+    def stale_lines(self) -> list[str]:
+        return [
+            f"{name} is stale: " + "; ".join(str(r) for r in why)
+            for name, why in self.stale.items()
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event": "reload",
+            "outcome": self.outcome.value,
+            "revision": self.revision,
+            "changes": [c.to_json() for c in self.changes],
+            "stale": {n: [r.to_json() for r in why] for n, why in self.stale.items()},
+            "error": str(self.error) if self.error is not None else None,
+            "location": self.location,
+            "kept_outputs": list(self.kept_outputs),
+        }
+
+
+def cancel_outdated(workspace: Workspace, runs: Iterable[Run] | None = None) -> list[str]:
+    """After a reload: in every active plain run, cancel the prompts not yet sent (the re-run
+    takes them over) and those running a request the new document no longer sends. A prompt
+    streaming an unchanged request goes on: the re-run waits for its answer (the runner shares
+    requests in flight). Returns "run:prompt" ids."""
+    from .resolve import resolve
+
+    cancelled: list[str] = []
+    document = workspace.document
+    for run in list(runs if runs is not None else workspace.active_runs()):
+        if not run.active or not run.is_plain:
+            continue
+        overlay = run.output_overlay()
+        for name, result in list(run.results.items()):
+            if not result.status.active:
+                continue
+            outdated = document.get(name) is None or result.status is PromptStatus.QUEUED
+            if not outdated:
+                sent = result.request.cache_key if result.request is not None else None
+                try:
+                    now = resolve(
+                        document, name, params=run.overrides.params, outputs=overlay
+                    ).cache_key
+                except PromptTuiError:
+                    now = None
+                outdated = sent is None or sent != now
+            if outdated and workspace.cancel(run.id, name):
+                cancelled.append(f"{run.id}:{name}")
+    return cancelled
+
+
+class FileMissing(ConfigError):
+    """The config file is not there (moved away or deleted)."""
+
+
+def read_version(current: AIConfig, source: str | bytes | Path | None = None) -> AIConfig:
+    """The version of ``current`` found in ``source``: the file's bytes as a watcher read them,
+    its text, another path, or (None) the file again. Raises FileMissing, or ConfigError with
+    file:line:col for a version that is not a valid config."""
+    path = current.path
+    where = str(path) if path is not None else current.source
+    if source is None or isinstance(source, Path):
+        read_from = Path(source) if source is not None else path
+        if read_from is None:
+            raise ConfigError("this config has no file to reload from", source=where)
+        try:
+            raw = read_from.read_bytes()
+        except FileNotFoundError:
+            raise FileMissing("moved away or deleted", source=str(read_from)) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", source=str(read_from)) from None
+    else:
+        raw = source if isinstance(source, bytes) else source.encode("utf-8")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError("not UTF-8 text", source=where, line=line) from None
+    if not text.strip():
+        raise ConfigError("the file is empty", source=where, line=1, col=1)
+    new = loads(text, current.format, source=where)
+    new.path = path
+    new.disk_digest = digest_of(raw)
+    return new
