@@ -25,9 +25,16 @@ async def settled(pilot: Any) -> None:
             break
         await pilot.pause(0.02)
     await pilot.pause(0.2)
-    # every worker but the file watcher, which lives as long as the screen
-    await app.workers.wait_for_complete([w for w in app.workers if w.group != "watch"])
+    await finite_workers_done(app)
     await pilot.pause()
+
+
+async def finite_workers_done(app: Any) -> None:
+    """Wait for every worker but the file watcher, which lives as long as the screen (an empty
+    list means "every worker" to Textual, the watcher included: then wait for none)."""
+    finite = [w for w in app.workers if w.group != "watch"]
+    if finite:
+        await app.workers.wait_for_complete(finite)
 
 
 @pytest.fixture
@@ -63,7 +70,7 @@ def _modal(keys: tuple[str, ...], screen: str) -> Any:
                 break
             await pilot.pause(0.02)
         await pilot.pause(0.6)
-        await pilot.app.workers.wait_for_complete()
+        await finite_workers_done(pilot.app)
         await pilot.pause()
 
     return run_before

@@ -53,4 +53,6 @@ class AppHeader(Horizontal):
 
     def set_watch(self, state: str) -> None:
         """Live reload: whether a save re-runs the last target (``w`` toggles it)."""
-        self.query_one("#header-watch", Static).update(f"⟳ {state} (w) ")
+        # narrow terminals keep the file name and the run state: the short form there
+        shown = f"⟳ {state} (w) " if (self.size.width or 80) >= 100 else f"⟳ {state.split()[-1]} "
+        self.query_one("#header-watch", Static).update(shown)
