@@ -26,6 +26,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 DEFAULT_RUNS = 5
+QUICK_RUNS = 3  # --quick: a smoke run that fits in 5 minutes; the README quotes full runs
+
+
+def runs_for(explicit: int | None, quick: bool) -> int:
+    """Runs per side: as asked, else 3 for --quick and 5 for a full run."""
+    return explicit or (QUICK_RUNS if quick else DEFAULT_RUNS)
+
 
 # --- samples ------------------------------------------------------------------------------------
 
@@ -60,7 +67,8 @@ class Samples:
         if not self.values:
             return "no samples"
         m, lo, hi = self.median * scale, self.low * scale, self.high * scale
-        return f"{m:.{digits}f} {unit} ({lo:.{digits}f}-{hi:.{digits}f}, n={self.n})"
+        unit = f" {unit}" if unit else ""
+        return f"{m:.{digits}f}{unit} ({lo:.{digits}f}-{hi:.{digits}f}, n={self.n})"
 
 
 def order_for_round(names: Sequence[str], round_index: int) -> list[str]:

@@ -44,13 +44,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
 from _common import (  # noqa: E402
-    DEFAULT_RUNS,
     Row,
     Samples,
     alternate,
     alternate_async,
     emit_json,
     format_table,
+    runs_for,
 )
 from _raw_client import raw_stages  # noqa: E402
 
@@ -356,7 +356,7 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="runs per side (>= 5)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per side (5; quick 3)")
     parser.add_argument("--delay", type=float, default=None, help="seconds per request")
     parser.add_argument(
         "--quick", action="store_true", help="0.1 s requests; the API's fresh process only once"
@@ -365,6 +365,7 @@ def main() -> int:
     parser.add_argument("--sdk-python", help="a Python with python-aiconfig installed")
     parser.add_argument("--skip-sdk", action="store_true")
     args = parser.parse_args()
+    args.runs = runs_for(args.runs, args.quick)
     if args.delay is None:
         args.delay = 0.1 if args.quick else 0.5
     rows = run(args)

@@ -36,12 +36,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
 from _common import (  # noqa: E402
-    DEFAULT_RUNS,
     Row,
     alternate_async,
     emit_json,
     format_table,
     not_measured,
+    runs_for,
 )
 from _raw_client import raw_request  # noqa: E402
 
@@ -262,12 +262,12 @@ async def main_async(tokens: int, rounds: int) -> list[Row]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=None, help="default 100,000 (quick: 20,000)")
-    parser.add_argument("--rounds", type=int, default=DEFAULT_RUNS)
+    parser.add_argument("--rounds", type=int, default=None, help="5 (quick 3)")
     parser.add_argument("--quick", action="store_true", help="20,000 tokens")
     parser.add_argument("--json", action="store_true", help="one final JSON line for run_all")
     args = parser.parse_args()
     tokens = args.tokens or (20_000 if args.quick else 100_000)
-    rows = asyncio.run(main_async(tokens, args.rounds))
+    rows = asyncio.run(main_async(tokens, runs_for(args.rounds, args.quick)))
     if args.json:
         emit_json(rows)
     else:
