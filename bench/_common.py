@@ -147,11 +147,13 @@ class Row:
 
     @property
     def counted(self) -> bool:
-        """Does this row count towards "N of M targets met"?"""
-        return self.target is not None
+        """Does this row count towards "N of M targets met"? A row with a target does, and so
+        does a figure that could not be measured (``met`` False, no value): a miss."""
+        return self.target is not None or (self.ours is None and self.met is False)
 
 
-def not_measured(figure: str, reason: str, target: str | None = "<= 1.0x") -> Row:
+def not_measured(figure: str, reason: str, target: str | None = None) -> Row:
+    """A figure that should be there and is not: counted as a missed target."""
     return Row(figure, None, target=target, note=f"not measured: {reason}", met=False)
 
 
@@ -200,7 +202,7 @@ def format_table(rows: Sequence[Row]) -> str:
                 fmt_value(row.ours, row.unit),
                 fmt_value(row.baseline, row.unit),
                 "—" if row.ratio is None else f"{row.ratio:.2f}x",
-                row.target or "(info)",
+                row.target or ("?" if row.counted else "(info)"),
                 met,
             )
         )
@@ -212,9 +214,11 @@ def format_table(rows: Sequence[Row]) -> str:
         if row.note:
             lines.append(" " * 4 + row.note)
     counted = [row for row in done if row.counted]
-    met_count = sum(1 for row in counted if row.met)
+    missed = [row.figure for row in counted if not row.met]
     lines.append("")
-    lines.append(f"{met_count} of {len(counted)} targets met")
+    if missed:
+        lines.append("not met: " + "; ".join(missed))
+    lines.append(f"{len(counted) - len(missed)} of {len(counted)} targets met")
     return "\n".join(lines)
 
 
