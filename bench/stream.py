@@ -245,13 +245,13 @@ async def main_async(tokens: int, rounds: int) -> list[Row]:
         p95 = lags[min(len(lags) - 1, int(len(lags) * 0.95))]
         rows.append(
             Row(
-                f"key lag while streaming {label} (max)",
-                max(lags) * 1000,
+                f"key lag while streaming {label} (p95)",
+                p95 * 1000,
                 None,
                 "ms",
                 "< 100 ms",
-                f"{len(lags)} presses every 100 ms: median {statistics.median(lags) * 1000:.0f}, "
-                f"p95 {p95 * 1000:.0f} ms",
+                f"{len(lags)} presses, one every 100 ms: median "
+                f"{statistics.median(lags) * 1000:.0f}, max {max(lags) * 1000:.0f} ms",
             )
         )
     else:
