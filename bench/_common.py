@@ -201,7 +201,7 @@ def format_table(rows: Sequence[Row]) -> str:
                 row.figure,
                 fmt_value(row.ours, row.unit),
                 fmt_value(row.baseline, row.unit),
-                "—" if row.ratio is None else f"{row.ratio:.2f}x",
+                "—" if row.ratio is None else f"{row.ratio:.3f}x",  # 1.054 is not "1.05"
                 row.target or ("?" if row.counted else "(info)"),
                 met,
             )

@@ -79,7 +79,7 @@ class Scenario:
 
     @property
     def label(self) -> str:
-        return f"{self.name}, chat context {'on' if self.chat_context else 'off'}"
+        return f"{self.name}, context {'on' if self.chat_context else 'off'}"
 
     def stage_sizes(self) -> list[int]:
         """The ideal schedule: how many requests can be in flight at each step."""
@@ -280,7 +280,7 @@ def scenario_rows(
     critical = f"ideal schedule: {stages} x {delay:g} s = {stages * delay:.2f} s"
     rows = [
         row(
-            f"{scenario.label}: in-process, warm",
+            f"{scenario.label}: warm, in-process",
             warm["ours"],
             warm["raw"],
             scenario.goal,
@@ -290,7 +290,7 @@ def scenario_rows(
     if "api" in cold:
         rows.append(
             row(
-                f"{scenario.label}: fresh process, API",
+                f"{scenario.label}: fresh process (API)",
                 cold["api"],
                 cold["raw"],
                 scenario.goal,
@@ -299,15 +299,15 @@ def scenario_rows(
         )
     rows.append(
         row(
-            f"{scenario.label}: CLI + history DB",
+            f"{scenario.label}: fresh process (CLI)",
             cold["cli"],
             cold["raw"],
             scenario.goal,
-            "`prompt-tui run --force`, spawn to exit; baseline: raw httpx script",
+            "`prompt-tui run --force`, history DB on, spawn to exit; baseline: raw httpx script",
         )
     )
     if scenario.prompts is FAN:
-        figure = f"{scenario.label}: vs AIConfig SDK, fresh process"
+        figure = f"{scenario.label}: vs AIConfig SDK (fresh process)"
         if "sdk" in cold:
             rows.append(row(figure, cold["api"], cold["sdk"], None, "spawn to exit, both sides"))
         else:

@@ -174,7 +174,7 @@ def rows_for(samples: dict[str, Samples], seen: dict[str, bool]) -> list[Row]:
     n = samples["bare"].n
     return [
         Row(
-            "idle RSS, offline-only file vs bare Textual app",
+            "idle RSS: offline-only file vs bare Textual app",
             samples["offline file"].median,
             samples["bare"].median,
             "MiB",
@@ -182,7 +182,7 @@ def rows_for(samples: dict[str, Samples], seen: dict[str, bool]) -> list[Row]:
             f"n={n}, {spread('offline file')}, {spread('bare')} MiB; {imported('offline file')}",
         ),
         Row(
-            "idle RSS, file that needs litellm vs bare app + litellm",
+            "idle RSS: litellm file vs bare app + litellm",
             samples["litellm file"].median,
             samples["bare+litellm"].median,
             "MiB",
@@ -191,7 +191,7 @@ def rows_for(samples: dict[str, Samples], seen: dict[str, bool]) -> list[Row]:
             f"{imported('litellm file')}",
         ),
         Row(
-            "idle RSS, file that needs litellm vs offline-only file",
+            "idle RSS: litellm file vs offline-only file",
             samples["litellm file"].median,
             samples["offline file"].median,
             "MiB",

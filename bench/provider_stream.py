@@ -225,7 +225,7 @@ async def main(args: argparse.Namespace) -> list[Row]:
     base_wall, base_cpu = bulk["raw client"]
     rows.append(
         Row(
-            f"provider stream {n // 1000}k tokens: direct client vs raw httpx (wall)",
+            f"provider stream {n // 1000}k tokens: direct client vs raw httpx",
             wall.median,
             base_wall.median,
             "s",
@@ -237,7 +237,7 @@ async def main(args: argparse.Namespace) -> list[Row]:
     p_cpu, p_base = paced["direct"][1], paced["raw client"][1]
     rows.append(
         Row(
-            f"CPU of a {paced_n:,}-token answer paced over {paced_s:g} s: direct vs raw httpx",
+            f"CPU per {paced_n:,}-token answer paced over {paced_s:g} s: direct vs raw",
             p_cpu.median * 1000,
             p_base.median * 1000,
             "ms",
@@ -251,13 +251,12 @@ async def main(args: argparse.Namespace) -> list[Row]:
         r_wall, r_cpu = slow["raw client"]
         rows.append(
             Row(
-                f"litellm {small // 1000}k tokens vs raw httpx (wall; why OpenAI-compatible "
-                "servers use the direct client)",
+                f"provider stream {small // 1000}k tokens: litellm vs raw httpx",
                 l_wall.median,
                 r_wall.median,
                 "s",
                 None,
-                f"n={l_wall.n}, same token count, not scaled; CPU {l_cpu.median / r_cpu.median:.0f}x"
+                f"n={l_wall.n}, why OpenAI-compatible servers get the direct client; same token count, not scaled; CPU {l_cpu.median / r_cpu.median:.0f}x"
                 f" ({l_cpu.median / small * 1e6:.0f} vs {r_cpu.median / small * 1e6:.1f} us/token)",
             )
         )

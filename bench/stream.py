@@ -222,16 +222,16 @@ async def main_async(tokens: int, rounds: int) -> list[Row]:
     label = f"{tokens // 1000}k tokens"
     rows = [
         Row(
-            f"stream {label} into the TUI's output pane (warm)",
+            f"stream {label} into the TUI's output pane",
             u.median,
             r.median,
             "s",
             "<= 1.2x",
             f"n={u.n}, TUI {u.low:.2f}-{u.high:.2f}, raw httpx+json {r.low:.2f}-{r.high:.2f} s; "
-            f"same server process, alternating",
+            f"warm, alternating, same server process",
         ),
         Row(
-            f"stream {label} through the engine, no UI (warm)",
+            f"stream {label} through the engine, no UI",
             e.median,
             r.median,
             "s",
