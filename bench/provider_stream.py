@@ -6,15 +6,17 @@ Readers, each draining the same stream (one SSE event per token, ~24 MB):
                client must do to get the text (the baseline the 1.2x target is measured against)
   direct       stream_chat() through the direct OpenAI-compatible client (openai_compat.py)
   litellm      stream_chat() forced through litellm (call_options transport="litellm"); it takes
-               ~1 ms per chunk, so it streams 10,000 tokens (max_tokens) and the time is
-               extrapolated x10 (marked "~")
+               ~1 ms per chunk, so it is compared at 10,000 tokens, against the raw client and
+               the direct client streaming the same 10,000 tokens (nothing is scaled)
 
 Then a realistic answer: 1,000 tokens paced over 2 s (one token per network read), where what
 matters is the CPU each answer takes from the event loop.
 
 The server runs in a child process so that its own CPU does not compete with the reader for the
-GIL. Wall time and this process's CPU time are the best of --runs runs.
-Run: python bench/provider_stream.py [--tokens 100000] [--runs 5] [--litellm-tokens 10000]
+GIL. Every side is warm (it has streamed once in this process) and runs --runs times, the sides
+alternating; wall time and this process's CPU time are medians with min-max. litellm is
+imported only for the last phase, and every side of that phase runs after the import too.
+Run: python bench/provider_stream.py [--tokens N] [--runs N] [--litellm-tokens N] [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -22,14 +24,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _common import Row, Samples, emit_json, format_table, order_for_round, runs_for  # noqa: E402
+from _raw_client import raw_request  # noqa: E402
 
 from tui_app.core.providers import StreamEnd, TextChunk, stream_chat  # noqa: E402
 from tui_app.core.request import ResolvedRequest  # noqa: E402
@@ -83,18 +90,10 @@ async def raw_bytes(base: str, tokens: int) -> int:
     return size
 
 
-async def raw_client(base: str, tokens: int) -> int:
-    parts: list[str] = []
-    client = shared_client()
-    async with client.stream("POST", base + "/chat/completions", json=body()) as response:
-        async for line in response.aiter_lines():
-            if line.startswith("data: ") and line != "data: [DONE]":
-                choices = json.loads(line[6:]).get("choices")
-                if choices:
-                    text = choices[0]["delta"].get("content")
-                    if text:
-                        parts.append(text)
-    return len("".join(parts))
+async def raw_client(base: str, tokens: int, max_tokens: int | None = None) -> int:
+    """The hand-written client (bench/_raw_client.py): every event read and parsed."""
+    text = await raw_request(shared_client(), base + "/chat/completions", body(max_tokens))
+    return len(text)
 
 
 async def via_stream_chat(base: str, tokens: int, transport: str | None = None) -> int:
@@ -121,14 +120,14 @@ async def via_stream_chat(base: str, tokens: int, transport: str | None = None) 
     return len("".join(parts))
 
 
-async def timed(fn, *args) -> tuple[float, float, int]:
+async def timed(fn: Any, *args: Any) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
-    size = await fn(*args)
-    return time.perf_counter() - wall, time.process_time() - cpu, size
+    await fn(*args)
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 @contextlib.contextmanager
-def serve(tokens: int, delay_per_request: float = 0.0):
+def serve(tokens: int, delay_per_request: float = 0.0) -> Iterator[str]:
     """The test server in a child process; yields its base URL."""
     child = subprocess.Popen(
         [sys.executable, "-c", SERVER, str(tokens), str(delay_per_request)],
@@ -137,6 +136,7 @@ def serve(tokens: int, delay_per_request: float = 0.0):
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert child.stdin is not None and child.stdout is not None
     try:
         yield child.stdout.readline().strip()
     finally:
@@ -144,84 +144,143 @@ def serve(tokens: int, delay_per_request: float = 0.0):
         child.wait(10)
 
 
-async def measure(cases, runs: int) -> dict[str, tuple[float, float]]:
-    """Best (wall, cpu) per case over ``runs`` rounds; a case is (name, fn, args, scale)."""
-    best: dict[str, tuple[float, float]] = {}
-    for _run in range(runs):
-        for name, fn, fn_args, scale in cases:
-            wall, cpu, _size = await timed(fn, *fn_args)
-            wall, cpu = wall * scale, cpu * scale
-            old = best.get(name)
-            best[name] = (min(wall, old[0]), min(cpu, old[1])) if old else (wall, cpu)
-    return best
+Case = tuple[str, Any, tuple[Any, ...]]
 
 
-async def main(args: argparse.Namespace) -> None:
-    n, small, paced_n, paced_s = args.tokens, args.litellm_tokens, 1000, 2.0
-    # litellm is measured last: once imported, its ~175 MB heap makes every later GC pass dearer.
+async def measure(cases: list[Case], runs: int) -> dict[str, tuple[Samples, Samples]]:
+    """(wall, cpu) samples per case: ``runs`` rounds, the cases in rotating order each round."""
+    walls = {name: Samples() for name, _fn, _args in cases}
+    cpus = {name: Samples() for name, _fn, _args in cases}
+    by_name = {name: (fn, args) for name, fn, args in cases}
+    for i in range(runs):
+        for name in order_for_round(list(by_name), i):
+            fn, fn_args = by_name[name]
+            wall, cpu = await timed(fn, *fn_args)
+            walls[name].add(wall)
+            cpus[name].add(cpu)
+    return {name: (walls[name], cpus[name]) for name in by_name}
+
+
+def table(title: str, results: dict[str, tuple[Samples, Samples]], tokens: int) -> None:
+    print(title)
+    print(f"  {'reader':<12}{'wall s (min-max)':>26}{'cpu s (min-max)':>26}{'cpu us/token':>14}")
+    for name, (wall, cpu) in results.items():
+        print(
+            f"  {name:<12}{wall.describe(unit='', digits=3):>26}{cpu.describe(unit='', digits=3):>26}"
+            f"{cpu.median / tokens * 1e6:>14.1f}"
+        )
+
+
+async def main(args: argparse.Namespace) -> list[Row]:
+    n, small, runs = args.tokens, args.litellm_tokens, args.runs
+    paced_n, paced_s = (500, 1.0) if args.quick else (1000, 2.0)
+    rows: list[Row] = []
+    # Phase 1 without litellm; phase 2 after importing it (its ~175 MB heap makes every later GC
+    # pass dearer): within a phase every side runs in the same state, alternating.
     with serve(n) as bulk_base, serve(paced_n, paced_s) as paced_base:
         shared_client()  # warm-up: imports, TLS context, price table, pooled connections
         await raw_client(bulk_base, n)
-        await via_stream_chat(bulk_base, min(n, 1000))
+        await via_stream_chat(bulk_base, n)
         bulk = await measure(
             [
-                ("raw bytes", raw_bytes, (bulk_base, n), 1.0),
-                ("raw client", raw_client, (bulk_base, n), 1.0),
-                ("direct", via_stream_chat, (bulk_base, n), 1.0),
+                ("raw bytes", raw_bytes, (bulk_base, n)),
+                ("raw client", raw_client, (bulk_base, n)),
+                ("direct", via_stream_chat, (bulk_base, n)),
             ],
-            args.runs,
+            runs,
         )
-        paced = {}
-        if not args.no_paced:
-            paced = await measure(
-                [
-                    ("raw client", raw_client, (paced_base, paced_n), 1.0),
-                    ("direct", via_stream_chat, (paced_base, paced_n), 1.0),
-                ],
-                min(args.runs, 3),
-            )
+        paced = await measure(
+            [
+                ("raw client", raw_client, (paced_base, paced_n)),
+                ("direct", via_stream_chat, (paced_base, paced_n)),
+            ],
+            runs,
+        )
         assert "litellm" not in sys.modules
+        slow: dict[str, tuple[Samples, Samples]] = {}
         if small:
-            await via_stream_chat(bulk_base, min(small, 1000), "litellm")  # import + warm-up
-            bulk |= await measure(
-                [("litellm", via_stream_chat, (bulk_base, small, "litellm"), n / small)], 1
+            await via_stream_chat(bulk_base, small, "litellm")  # import + first-call warm-up
+            slow = await measure(
+                [
+                    ("raw client", raw_client, (bulk_base, small, small)),
+                    ("direct", via_stream_chat, (bulk_base, small)),
+                    ("litellm", via_stream_chat, (bulk_base, small, "litellm")),
+                ],
+                runs,
             )
-            if not args.no_paced:
-                paced |= await measure(
-                    [("litellm", via_stream_chat, (paced_base, paced_n, "litellm"), 1.0)], 1
-                )
         for client in _clients.values():
             await client.aclose()
 
-    print(f"{n:,} tokens as fast as the server writes them, best of {args.runs} runs")
-    client_wall, client_cpu = bulk["raw client"]
-    print(
-        f"{'reader':<12}{'wall s':>10}{'cpu s':>10}{'wall/client':>13}{'cpu/client':>12}"
-        f"{'cpu/bytes':>11}{'cpu us/token':>14}"
-    )
-    for name, (wall, cpu) in bulk.items():
-        mark = "~" if name == "litellm" else " "
-        print(
-            f"{name:<12}{mark}{wall:>9.3f}{cpu:>10.3f}{wall / client_wall:>12.2f}x"
-            f"{cpu / client_cpu:>11.2f}x{cpu / bulk['raw bytes'][1]:>10.2f}x"
-            f"{cpu / n * 1e6:>14.1f}"
+    quiet = args.json
+    if not quiet:
+        table(f"{n:,} tokens as fast as the server writes them, medians of {runs}", bulk, n)
+        table(
+            f"{paced_n:,} tokens paced over {paced_s:g} s (about one token per read)",
+            paced,
+            paced_n,
         )
-    if small:
-        print(f"~ litellm streamed {small:,} tokens (one run); its times are scaled x{n / small:g}")
-    ratio = bulk["direct"][0] / client_wall
-    verdict = "meets" if ratio <= 1.2 else "misses"
-    print(f"direct / raw client (wall) = {ratio:.2f}x: {verdict} the 1.2x target")
-    if paced:
-        print(f"\n{paced_n:,} tokens paced over {paced_s:g} s (about one token per read)")
-        print(f"{'reader':<12}{'wall s':>10}{'cpu ms':>10}{'cpu us/token':>14}")
-        for name, (wall, cpu) in paced.items():
-            print(f"{name:<12}{wall:>10.3f}{cpu * 1e3:>10.1f}{cpu / paced_n * 1e6:>14.1f}")
+        if slow:
+            table(f"{small:,} tokens, after importing litellm (all three sides)", slow, small)
+    wall, cpu = bulk["direct"]
+    base_wall, base_cpu = bulk["raw client"]
+    rows.append(
+        Row(
+            f"provider stream {n // 1000}k tokens: direct client vs raw httpx",
+            wall.median,
+            base_wall.median,
+            "s",
+            "<= 1.2x",
+            f"n={wall.n}, direct {wall.low:.2f}-{wall.high:.2f}, raw {base_wall.low:.2f}-"
+            f"{base_wall.high:.2f} s; CPU {cpu.median / base_cpu.median:.2f}x; warm, alternating",
+        )
+    )
+    p_cpu, p_base = paced["direct"][1], paced["raw client"][1]
+    rows.append(
+        Row(
+            f"CPU per {paced_n:,}-token answer paced over {paced_s:g} s: direct vs raw",
+            p_cpu.median * 1000,
+            p_base.median * 1000,
+            "ms",
+            None,
+            f"n={p_cpu.n}, direct {p_cpu.low * 1000:.0f}-{p_cpu.high * 1000:.0f}, raw "
+            f"{p_base.low * 1000:.0f}-{p_base.high * 1000:.0f} ms",
+        )
+    )
+    if slow:
+        l_wall, l_cpu = slow["litellm"]
+        r_wall, r_cpu = slow["raw client"]
+        rows.append(
+            Row(
+                f"provider stream {small // 1000}k tokens: litellm vs raw httpx",
+                l_wall.median,
+                r_wall.median,
+                "s",
+                None,
+                f"n={l_wall.n}, why OpenAI-compatible servers get the direct client; same token count, not scaled; CPU {l_cpu.median / r_cpu.median:.0f}x"
+                f" ({l_cpu.median / small * 1e6:.0f} vs {r_cpu.median / small * 1e6:.1f} us/token)",
+            )
+        )
+    return rows
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--litellm-tokens", type=int, default=10_000, help="0 to skip litellm")
-    parser.add_argument("--no-paced", action="store_true", help="skip the paced 1,000-token run")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--tokens", type=int, default=None, help="default 100,000 (quick 20,000)")
+    parser.add_argument("--runs", type=int, default=None, help="5 (quick 3)")
+    parser.add_argument(
+        "--litellm-tokens", type=int, default=None, help="default 10,000 (quick 1,000); 0 skips"
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller streams, shorter pacing")
+    parser.add_argument("--json", action="store_true", help="one final JSON line for run_all")
+    args = parser.parse_args()
+    args.runs = runs_for(args.runs, args.quick)
+    if args.tokens is None:
+        args.tokens = 20_000 if args.quick else 100_000
+    if args.litellm_tokens is None:
+        args.litellm_tokens = 1_000 if args.quick else 10_000
+    result = asyncio.run(main(args))
+    if args.json:
+        emit_json(result)
+    else:
+        print()
+        print(format_table(result))
