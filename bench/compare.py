@@ -175,7 +175,7 @@ def _idle_past(comparison: Any) -> Any:
 # --- main -------------------------------------------------------------------------------------
 
 
-async def main_async(rounds: int, verbose: bool = False) -> int:
+async def main_async(rounds: int, verbose: bool = False, as_json: bool = False) -> int:
     os.environ["PROMPT_TUI_HOME"] = tempfile.mkdtemp(prefix="prompt-tui-bench-")
     from tui_app.core import providers
 
@@ -229,6 +229,30 @@ async def main_async(rounds: int, verbose: bool = False) -> int:
         f"p95 {p95 * 1000:.0f} ms   max {max(busy) * 1000:.0f} ms  (target: median < 100 ms)  "
         f"{'OK' if b < 0.1 else 'OVER TARGET'}"
     )
+    if as_json:  # run_all.py's mode: the same figures as rows
+        sys.path.insert(0, str(Path(__file__).parent))
+        from _common import Row, emit_json
+
+        emit_json(
+            [
+                Row(
+                    f"compare: spread of {COLUMNS} columns' first requests",
+                    o * 1000,
+                    r * 1000,
+                    unit="ms",
+                    target="< 150 ms",
+                    note=f"median of {rounds} rounds; max {max(ours) * 1000:.0f} ms",
+                ),
+                Row(
+                    f"compare: key lag with {COLUMNS} columns streaming (median)",
+                    b * 1000,
+                    i * 1000,
+                    unit="ms",
+                    target="< 100 ms",
+                    note=f"p95 {p95 * 1000:.0f} ms, max {max(busy) * 1000:.0f} ms",
+                ),
+            ]
+        )
     return 0
 
 
@@ -236,10 +260,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--verbose", action="store_true", help="print every key lag (ms)")
+    parser.add_argument("--json", action="store_true", help="one JSON line of rows (run_all.py)")
+    parser.add_argument("--quick", action="store_true", help="5 rounds (the minimum)")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 5
     if args.rounds < 5:
         print("note: fewer than 5 rounds gives noisy medians", file=sys.stderr)
-    return asyncio.run(main_async(args.rounds, args.verbose))
+    return asyncio.run(main_async(args.rounds, args.verbose, args.json))
 
 
 if __name__ == "__main__":

@@ -133,20 +133,8 @@ def _ms(values: list[float]) -> str:
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("config", nargs="?", default=str(DEFAULT_CONFIG))
-    parser.add_argument("--prompts", type=int, default=0, help="generate a file of N prompts")
-    parser.add_argument("--rounds", type=int, default=7)
-    args = parser.parse_args()
-    rounds = max(5, args.rounds)
-    config = Path(args.config)
-    if args.prompts:
-        sys.path.insert(0, str(Path(__file__).parent))
-        from scale import generate
-
-        config = Path(tempfile.mkdtemp(prefix="prompt-tui-bench-")) / "big.aiconfig.json"
-        config.write_text(generate(args.prompts), encoding="utf-8")
+def measure(config: Path, rounds: int) -> tuple[list[float], list[float], float, bool]:
+    """(bare samples, prompt-tui samples, median of paired ratios, litellm imported)."""
     leaves, params = _params_of(config)
     env = dict(os.environ)
     # Both sides start from .pyc files, as any install does (PYTHONDONTWRITEBYTECODE would make
@@ -163,6 +151,58 @@ def main() -> int:
         ours.append(seconds)
         litellm |= imported
     paired = statistics.median(o / b for o, b in zip(ours, bare, strict=True))
+    return bare, ours, paired, litellm
+
+
+def generated(prompts: int) -> Path:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from scale import generate
+
+    config = Path(tempfile.mkdtemp(prefix="prompt-tui-bench-")) / "big.aiconfig.json"
+    config.write_text(generate(prompts), encoding="utf-8")
+    return config
+
+
+def json_report(rounds: int) -> None:
+    """run_all.py's mode: the sample file and a 1,000-prompt file, one row each."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _common import Row, emit_json
+
+    rows = []
+    for label, config, target in (
+        ("startup: usable screen (tree + form) vs bare app", DEFAULT_CONFIG, "<= 1.3x"),
+        ("scale: 1,000-prompt file usable vs bare app", generated(1000), "<= 1.5x"),
+    ):
+        bare, ours, paired, litellm = measure(Path(config), rounds)
+        note = f"median of {rounds} paired ratios" + ("; litellm imported (bad)" if litellm else "")
+        rows.append(
+            Row(
+                label,
+                statistics.median(ours),
+                statistics.median(bare),
+                target=target,
+                ratio=paired,
+                note=note,
+            )
+        )
+    emit_json(rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", nargs="?", default=str(DEFAULT_CONFIG))
+    parser.add_argument("--prompts", type=int, default=0, help="generate a file of N prompts")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="one JSON line of rows (run_all.py)")
+    parser.add_argument("--quick", action="store_true", help="5 rounds (the minimum)")
+    args = parser.parse_args()
+    rounds = 5 if args.quick else max(5, args.rounds)
+    if args.json:
+        json_report(rounds)
+        return 0
+    config = generated(args.prompts) if args.prompts else Path(args.config)
+    leaves, params = _params_of(config)
+    bare, ours, paired, litellm = measure(config, rounds)
     target = 1.5 if leaves >= 1000 else 1.3
     print(f"config: {config.name} ({leaves} prompts, {params} parameters in the first form)")
     print(f"bare Textual app, same panes: {_ms(bare)}")
