@@ -19,6 +19,7 @@ from tui_app.core.resolve import resolve_all  # noqa: E402
 from tui_app.core.templates import TemplateEngine  # noqa: E402
 
 SIZES = (100, 1_000, 5_000)
+QUICK_SIZES = (100, 1000, 2000)
 
 
 def generate(n: int) -> str:
@@ -97,10 +98,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     runs = 5 if args.quick else max(5, args.runs)
+    sizes = QUICK_SIZES if args.quick else SIZES  # --quick: run_all's 5-minute budget
     # each size measured `runs` times, sizes alternating; the median total per size is reported
-    samples: dict[int, list[dict[str, float]]] = {n: [] for n in SIZES}
+    samples: dict[int, list[dict[str, float]]] = {n: [] for n in sizes}
     for _ in range(runs):
-        for n in SIZES:
+        for n in sizes:
             samples[n].append(measure(n))
     rows = [
         (
@@ -110,7 +112,7 @@ def main() -> None:
                 key=lambda t: abs(t["total"] - statistics.median(x["total"] for x in samples[n])),
             ),
         )
-        for n in SIZES
+        for n in sizes
     ]
     base = rows[0][1]["total"] / rows[0][0]
     print(
@@ -127,7 +129,7 @@ def main() -> None:
         )
     verdict = "about linear" if worst <= 1.5 else "NOT linear"
     print(
-        f"\ncost per prompt at {SIZES[-1]:,} prompts is {worst:.2f}x that at {SIZES[0]}: {verdict}"
+        f"\ncost per prompt at {sizes[-1]:,} prompts is {worst:.2f}x that at {sizes[0]}: {verdict}"
     )
     if args.json:
         sys.path.insert(0, str(Path(__file__).parent))
@@ -137,7 +139,7 @@ def main() -> None:
         emit_json(
             [
                 Row(
-                    f"scale: engine cost per prompt at {big:,} vs {SIZES[0]} prompts",
+                    f"scale: engine cost per prompt at {big:,} vs {sizes[0]} prompts",
                     t_big["total"] / big * 1e6,
                     base * 1e6,
                     unit="us",
