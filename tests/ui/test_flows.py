@@ -365,8 +365,8 @@ async def test_selecting_another_running_prompt_shows_its_stream(write_config: A
     path = write_config(
         chain(
             [
-                {"name": "left", "input": " ".join(f"l{i}" for i in range(300)), "metadata": slow},
-                {"name": "right", "input": " ".join(f"r{i}" for i in range(300)), "metadata": slow},
+                {"name": "left", "input": " ".join(f"l{i}" for i in range(1000)), "metadata": slow},
+                {"name": "right", "input": " ".join(f"r{i}" for i in range(1000)), "metadata": slow},
             ]
         )
     )
@@ -383,7 +383,7 @@ async def test_selecting_another_running_prompt_shows_its_stream(write_config: A
         before = len(stream_text(app))
         await wait_for(pilot, lambda: len(stream_text(app)) > before, what="it keeps streaming")
         assert "l1" not in stream_text(app)
-        await wait_for(pilot, lambda: status(app, "right") == "done", timeout=20)
+        await wait_for(pilot, lambda: status(app, "right") == "done", timeout=90)
         # the screen draws the end of the stream when it handles the Finished event
         await wait_for(
             pilot,
