@@ -366,7 +366,11 @@ async def test_selecting_another_running_prompt_shows_its_stream(write_config: A
         chain(
             [
                 {"name": "left", "input": " ".join(f"l{i}" for i in range(1000)), "metadata": slow},
-                {"name": "right", "input": " ".join(f"r{i}" for i in range(1000)), "metadata": slow},
+                {
+                    "name": "right",
+                    "input": " ".join(f"r{i}" for i in range(1000)),
+                    "metadata": slow,
+                },
             ]
         )
     )
