@@ -22,7 +22,7 @@ from .config import AIConfig, Prompt, loads
 from .errors import ConfigError, PromptTuiError
 from .runs import PromptStatus, Run
 from .secrets import is_secret_setting
-from .staleness import StaleReason
+from .staleness import StaleReason, short_value
 from .watch import digest_of
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class Change:
         where = f"{self.prompt}: " if self.prompt else ""
         change = ""
         if self.before is not None or self.after is not None:
-            change = f" ({_short(self.before)} → {_short(self.after)})"
+            change = f" ({short_value(self.before)} → {short_value(self.after)})"
         match self.kind:
             case ChangeKind.PROMPT_ADDED:
                 return f"prompt {self.prompt} added"
@@ -92,13 +92,6 @@ class Change:
             "name": self.name,
             "text": str(self),
         }
-
-
-def _short(value: str | None, width: int = 24) -> str:
-    if value is None:
-        return "unset"
-    text = value.replace("\n", "⏎")
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _text(value: Any) -> str | None:

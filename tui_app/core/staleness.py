@@ -47,7 +47,7 @@ class StaleReason:
     def __str__(self) -> str:
         change = ""
         if self.before is not None or self.after is not None:
-            change = f" ({_short(self.before)} → {_short(self.after)})"
+            change = f" ({short_value(self.before)} → {short_value(self.after)})"
         match self.kind:
             case ReasonKind.MODEL:
                 return f"model changed{change}"
@@ -71,7 +71,8 @@ class StaleReason:
         return {"kind": self.kind.value, "name": self.name, "text": str(self)}
 
 
-def _short(value: str | None, width: int = 24) -> str:
+def short_value(value: str | None, width: int = 24) -> str:
+    """A value in a one-line reason: "unset", line breaks as ⏎, cut with … (reload uses it too)."""
     if value is None:
         return "unset"
     text = value.replace("\n", "⏎")
