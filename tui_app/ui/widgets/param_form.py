@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.markup import escape
+from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from ...core.param_sources import ParamSource
@@ -74,6 +75,37 @@ def _source_var(source: str) -> str:
     return f"source-{short_source.replace(' ', '-')}"
 
 
+class _ParamSlot:
+    """The widgets of one parameter row: a head ("name  source") over an input, or over a
+    read-only value (another prompt's output). Reused for whatever parameter sits at its index."""
+
+    def __init__(self, index: int) -> None:
+        input_id = f"param-{index}"
+        self.head = Label("", id=f"{input_id}-src", classes="form-head")
+        self.field = Input("", id=input_id, compact=True, classes="form-input")
+        self.readonly = Static("", classes="form-readonly", markup=False)
+        self.row = Container(self.head, self.field, self.readonly, classes="form-row")
+
+
+def _set_value(field: Input, text: str) -> None:
+    """Set an input's text unless it already shows it (each change repaints and posts Changed)."""
+    if field.value != text:
+        field.value = text
+
+
+class _SettingSlot:
+    """The widgets of one model setting: head, input and, under them, its validation message
+    (on lines of its own: a head of one line cut it to "temperature must")."""
+
+    def __init__(self, index: int) -> None:
+        input_id = f"setting-{index}"
+        self.head = Label("", id=f"{input_id}-src", classes="form-head")
+        self.field = Input("", id=input_id, placeholder="unset", compact=True, classes="form-input")
+        self.row = Container(self.head, self.field, classes="form-row")
+        self.error = Static("", id=f"{input_id}-err", classes="form-error", markup=False)
+        self.error.display = False
+
+
 class ParamForm(VerticalScroll):
     """Edits here are run-time overrides (parameters) or changes to the prompt (model settings)."""
 
@@ -118,64 +150,183 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
     ]
 
     def __init__(
-        self,
-        *,
-        id: str | None = None,
-        classes: str | None = None,
-        pending: bool = False,
-        data: FormData | None = None,
+        self, *, id: str | None = None, classes: str | None = None, data: FormData | None = None
     ) -> None:
-        """``pending``: compose straight into the placeholder :meth:`show_pending` draws;
-        ``data``: compose straight into a prompt's form."""
+        """``data``: compose straight into a prompt's form (the first frame shows it)."""
         super().__init__(id=id, classes=classes)
         self.data: FormData | None = data
         self._rows: dict[str, ParamRow] = {}  # input id -> row
         self._settings: dict[str, str] = {}  # input id -> setting key
         self._texts: dict[str, str] = {}  # input id -> the text last drawn or reported
-        # the inputs of the latest drawing: a Changed event from an input of an earlier one
-        # (queued while the form was redrawn for another prompt) must not edit this prompt
-        self._inputs: dict[str, Input] = {}
+        self._inputs: dict[str, Input] = {}  # input id -> the input showing it now
         self._multiline: set[str] = set()  # inputs whose value has line breaks (written \\n)
-        self._pending = pending
-        self._recomposing = False
+        # Widgets are reused from one prompt to the next (a recompose of the form was most of
+        # the 170-430 ms a selection took): rows are filled in place, extra ones hidden.
+        self._param_slots: list[_ParamSlot] = []
+        self._setting_slots: list[_SettingSlot] = []
+        self._params_head = Label("Parameters", classes="form-section")
+        self._error = Static("", classes="form-error", markup=False)
+        self._empty = Static("", classes="form-empty")
+        self._model_head = Label("Model", classes="form-section")
+        self._model_label = Label("", classes="form-head")
+        self._model_button = Static("", id="model-button", classes="model-button")
+        self._model_row = Container(
+            self._model_label, self._model_button, classes="form-row model-row"
+        )
+        self._shown: dict[int, str | Text] = {}  # id(widget) -> the content it shows
+        self._mounting = 0  # rows added for this prompt and not mounted yet
         self._focus_request: str | None = None
         self.can_focus = False
+        self._fill(data)
 
     @property
     def drawn(self) -> bool:
-        """A prompt's form is on screen (not the placeholder, not mid-recompose)."""
-        return self.data is not None and not self._recomposing
+        """A prompt's form is on screen (not mid-update)."""
+        return self.data is not None and not self._mounting
 
-    def show_pending(self) -> None:
-        """Before the first frame the template engine is not loaded yet: the form comes next."""
-        if self._pending and self.data is None:
-            return  # the placeholder is already there (or on its way): no recompose
-        self.data = None
-        self._pending = True
-        self._recomposing = True
-        self.refresh(recompose=True)
+    def compose(self) -> ComposeResult:
+        yield self._params_head
+        yield self._error
+        yield self._empty
+        for param in self._param_slots:
+            yield param.row
+        yield self._model_head
+        yield self._model_row
+        for setting in self._setting_slots:
+            yield setting.row
+            yield setting.error
 
     def show(self, data: FormData | None, *, focus: str | None = None) -> None:
-        """Draw the form for a prompt (rebuilds the widgets); ``focus``: a parameter to focus."""
+        """Show a prompt's form (``None``: no prompt); ``focus``: a parameter to focus."""
         self.data = data
-        self._pending = False
-        self._rows = {}
-        self._settings = {}
-        self._texts = {}
-        self._inputs = {}
-        self._multiline = set()
-        self._recomposing = True
-        self.refresh(recompose=True)
+        self._fill(data)
+        self.scroll_home(animate=False)
+        focused = self.screen.focused
+        in_form = isinstance(focused, Input) and focused in self.query(Input)
+        if in_form and focused not in self._inputs.values():  # its row went with the prompt
+            self._to_tree()
         if focus is not None:
             self.request_focus(focus)
+
+    def _fill(self, data: FormData | None) -> None:
+        """Put ``data`` into the form's widgets, adding rows it lacks and hiding the rest."""
+        self._rows, self._settings, self._texts, self._inputs = {}, {}, {}, {}
+        self._multiline = set()
+        params = data.params if data is not None else []
+        settings = data.settings if data is not None else []
+        self._params_head.display = self._model_head.display = data is not None
+        self._model_row.display = data is not None
+        self._error.display = bool(data and data.error)
+        self._put(self._error, data.error if data and data.error else "", fixed=False)
+        self._empty.display = data is None or not params
+        self._put(
+            self._empty,
+            "This prompt reads no parameters." if data else "No prompt selected.",
+            fixed=False,
+        )
+        added: list[Widget] = []
+        while len(self._param_slots) < len(params):
+            param = _ParamSlot(len(self._param_slots))
+            self._param_slots.append(param)
+            added.append(param.row)
+        self._mount_rows(added, before=self._model_head)
+        added = []
+        while len(self._setting_slots) < len(settings):
+            setting = _SettingSlot(len(self._setting_slots))
+            self._setting_slots.append(setting)
+            added.extend((setting.row, setting.error))
+        self._mount_rows(added)
+        for index, param in enumerate(self._param_slots):
+            row = params[index] if index < len(params) else None
+            param.row.display = row is not None
+            if row is not None:
+                self._fill_param(param, row)
+            else:  # a hidden row keeps nothing of the prompt it showed last
+                param.row.set_class(False, "missing")
+                _set_value(param.field, "")
+                self._put(param.readonly, "")
+        if data is not None:
+            self._put(self._model_label, self._head("model", data.model_source))
+            model = escape(data.model or "(none: set a model)")
+            note = "  (offline)" if data.offline else ""
+            self._put(
+                self._model_button,
+                f"[@click=screen.model][b]{model}[/b]{note}  [dim]m: change[/dim][/]",
+            )
+        for index, setting in enumerate(self._setting_slots):
+            shown = index < len(settings)
+            setting.row.display = shown
+            setting.error.display = False
+            self._put(setting.error, "", fixed=False)
+            setting.field.set_class(False, "-invalid")
+            if not shown:
+                _set_value(setting.field, "")
+                continue
+            key, value, source = settings[index]
+            input_id = setting.field.id or ""
+            self._settings[input_id] = key
+            self._texts[input_id] = format_value(value)
+            self._inputs[input_id] = setting.field
+            self._put(setting.head, self._head(key, source))
+            _set_value(setting.field, format_value(value))
+
+    def _fill_param(self, param: _ParamSlot, row: ParamRow) -> None:
+        input_id = param.field.id or ""
+        self._rows[input_id] = row
+        self._texts[input_id] = to_input_text(row.value)
+        param.row.set_class(row.source == ParamSource.MISSING, "missing")
+        self._put(param.head, self._head(row.name, row.label))
+        param.field.display = row.editable
+        param.readonly.display = not row.editable
+        if row.editable:
+            self._inputs[input_id] = param.field
+            _set_value(param.field, to_input_text(row.value))
+            placeholder = "missing: type a value" if row.source == "missing" else ""
+            if param.field.placeholder != placeholder:
+                param.field.placeholder = placeholder
+            multiline = is_multiline(row.value)
+            if multiline:
+                self._multiline.add(input_id)
+            tooltip = "Several lines: \\n stands for a line break" if multiline else None
+            if param.field.tooltip != tooltip:
+                param.field.tooltip = tooltip
+            self._put(param.readonly, "")
+        else:
+            _set_value(param.field, "")
+            text = short(row.value, 200) if row.value is not None else row.empty
+            self._put(param.readonly, text)
+
+    def _put(self, widget: Static, content: str | Text, *, fixed: bool = True) -> None:
+        """Update a widget only when its content changed: every update repaints it, and a
+        layout (``fixed``: one line whatever its text, so no layout) reflows the screen."""
+        if self._shown.get(id(widget)) == content:
+            return
+        self._shown[id(widget)] = content
+        widget.update(content, layout=not fixed)
+
+    def _mount_rows(self, widgets: list[Widget], before: Widget | None = None) -> None:
+        """Mount rows added after the first frame; focus requests wait until they are in."""
+        if not widgets or not self.is_mounted:
+            return  # not mounted yet: compose yields them
+        self._mounting += 1
+        self.mount(*widgets, before=before)
+        self.call_after_refresh(self._mounted_rows)
+
+    def _mounted_rows(self) -> None:
+        self._mounting -= 1
+        if self._mounting:
+            return
+        request, self._focus_request = self._focus_request, None
+        if request is not None:
+            self._focus_now(request)
 
     def request_focus(self, name: str = "") -> None:
         """Focus a parameter's input (``""``: the first input) once the form is drawn.
 
-        While the form recomposes, its old inputs are about to go: focusing one would drop the
-        focus, and the keys typed next, on another pane.
+        While rows are being added, their inputs are not in the screen yet: focusing then would
+        drop the focus, and the keys typed next, on another pane.
         """
-        if self._recomposing:
+        if self._mounting:
             self._focus_request = name
             return
         self._focus_now(name)
@@ -184,79 +335,6 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         found = self.focus_parameter(name) if name else self.focus_first_input()
         if not found and not name:
             self.notify("This prompt has nothing to edit here.", timeout=2)
-
-    def _composed(self) -> None:
-        self._recomposing = False
-        request, self._focus_request = self._focus_request, None
-        if request is not None:
-            self._focus_now(request)
-
-    def compose(self) -> ComposeResult:
-        self.call_after_refresh(self._composed)  # runs once the new widgets are mounted
-        data = self.data
-        if data is None:
-            yield Static("…" if self._pending else "No prompt selected.", classes="form-empty")
-            return
-        yield Label("Parameters", classes="form-section")
-        if data.error:
-            yield Static(data.error, classes="form-error")
-        if not data.params:
-            yield Static("This prompt reads no parameters.", classes="form-empty")
-        for index, row in enumerate(data.params):
-            input_id = f"param-{index}"
-            self._rows[input_id] = row
-            self._texts[input_id] = to_input_text(row.value)
-            with Container(classes="form-row" + (" missing" if row.source == "missing" else "")):
-                yield Label(
-                    self._head(row.name, row.label), id=f"{input_id}-src", classes="form-head"
-                )
-                if row.editable:
-                    field = Input(
-                        to_input_text(row.value),
-                        id=input_id,
-                        compact=True,
-                        classes="form-input",
-                        placeholder="missing: type a value" if row.source == "missing" else "",
-                    )
-                    self._inputs[input_id] = field
-                    if is_multiline(row.value):
-                        self._multiline.add(input_id)
-                        field.tooltip = "Several lines: \\n stands for a line break"
-                    yield field
-                else:
-                    yield Static(
-                        short(row.value, 200) if row.value is not None else row.empty,
-                        classes="form-readonly",
-                        markup=False,
-                    )
-        yield Label("Model", classes="form-section")
-        with Container(classes="form-row model-row"):
-            yield Label(self._head("model", data.model_source), classes="form-head")
-            model = escape(data.model or "(none: set a model)")
-            note = "  (offline)" if data.offline else ""
-            yield Static(
-                f"[@click=screen.model][b]{model}[/b]{note}  [dim]m: change[/dim][/]",
-                id="model-button",
-                classes="model-button",
-            )
-        for index, (key, value, source) in enumerate(data.settings):
-            input_id = f"setting-{index}"
-            self._settings[input_id] = key
-            self._texts[input_id] = format_value(value)
-            with Container(classes="form-row"):
-                yield Label(self._head(key, source), id=f"{input_id}-src", classes="form-head")
-                self._inputs[input_id] = Input(
-                    format_value(value),
-                    id=input_id,
-                    placeholder="unset",
-                    compact=True,
-                    classes="form-input",
-                )
-                yield self._inputs[input_id]
-            # The whole message on its own lines (a head of one line cut it: "temperature must")
-            error_line = Static("", id=f"{input_id}-err", classes="form-error", markup=False)
-            error_line.display = False
-            yield error_line
 
     def _head(self, name: str, source: str, error: bool = False) -> Text:
         """``name  source`` on one line, the source in its colour (run-time, global, missing...)."""
@@ -273,8 +351,10 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
         input_id = event.input.id or ""
-        if self._inputs.get(input_id) is not event.input:
-            return  # an input of an earlier drawing (another prompt's form): not an edit here
+        if self._inputs.get(input_id) is not event.input or event.value != event.input.value:
+            # Queued before the input was filled for another prompt (or no longer shown): an
+            # edit of what was on screen then, never of this prompt.
+            return
         if self._texts.get(input_id) == event.value:
             return  # not an edit: the form was just drawn
         self._texts[input_id] = event.value
@@ -292,12 +372,12 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             label = self.query_one(f"#{input_id}-src", Label)
             event.input.set_class(error is not None, "-invalid")
             error_line = self.query_one(f"#{input_id}-err", Static)
-            error_line.update(error or "")
+            self._put(error_line, error or "", fixed=False)
             error_line.display = error is not None
             if error:
-                label.update(self._head(key, "invalid", error=True))
+                self._put(label, self._head(key, "invalid", error=True))
                 return
-            label.update(self._head(key, "prompt" if value is not None else "default"))
+            self._put(label, self._head(key, "prompt" if value is not None else "default"))
             self.post_message(SettingEdited(self.data.prompt, key, value))
 
     @on(Input.Submitted)
@@ -308,7 +388,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
     def _set_source(self, input_id: str, source: str) -> None:
         row = self._rows.get(input_id)
         for label in self.query(f"#{input_id}-src").results(Label):
-            label.update(self._head(row.name if row else "", source))
+            self._put(label, self._head(row.name if row else "", source))
             parent = label.parent
             if parent is not None and source != "missing":
                 parent.remove_class("missing")
@@ -340,22 +420,27 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         screen: Any = self.screen
         if getattr(self.app, "has_active_run", False) and hasattr(screen, "action_cancel"):
             screen.action_cancel()
-        elif hasattr(screen, "action_focus_tree"):
+        else:
+            self._to_tree()
+
+    def _to_tree(self) -> None:
+        screen: Any = self.screen
+        if hasattr(screen, "action_focus_tree"):
             screen.action_focus_tree()
 
     def focus_first_input(self) -> bool:
-        for widget in self.query(Input):
-            if widget.id in self._rows:
-                widget.focus()
+        """Focus the first parameter's input, else the first setting's."""
+        for input_id in (*self._rows, *self._settings):
+            field = self._inputs.get(input_id)
+            if field is not None:
+                field.focus()
                 return True
-        for widget in self.query(Input):
-            widget.focus()
-            return True
         return False
 
     def focus_parameter(self, name: str) -> bool:
         for input_id, row in self._rows.items():
-            if row.name == name:
-                self.query_one(f"#{input_id}", Input).focus()
+            field = self._inputs.get(input_id)
+            if row.name == name and field is not None:
+                field.focus()
                 return True
         return False

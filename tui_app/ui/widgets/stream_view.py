@@ -21,6 +21,9 @@ from textual.widget import Widget
 
 from ...core.inert import visible
 
+# Texts longer than this keep their wrapped rows for the next time they are shown.
+WRAP_CACHE_MIN = 2_000
+
 
 def _clean(text: str) -> str:
     # control characters (escape sequences in a model's answer) shown as placeholders: ␛[2J
@@ -79,6 +82,8 @@ class StreamView(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._paragraphs: list[str] = [""]  # logical lines; the last one is open
+        # long texts shown lately -> (wrap width, paragraphs, rows)
+        self._wrapped: LRUCache[str, tuple[int, list[str], list[str]]] = LRUCache(4)
         self._rows: list[str] = [""]  # display rows at the current wrap width
         self._wrap_width = 0
         self._cache: LRUCache[int, Strip] = LRUCache(512)
@@ -95,8 +100,19 @@ class StreamView(ScrollView, can_focus=True):
         return len(self._rows)
 
     def set_text(self, text: str) -> None:
-        self._paragraphs = _clean(text).split("\n")
-        self._rewrap()
+        cached = self._wrapped.get(text) if len(text) > WRAP_CACHE_MIN else None
+        if cached is not None and cached[0] == self._wrap_width:
+            # Selecting a prompt again: its rows are kept (a 53k-character output is ~1,000 rows
+            # to wrap, and their garbage costs collections later). Copies: append() edits them.
+            self._paragraphs, self._rows = list(cached[1]), list(cached[2])
+            self._cache.clear()
+            self.virtual_size = Size(self._wrap_width, len(self._rows))
+            self.refresh()
+        else:
+            self._paragraphs = _clean(text).split("\n")
+            self._rewrap()
+            if len(text) > WRAP_CACHE_MIN:
+                self._wrapped[text] = (self._wrap_width, list(self._paragraphs), list(self._rows))
         self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def clear(self) -> None:

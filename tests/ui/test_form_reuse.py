@@ -1,0 +1,104 @@
+"""The parameter form is filled in place when another prompt is selected.
+
+Recomposing it on every selection cost most of the 170-430 ms a selection took (issue 13): its
+widgets are reused, rows a prompt does not need are hidden and keep nothing of the prompt they
+showed, and an edit always lands on the prompt on screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Input, Label, Static
+
+from tests.ui.conftest import chain
+from tests.ui.helpers import main_screen, make_app, ready, select, wait_for
+
+
+def _config(write_config: Any) -> Path:
+    return write_config(
+        chain(
+            [
+                {
+                    "name": "plan",
+                    "input": "Plan {{days}} days in {{city}}",
+                    "metadata": {"model": {"name": "echo", "settings": {"temperature": 0.2}}},
+                },
+                {"name": "expand", "input": "Expand {{plan.output}} in {{style}}"},
+                {"name": "fixed", "input": "No parameters here"},
+            ],
+            parameters={"city": "Lisbon", "days": "3", "style": "prose"},
+        )
+    )
+
+
+async def test_selecting_another_prompt_fills_the_same_widgets(write_config: Any) -> None:
+    app = make_app(_config(write_config))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        screen = main_screen(app)
+        form = screen.form
+        before = {widget.id: widget for widget in form.query(Input)}
+        assert form.query_one("#param-0", Input).value in ("3", "Lisbon")
+
+        await select(pilot, "expand")
+        await wait_for(pilot, lambda: form.drawn and form.data.prompt == "expand")
+        # the very same inputs: filled in place, not composed again
+        for widget in form.query(Input):
+            if widget.id in before:
+                assert widget is before[widget.id]
+        heads = [str(w.render()) for w in form.query(Label) if w.display and w.id]
+        assert any("plan" in head and "output" in head for head in heads)
+        readonly = [w for w in form.query(".form-readonly").results(Static) if w.display]
+        assert readonly and "not run yet" in str(readonly[0].render())
+        style = next(
+            w
+            for w in form.query(Input)
+            if w.display and w.parent is not None and w.parent.display and w.value == "prose"
+        )
+        assert style.id is not None and style.id.startswith("param-")
+
+        await select(pilot, "fixed")
+        await wait_for(pilot, lambda: form.drawn and form.data.prompt == "fixed")
+        shown_params = [
+            w for w in form.query(".form-row") if w.display and w.query("#" + "param-0")
+        ]
+        assert not shown_params  # no parameter row is shown for a prompt that reads none
+        assert any("reads no parameters" in str(w.render()) for w in form.query(".form-empty"))
+        # hidden rows keep nothing of the prompts they showed
+        for widget in form.query(Input):
+            if widget.id and widget.id.startswith("param-"):
+                assert widget.value == ""
+
+
+async def test_an_edit_after_switching_prompts_lands_on_the_prompt_shown(
+    write_config: Any,
+) -> None:
+    app = make_app(_config(write_config))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        screen = main_screen(app)
+        await select(pilot, "expand")
+        await wait_for(pilot, lambda: screen.form.drawn and screen.form.data.prompt == "expand")
+        style = next(w for w in screen.form.query(Input) if w.value == "prose")
+        style.focus()
+        await pilot.press("ctrl+a", "ctrl+k", *"haiku")
+        await wait_for(pilot, lambda: app.session.params.get("style") == "haiku")
+        assert "city" not in app.session.params and "days" not in app.session.params
+
+        await pilot.press("escape")  # back to the tree
+        await select(pilot, "plan")
+        await wait_for(pilot, lambda: screen.form.drawn and screen.form.data.prompt == "plan")
+        values = {w.value for w in screen.form.query(Input) if w.display}
+        assert {"3", "Lisbon", "0.2"} <= values and "haiku" not in values
+        # a setting edited here belongs to plan, never to the prompt the row showed before
+        temperature = next(w for w in screen.form.query(Input) if w.value == "0.2")
+        temperature.focus()
+        await pilot.press("ctrl+a", "ctrl+k", *"0.7")
+        await wait_for(
+            pilot,
+            lambda: app.config.prompt("plan").model_settings.get("temperature") == 0.7,
+            what="temperature written to plan",
+        )
+        assert "temperature" not in app.config.prompt("expand").model_settings
