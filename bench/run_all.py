@@ -41,6 +41,7 @@ class Bench:
 
 BENCHES = (
     Bench("startup", "startup.py"),
+    Bench("selection", "selection.py"),
     Bench("stream", "stream.py"),
     Bench("fan-out and serial chains", "chain.py"),
     Bench("provider stream", "provider_stream.py"),

@@ -31,7 +31,7 @@ async def test_run_selected_prompt(three_step: Path) -> None:
         assert app.config.prompt("topic").output_text == "Pick a topic about owls"
         assert status(app, "outline") == "idle"  # `r` runs only the selected prompt
         assert "✓" in str(screen.prompt_tree.label_for("topic"))
-        assert "1✓" in str(screen.query_one("#header-state").render())
+        assert "1✓" in str(screen.query_one("#header").state_text)
 
 
 async def test_run_with_dependencies_streams_every_prompt(three_step: Path) -> None:

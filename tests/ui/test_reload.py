@@ -13,7 +13,6 @@ from tests.ui.helpers import main_screen, make_app, ready, select, status, wait_
 from tui_app.ui.commands import ACTIONS
 from tui_app.ui.screens.reload_conflict import ReloadConflictScreen
 from tui_app.ui.widgets.header import AppHeader
-from tui_app.ui.widgets.reload_banner import ReloadBanner
 
 
 def vim_save(path: Path, text: str) -> None:
@@ -24,8 +23,7 @@ def vim_save(path: Path, text: str) -> None:
 
 
 def header_text(app: Any) -> str:
-    header = app.screen.query_one(AppHeader)
-    return " ".join(str(s.render()) for s in header.query("Static"))
+    return str(app.screen.query_one(AppHeader).render())
 
 
 async def watching(pilot: Any) -> None:
@@ -77,7 +75,7 @@ async def test_an_invalid_save_shows_a_banner_until_a_valid_one(
         await watching(pilot)
         await pilot.press("a")
         await wait_for(pilot, lambda: status(app, "five") == "done", what="all done")
-        banner = app.screen.query_one(ReloadBanner)
+        banner = app.screen.banner
         assert not banner.display or not banner.shown
         path.write_text(good.replace('"name": "three"', '"name": three'))
         await wait_for(pilot, lambda: banner.shown, what="the banner")

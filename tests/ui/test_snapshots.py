@@ -111,7 +111,14 @@ def test_model_picker(snap_compare: Any, snapshot_app: Any) -> None:
 
 
 def test_template_editor(snap_compare: Any, snapshot_app: Any) -> None:
-    run_before = _modal(("e",), "TemplateEditorScreen")
+    async def run_before(pilot: Any) -> None:
+        from textual.widgets import TextArea
+
+        await _modal(("e",), "TemplateEditorScreen")(pilot)
+        # a blinking cursor is drawn or not depending on when the frame is taken: keep it on
+        pilot.app.screen.query_one(TextArea).cursor_blink = False
+        await pilot.pause()
+
     assert snap_compare(snapshot_app, terminal_size=(120, 36), run_before=run_before)
 
 

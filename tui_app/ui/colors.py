@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from rich.style import Style
@@ -19,8 +20,16 @@ def theme_style(app: Any, *names: str, bold: bool = False) -> Style:
         value = variables.get(name)
         if not value:
             continue
-        try:
-            return Style(color=Color.parse(value).rich_color, bold=bold or None)
-        except ColorParseError:
-            continue
+        style = _style(value, bold)
+        if style is not None:
+            return style
     return Style(bold=bold or None)
+
+
+@lru_cache(maxsize=256)
+def _style(value: str, bold: bool) -> Style | None:
+    """A colour value as a style, parsed once (a 1,000-prompt tree asks for a few, 1,000 times)."""
+    try:
+        return Style(color=Color.parse(value).rich_color, bold=bold or None)
+    except ColorParseError:
+        return None

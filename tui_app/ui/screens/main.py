@@ -22,7 +22,6 @@ from ..widgets.header import AppHeader
 from ..widgets.output_pane import OutputPane, record_text
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
-from ..widgets.reload_banner import ReloadBanner
 from .authoring import AuthoringMixin
 from .export import ExportMixin
 from .live_reload import LiveReloadMixin
@@ -71,7 +70,6 @@ target runs again, and only prompts whose request changed are sent.
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield AppHeader(id="header")
-        yield ReloadBanner(id="reload-banner")
         with Horizontal(id="body"):
             with Vertical(id="tree-pane", classes="pane") as tree_pane:
                 tree_pane.border_title = "Prompts"

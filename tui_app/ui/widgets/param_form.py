@@ -27,6 +27,7 @@ from ..values import (
     short,
     to_input_text,
 )
+from .form_slots import ParamSlot, SettingSlot, set_value
 
 
 @dataclass
@@ -73,37 +74,6 @@ def _source_var(source: str) -> str:
     if short_source in ("default", "none"):
         return "foreground-muted"
     return f"source-{short_source.replace(' ', '-')}"
-
-
-class _ParamSlot:
-    """The widgets of one parameter row: a head ("name  source") over an input, or over a
-    read-only value (another prompt's output). Reused for whatever parameter sits at its index."""
-
-    def __init__(self, index: int) -> None:
-        input_id = f"param-{index}"
-        self.head = Label("", id=f"{input_id}-src", classes="form-head")
-        self.field = Input("", id=input_id, compact=True, classes="form-input")
-        self.readonly = Static("", classes="form-readonly", markup=False)
-        self.row = Container(self.head, self.field, self.readonly, classes="form-row")
-
-
-def _set_value(field: Input, text: str) -> None:
-    """Set an input's text unless it already shows it (each change repaints and posts Changed)."""
-    if field.value != text:
-        field.value = text
-
-
-class _SettingSlot:
-    """The widgets of one model setting: head, input and, under them, its validation message
-    (on lines of its own: a head of one line cut it to "temperature must")."""
-
-    def __init__(self, index: int) -> None:
-        input_id = f"setting-{index}"
-        self.head = Label("", id=f"{input_id}-src", classes="form-head")
-        self.field = Input("", id=input_id, placeholder="unset", compact=True, classes="form-input")
-        self.row = Container(self.head, self.field, classes="form-row")
-        self.error = Static("", id=f"{input_id}-err", classes="form-error", markup=False)
-        self.error.display = False
 
 
 class ParamForm(VerticalScroll):
@@ -162,11 +132,11 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._multiline: set[str] = set()  # inputs whose value has line breaks (written \\n)
         # Widgets are reused from one prompt to the next (a recompose of the form was most of
         # the 170-430 ms a selection took): rows are filled in place, extra ones hidden.
-        self._param_slots: list[_ParamSlot] = []
-        self._setting_slots: list[_SettingSlot] = []
+        self._param_slots: list[ParamSlot] = []
+        self._setting_slots: list[SettingSlot] = []
         self._params_head = Label("Parameters", classes="form-section")
-        self._error = Static("", classes="form-error", markup=False)
-        self._empty = Static("", classes="form-empty")
+        # the prompt's error, else "reads no parameters": one widget for either
+        self._note = Static("", classes="form-empty", markup=False)
         self._model_head = Label("Model", classes="form-section")
         self._model_label = Label("", classes="form-head")
         self._model_button = Static("", id="model-button", classes="model-button")
@@ -186,15 +156,13 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
 
     def compose(self) -> ComposeResult:
         yield self._params_head
-        yield self._error
-        yield self._empty
+        yield self._note
         for param in self._param_slots:
             yield param.row
         yield self._model_head
         yield self._model_row
         for setting in self._setting_slots:
             yield setting.row
-            yield setting.error
 
     def show(self, data: FormData | None, *, focus: str | None = None) -> None:
         """Show a prompt's form (``None``: no prompt); ``focus``: a parameter to focus."""
@@ -216,25 +184,30 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         settings = data.settings if data is not None else []
         self._params_head.display = self._model_head.display = data is not None
         self._model_row.display = data is not None
-        self._error.display = bool(data and data.error)
-        self._put(self._error, data.error if data and data.error else "", fixed=False)
-        self._empty.display = data is None or not params
-        self._put(
-            self._empty,
-            "This prompt reads no parameters." if data else "No prompt selected.",
-            fixed=False,
-        )
+        error = data.error if data is not None else None
+        self._note.display = bool(error) or not params
+        self._note.set_class(bool(error), "form-error")
+        self._note.set_class(not error, "form-empty")
+        if error:
+            self._put(self._note, error, fixed=False)
+        else:
+            self._put(
+                self._note,
+                "This prompt reads no parameters." if data else "No prompt selected.",
+                fixed=False,
+            )
         added: list[Widget] = []
         while len(self._param_slots) < len(params):
-            param = _ParamSlot(len(self._param_slots))
+            needs = params[len(self._param_slots)]
+            param = ParamSlot(len(self._param_slots), readonly=not needs.editable)
             self._param_slots.append(param)
             added.append(param.row)
         self._mount_rows(added, before=self._model_head)
         added = []
         while len(self._setting_slots) < len(settings):
-            setting = _SettingSlot(len(self._setting_slots))
+            setting = SettingSlot(len(self._setting_slots))
             self._setting_slots.append(setting)
-            added.extend((setting.row, setting.error))
+            added.append(setting.row)
         self._mount_rows(added)
         for index, param in enumerate(self._param_slots):
             row = params[index] if index < len(params) else None
@@ -243,8 +216,9 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
                 self._fill_param(param, row)
             else:  # a hidden row keeps nothing of the prompt it showed last
                 param.row.set_class(False, "missing")
-                _set_value(param.field, "")
-                self._put(param.readonly, "")
+                set_value(param.field, "")
+                if param.readonly is not None:
+                    self._put(param.readonly, "")
         if data is not None:
             self._put(self._model_label, self._head("model", data.model_source))
             model = escape(data.model or "(none: set a model)")
@@ -256,11 +230,12 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         for index, setting in enumerate(self._setting_slots):
             shown = index < len(settings)
             setting.row.display = shown
-            setting.error.display = False
-            self._put(setting.error, "", fixed=False)
+            if setting.error is not None:
+                setting.error.display = False
+                self._put(setting.error, "", fixed=False)
             setting.field.set_class(False, "-invalid")
             if not shown:
-                _set_value(setting.field, "")
+                set_value(setting.field, "")
                 continue
             key, value, source = settings[index]
             input_id = setting.field.id or ""
@@ -268,19 +243,20 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             self._texts[input_id] = format_value(value)
             self._inputs[input_id] = setting.field
             self._put(setting.head, self._head(key, source))
-            _set_value(setting.field, format_value(value))
+            set_value(setting.field, format_value(value))
 
-    def _fill_param(self, param: _ParamSlot, row: ParamRow) -> None:
+    def _fill_param(self, param: ParamSlot, row: ParamRow) -> None:
         input_id = param.field.id or ""
         self._rows[input_id] = row
         self._texts[input_id] = to_input_text(row.value)
         param.row.set_class(row.source == ParamSource.MISSING, "missing")
         self._put(param.head, self._head(row.name, row.label))
         param.field.display = row.editable
-        param.readonly.display = not row.editable
+        if param.readonly is not None:
+            param.readonly.display = not row.editable
         if row.editable:
             self._inputs[input_id] = param.field
-            _set_value(param.field, to_input_text(row.value))
+            set_value(param.field, to_input_text(row.value))
             placeholder = "missing: type a value" if row.source == "missing" else ""
             if param.field.placeholder != placeholder:
                 param.field.placeholder = placeholder
@@ -290,11 +266,12 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             tooltip = "Several lines: \\n stands for a line break" if multiline else None
             if param.field.tooltip != tooltip:
                 param.field.tooltip = tooltip
-            self._put(param.readonly, "")
+            if param.readonly is not None:
+                self._put(param.readonly, "")
         else:
-            _set_value(param.field, "")
+            set_value(param.field, "")
             text = short(row.value, 200) if row.value is not None else row.empty
-            self._put(param.readonly, text)
+            self._put(param.readonly_view(), text)
 
     def _put(self, widget: Static, content: str | Text, *, fixed: bool = True) -> None:
         """Update a widget only when its content changed: every update repaints it, and a
@@ -371,9 +348,11 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             value, error = parse_setting(key, event.value)
             label = self.query_one(f"#{input_id}-src", Label)
             event.input.set_class(error is not None, "-invalid")
-            error_line = self.query_one(f"#{input_id}-err", Static)
-            self._put(error_line, error or "", fixed=False)
-            error_line.display = error is not None
+            slot = next(s for s in self._setting_slots if s.field is event.input)
+            if error is not None or slot.error is not None:
+                error_line = slot.error_view(self)
+                self._put(error_line, error or "", fixed=False)
+                error_line.display = error is not None
             if error:
                 self._put(label, self._head(key, "invalid", error=True))
                 return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import on
@@ -158,8 +159,6 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
 
     def label_width(self, name: str) -> int:
         """Cells a prompt's top-level label needs, with room for its longest status word."""
-        from rich.cells import cell_len
-
         model = self._model(name)
         width = (
             2 + cell_len(visible_name(name)) + (2 + cell_len(visible_name(model)) if model else 0)
@@ -171,6 +170,12 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         if not node.allow_expand:  # line leaves up with the names of expandable nodes
             label = Text.assemble(("  ", base_style), label)
         return label
+
+    def get_label_width(self, node: TreeNode[str]) -> int:
+        """render_label's width without rendering it (Textual asks for every line's width on
+        each rebuild: 1,000 prompts rendered 1,000 labels): two cells of arrow or indent."""
+        label = node.label
+        return (label.cell_len if isinstance(label, Text) else cell_len(label)) + 2
 
     def refresh_prompt(self, name: str) -> None:
         for node in self._prompt_nodes.get(name, []):

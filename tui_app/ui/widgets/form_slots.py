@@ -1,0 +1,71 @@
+"""The reusable rows of the parameter form: one slot per parameter or model setting.
+
+The form fills the same widgets for whichever prompt is selected (a recompose per selection was
+most of the 170-430 ms a selection took). Widgets a row seldom needs (a read-only value, a
+validation message) are made the first time they are needed: each widget costs ~4 ms before the
+first frame.
+"""
+
+from __future__ import annotations
+
+from textual.containers import Container
+from textual.widget import Widget
+from textual.widgets import Input, Label, Static
+
+
+def set_value(field: Input, text: str) -> None:
+    """Set an input's text unless it already shows it (each change repaints and posts Changed)."""
+    if field.value != text:
+        field.value = text
+
+
+def _mount_into(parent: Widget, child: Widget, after: Widget | None = None) -> None:
+    """Mount now when ``parent`` is in the DOM, else as soon as it is."""
+    if parent.is_attached:
+        parent.mount(child, after=after)
+    else:
+        parent.call_later(parent.mount, child, after=after)
+
+
+class ParamSlot:
+    """One parameter: a head ("name  source") over an input, or over a read-only value (another
+    prompt's output). Reused for whatever parameter sits at its index."""
+
+    def __init__(self, index: int, *, readonly: bool) -> None:
+        input_id = f"param-{index}"
+        self.head = Label("", id=f"{input_id}-src", classes="form-head")
+        self.field = Input("", id=input_id, compact=True, classes="form-input")
+        self.readonly: Static | None = _readonly() if readonly else None
+        extra = [self.readonly] if self.readonly is not None else []
+        self.row = Container(self.head, self.field, *extra, classes="form-row")
+
+    def readonly_view(self) -> Static:
+        if self.readonly is None:
+            self.readonly = _readonly()
+            _mount_into(self.row, self.readonly)
+        return self.readonly
+
+
+def _readonly() -> Static:
+    return Static("", classes="form-readonly", markup=False)
+
+
+class SettingSlot:
+    """One model setting: head and input; its validation message goes on lines of its own under
+    them (a head of one line cut it to "temperature must")."""
+
+    def __init__(self, index: int) -> None:
+        self.input_id = f"setting-{index}"
+        self.head = Label("", id=f"{self.input_id}-src", classes="form-head")
+        self.field = Input(
+            "", id=self.input_id, placeholder="unset", compact=True, classes="form-input"
+        )
+        self.row = Container(self.head, self.field, classes="form-row")
+        self.error: Static | None = None
+
+    def error_view(self, form: Widget) -> Static:
+        if self.error is None:
+            self.error = Static("", id=f"{self.input_id}-err", classes="form-error", markup=False)
+            self.error.display = False
+            _mount_into(form, self.error, after=self.row)
+        return self.error
