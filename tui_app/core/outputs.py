@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .events import Usage
+if TYPE_CHECKING:
+    from .events import Usage
 
 
 def result_output(

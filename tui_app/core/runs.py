@@ -15,10 +15,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .events import Usage
-from .request import ResolvedRequest
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the event classes are not needed to draw the first frame
+    from .events import Usage
+    from .request import ResolvedRequest
     from .staleness import Provenance
 
 RunMode = Literal["one", "with_deps", "all"]

@@ -10,7 +10,6 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ...core import events as ev
 from ...core.errors import PromptTuiError
 from ...core.runs import PromptStatus
 from .. import layout
@@ -325,6 +324,8 @@ target runs again, and only prompts whose request changed are sent.
 
     @on(msg.RunUpdate)
     def _run_update(self, message: msg.RunUpdate) -> None:
+        from ...core import events as ev  # loaded with the first run, not before the first frame
+
         event = message.event
         if isinstance(event, ev.RunDone | ev.Refused):
             self.refresh_header()

@@ -13,7 +13,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import Static
 
 from ..messages import HistoryRunChosen
 from ..state import RunInfo
@@ -67,10 +67,11 @@ The selected prompt's answer: live while it runs, then the stored output.
         self._mode = "raw"
         self._history: list[Any] = []
         self._views: dict[str, Any] = {}
+        self._tab = "output"  # the view shown; each view is a container, the others hidden
 
     def compose(self) -> ComposeResult:
         yield Static(_tab_strip("output"), id="view-tabs")
-        with ContentSwitcher(initial="view-output", id="views"), Vertical(id="view-output"):
+        with Vertical(id="view-output", classes="view"):
             yield Static("", id="output-note", markup=False)
             yield StreamView(id="stream")
             # The other views are built when first shown: fewer widgets before the first frame.
@@ -83,9 +84,9 @@ The selected prompt's answer: live while it runs, then the stored output.
         found = self.query(f"#view-{name}")
         if found:
             return found.first(Vertical)
-        container = Vertical(id=f"view-{name}")
+        container = Vertical(id=f"view-{name}", classes="view")
         container.display = False
-        self.query_one(ContentSwitcher).mount(container)
+        self.mount(container)
         return container
 
     def _view(self, widget_id: str) -> Any:
@@ -126,14 +127,15 @@ The selected prompt's answer: live while it runs, then the stored output.
     # --- views ------------------------------------------------------------------------------
     @property
     def active_tab(self) -> str:
-        current = self.query_one(ContentSwitcher).current or "view-output"
-        return current.removeprefix("view-")
+        return self._tab
 
     def show_tab(self, name: str) -> None:
         if name not in TABS:
             return
-        self._container(name)
-        self.query_one(ContentSwitcher).current = f"view-{name}"
+        shown = self._container(name)
+        for view in self.query(".view").results(Vertical):
+            view.display = view is shown
+        self._tab = name
         self.query_one("#view-tabs", Static).update(_tab_strip(name))
 
     # --- output -------------------------------------------------------------------------------
