@@ -58,7 +58,7 @@ async def test_run_refused_when_values_are_missing(write_config: Any) -> None:
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         await ready(pilot)
         screen = main_screen(app)
-        missing = [w for w in screen.form.query(".form-row.missing")]
+        missing = [w for w in screen.form.query(".form-head.missing")]
         assert len(missing) == 2  # both flagged in the form
         await pilot.press("r")
         await wait_for(pilot, lambda: any("missing" in n for n in notes), what="refusal")

@@ -8,7 +8,6 @@ first frame.
 
 from __future__ import annotations
 
-from textual.containers import Container
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
@@ -28,21 +27,33 @@ def _mount_into(parent: Widget, child: Widget, after: Widget | None = None) -> N
 
 
 class ParamSlot:
-    """One parameter: a head ("name  source") over an input, or over a read-only value (another
-    prompt's output). Reused for whatever parameter sits at its index."""
+    """One parameter: a head ("name  source") and an input, or a read-only value (another
+    prompt's output). Reused for whatever parameter sits at its index. The widgets are the
+    form's own children (no row container: a widget fewer per row)."""
 
     def __init__(self, index: int, *, readonly: bool) -> None:
         input_id = f"param-{index}"
         self.head = Label("", id=f"{input_id}-src", classes="form-head")
         self.field = Input("", id=input_id, compact=True, classes="form-input")
         self.readonly: Static | None = _readonly() if readonly else None
-        extra = [self.readonly] if self.readonly is not None else []
-        self.row = Container(self.head, self.field, *extra, classes="form-row")
+        self.editable = not readonly
 
-    def readonly_view(self) -> Static:
+    @property
+    def widgets(self) -> list[Widget]:
+        return [self.head, self.field, *([self.readonly] if self.readonly is not None else [])]
+
+    def show(self, shown: bool, *, editable: bool = True) -> None:
+        """Shown with its input (``editable``) or its read-only value; or hidden."""
+        self.editable = editable
+        self.head.display = shown
+        self.field.display = shown and editable
+        if self.readonly is not None:
+            self.readonly.display = shown and not editable
+
+    def readonly_view(self, form: Widget) -> Static:
         if self.readonly is None:
             self.readonly = _readonly()
-            _mount_into(self.row, self.readonly)
+            _mount_into(form, self.readonly, after=self.field)
         return self.readonly
 
 
@@ -60,12 +71,20 @@ class SettingSlot:
         self.field = Input(
             "", id=self.input_id, placeholder="unset", compact=True, classes="form-input"
         )
-        self.row = Container(self.head, self.field, classes="form-row")
         self.error: Static | None = None
+
+    @property
+    def widgets(self) -> list[Widget]:
+        return [self.head, self.field, *([self.error] if self.error is not None else [])]
+
+    def show(self, shown: bool) -> None:
+        self.head.display = self.field.display = shown
+        if self.error is not None:
+            self.error.display = False
 
     def error_view(self, form: Widget) -> Static:
         if self.error is None:
             self.error = Static("", id=f"{self.input_id}-err", classes="form-error", markup=False)
             self.error.display = False
-            _mount_into(form, self.error, after=self.row)
+            _mount_into(form, self.error, after=self.field)
         return self.error

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
@@ -140,9 +140,6 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._model_head = Label("Model", classes="form-section")
         self._model_label = Label("", classes="form-head")
         self._model_button = Static("", id="model-button", classes="model-button")
-        self._model_row = Container(
-            self._model_label, self._model_button, classes="form-row model-row"
-        )
         self._shown: dict[int, str | Text] = {}  # id(widget) -> the content it shows
         self._mounting = 0  # rows added for this prompt and not mounted yet
         self._focus_request: str | None = None
@@ -158,11 +155,12 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         yield self._params_head
         yield self._note
         for param in self._param_slots:
-            yield param.row
+            yield from param.widgets
         yield self._model_head
-        yield self._model_row
+        yield self._model_label
+        yield self._model_button
         for setting in self._setting_slots:
-            yield setting.row
+            yield from setting.widgets
 
     def show(self, data: FormData | None, *, focus: str | None = None) -> None:
         """Show a prompt's form (``None``: no prompt); ``focus``: a parameter to focus."""
@@ -183,7 +181,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         params = data.params if data is not None else []
         settings = data.settings if data is not None else []
         self._params_head.display = self._model_head.display = data is not None
-        self._model_row.display = data is not None
+        self._model_label.display = self._model_button.display = data is not None
         error = data.error if data is not None else None
         self._note.display = bool(error) or not params
         self._note.set_class(bool(error), "form-error")
@@ -201,21 +199,21 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             needs = params[len(self._param_slots)]
             param = ParamSlot(len(self._param_slots), readonly=not needs.editable)
             self._param_slots.append(param)
-            added.append(param.row)
+            added += param.widgets
         self._mount_rows(added, before=self._model_head)
         added = []
         while len(self._setting_slots) < len(settings):
             setting = SettingSlot(len(self._setting_slots))
             self._setting_slots.append(setting)
-            added.append(setting.row)
+            added += setting.widgets
         self._mount_rows(added)
         for index, param in enumerate(self._param_slots):
             row = params[index] if index < len(params) else None
-            param.row.display = row is not None
             if row is not None:
                 self._fill_param(param, row)
             else:  # a hidden row keeps nothing of the prompt it showed last
-                param.row.set_class(False, "missing")
+                param.show(False)
+                param.head.set_class(False, "missing")
                 set_value(param.field, "")
                 if param.readonly is not None:
                     self._put(param.readonly, "")
@@ -229,9 +227,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             )
         for index, setting in enumerate(self._setting_slots):
             shown = index < len(settings)
-            setting.row.display = shown
+            setting.show(shown)
             if setting.error is not None:
-                setting.error.display = False
                 self._put(setting.error, "", fixed=False)
             setting.field.set_class(False, "-invalid")
             if not shown:
@@ -249,11 +246,9 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         input_id = param.field.id or ""
         self._rows[input_id] = row
         self._texts[input_id] = to_input_text(row.value)
-        param.row.set_class(row.source == ParamSource.MISSING, "missing")
+        param.head.set_class(row.source == ParamSource.MISSING, "missing")
         self._put(param.head, self._head(row.name, row.label))
-        param.field.display = row.editable
-        if param.readonly is not None:
-            param.readonly.display = not row.editable
+        param.show(True, editable=row.editable)
         if row.editable:
             self._inputs[input_id] = param.field
             set_value(param.field, to_input_text(row.value))
@@ -271,7 +266,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         else:
             set_value(param.field, "")
             text = short(row.value, 200) if row.value is not None else row.empty
-            self._put(param.readonly_view(), text)
+            self._put(param.readonly_view(self), text)
 
     def _put(self, widget: Static, content: str | Text, *, fixed: bool = True) -> None:
         """Update a widget only when its content changed: every update repaints it, and a
@@ -368,9 +363,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         row = self._rows.get(input_id)
         for label in self.query(f"#{input_id}-src").results(Label):
             self._put(label, self._head(row.name if row else "", source))
-            parent = label.parent
-            if parent is not None and source != "missing":
-                parent.remove_class("missing")
+            if source != "missing":
+                label.remove_class("missing")
 
     def _focused_row(self) -> tuple[str, ParamRow] | None:
         focused = self.screen.focused
