@@ -17,7 +17,6 @@ from . import limits
 from .errors import ConfigError, ConfigErrors, UnknownPromptError
 from .fileio import atomic_write, dump_text, format_of, locate, parse_text
 from .model_settings import CALL_OPTIONS
-from .roundtrip import update_text
 from .schema import check_document, format_path
 
 # Keys of a model's settings that configure the call rather than being sent to the model.
@@ -388,6 +387,8 @@ class AIConfig:
         fmt = fmt or self.format
         if self.source_text is None or fmt != self.format:
             return dump_text(self.data, fmt)
+        from .roundtrip import update_text  # saving edits text in place: not on the load path
+
         return update_text(self.source_text, self.data, fmt)
 
     def changed_on_disk(self) -> bool:
