@@ -43,6 +43,6 @@ def visible(text: str) -> str:
 def visible_name(text: str) -> str:
     """One-line text (a prompt or file name, a table cell): every control character, newlines
     and tabs included, replaced by a visible placeholder."""
-    if not text:
+    if not text or text.isprintable():  # no control or format character: the common case
         return text
     return _ONE_LINE.sub(_picture, text)

@@ -37,6 +37,7 @@ class LiveReloadMixin:
     form: Any
     refresh_stale: Any
     refresh_header: Any
+    fit_tree_width: Any
     query_one: Any
     query: Any
     mount: Any
@@ -173,6 +174,7 @@ class LiveReloadMixin:
         names = self.session.config.prompt_names
         selected = self.selected if self.selected in names else _neighbour(self.selected, names)
         self.prompt_tree.rebuild_keeping(names, select=selected)
+        self.fit_tree_width()  # a renamed or added prompt may need a wider pane
         form_scroll = self.form.scroll_y
         if selected is not None:
             self.select(selected, force=True)

@@ -62,7 +62,6 @@ target runs again, and only prompts whose request changed are sent.
         self._stale_timer: Any = None
         self._history_prompt: str | None = None
         self._live_shown: str | None = None  # the prompt whose live stream the output pane shows
-        self._widest_label: int | None = None  # cells of the widest tree label (fit_tree_width)
         self.form_ready = True  # kept for the benchmark's probe: the form is drawn at compose
         self.engine_ready = False  # the graph is built too: dependencies, staleness, runs
 
@@ -72,7 +71,7 @@ target runs again, and only prompts whose request changed are sent.
         with Horizontal(id="body"):
             with Vertical(id="tree-pane", classes="pane") as tree_pane:
                 tree_pane.border_title = "Prompts"
-                yield PromptTree(id="tree")  # the find bar is mounted above it on first use
+                yield self._build_tree()  # the find bar is mounted above it on first use
             with Container(id="work"):
                 # The first prompt's form is part of the first frame: a placeholder first
                 # and the form a moment later is not a usable screen (issue 13).
@@ -85,6 +84,18 @@ target runs again, and only prompts whose request changed are sent.
                 output.border_title = "Output"
                 yield output
         yield Footer(compact=True)
+
+    def _build_tree(self) -> PromptTree:
+        """The tree with its prompts, built before it is mounted: a node added to a mounted tree
+        schedules a layout, which made a 1,000-prompt file ~40 ms slower to show."""
+        tree = PromptTree(id="tree")
+        tree.configure(
+            status=lambda name: self.session.state(name).status,
+            model=lambda name: layout.model_label(self.config, name),
+            deps=lambda name: tree_deps(self.session, name),
+        )
+        tree.rebuild(self.config.prompt_names)
+        return tree
 
     @property
     def prompt_tree(self) -> PromptTree:
@@ -103,14 +114,7 @@ target runs again, and only prompts whose request changed are sent.
         return self.session.config
 
     def on_mount(self) -> None:
-        self.prompt_tree.configure(
-            status=lambda name: self.session.state(name).status,
-            model=lambda name: layout.model_label(self.config, name),
-            deps=lambda name: tree_deps(self.session, name),
-        )
         names = self.config.prompt_names
-        self.prompt_tree.rebuild(names)
-        self._widest_label = None
         self.fit_tree_width()
         self.refresh_header()
         if names:
@@ -167,10 +171,8 @@ target runs again, and only prompts whose request changed are sent.
 
     def fit_tree_width(self) -> None:
         """The tree pane as wide as its labels (see layout.tree_pane_width)."""
-        if self._widest_label is None:  # measured once per structure change, not per resize
-            tree, names = self.prompt_tree, self.config.prompt_names
-            self._widest_label = max((tree.label_width(n) for n in names), default=0)
-        width = layout.tree_pane_width(self._widest_label, self.app.size.width)
+        widest = self.prompt_tree.widest_label  # measured when the tree is built, not per resize
+        width = layout.tree_pane_width(widest, self.app.size.width)
         self.query_one("#tree-pane").styles.width = width
 
     def on_resize(self) -> None:
@@ -496,7 +498,6 @@ target runs again, and only prompts whose request changed are sent.
         """Prompts, templates or models changed: rebuild the graph, tree and form."""
         self.session.rebuild()
         self.prompt_tree.rebuild(self.config.prompt_names)
-        self._widest_label = None
         self.fit_tree_width()
         if select is not None:
             self.select(select, force=True)

@@ -64,6 +64,8 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         self._deps: Callable[[str], list[tuple[str, bool]]] = lambda name: []
         self._frame = 0
         self._prompt_nodes: dict[str, list[TreeNode[str]]] = {}
+        self._colors: dict[str, Style] = {}  # status -> its theme colour (refresh_all resets it)
+        self.widest_label = 0  # cells the widest top-level label needs (see label_width)
 
     def configure(
         self,
@@ -76,10 +78,15 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
 
     # --- building -----------------------------------------------------------------------------
     def rebuild(self, names: list[str], select: str | None = None) -> None:
+        """The prompts as top-level nodes. Cheapest before the tree is mounted (each node added
+        to a mounted tree schedules a layout): the main screen builds it in compose."""
         self.clear()
         self._prompt_nodes = {}
+        widest = 0
         for name in names:
-            self._add(self.root, name, context=False)
+            node = self._add(self.root, name, context=False)
+            widest = max(widest, self._base_cells(node))
+        self.widest_label = widest + len(" blocked") + 2  # the longest status word, the arrow
         if select is not None:
             self.select_prompt(select)
 
@@ -139,9 +146,22 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
                 child.allow_expand = False
 
     # --- labels -------------------------------------------------------------------------------
+    def _color(self, status: str) -> Style:
+        color = self._colors.get(status)
+        if color is None:
+            color = self._colors[status] = theme_style(self.app, f"status-{status}", "foreground")
+        return color
+
+    def _base_cells(self, node: TreeNode[str]) -> int:
+        """Cells of a label without its status word (icon, name, model)."""
+        label = node.label
+        cells = label.cell_len if isinstance(label, Text) else cell_len(label)
+        status = self._status(node.data or "")
+        return cells - (len(f" {status}") if status in ("failed", "blocked") else 0)
+
     def label_for(self, name: str, context: bool = False) -> Text:
         status = self._status(name)
-        color = theme_style(self.app, f"status-{status}", "foreground")
+        color = self._color(status)
         icon = (
             SPINNER[self._frame % len(SPINNER)] if status == "running" else ICONS.get(status, "?")
         )
@@ -156,14 +176,6 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         if status in ("failed", "blocked"):
             label.append(f" {status}", color)
         return label
-
-    def label_width(self, name: str) -> int:
-        """Cells a prompt's top-level label needs, with room for its longest status word."""
-        model = self._model(name)
-        width = (
-            2 + cell_len(visible_name(name)) + (2 + cell_len(visible_name(model)) if model else 0)
-        )
-        return width + len(" blocked") + 2  # the longest status word, the expand arrow
 
     def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
         label = super().render_label(node, base_style, style)
@@ -183,6 +195,7 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
             node.set_label(self.label_for(name, context))
 
     def refresh_all(self) -> None:
+        self._colors = {}  # the theme may have changed
         for name in self._prompt_nodes:
             self.refresh_prompt(name)
 
