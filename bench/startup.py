@@ -2,8 +2,9 @@
 
 Usable means what a user needs before the first key: the prompt tree *and* the selected prompt's
 parameters in the form (not a placeholder). The bare app composes a tree with as many leaves as
-the file has prompts, a form with the same number of labelled inputs, an output pane and a
-footer, and is usable at its first frame.
+the file has prompts, a form with as many labelled inputs as prompt-tui's form shows for the first
+prompt (its parameters and its model settings), an output pane and a footer, and is usable at its
+first frame.
 
 Honest comparison:
 - cold vs cold: every sample is a fresh process (interpreter start and imports included), timed
@@ -116,14 +117,20 @@ def sample(code: str, *args: str, env: dict[str, str]) -> tuple[float, bool]:
 
 
 def _params_of(config: Path) -> tuple[int, int]:
-    """(prompts, parameters of the first prompt) so the bare app draws as much."""
+    """(prompts, labelled inputs in the first prompt's form) so the bare app draws as much:
+    the form shows the prompt's parameters and its model settings (temperature, max_tokens...),
+    each a labelled input."""
     sys.path.insert(0, str(REPO))
-    from tui_app.core.config import load
-    from tui_app.core.resolve import parameter_table
+    from tui_app.core.workspace import Workspace
+    from tui_app.ui.state import Session
+    from tui_app.ui.view_models import form_data
 
-    doc = load(config)
-    names = doc.prompt_names
-    return len(names), len(parameter_table(doc, names[0])) if names else 0
+    session = Session(Workspace.open(config, history=False))
+    names = session.config.prompt_names
+    if not names:
+        return 0, 0
+    form = form_data(session, names[0])
+    return len(names), len(form.params) + len(form.settings)
 
 
 def _ms(values: list[float]) -> str:
@@ -204,7 +211,7 @@ def main() -> int:
     leaves, params = _params_of(config)
     bare, ours, paired, litellm = measure(config, rounds)
     target = 1.5 if leaves >= 1000 else 1.3
-    print(f"config: {config.name} ({leaves} prompts, {params} parameters in the first form)")
+    print(f"config: {config.name} ({leaves} prompts, {params} labelled inputs in the first form)")
     print(f"bare Textual app, same panes: {_ms(bare)}")
     print(f"prompt-tui, usable screen:    {_ms(ours)}")
     print(
