@@ -100,3 +100,31 @@ async def test_an_edit_after_switching_prompts_lands_on_the_prompt_shown(
             what="temperature written to plan",
         )
         assert "temperature" not in app.config.prompt("expand").model_settings
+
+
+async def test_narrow_form_rows_are_one_line_each_whatever_their_length(write_config: Any) -> None:
+    """Below 120 columns the form is a grid of head | value lines: a head longer than its
+    column (an upstream output's dotted name) is cut, never a second, blank grid row."""
+    path = write_config(
+        chain(
+            [
+                {"name": "neighbourhoods-of-the-city", "input": "Name three in {{city}}"},
+                {"name": "plan", "input": "{{neighbourhoods-of-the-city.output}} in {{city}}"},
+            ],
+            parameters={"city": "Lisbon"},
+        )
+    )
+    app = make_app(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await select(pilot, "plan")
+        form = main_screen(app).form
+        await wait_for(pilot, lambda: form.drawn and form.data.prompt == "plan")
+        await pilot.pause()
+        heads = [w for w in form.query(".form-head") if w.display]
+        rows = [w.region.y for w in heads]
+        params = rows[: len(form.data.params)]
+        assert params == list(range(params[0], params[0] + len(params))), rows
+        settings = rows[len(form.data.params) + 1 :]  # after the model's own row
+        assert settings == list(range(settings[0], settings[0] + len(settings))), rows
+        assert rows[len(form.data.params) + 1] == rows[len(form.data.params)] + 1, rows
