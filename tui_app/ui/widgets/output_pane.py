@@ -203,10 +203,13 @@ The selected prompt's answer: live while it runs, then the stored output.
 
             # The first document goes in the constructor: Markdown renders it when mounted
             # (an update() before that would be overwritten).
+            view = self.query_one("#view-output")
+            if not view.is_attached:  # the app is closing (a quit right at the first frame)
+                return
             self._markdown = Markdown(text, id="rendered")
             self._markdown_text = text
             self._md_scroll = VerticalScroll(self._markdown, id="rendered-scroll")
-            self.query_one("#view-output").mount(self._md_scroll)
+            view.mount(self._md_scroll)
             return
         self._md_scroll.display = True
         self._md_scroll.scroll_home(animate=False)
