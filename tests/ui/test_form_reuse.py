@@ -128,3 +128,27 @@ async def test_narrow_form_rows_are_one_line_each_whatever_their_length(write_co
         settings = rows[len(form.data.params) + 1 :]  # after the model's own row
         assert settings == list(range(settings[0], settings[0] + len(settings))), rows
         assert rows[len(form.data.params) + 1] == rows[len(form.data.params)] + 1, rows
+
+
+async def test_keys_are_answered_while_a_big_file_loads(tmp_path: Path) -> None:
+    """The dependency graph of a 1,000-prompt file is built in a thread after the first frame:
+    moving through the tree works before it is done (the graph takes a second or more at this size)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from scale import generate
+
+    path = tmp_path / "big.aiconfig.json"
+    path.write_text(generate(1000), encoding="utf-8")
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = main_screen(app)
+        await wait_for(pilot, lambda: screen.selected == "step-0", what="the first frame")
+        # keys as the terminal sends them (Pilot's press would wait for an idle CPU, which the
+        # graph's thread keeps busy)
+        app.simulate_key("down")
+        app.simulate_key("down")
+        await wait_for(pilot, lambda: screen.selected == "step-2", what="two keys answered")
+        assert screen.form.data is not None and screen.form.data.prompt == "step-2"
+        assert not screen.engine_ready  # answered while the graph was still being built
+        await wait_for(pilot, lambda: screen.engine_ready, timeout=120, what="the graph")
