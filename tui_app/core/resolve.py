@@ -360,6 +360,13 @@ def resolve(
     )
 
 
+def batch(config: AIConfig, params: dict[str, Any] | None = None) -> _Session:
+    """One resolution context for many prompts of a document that does not change meanwhile
+    (pass it to :func:`resolve` as ``_session``): the same-model index and the chat-history
+    messages are built once, not once per prompt, which made resolving every prompt quadratic."""
+    return _Session(config, default_engine(), dict(params or {}), None)
+
+
 def resolve_all(config: AIConfig, **kwargs: Any) -> dict[str, ResolvedRequest | PromptTuiError]:
     """Resolve every prompt; errors are returned in place (used by validate and the bench)."""
     out: dict[str, ResolvedRequest | PromptTuiError] = {}

@@ -122,9 +122,11 @@ def provenance(
     settings: dict[str, Any] | None = None,
     outputs: Outputs | None = None,
     request: ResolvedRequest | None = None,
+    batch: Any = None,
 ) -> Provenance:
     """The provenance of the request ``name`` would send (raises PromptTuiError when it cannot
-    be built at all, e.g. a template syntax error). ``request``: that request, when known."""
+    be built at all, e.g. a template syntax error). ``request``: that request, when known;
+    ``batch``: a :func:`.resolve.batch` shared by the prompts of one pass over the document."""
     if request is None:
         request = resolve(
             config,
@@ -134,6 +136,7 @@ def provenance(
             settings=settings,
             outputs=outputs,
             allow_missing=True,
+            _session=batch,
         )
     prompt = config.prompt(name)
     # provenance is stored in the history: a secret-looking setting is kept as a digest only,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .config import AIConfig, load
 from .errors import PromptTuiError
 from .graph import DependencyGraph
-from .resolve import ParamInfo, parameter_table
+from .resolve import ParamInfo, batch, parameter_table
 from .runs import Overrides, PromptResult, PromptStatus, Run, RunMode, RunState
 
 if TYPE_CHECKING:
@@ -359,9 +359,10 @@ class Workspace:
             if not kept:
                 self.saved_revision = self.revision
         graph = self.graph
+        shared = batch(new, self.params)
         for prompt in new.prompts:  # outputs of unknown origin: fresh as of now, like at open
             if prompt.output_text is not None and prompt.name not in self._produced:
-                now = safe_provenance(new, prompt.name, graph, params=self.params)
+                now = safe_provenance(new, prompt.name, graph, params=self.params, batch=shared)
                 if isinstance(now, Provenance):
                     self._produced[prompt.name] = _Produced(now, prompt.output_text)
         return tuple(kept)
@@ -503,6 +504,7 @@ class Workspace:
             self._baselines_taken = True
             graph = self.graph
         known = self._history_provenance()
+        shared = batch(self.document, self.params)
         for prompt in self.document.prompts:
             text = prompt.output_text
             if text is None or prompt.name in self._produced:
@@ -511,7 +513,9 @@ class Workspace:
             if found is not None and found.text == text:
                 self._produced[prompt.name] = found
                 continue
-            now = safe_provenance(self.document, prompt.name, graph, params=self.params)
+            now = safe_provenance(
+                self.document, prompt.name, graph, params=self.params, batch=shared
+            )
             if isinstance(now, Provenance):
                 self._produced[prompt.name] = _Produced(now, text)
 
@@ -545,8 +549,9 @@ class Workspace:
         except PromptTuiError:
             order = list(self.document.prompt_names)
         states: dict[str, PromptState] = {}
+        shared = batch(self.document, self.params)
         for name in order:
-            states[name] = self._state(name, graph, states)
+            states[name] = self._state(name, graph, states, shared)
         if names is None:
             return {n: states[n] for n in self.document.prompt_names if n in states}
         return {n: states[n] for n in names if n in states}
@@ -554,10 +559,14 @@ class Workspace:
     def state(self, name: str) -> PromptState:
         graph = self.graph
         upstream = {} if graph.cycle else self.states(graph.upstream(name))
-        return self._state(name, graph, upstream)
+        return self._state(name, graph, upstream, batch(self.document, self.params))
 
     def _state(
-        self, name: str, graph: DependencyGraph, upstream: dict[str, PromptState]
+        self,
+        name: str,
+        graph: DependencyGraph,
+        upstream: dict[str, PromptState],
+        shared: Any,
     ) -> PromptState:
         from .staleness import ReasonKind, StaleReason, reasons, safe_provenance
 
@@ -581,7 +590,7 @@ class Workspace:
         why: list[StaleReason] = []
         produced = self._produced.get(name)
         if produced is not None:
-            now = safe_provenance(self.document, name, graph, params=self.params)
+            now = safe_provenance(self.document, name, graph, params=self.params, batch=shared)
             if isinstance(now, StaleReason):
                 why.append(now)
             else:
