@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:  # annotations only: the event classes are not needed to draw the first frame
     from .events import Usage
     from .request import ResolvedRequest
-    from .staleness import Provenance
+    from .staleness import Provenance, StaleReason
 
 RunMode = Literal["one", "with_deps", "all"]
 
@@ -181,3 +181,31 @@ class Run:
         else:
             what = f"{self.target} with dependencies"
         return f"{self.label}: {what}" if self.label else what
+
+
+@dataclass(frozen=True)
+class PromptState:
+    """A prompt as the engine sees it now: its status, and why when it is stale, failed or
+    blocked. The one answer the tree, the output pane and `prompt-tui status` all show."""
+
+    name: str
+    status: PromptStatus
+    reasons: tuple[StaleReason, ...] = ()
+    error: str | None = None  # failed: the error; blocked: why
+    has_output: bool = False
+
+    @property
+    def detail(self) -> str:
+        if self.reasons:
+            return "; ".join(str(r) for r in self.reasons)
+        return self.error or ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "prompt": self.name,
+            "status": self.status.value,
+            "label": self.status.label,
+            "reasons": [r.to_json() for r in self.reasons],
+            "error": self.error,
+            "has_output": self.has_output,
+        }

@@ -24,7 +24,15 @@ from .config import AIConfig, load
 from .errors import PromptTuiError
 from .graph import DependencyGraph
 from .resolve import ParamInfo, batch, parameter_table
-from .runs import Overrides, PromptResult, PromptStatus, Run, RunMode, RunState
+from .runs import (
+    Overrides,
+    PromptResult,
+    PromptState,
+    PromptStatus,
+    Run,
+    RunMode,
+    RunState,
+)
 
 if TYPE_CHECKING:
     # Runs, staleness and the runner are imported when first used, after the first frame (their
@@ -35,34 +43,6 @@ if TYPE_CHECKING:
     from .reload import ReloadResult
     from .runner import Runner
     from .staleness import Provenance, StaleReason
-
-
-@dataclass(frozen=True)
-class PromptState:
-    """A prompt as the engine sees it now: its status, and why when it is stale, failed or
-    blocked. The one answer the tree, the output pane and `prompt-tui status` all show."""
-
-    name: str
-    status: PromptStatus
-    reasons: tuple[StaleReason, ...] = ()
-    error: str | None = None  # failed: the error; blocked: why
-    has_output: bool = False
-
-    @property
-    def detail(self) -> str:
-        if self.reasons:
-            return "; ".join(str(r) for r in self.reasons)
-        return self.error or ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "prompt": self.name,
-            "status": self.status.value,
-            "label": self.status.label,
-            "reasons": [r.to_json() for r in self.reasons],
-            "error": self.error,
-            "has_output": self.has_output,
-        }
 
 
 @dataclass
@@ -609,13 +589,3 @@ class Workspace:
         return PromptState(
             name, PromptStatus.CACHED if cached else PromptStatus.DONE, has_output=True
         )
-
-
-async def drain(events: AsyncIterator[RunEvent]) -> list[RunEvent]:
-    """Collect a run's events (tests and scripts)."""
-    return [event async for event in events]
-
-
-def run_sync(workspace: Workspace, run: Run) -> list[RunEvent]:
-    """Execute a run on a private event loop (CLI helpers that need no streaming)."""
-    return asyncio.run(drain(workspace.execute(run)))
