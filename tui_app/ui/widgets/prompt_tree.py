@@ -64,7 +64,6 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         self._deps: Callable[[str], list[tuple[str, bool]]] = lambda name: []
         self._frame = 0
         self._prompt_nodes: dict[str, list[TreeNode[str]]] = {}
-        self._colors: dict[str, Style] = {}  # status -> its theme colour (refresh_all resets it)
         self.widest_label = 0  # cells the widest top-level label needs (see label_width)
 
     def configure(
@@ -146,12 +145,6 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
                 child.allow_expand = False
 
     # --- labels -------------------------------------------------------------------------------
-    def _color(self, status: str) -> Style:
-        color = self._colors.get(status)
-        if color is None:
-            color = self._colors[status] = theme_style(self.app, f"status-{status}", "foreground")
-        return color
-
     def _base_cells(self, node: TreeNode[str]) -> int:
         """Cells of a label without its status word (icon, name, model)."""
         label = node.label
@@ -161,7 +154,7 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
 
     def label_for(self, name: str, context: bool = False) -> Text:
         status = self._status(name)
-        color = self._color(status)
+        color = theme_style(self.app, f"status-{status}", "foreground")  # parsed once
         icon = (
             SPINNER[self._frame % len(SPINNER)] if status == "running" else ICONS.get(status, "?")
         )
@@ -195,7 +188,6 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
             node.set_label(self.label_for(name, context))
 
     def refresh_all(self) -> None:
-        self._colors = {}  # the theme may have changed
         for name in self._prompt_nodes:
             self.refresh_prompt(name)
 
