@@ -71,9 +71,21 @@ def _modal(keys: tuple[str, ...], screen: str) -> Any:
             await pilot.pause(0.02)
         await pilot.pause(0.6)
         await finite_workers_done(pilot.app)
+        steady_cursors(pilot.app)
         await pilot.pause()
 
     return run_before
+
+
+def steady_cursors(app: Any) -> None:
+    """A blinking cursor is drawn or not depending on when the frame is taken (it flipped a
+    model-picker snapshot on a loaded CI machine): keep every cursor on the screen drawn. A
+    TextArea caches its lines under a key that ignores the cursor once it stops blinking, so the
+    line drawn in the blink's "off" phase would stay: notify_style_update empties that cache."""
+    for widget in app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
+        widget.notify_style_update()
+        widget.refresh()
 
 
 def test_help(snap_compare: Any, snapshot_app: Any) -> None:
@@ -111,14 +123,7 @@ def test_model_picker(snap_compare: Any, snapshot_app: Any) -> None:
 
 
 def test_template_editor(snap_compare: Any, snapshot_app: Any) -> None:
-    async def run_before(pilot: Any) -> None:
-        from textual.widgets import TextArea
-
-        await _modal(("e",), "TemplateEditorScreen")(pilot)
-        # a blinking cursor is drawn or not depending on when the frame is taken: keep it on
-        pilot.app.screen.query_one(TextArea).cursor_blink = False
-        await pilot.pause()
-
+    run_before = _modal(("e",), "TemplateEditorScreen")
     assert snap_compare(snapshot_app, terminal_size=(120, 36), run_before=run_before)
 
 
