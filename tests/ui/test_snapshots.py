@@ -173,3 +173,96 @@ def test_run_in_progress(snap_compare: Any, snapshot_app: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(snapshot_app, terminal_size=(120, 36), run_before=run_before)
+
+
+def test_history_view(
+    snap_compare: Any, snapshot_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history view (`5`) of a prompt with three earlier runs, one of them failed. The runs
+    are written to the real history file first, with fixed times read in UTC."""
+    import time
+
+    from tui_app.core.history import History, RunRecord
+    from tui_app.core.paths import history_path
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    start = 1_795_000_000.0  # 2026-11-18, a fixed moment
+    runs = [
+        ("finished", "echo", "Day one: Alfama and a long lunch.\nDay two: Belém.", None, 0.41, 12),
+        ("failed", "openai/gpt-4o-mini", None, "429 Too Many Requests", 1.9, None),
+        ("finished", "mock", "Day one: a market. Day two: Sintra by train.", None, 0.05, 9),
+    ]
+    with History(history_path(create_dir=True)) as history:
+        for index, (status, model, text, error, latency, tokens) in enumerate(runs):
+            at = start + index * 3600
+            history.record(
+                RunRecord(
+                    run_id=f"r{index}",
+                    config_path=str(FIXTURES / "snapshot.aiconfig.json"),
+                    prompt="itinerary",
+                    status=status,
+                    model=model,
+                    output_text=text,
+                    error=error,
+                    latency=latency,
+                    tokens_out=tokens,
+                    started_at=at,
+                    ended_at=at + latency,
+                )
+            )
+
+    async def run_before(pilot: Any) -> None:
+        from textual.widgets import DataTable
+
+        await settled(pilot)
+        await pilot.press("down", "down", "5")
+        for _ in range(300):
+            tables = pilot.app.screen.query("#history-table").results(DataTable)
+            if any(table.row_count == 3 for table in tables):
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.3)
+
+    try:
+        assert snap_compare(snapshot_app, terminal_size=(120, 36), run_before=run_before)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_keys_screen(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keys screen (`k`): one key in the keyring (masked), the rest missing."""
+    from tests.support.memory_keyring import MemoryKeyring
+    from tui_app.core.keys import KeyStore
+
+    monkeypatch.chdir(FIXTURES)
+    store = KeyStore(environ={}, backend=MemoryKeyring())
+    store.set("openai", "sk-snapshot-0123456789abcdefWXYZ")
+    app = make_app("snapshot.aiconfig.json", keys=store)
+
+    async def run_before(pilot: Any) -> None:
+        await settled(pilot)
+        await pilot.press("k")
+        for _ in range(300):
+            screen = pilot.app.screen
+            if getattr(screen, "keyring_usable", None) is not None:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.3)
+        await finite_workers_done(pilot.app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+
+
+def test_compare_setup(snap_compare: Any, snapshot_app: Any) -> None:
+    assert snap_compare(
+        snapshot_app, terminal_size=(120, 36), run_before=_modal(("c",), "CompareSetupScreen")
+    )
+
+
+def test_new_prompt_dialog(snap_compare: Any, snapshot_app: Any) -> None:
+    assert snap_compare(
+        snapshot_app, terminal_size=(120, 36), run_before=_modal(("n",), "AskTextScreen")
+    )

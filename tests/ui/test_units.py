@@ -114,3 +114,18 @@ def test_bad_theme_files_are_reported_not_fatal(tmp_path: Path) -> None:
     assert any(t.name == "prompt-dark" for t in themes)  # the built-in fallback
     with pytest.raises(ThemeFileError):
         theme_from_mapping(["not", "a", "mapping"])
+
+
+@pytest.mark.parametrize(
+    ("width", "shows"),
+    [(0, " 5 History "), (48, " 5 History "), (40, " 5 Hist "), (20, " 5 ")],
+)
+def test_view_tabs_shorten_to_fit_the_pane(width: int, shows: str) -> None:
+    """Every view's key stays visible: at 120 columns the full strip lost "5 History"."""
+    from textual.markup import to_content
+
+    from tui_app.ui.widgets.output_pane import tab_strip
+
+    plain = to_content(tab_strip("json", width)).plain
+    assert shows in plain and " 1 " in plain and " 3 " in plain
+    assert width == 0 or len(plain) <= width

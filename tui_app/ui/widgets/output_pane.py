@@ -31,16 +31,56 @@ TAB_TITLES = {
 }
 
 
-def _tab_strip(active: str) -> str:
-    """The view names with their keys; a click on one switches to it."""
+SHORT_TAB_TITLES = {
+    "output": "Out",
+    "request": "Req",
+    "json": "JSON",
+    "info": "Info",
+    "history": "Hist",
+}
+
+
+def tab_strip(active: str, width: int = 0) -> str:
+    """The view names with their keys, as much of them as fits ``width`` cells (0: unknown, all
+    of it); a click on one switches to it. At 120 columns the output pane is ~46 cells wide and
+    the full strip (52) lost "History"; keys alone are the last resort."""
+    variants = [(TAB_TITLES, " "), (TAB_TITLES, ""), (SHORT_TAB_TITLES, ""), (None, "")]
+    for titles, joiner in variants:
+        names = [
+            f" {index} {titles[name]} " if titles else f" {index} "
+            for index, name in enumerate(TABS, start=1)
+        ]
+        if not width or sum(map(len, names)) + len(joiner) * (len(names) - 1) <= width:
+            break
     parts = []
-    for index, name in enumerate(TABS, start=1):
-        title = f" {index} {TAB_TITLES[name]} "
+    for name, title in zip(TABS, names, strict=True):
         if name == active:
             parts.append(f"[reverse bold]{title}[/]")
         else:
             parts.append(f"[@click=screen.tab('{name}')]{title}[/]")
-    return " ".join(parts)
+    return joiner.join(parts)
+
+
+class TabStrip(Static):
+    """The strip of view names above the output; shortened to fit when the pane is narrow."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        self.active = "output"
+        self._strip = tab_strip(self.active)
+        super().__init__(self._strip, id=id)
+
+    def show(self, active: str) -> None:
+        self.active = active
+        self._redraw()
+
+    def on_resize(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        strip = tab_strip(self.active, self.size.width)
+        if strip != self._strip:  # a resize that keeps the same strip costs no repaint
+            self._strip = strip
+            self.update(strip)
 
 
 class OutputPane(Vertical):
@@ -70,7 +110,7 @@ The selected prompt's answer: live while it runs, then the stored output.
         self._tab = "output"  # the view shown; each view is a container, the others hidden
 
     def compose(self) -> ComposeResult:
-        yield Static(_tab_strip("output"), id="view-tabs")
+        yield TabStrip(id="view-tabs")
         with Vertical(id="view-output", classes="view"):
             yield Static("", id="output-note", markup=False)
             yield StreamView(id="stream")
@@ -118,7 +158,8 @@ The selected prompt's answer: live while it runs, then the stored output.
             table: DataTable[str] = DataTable(
                 id="history-table", cursor_type="row", zebra_stripes=True
             )
-            table.add_columns("when", "status", "model", "latency", "tokens", "output")
+            # the output right after the status: in a 46-cell pane it is what tells runs apart
+            table.add_columns("when", "status", "output", "model", "latency", "tokens")
             note = Static("", id="history-note", markup=False)
             self._container("history").mount(note, table)
             self._views.update({"history-table": table, "history-note": note})
@@ -136,7 +177,7 @@ The selected prompt's answer: live while it runs, then the stored output.
         for view in self.query(".view").results(Vertical):
             view.display = view is shown
         self._tab = name
-        self.query_one("#view-tabs", Static).update(_tab_strip(name))
+        self.query_one("#view-tabs", TabStrip).show(name)
 
     # --- output -------------------------------------------------------------------------------
     @property
@@ -300,20 +341,28 @@ The selected prompt's answer: live while it runs, then the stored output.
 
 
 def _history_row(record: Any) -> tuple[str, ...]:
+    """One history row: a run of today shows its time only, an older one its date and minute;
+    a failed run shows its error where the output would be."""
     import time
 
     started = getattr(record, "started_at", None)
-    when = time.strftime("%m-%d %H:%M:%S", time.localtime(started)) if started else "?"
+    if not started:
+        when = "?"
+    else:
+        today = time.localtime()[:3]
+        at = time.localtime(started)
+        when = time.strftime("%H:%M:%S" if at[:3] == today else "%m-%d %H:%M", at)
     latency = getattr(record, "latency", None)
     tokens_out = getattr(record, "tokens_out", None)
-    text = record_text(record) or ""
+    error = getattr(record, "error", None)
+    text = record_text(record) or (f"error: {error}" if error else "")
     return (
         when,
         str(getattr(record, "status", "")),
+        text.replace("\n", " ")[:32],
         str(getattr(record, "model", "") or ""),
         f"{latency:.2f}s" if isinstance(latency, (int, float)) else "",
         str(tokens_out) if tokens_out is not None else "",
-        text.replace("\n", " ")[:40],
     )
 
 
