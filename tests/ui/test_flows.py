@@ -414,3 +414,26 @@ async def test_history_row_shows_an_earlier_output(three_step: Path) -> None:
         await wait_for(pilot, lambda: main_screen(app).output.active_tab == "output")
         assert "owls" in main_screen(app).output.stream.text
         assert "history:" in str(main_screen(app).query_one("#output-note").render())
+
+
+async def test_a_broken_file_loads_when_it_is_saved_fixed(tmp_path: Path) -> None:
+    """No key needed: the error screen watches the file, as the main screen does; a save that
+    is still broken shows the new error, a save that parses opens the main screen."""
+    path = tmp_path / "broken.aiconfig.json"
+    path.write_text('{\n  "name": "x",\n  "prompts": [\n    {"name": "a", "input": }\n  ]\n}\n')
+    app = make_app(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert isinstance(app.screen, LoadErrorScreen)
+        await pilot.pause(0.3)  # the watcher is up
+        path.write_text('{\n  "name": "x",\n  "prompts": [\n    {"name": "a"\n  ]\n}\n')
+
+        def message() -> str:
+            return str(app.screen.query_one("#load-error-message").render())
+
+        await wait_for(pilot, lambda: f"{path}:5" in message(), what="the new error shown")
+        path.write_text(json.dumps(chain([{"name": "a", "input": "fixed"}])))
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "MainScreen", what="reloaded")
+        await ready(pilot)
+        assert main_screen(app).selected == "a"
+        watching = [w for w in app.workers if w.group == "watch" and not w.is_finished]
+        assert [w.node for w in watching] == [app.screen]  # the main screen only

@@ -264,7 +264,7 @@ class PromptTuiApp(App[int]):
         return ids
 
     def action_reload(self) -> None:
-        """Load the file again (from the load error screen)."""
+        """Load the file again (from the load error screen: `r`, or a save seen by its watcher)."""
         self._load()
         if self.session is None:
             screen: Any = self.screen
@@ -274,7 +274,9 @@ class PromptTuiApp(App[int]):
             return
         from .screens.main import MainScreen
 
-        self.push_screen(MainScreen(self.session, self.config_path))
+        self.push_screen(
+            MainScreen(self.session, self.config_path)
+        )  # the error screen stops watching
         self.notify(f"Loaded {self.config_path}")
 
     # --- runs ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -40,7 +41,7 @@ class LoadErrorScreen(Screen[None]):
 ### The config could not be loaded
 
 The message names the file, the line and column, and where in the document the problem is.
-Fix it in your editor, then press `r` to load it again. `q` quits.
+Fix it in your editor: the file is loaded again when it is saved (or press `r`). `q` quits.
 """
 
     BINDINGS = [
@@ -52,6 +53,31 @@ Fix it in your editor, then press `r` to load it again. `q` quits.
         super().__init__(id="load-error-screen")
         self.path = path
         self.error = error
+
+    def on_mount(self) -> None:
+        self._watch_file()
+
+    @work(group="watch", exclusive=True, description="watch the broken file for a fix")
+    async def _watch_file(self) -> None:
+        """A save of the file loads it again, as the main screen's live reload would."""
+        from ...core.watch import ConfigWatcher, FileEventKind, digest_of
+
+        try:  # the bytes that failed: not a change to report
+            seen: str | None = digest_of(Path(self.path).read_bytes())
+        except OSError:
+            seen = None
+        watcher = ConfigWatcher(self.path, known_digest=lambda: seen)
+        try:
+            async for event in watcher.events():
+                if event.kind is FileEventKind.CHANGED:
+                    seen = event.digest
+                    self.app.call_later(self.app.run_action, "reload")
+        finally:
+            watcher.stop()
+
+    def on_screen_suspend(self) -> None:
+        """The main screen is on top once the file loads: from then on it watches the file."""
+        self.workers.cancel_group(self, "watch")
 
     def show_error(self, error: Exception) -> None:
         self.error = error
@@ -75,5 +101,8 @@ Fix it in your editor, then press `r` to load it again. `q` quits.
                             heading += f"  ({location})"
                         yield Static(heading, classes="load-error-where")
                         yield Static(snippet, classes="load-error-snippet")
-            yield Static("Fix the file, then press r to reload; q quits.", id="load-error-hint")
+            yield Static(
+                "Fix the file: it loads again when saved (r reloads now; q quits).",
+                id="load-error-hint",
+            )
         yield Footer()
