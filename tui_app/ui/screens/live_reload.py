@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 class LiveReloadMixin:
     """Mixed into MainScreen (which provides session, app, selected, notify, select(),
-    prompt_tree, form, refresh_stale(), refresh_header(), query_one(), post_message())."""
+    prompt_tree, form, refresh_stale(), refresh_header(), say_file_warnings(), query_one(), ...)."""
 
     session: Any
     app: Any
@@ -38,6 +38,7 @@ class LiveReloadMixin:
     refresh_stale: Any
     refresh_header: Any
     fit_tree_width: Any
+    say_file_warnings: Any
     query_one: Any
     query: Any
     mount: Any
@@ -184,6 +185,7 @@ class LiveReloadMixin:
             self.form.show(None)
         lines = [result.summary(), *result.stale_lines()[:6]]
         self.notify("\n".join(lines), title="Reloaded from disk", timeout=6)
+        self.say_file_warnings()
         self.refresh_stale()
         self.prompt_tree.refresh_all()
         self.refresh_header()

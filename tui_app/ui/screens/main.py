@@ -138,7 +138,21 @@ target runs again, and only prompts whose request changed are sent.
         self.output.markdown_allowed = True
         if self.selected is not None:
             self.show_selected_output()  # rendered Markdown is allowed now
+        self.say_file_warnings()
         self._build_graph()
+
+    def say_file_warnings(self) -> None:
+        """What loaded but deserves a look (a key written twice: the last one wins), in one
+        notification with each place: `prompt-tui validate` lists them too."""
+        warnings = [str(w) for w in self.config.warnings]
+        if warnings:
+            more = (
+                f"\n… and {len(warnings) - 3} more (prompt-tui validate)"
+                if len(warnings) > 3
+                else ""
+            )
+            title = "File warning" if len(warnings) == 1 else "File warnings"
+            self.notify("\n".join(warnings[:3]) + more, title=title, severity="warning", timeout=10)
 
     @work(thread=True, exclusive=True, group="graph", description="build the dependency graph")
     def _build_graph(self) -> None:

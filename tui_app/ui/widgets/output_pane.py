@@ -294,6 +294,7 @@ The selected prompt's answer: live while it runs, then the stored output.
             lines.append(f"settings: {settings}")
         if getattr(request, "missing", None):
             lines.append("missing (rendered empty in this preview): " + ", ".join(request.missing))
+        lines += [f"note: {note}" for note in getattr(request, "notes", ())]  # what is left out
         for message in request.messages:
             lines.append("")
             lines.append(f"── {message.get('role', '?')} " + "─" * 30)
