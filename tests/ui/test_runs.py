@@ -160,3 +160,41 @@ async def test_a_prompts_setting_never_leaks_into_the_next_selected_prompt(
             await pilot.pause(0.3)
             assert app.config.prompt("big").model_settings == {}
             assert app.workspace.document.prompt("big").metadata.get("model") is None
+
+
+async def test_the_footer_shows_cancel_while_running_and_is_rebuilt_only_then(
+    write_config: Any, monkeypatch: Any
+) -> None:
+    """ "Cancel" appears when a run starts and goes when it ends; the footer is not rebuilt for
+    each prompt's event (each rebuild held the event loop ~20 ms: a re-run after a save waited
+    for ten of them before its request went out)."""
+    from textual.widgets import Footer
+
+    rebuilds: list[int] = []
+    recompose = Footer.recompose
+
+    async def counted(self: Footer) -> None:
+        rebuilds.append(1)
+        await recompose(self)
+
+    monkeypatch.setattr(Footer, "recompose", counted)
+    prompts: list[dict[str, Any]] = [{"name": f"p{n}", "input": f"step {n}"} for n in range(5)]
+    slow = {"model": {"name": "mock", "settings": {"response": "late and slow", "delay": 30}}}
+    prompts.append({"name": "last", "input": "the slow one", "metadata": slow})
+    app = make_app(write_config(chain(prompts)))  # chat context: one after the other
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(pilot)
+
+        def shown() -> list[str]:
+            return [str(key.description) for key in app.screen.query("FooterKey")]
+
+        assert "Cancel" not in shown()
+        before = len(rebuilds)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: status(app, "last") == "running", what="five done")
+        await wait_for(pilot, lambda: "Cancel" in shown(), what="cancel shown while running")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: status(app, "last") == "cancelled", what="cancelled")
+        await wait_for(pilot, lambda: "Cancel" not in shown(), what="cancel gone after the run")
+        await pilot.pause(0.2)
+        assert len(rebuilds) - before <= 2  # cancel shown, cancel gone (was one per event)

@@ -62,6 +62,7 @@ target runs again, and only prompts whose request changed are sent.
         self._stale_timer: Any = None
         self._history_prompt: str | None = None
         self._live_shown: str | None = None  # the prompt whose live stream the output pane shows
+        self._cancel_shown = False  # what check_action last told the footer about "cancel"
         self.form_ready = True  # kept for the benchmark's probe: the form is drawn at compose
         self.engine_ready = False  # the graph is built too: dependencies, staleness, runs
 
@@ -178,10 +179,13 @@ target runs again, and only prompts whose request changed are sent.
         self.app.call_from_thread(self.refresh_stale)
 
     def refresh_header(self) -> None:
-        header = self.query_one(AppHeader)
-        header.set_title(self.config.name, self.path, self.session.dirty)
-        header.set_state(run_state(self.session))
-        header.set_watch(self.watch_state())
+        self.query_one(AppHeader).show(
+            name=self.config.name,
+            path=self.path,
+            dirty=self.session.dirty,
+            state=run_state(self.session),
+            watch=self.watch_state(),
+        )
 
     def fit_tree_width(self) -> None:
         """The tree pane as wide as its labels (see layout.tree_pane_width)."""
@@ -345,13 +349,14 @@ target runs again, and only prompts whose request changed are sent.
         event = message.event
         if isinstance(event, ev.RunDone | ev.Refused):
             self.refresh_header()
+            self._sync_cancel_key()
             return
         name = event.prompt
         self.prompt_tree.refresh_prompt(name)
         self.refresh_header()
         settled = isinstance(event, ev.Finished | ev.Cached | ev.Failed | ev.Blocked | ev.Cancelled)
         if settled or isinstance(event, ev.Queued):
-            self.refresh_bindings()
+            self._sync_cancel_key()
         if isinstance(event, ev.Failed):
             self.notify(event.error, title=f"{name} failed", severity="error", timeout=8)
         if isinstance(
@@ -559,3 +564,12 @@ target runs again, and only prompts whose request changed are sent.
             # Shown only while something runs: the footer keeps its room for keys that work.
             return bool(self.session.active())
         return True
+
+    def _sync_cancel_key(self) -> None:
+        """Refresh the bindings only when "cancel" appears or goes: each refresh recomposes the
+        footer (~20 ms of the event loop), and a re-run after a save sent ten in a row, which
+        held the re-run's request back (measured: ~100 ms of a 170 ms save-to-request)."""
+        shown = bool(self.session.active())
+        if shown != self._cancel_shown:
+            self._cancel_shown = shown
+            self.refresh_bindings()

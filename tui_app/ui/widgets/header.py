@@ -22,19 +22,12 @@ class AppHeader(Static):
         self._state = ""
         self._watch = ""
         self._title: tuple[str, str] = ("", "")
+        self._drawn: tuple[object, ...] | None = None  # what the line shows now
 
-    def set_title(self, name: str, path: str, dirty: bool) -> None:
-        self._title = (name, path)
-        self._dirty = dirty
-        self._redraw()
-
-    def set_state(self, state: str) -> None:
-        self._state = state
-        self._redraw()
-
-    def set_watch(self, state: str) -> None:
-        """Live reload: whether a save re-runs the last target (``w`` toggles it)."""
-        self._watch = state
+    def show(self, *, name: str, path: str, dirty: bool, state: str, watch: str) -> None:
+        """Everything the header says, drawn once and only when something changed: a run
+        refreshes the header on each prompt's event."""
+        self._title, self._dirty, self._state, self._watch = (name, path), dirty, state, watch
         self._redraw()
 
     def on_resize(self) -> None:
@@ -73,8 +66,12 @@ class AppHeader(Static):
         shown = f"⟳ {state} (w) " if self._width >= 100 else f"⟳ {state.split()[-1]} "
         return Text(shown, style=self.get_component_rich_style("header--watch"), no_wrap=True)
 
-    def _redraw(self) -> None:
+    def _redraw(self, *, restyled: bool = False) -> None:
         """Title on the left, cut first (its folders, then its name); state and watch right."""
+        drawn = (self._title, self._dirty, self._state, self._watch, self._width)
+        if drawn == self._drawn and not restyled:
+            return
+        self._drawn = drawn
         right = Text.assemble(self.state_text, self.watch_text)
         title = self.title_text
         room = max(0, self._width - right.cell_len)
@@ -87,4 +84,4 @@ class AppHeader(Static):
         """Colours come from the theme (component styles): drawn again when they change."""
         super().notify_style_update()
         if self.is_mounted:  # after the restyle (component styles come after this call)
-            self.call_later(self._redraw)
+            self.call_later(self._redraw, restyled=True)
