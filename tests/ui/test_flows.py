@@ -427,8 +427,8 @@ async def test_a_broken_file_loads_when_it_is_saved_fixed(tmp_path: Path) -> Non
         await pilot.pause(0.3)  # the watcher is up
         path.write_text('{\n  "name": "x",\n  "prompts": [\n    {"name": "a"\n  ]\n}\n')
 
-        def message() -> str:
-            return str(app.screen.query_one("#load-error-message").render())
+        def message() -> str:  # "" while the screen recomposes with the new error
+            return "".join(str(w.render()) for w in app.screen.query("#load-error-message"))
 
         await wait_for(pilot, lambda: f"{path}:5" in message(), what="the new error shown")
         path.write_text(json.dumps(chain([{"name": "a", "input": "fixed"}])))

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from ..widgets.line_input import LineInput
+
 
 class AskTextScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
@@ -32,7 +34,7 @@ class AskTextScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Input(self.value, placeholder=self.placeholder, id="ask-input")
+            yield LineInput(self.value, placeholder=self.placeholder, id="ask-input")
             yield Static("enter: OK   escape: cancel", classes="dialog-hint", id="ask-hint")
 
     @on(Input.Submitted)

@@ -15,6 +15,7 @@ from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.compare import MAX_COLUMNS, MIN_COLUMNS, Column, ColumnSpecError
+from ..widgets.line_input import LineInput
 from .model_picker import model_options
 
 
@@ -64,7 +65,7 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
         with Vertical(classes="dialog picker", id="compare-setup"):
             yield Static(f"Compare models on [b]{escape(self.prompt)}[/b]", classes="dialog-title")
             yield Static("", id="compare-columns")
-            yield Input(placeholder="model [key=value ...]", id="compare-model")
+            yield LineInput(placeholder="model [key=value ...]", id="compare-model")
             yield OptionList(id="compare-options")
             chain = Checkbox(
                 escape(f"chain mode: also run {', '.join(self.downstream)}")

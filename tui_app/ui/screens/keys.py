@@ -26,6 +26,7 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 from ...core.errors import PromptTuiError
 from ...core.keys import BackendStatus, KeyStore, KeyStoreError, backend_in_words, mask
 from ...core.preflight import KeyNeed, common_key_needs, config_key_needs, find_key
+from ..widgets.line_input import LineInput
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class KeyInputScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Input(password=True, placeholder="paste the key", id="key-input")
+            yield LineInput(password=True, placeholder="paste the key", id="key-input")
             yield Static(
                 "enter: store in the OS keyring   escape: cancel",
                 classes="dialog-hint",

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..widgets.line_input import LineInput
+
 
 class ModelPickerScreen(ModalScreen[str | None]):
     HELP = """\
@@ -46,7 +48,7 @@ Type to filter, `↓`/`↑` to move, `enter` to choose. Anything typed can be us
                 f"Model for [b]{self.prompt}[/b]  (now: {self.current or 'none'})",
                 classes="dialog-title",
             )
-            yield Input(placeholder="filter, or type any model name", id="model-filter")
+            yield LineInput(placeholder="filter, or type any model name", id="model-filter")
             yield OptionList(id="model-options")
             yield Static("enter: choose   escape: cancel", classes="dialog-hint")
 

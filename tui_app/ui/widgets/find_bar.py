@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.widgets import Input
 
 from ..messages import PromptSelected
+from .line_input import LineInput
 
 
 def best_match(query: str, names: list[str]) -> str | None:
@@ -37,7 +38,7 @@ def _letters_in_order(needle: str, text: str) -> bool:
     return True
 
 
-class FindBar(Input):
+class FindBar(LineInput):
     HELP = """\
 ### Find a prompt
 

@@ -11,11 +11,18 @@ from __future__ import annotations
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
+from .line_input import LineInput
+
 
 def set_value(field: Input, text: str) -> None:
-    """Set an input's text unless it already shows it (each change repaints and posts Changed)."""
+    """Set an input's text unless it already shows it (each change repaints and posts Changed).
+
+    A field the user is not in shows the start of its new text: an input keeps its cursor, and
+    with it its view, from the text it showed before (the middle of another prompt's value)."""
     if field.value != text:
         field.value = text
+        if not field.has_focus:
+            field.cursor_position = 0
 
 
 def _mount_into(parent: Widget, child: Widget, after: Widget | None = None) -> None:
@@ -34,7 +41,7 @@ class ParamSlot:
     def __init__(self, index: int, *, readonly: bool) -> None:
         input_id = f"param-{index}"
         self.head = Label("", id=f"{input_id}-src", classes="form-head")
-        self.field = Input("", id=input_id, compact=True, classes="form-input")
+        self.field = LineInput("", id=input_id, compact=True, classes="form-input")
         self.readonly: Static | None = _readonly() if readonly else None
         self.editable = not readonly
 
@@ -68,7 +75,7 @@ class SettingSlot:
     def __init__(self, index: int) -> None:
         self.input_id = f"setting-{index}"
         self.head = Label("", id=f"{self.input_id}-src", classes="form-head")
-        self.field = Input(
+        self.field = LineInput(
             "", id=self.input_id, placeholder="unset", compact=True, classes="form-input"
         )
         self.error: Static | None = None

@@ -19,7 +19,6 @@ from ...core.param_sources import ParamSource
 from ..colors import theme_style
 from ..messages import ParameterEdited, ParameterWriteRequested, SettingEdited
 from ..values import (
-    format_value,
     from_input_text,
     is_multiline,
     parse_parameter,
@@ -237,10 +236,12 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             key, value, source = settings[index]
             input_id = setting.field.id or ""
             self._settings[input_id] = key
-            self._texts[input_id] = format_value(value)
+            self._texts[input_id] = to_input_text(value)
             self._inputs[input_id] = setting.field
+            if is_multiline(value):  # a mock's response, a stop sequence: "\n" on one line
+                self._multiline.add(input_id)
             self._put(setting.head, self._head(key, source))
-            set_value(setting.field, format_value(value))
+            set_value(setting.field, to_input_text(value))
 
     def _fill_param(self, param: ParamSlot, row: ParamRow) -> None:
         input_id = param.field.id or ""
@@ -340,7 +341,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             self.post_message(ParameterEdited(row.name, value))
         elif input_id in self._settings and self.data is not None:
             key = self._settings[input_id]
-            value, error = parse_setting(key, event.value)
+            text = from_input_text(event.value) if input_id in self._multiline else event.value
+            value, error = parse_setting(key, text)
             label = self.query_one(f"#{input_id}-src", Label)
             event.input.set_class(error is not None, "-invalid")
             slot = next(s for s in self._setting_slots if s.field is event.input)
