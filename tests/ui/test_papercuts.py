@@ -8,7 +8,8 @@ from typing import Any
 
 from textual.widgets import TextArea
 
-from tests.ui.helpers import main_screen, make_app, ready, status, wait_for
+from tests.ui.conftest import chain
+from tests.ui.helpers import main_screen, make_app, ready, select, status, wait_for
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -311,12 +312,54 @@ async def test_a_stream_that_ends_is_not_reflowed(write_config: Any) -> None:
         assert main_screen(app).output.mode == "raw"  # as it streamed: single newlines kept
 
 
-async def test_a_prompt_queued_in_a_run_says_so(three_step: Path) -> None:
-    from tui_app.core.runs import PromptStatus
-    from tui_app.ui.layout import waiting_note
-
-    app = make_app(three_step)
+async def test_a_prompt_queued_in_a_run_says_so(write_config: Any) -> None:
+    """The selected prompt's pane says it is queued, then that it waits for the first words;
+    never "No output yet: r runs this prompt" while a run holds it."""
+    slow = {
+        "model": {"name": "mock", "settings": {"response": "first words then more", "delay": 1}}
+    }
+    path = write_config(
+        chain(
+            [
+                {"name": "up", "input": "go", "metadata": slow},
+                {"name": "down", "input": "after {{up.output}}", "metadata": slow},
+            ]
+        )
+    )
+    app = make_app(path)
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(pilot)
-        note = waiting_note(PromptStatus.QUEUED, app.workspace, "draft")
-        assert note.startswith("queued") and "r runs" not in note
+        await select(pilot, "down")
+
+        def note() -> str:
+            return str(main_screen(app).query_one("#output-note").render())
+
+        assert note().startswith("No output yet")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: status(app, "up") == "running", what="up running")
+        assert status(app, "down") == "queued"
+        await wait_for(pilot, lambda: note().startswith("queued in a run"), what="queued note")
+        await wait_for(pilot, lambda: status(app, "down") == "running", timeout=20)
+        await pilot.pause(0.1)
+        assert not note().startswith(("No output yet", "queued"))  # running, or its words shown
+        await pilot.press("escape")
+
+
+async def test_rendered_output_keeps_single_line_breaks(write_config: Any) -> None:
+    """An answer's lines stay lines when rendered as Markdown, as chat tools show them
+    (CommonMark would join "Day one: ...\\nDay two: ..." into one line)."""
+    answer = "Day one: Alfama.\nDay two: Belem.\n\n- a list\n- stays a list"
+    output = {"output_type": "execute_result", "data": answer, "metadata": {"role": "assistant"}}
+    path = write_config(chain([{"name": "plan", "input": "go", "outputs": [output]}]))
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        screen = main_screen(app)
+        await wait_for(pilot, lambda: screen.output.mode == "rendered", what="rendered")
+
+        def shown() -> str:
+            return "\n".join(str(p.render()) for p in screen.output.query("MarkdownParagraph"))
+
+        await wait_for(pilot, lambda: "Day two" in shown(), what="the paragraph drawn")
+        assert "Day one: Alfama.\nDay two: Belem." in shown()
+        assert len(screen.output.query("MarkdownBullet")) == 2  # still a list

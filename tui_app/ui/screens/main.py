@@ -365,8 +365,8 @@ target runs again, and only prompts whose request changed are sent.
             self._redraw_form()  # an output it reads changed
         if name != self.selected:
             return
-        if settled or isinstance(event, ev.Started | ev.Retrying):
-            self.show_selected_output()
+        if settled or isinstance(event, ev.Queued | ev.Started | ev.Retrying):
+            self.show_selected_output()  # queued, waiting for the first words: say so
             self._refresh_side_tabs()
 
     @on(msg.RunFinished)

@@ -61,6 +61,25 @@ def tab_strip(active: str, width: int = 0) -> str:
     return joiner.join(parts)
 
 
+def chat_markdown_parser() -> Any:
+    """Markdown as chat tools render a model's answer: a single line break stays a line break
+    (CommonMark joins the lines of a paragraph, which merged an answer's lines into one).
+    markdown-it's ``breaks`` option acts when rendering HTML only; Textual draws the tokens, so
+    the soft breaks become hard ones after parsing."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("gfm-like")
+    parser.core.ruler.push("line_breaks_stay", _hard_breaks)
+    return parser
+
+
+def _hard_breaks(state: Any) -> None:
+    for token in state.tokens:
+        for child in token.children or ():
+            if child.type == "softbreak":
+                child.type = "hardbreak"
+
+
 class TabStrip(Static):
     """The strip of view names above the output; shortened to fit when the pane is narrow."""
 
@@ -247,7 +266,7 @@ The selected prompt's answer: live while it runs, then the stored output.
             view = self.query_one("#view-output")
             if not view.is_attached:  # the app is closing (a quit right at the first frame)
                 return
-            self._markdown = Markdown(text, id="rendered")
+            self._markdown = Markdown(text, id="rendered", parser_factory=chat_markdown_parser)
             self._markdown_text = text
             self._md_scroll = VerticalScroll(self._markdown, id="rendered-scroll")
             view.mount(self._md_scroll)
