@@ -75,3 +75,13 @@ async def test_footer_at_60_columns_has_no_overlapping_palette_key(three_step: P
         field = screen.form.query_one("#param-0", Input) if screen.form.query("#param-0") else None
         if field is not None:
             assert field.region.width >= 20
+
+
+async def test_a_cut_header_title_keeps_a_gap_before_the_state(write_config: Any) -> None:
+    """A long file name is cut with "…", never run into the state ("chain.aic…idle")."""
+    path = write_config(chain([{"name": "a", "input": "x"}]), name="a" * 70 + ".aiconfig.json")
+    app = make_app(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        line = str(main_screen(app).query_one("#header").render())
+        assert "…  idle" in line and len(line) <= 80

@@ -85,6 +85,17 @@ async def test_user_theme_folder_and_one_notice_for_broken_ones(
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         await ready(pilot)
         assert "my-theme" in app.available_themes
+        seen = []
+        for _ in range(5):  # `t`: the shipped themes in the README's order, then the user's
+            await pilot.press("t")
+            seen.append(app.theme)
+        assert seen == [
+            "prompt-light",
+            "prompt-high-contrast",
+            "prompt-amber",
+            "my-theme",
+            "prompt-dark",
+        ]
         skipped = [n for n in notices if "skipped" in str(n.title)]
         assert len(skipped) == 1
         assert "broken.yaml" in skipped[0].message and "odd.yaml" in skipped[0].message

@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 from ..core.errors import PromptTuiError
 from .messages import RunFinished, RunUpdate
 from .state import Session
-from .themes import APP_VARIABLES, DEFAULT_DARK, load_themes
+from .themes import APP_VARIABLES, DEFAULT_DARK, load_themes, theme_cycle
 
 # Yield to the event loop at least this often while draining a fast stream (keys stay responsive).
 YIELD_EVERY = 0.02
@@ -103,6 +103,7 @@ class PromptTuiApp(App[int]):
         themes, self.theme_problems = load_themes()
         for theme in themes:
             self.register_theme(theme)
+        self.theme_cycle = theme_cycle(theme.name for theme in themes)
         wanted = self.settings.theme
         if wanted and wanted not in self.available_themes:
             self.theme_problems.append(f"theme '{wanted}' (settings file) is not installed")
@@ -464,8 +465,7 @@ class PromptTuiApp(App[int]):
         self.push_screen(KeyMapScreen(key_map(self)))
 
     def action_cycle_theme(self) -> None:
-        ours = [name for name in self.available_themes if name.startswith("prompt-")]
-        names = ours if len(ours) > 1 else sorted(self.available_themes)
+        names = self.theme_cycle if len(self.theme_cycle) > 1 else sorted(self.available_themes)
         index = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(index + 1) % len(names)]
         self.notify(f"Theme: {self.theme} (kept for next time)", timeout=1.5)

@@ -178,6 +178,17 @@ def theme_dirs() -> list[Path]:
     return dirs
 
 
+# `t` goes through the shipped themes in the README's order, then the user's own by name.
+SHIPPED_ORDER = ("prompt-dark", "prompt-light", "prompt-high-contrast", "prompt-amber")
+
+
+def theme_cycle(names: Iterable[str]) -> list[str]:
+    """The order `t` walks the themes loaded from theme files (Textual's own are in the palette)."""
+    names = list(dict.fromkeys(names))
+    shipped = [name for name in SHIPPED_ORDER if name in names]
+    return shipped + sorted(name for name in names if name not in shipped)
+
+
 def load_themes(
     dirs: Iterable[Path] | None = None, *, cache: ThemeCache | None = None
 ) -> tuple[list[Theme], list[str]]:

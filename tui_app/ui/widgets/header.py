@@ -74,10 +74,10 @@ class AppHeader(Static):
         self._drawn = drawn
         right = Text.assemble(self.state_text, self.watch_text)
         title = self.title_text
-        room = max(0, self._width - right.cell_len)
+        room = max(0, self._width - right.cell_len - 2)  # two spaces before the state, always
         if title.cell_len > room:
             title.truncate(room, overflow="ellipsis")
-        line = Text.assemble(title, " " * max(0, room - title.cell_len), right, no_wrap=True)
+        line = Text.assemble(title, " " * (room - title.cell_len + 2), right, no_wrap=True)
         self.update(line, layout=False)
 
     def notify_style_update(self) -> None:
