@@ -198,3 +198,36 @@ async def test_the_footer_shows_cancel_while_running_and_is_rebuilt_only_then(
         await wait_for(pilot, lambda: "Cancel" not in shown(), what="cancel gone after the run")
         await pilot.pause(0.2)
         assert len(rebuilds) - before <= 2  # cancel shown, cancel gone (was one per event)
+
+
+async def test_a_long_stale_explanation_is_shown_whole(write_config: Any) -> None:
+    """Several changed settings make a note of many lines: all of them are on screen, and the
+    key that helps comes first (three lines cut it mid-sentence, the key last and lost)."""
+    settings = {f"setting_{n}": n for n in range(6)}
+    path = write_config(
+        chain(
+            [
+                {
+                    "name": "a",
+                    "input": "hello",
+                    "metadata": {"model": {"name": "echo", "settings": settings}},
+                }
+            ]
+        )
+    )
+    app = make_app(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "a") == "done", what="a done")
+        for key in settings:
+            app.workspace.set_setting("a", key, None)
+        main_screen(app).refresh_stale()
+        await wait_for(pilot, lambda: status(app, "a") == "stale", what="a stale")
+        await pilot.pause(0.2)
+        widget = main_screen(app).query_one("#output-note")
+        text = note(app)
+        assert text.startswith("stale (r re-runs it): ") and "setting_5" in text
+        region = widget.content_region
+        needed = widget.get_content_height(region.size, region.size, region.width)
+        assert needed > 3 and region.height == needed  # every line of it, not three

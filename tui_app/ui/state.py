@@ -281,4 +281,4 @@ def stale_note(verdict: PromptState) -> str:
     """The output pane's line for a stale prompt: why, and the key that helps."""
     upstream_only = all(r.kind.value == "upstream-stale" for r in verdict.reasons)
     key = "R re-runs it with its dependencies" if upstream_only else "r re-runs it"
-    return f"stale: {verdict.detail} — {key}"
+    return f"stale ({key}): {verdict.detail}"  # the key first: a long list of changes follows
