@@ -1,3 +1,7 @@
+from typing import Any
+
+from tests.ui.conftest import chain
+from tests.ui.helpers import make_app, ready, select, status, wait_for
 from tui_app.ui.state import RunInfo
 
 
@@ -6,3 +10,32 @@ def test_offline_runs_are_labelled_in_run_info():
     assert rows["model"] == "echo (offline, built-in)" and rows["cost"] == "$0 (offline model)"
     rows = dict(RunInfo(model="gpt-4o-mini", status="done", cost=None).rows())
     assert rows["model"] == "gpt-4o-mini" and rows["cost"] == "unknown"
+
+
+async def test_a_prompt_cancelled_while_queued_shows_no_numbers_of_an_earlier_run(
+    write_config: Any,
+) -> None:
+    """Info after a cancel while queued: that status, and none of the latency and tokens of the
+    run before it (they sat side by side)."""
+    slow = {"model": {"name": "mock", "settings": {"response": "slow words here", "delay": 5}}}
+    prompts = [
+        {"name": "first", "input": "go", "metadata": slow},
+        {"name": "second", "input": "after {{first.output}}"},
+    ]
+    path = write_config(chain(prompts))
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await select(pilot, "second")
+        app.config.prompt("first").set_model("mock", {"response": "quick"})
+        await pilot.press("R")
+        await wait_for(pilot, lambda: status(app, "second") == "done", what="a first run")
+        assert app.session.state("second").info.latency is not None
+        app.config.prompt("first").set_model("mock", {"response": "slow words here", "delay": 5})
+        await pilot.press("R")
+        await wait_for(pilot, lambda: status(app, "second") == "queued", what="queued")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: status(app, "second") == "cancelled", what="cancelled")
+        info = app.session.state("second").info
+        assert info.status == "cancelled before it started"
+        assert info.latency is None and info.tokens_out is None and info.model == ""

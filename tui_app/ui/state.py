@@ -221,7 +221,7 @@ class Session:
                     from ..core.providers.base import CUT_AT_MAX_TOKENS
 
                     state.note = CUT_AT_MAX_TOKENS
-                info = state.info or RunInfo(started_at=event.t)
+                info = _this_runs_info(state, event.t)
                 info.model, info.status = event.model, "done"
                 info.ttft, info.latency = event.ttft, event.latency
                 info.attempts, info.offline, info.cost = event.attempts, event.offline, event.cost
@@ -252,7 +252,7 @@ class Session:
                 )
                 if self.config.get(event.prompt) and self.config.prompt(event.prompt).output_text:
                     state.note += " (the file keeps its last good output)"
-                info = state.info or RunInfo(started_at=event.t)
+                info = _this_runs_info(state, event.t)
                 info.status, info.error, info.attempts = "failed", event.error, event.attempts
                 state.info = info
             case ev.Blocked():
@@ -263,8 +263,9 @@ class Session:
                 state.note = "cancelled" + (" (partial output below)" if event.partial_text else "")
                 if event.partial_text:
                     state.chunks = [event.partial_text]
-                if state.info:
-                    state.info.status = "cancelled"
+                info = _this_runs_info(state, event.t)
+                info.status = "cancelled" if info.model else "cancelled before it started"
+                state.info = info
         return state
 
     def counts(self) -> dict[str, int]:
@@ -282,3 +283,12 @@ def stale_note(verdict: PromptState) -> str:
     upstream_only = all(r.kind.value == "upstream-stale" for r in verdict.reasons)
     key = "R re-runs it with its dependencies" if upstream_only else "r re-runs it"
     return f"stale ({key}): {verdict.detail}"  # the key first: a long list of changes follows
+
+
+def _this_runs_info(state: PromptView, t: float) -> RunInfo:
+    """The info of the run that just ended for a prompt: the one its start made, or a new one
+    when it never started (cancelled or failed while queued). An earlier run's latency and
+    tokens never sit beside this run's status."""
+    if state.info is not None and state.info.status == "running":
+        return state.info
+    return RunInfo(started_at=t)
