@@ -165,3 +165,29 @@ async def test_keys_are_answered_while_a_big_file_loads(
         assert not screen.engine_ready  # answered while the graph was still being built
         keys_answered.set()
         await wait_for(pilot, lambda: screen.engine_ready, timeout=120, what="the graph")
+
+
+async def test_an_invalid_setting_stays_shown_and_holds_the_run_back(write_config: Any) -> None:
+    """ "abc" typed for temperature: the error stays on screen after leaving the field and
+    coming back to the prompt, and `r` says what to fix instead of running with the old value."""
+    from textual.notifications import Notify
+
+    seen: list[Any] = []
+    app = make_app(_config(write_config))
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await ready(pilot)
+        await select(pilot, "plan")
+        field = next(f for f in main_screen(app).form.query(Input) if f.value == "0.2")
+        field.focus()
+        await pilot.press("ctrl+u", *"abc", "escape")
+        await select(pilot, "expand")
+        await select(pilot, "plan")
+        assert field.value == "abc" and field.has_class("-invalid")
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        said = [m.notification for m in seen if isinstance(m, Notify)]
+        assert any("temperature = 'abc'" in n.message and "Not run" in str(n.title) for n in said)
+        assert app.session.state("plan").status == "idle"
+        field.focus()
+        await pilot.press("ctrl+u", *"0.5", "escape", "r")
+        await wait_for(pilot, lambda: app.session.state("plan").status == "done", what="ran")

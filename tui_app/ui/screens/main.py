@@ -422,6 +422,10 @@ target runs again, and only prompts whose request changed are sent.
         if busy:
             self.notify(f"Already running: {', '.join(busy)} (escape cancels)", severity="warning")
             return
+        invalid = self.form.invalid_settings(plan)
+        if invalid:  # a run would send the old value: the user typed another one
+            self.notify("\n".join(invalid), title="Not run: fix the form first", severity="error")
+            return
         self.app.start_run(target, mode, force=force)
 
     def action_keys(self) -> None:

@@ -129,6 +129,9 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._texts: dict[str, str] = {}  # input id -> the text last drawn or reported
         self._inputs: dict[str, Input] = {}  # input id -> the input showing it now
         self._multiline: set[str] = set()  # inputs whose value has line breaks (written \\n)
+        # (prompt, setting) -> (text, why) typed but not valid: shown again, and a run refused,
+        # until it is fixed (leaving the field used to put the old value back without a word)
+        self.invalid: dict[tuple[str, str], tuple[str, str]] = {}
         # Widgets are reused from one prompt to the next (a recompose of the form was most of
         # the 170-430 ms a selection took): rows are filled in place, extra ones hidden.
         self._param_slots: list[ParamSlot] = []
@@ -224,6 +227,11 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
                 self._model_button,
                 f"[@click=screen.model][b]{model}[/b]{note}  [dim]m: change[/dim][/]",
             )
+        if data is not None:  # a setting the prompt no longer has (another model) is gone
+            keys = {key for key, _, _ in settings}
+            for prompt, key in [k for k in self.invalid if k[0] == data.prompt]:
+                if key not in keys:
+                    del self.invalid[(prompt, key)]
         for index, setting in enumerate(self._setting_slots):
             shown = index < len(settings)
             setting.show(shown)
@@ -236,12 +244,17 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             key, value, source = settings[index]
             input_id = setting.field.id or ""
             self._settings[input_id] = key
-            self._texts[input_id] = to_input_text(value)
             self._inputs[input_id] = setting.field
             if is_multiline(value):  # a mock's response, a stop sequence: "\n" on one line
                 self._multiline.add(input_id)
-            self._put(setting.head, self._head(key, source))
-            set_value(setting.field, to_input_text(value))
+            invalid = self.invalid.get((data.prompt, key)) if data is not None else None
+            text = invalid[0] if invalid else to_input_text(value)
+            self._texts[input_id] = text
+            set_value(setting.field, text)
+            if invalid:
+                self._show_setting_error(setting, key, invalid[1])
+            else:
+                self._put(setting.head, self._head(key, source))
 
     def _fill_param(self, param: ParamSlot, row: ParamRow) -> None:
         input_id = param.field.id or ""
@@ -343,18 +356,32 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             key = self._settings[input_id]
             text = from_input_text(event.value) if input_id in self._multiline else event.value
             value, error = parse_setting(key, text)
-            label = self.query_one(f"#{input_id}-src", Label)
-            event.input.set_class(error is not None, "-invalid")
             slot = next(s for s in self._setting_slots if s.field is event.input)
-            if error is not None or slot.error is not None:
-                error_line = slot.error_view(self)
-                self._put(error_line, error or "", fixed=False)
-                error_line.display = error is not None
             if error:
-                self._put(label, self._head(key, "invalid", error=True))
+                self.invalid[(self.data.prompt, key)] = (event.value, error)
+                self._show_setting_error(slot, key, error)
                 return
-            self._put(label, self._head(key, "prompt" if value is not None else "default"))
+            self.invalid.pop((self.data.prompt, key), None)
+            event.input.set_class(False, "-invalid")
+            if slot.error is not None:
+                slot.error.display = False
+            self._put(slot.head, self._head(key, "prompt" if value is not None else "default"))
             self.post_message(SettingEdited(self.data.prompt, key, value))
+
+    def _show_setting_error(self, slot: SettingSlot, key: str, error: str) -> None:
+        slot.field.set_class(True, "-invalid")
+        error_line = slot.error_view(self)
+        self._put(error_line, error, fixed=False)
+        error_line.display = True
+        self._put(slot.head, self._head(key, "invalid", error=True))
+
+    def invalid_settings(self, prompts: list[str]) -> list[str]:
+        """What was typed into these prompts' settings and is not valid, one line each."""
+        return [
+            f"{prompt}: {key} = {text!r}: {why}"
+            for (prompt, key), (text, why) in self.invalid.items()
+            if prompt in prompts
+        ]
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
