@@ -266,6 +266,10 @@ def test_unknown_word_is_no_such_command_or_file(capsys, tmp_path: Path):
     err = capsys.readouterr().err
     assert code == 2
     assert "no such command or file" in err.splitlines()[0]
+    assert len(err.splitlines()) == 1  # errors are one line (README), the usage is --help's
+    code = main(["rnu", "cfg.json"])
+    err = capsys.readouterr().err
+    assert code == 2 and err == "prompt-tui: unknown command 'rnu' (did you mean 'run'?)\n"
 
 
 def test_image_model_fails_at_once_with_a_plain_reason(capsys, tmp_path: Path):

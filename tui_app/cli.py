@@ -68,6 +68,16 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+def _hint(word: str) -> str:
+    """The rest of the one error line: the command meant (``rnu``: run), else where to look."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(word, list(COMMANDS), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return " (commands: " + ", ".join(COMMANDS) + "; prompt-tui --help)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
@@ -94,13 +104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 141
     if len(args) > 1 or args[0].startswith("-"):
-        print(f"prompt-tui: unknown command '{args[0]}'\n\n{_usage()}", file=sys.stderr)
+        print(f"prompt-tui: unknown command '{args[0]}'{_hint(args[0])}", file=sys.stderr)
         return EXIT_USAGE
     from pathlib import Path
 
     if not Path(args[0]).exists():
         # Neither a command nor a file: say so on one line, never open the full-screen UI.
-        print(f"prompt-tui: no such command or file: '{args[0]}'\n\n{_usage()}", file=sys.stderr)
+        print(f"prompt-tui: no such command or file: '{args[0]}'{_hint(args[0])}", file=sys.stderr)
         return EXIT_USAGE
     from .ui.launch import launch
 
