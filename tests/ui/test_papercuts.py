@@ -363,3 +363,20 @@ async def test_rendered_output_keeps_single_line_breaks(write_config: Any) -> No
         await wait_for(pilot, lambda: "Day two" in shown(), what="the paragraph drawn")
         assert "Day one: Alfama.\nDay two: Belem." in shown()
         assert len(screen.output.query("MarkdownBullet")) == 2  # still a list
+
+
+async def test_the_json_view_wraps_a_long_message(write_config: Any) -> None:
+    """The request's message is one long JSON string: wrapped, all of it is in the pane
+    (it was cut at the pane's edge, with no way to scroll to the rest)."""
+    from textual.widgets import TextArea
+
+    long_input = " ".join(f"word{n}" for n in range(80))
+    app = make_app(write_config(chain([{"name": "a", "input": long_input}])))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("3")
+        view = main_screen(app).query_one("#json-view", TextArea)
+        await wait_for(pilot, lambda: "word79" in view.text, what="the request JSON")
+        await pilot.pause()
+        assert view.virtual_size.width <= view.scrollable_content_region.width
+        assert view.wrapped_document.height > view.document.line_count

@@ -164,7 +164,8 @@ The selected prompt's answer: live while it runs, then the stored output.
             self._container("request").mount(view)
             self._views[widget_id] = view
         elif widget_id == "json-view":
-            view = TextArea("", read_only=True, soft_wrap=False, id="json-view")
+            # wrapped: the message text is one long JSON string (cut at the pane edge otherwise)
+            view = TextArea("", read_only=True, soft_wrap=True, id="json-view")
             self._container("json").mount(view)
             self._views[widget_id] = view
         elif widget_id == "info-view":
