@@ -380,3 +380,19 @@ async def test_the_json_view_wraps_a_long_message(write_config: Any) -> None:
         await pilot.pause()
         assert view.virtual_size.width <= view.scrollable_content_region.width
         assert view.wrapped_document.height > view.document.line_count
+
+
+async def test_the_delete_dialog_tells_readers_from_prompts_further_down(three_step: Path) -> None:
+    """topic -> outline -> draft: deleting topic, outline reads its output; draft only depends
+    on it through outline (it said both "read its output")."""
+    from tui_app.ui.screens.confirm import ConfirmScreen
+
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await select(pilot, "topic")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the dialog")
+        question = app.screen.question  # type: ignore[attr-defined]
+        assert "outline reads its output; draft depends on it through them." in question
+        await pilot.press("escape")

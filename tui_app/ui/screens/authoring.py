@@ -165,8 +165,7 @@ class AuthoringMixin:
         if self.session.state(name).status.active:
             self.notify(f"{name} is running: cancel it first (escape).", severity="warning")
             return
-        dependents = self.session.with_downstream([name])[1:]
-        extra = f"\n{', '.join(dependents)} read its output and will miss it." if dependents else ""
+        extra = _what_depends_on(self.session, name)
 
         def answered(answer: str | None) -> None:
             if answer != "delete":
@@ -188,3 +187,21 @@ class AuthoringMixin:
             ),
             answered,
         )
+
+
+def _what_depends_on(session: Any, name: str) -> str:
+    """The delete dialog's line on what would miss a prompt: the prompts that read its output,
+    and apart from them the ones that depend on it only through others (or the chat history)."""
+    dependents = session.with_downstream([name])[1:]
+    if not dependents:
+        return ""
+    direct = [n for n in dependents if name in session.reads(n)]
+    further = [n for n in dependents if n not in direct]
+    parts = []
+    if direct:
+        parts.append(f"{', '.join(direct)} read{'s' if len(direct) == 1 else ''} its output")
+    if further:
+        how = "through them" if direct else "through the chat history"
+        verb = "depends" if len(further) == 1 else "depend"
+        parts.append(f"{', '.join(further)} {verb} on it {how}")
+    return "\n" + "; ".join(parts) + "."
