@@ -396,3 +396,28 @@ async def test_the_delete_dialog_tells_readers_from_prompts_further_down(three_s
         question = app.screen.question  # type: ignore[attr-defined]
         assert "outline reads its output; draft depends on it through them." in question
         await pilot.press("escape")
+
+
+async def test_a_misspelt_prompt_reference_is_named_not_offered_as_a_parameter(
+    write_config: Any,
+) -> None:
+    """`{{plann.output}}` when the prompt is `plan`: the form says no prompt has that name and
+    which one was meant (it offered a "plann" parameter to type), and `r` says the same."""
+    from textual.notifications import Notify
+    from textual.widgets import Input, Static
+
+    prompts = [{"name": "plan", "input": "go"}, {"name": "use", "input": "from {{plann.output}}"}]
+    seen: list[Any] = []
+    app = make_app(write_config(chain(prompts)))
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await ready(pilot)
+        await select(pilot, "use")
+        form = main_screen(app).form
+        shown = [str(w.render()) for w in form.query(".form-readonly").results(Static) if w.display]
+        assert "no prompt is named 'plann'; did you mean 'plan'?" in shown
+        params = [f for f in form.query(Input) if f.display and (f.id or "").startswith("param")]
+        assert not params  # nothing to type a value into
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        said = " ".join(m.notification.message for m in seen if isinstance(m, Notify))
+        assert "did you mean 'plan'?" in said

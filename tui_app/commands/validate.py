@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import re
 from dataclasses import asdict, dataclass
 
 from ..core.config import AIConfig, Prompt, load
-from ..core.errors import ConfigError, ConfigErrors
+from ..core.errors import ConfigError, ConfigErrors, no_such_prompt
 from ..core.fileio import locate
 from ..core.graph import (
     DependencyGraph,
@@ -125,13 +124,11 @@ def _reference_problems(path: str, config: AIConfig, index: int, prompt: Prompt)
             continue
         written = _written_name(prompt, config, ref.text) or ref.root
         explained.update(re.split(r"[.\-]", written))
-        close = difflib.get_close_matches(written, config.prompt_names, n=3, cutoff=0.6)
-        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         problems.append(
             Problem(
                 path,
                 f"'{written}.{ref.attr}' reads a prompt that does not exist:"
-                f" no prompt is named '{written}'{hint}",
+                f" {no_such_prompt(written, config.prompt_names)}",
                 location=f"prompts[{index}].input",
                 prompt=prompt.name,
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class PromptTuiError(Exception):
     """Base class: an expected failure that the UI and the CLI show as one clear line."""
@@ -115,3 +117,12 @@ class UnknownPromptError(PromptTuiError):
 
 class RunRefused(PromptTuiError):
     """A run was refused before anything was sent (missing parameters or keys, a cycle...)."""
+
+
+def no_such_prompt(written: str, prompt_names: Iterable[str]) -> str:
+    """Why ``written.output`` has no value when no prompt has that name: with the names meant."""
+    import difflib
+
+    close = difflib.get_close_matches(written, list(prompt_names), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"no prompt is named '{written}'{hint}"

@@ -22,6 +22,8 @@ class ResolvedRequest:
     missing: list[str] = field(default_factory=list)
     # Each missing key that is another prompt's output or input -> that prompt's name.
     missing_of: dict[str, str] = field(default_factory=dict)
+    # Each missing key -> why ("no value", "not run yet", "no prompt is named ...").
+    missing_why: dict[str, str] = field(default_factory=dict)
     # What the request leaves out on purpose (an earlier answer that is a function call).
     notes: list[str] = field(default_factory=list)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
-from .errors import ConfigError, MissingReferenceError, PromptTuiError
+from .errors import ConfigError, MissingReferenceError, PromptTuiError, no_such_prompt
 from .graph import prompt_references, prompt_sources
 from .model_settings import STRUCTURAL
 from .outputs import call_kind
@@ -106,7 +106,11 @@ def _missing(
         if ref in guarded:
             continue
         value = context.get(ref.root)
-        if ref.root not in context or value is None:
+        if ref.root not in context and ref.attr in ("output", "input"):
+            # a prompt's output read by a name that is no prompt: most likely a typo
+            reason = no_such_prompt(ref.root, prompt_names)
+            missing.setdefault(ref.text or f"{ref.root}.{ref.attr}", (reason, None))
+        elif ref.root not in context or value is None:
             missing.setdefault(ref.root, ("no value", None))
         elif (
             ref.root in prompt_names
@@ -156,7 +160,10 @@ def parameter_table(
                 rows.append(ParamInfo(label, value, source, of=ref.root))
         else:
             optional = ParamSource.OPTIONAL if ref in guarded else ParamSource.MISSING
-            rows.append(ParamInfo(ref.root, None, optional))
+            # `typo.output`: no parameter to type in, a prompt name to fix (the form says so)
+            unknown_prompt = ref.attr in ("output", "input") and ref.root not in names
+            label = f"{ref.root}.{ref.attr}" if unknown_prompt else ref.root
+            rows.append(ParamInfo(label, None, optional))
     return rows
 
 
@@ -356,6 +363,7 @@ def resolve(
         call_options=call_options,
         missing=list(session.missing),
         missing_of=dict(session.missing_of),
+        missing_why=dict(session.missing),
         notes=list(dict.fromkeys(session.notes)),
     )
 

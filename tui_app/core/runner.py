@@ -129,7 +129,9 @@ class Runner:
             requests.append(resolved)
             missing = [m for m in resolved.missing if resolved.missing_of.get(m) not in running]
             if missing:
-                problems.append(str(MissingReferenceError(name, missing)))
+                reasons = resolved.missing_why  # "no value" goes without saying
+                why = {m: reasons[m] for m in missing if reasons.get(m, "no value") != "no value"}
+                problems.append(str(MissingReferenceError(name, missing, reasons=why)))
         for check in self.preflight_checks:
             problems += check(run, requests)
         return problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ..core.errors import PromptTuiError
+from ..core.errors import PromptTuiError, no_such_prompt
 from ..core.secrets import scrub_text
 from .state import Session
 from .values import COMMON_SETTINGS, HIDDEN_SETTINGS
@@ -73,6 +73,8 @@ def form_data(session: Session, name: str) -> FormData:
         upstream = row.of or _prompt_of_reference(row.name, config.prompt_name_set)
         if row.value is None and upstream:
             param.empty = empty_output_label(session, upstream)
+        elif row.value is None and not param.editable:  # `typo.output`
+            param.empty = no_such_prompt(row.name.rsplit(".", 1)[0], config.prompt_names)
         data.params.append(param)
     return data
 
