@@ -146,16 +146,22 @@ async def test_multiline_parameter_stays_on_its_row_and_survives_an_edit(
 
 
 async def test_choosing_mock_without_a_response_asks_for_one(three_step: Path) -> None:
+    """...and keeps the prompt's own settings, as a switch to any other model does (a
+    max_tokens written in the file went)."""
     app = make_app(three_step)
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(pilot)
+        app.workspace.set_setting("topic", "max_tokens", 9)
         await pilot.press("m")
         await wait_for(pilot, lambda: screen_name(app) == "ModelPickerScreen")
         await pilot.press(*"mock", "enter")
         await wait_for(pilot, lambda: screen_name(app) == "AskTextScreen", what="the question")
         await pilot.press("ctrl+a", "ctrl+k", *"Owls all the way", "enter")
         await wait_for(pilot, lambda: app.config.prompt("topic").model_name == "mock")
-        assert app.config.prompt("topic").model_settings["response"] == "Owls all the way"
+        assert app.config.prompt("topic").model_settings == {
+            "max_tokens": 9,
+            "response": "Owls all the way",
+        }
         await wait_for(pilot, lambda: main_screen(app).form.data.model == "mock")
         assert "response" in [key for key, _, _ in main_screen(app).form.data.settings]
         await pilot.press("r")

@@ -56,7 +56,10 @@ class AuthoringMixin:
         if not self.session.workspace.set_model(name, model, settings):
             return
         self._structure_changed(select=name)
-        self.notify(f"{name} now uses {model}", timeout=2)
+        just_asked = {"response"} if model == "mock" else set()  # typed a moment ago
+        kept = [k for k in self.config.prompt(name).model_settings if k not in just_asked]
+        more = f" (its settings kept: {', '.join(kept)})" if kept else ""
+        self.notify(f"{name} now uses {model}{more}", timeout=3)
 
     def _has_mock_response(self, name: str) -> bool:
         prompt = self.config.prompt(name)
@@ -71,8 +74,7 @@ class AuthoringMixin:
         def answered(text: str | None) -> None:
             if text is None:
                 return
-            prompt = self.config.prompt(name)
-            own = dict(prompt.model_settings) if prompt.model_name == "mock" else {}
+            own = dict(self.config.prompt(name).model_settings)  # kept, as for any model
             self.set_model(name, "mock", {**own, "response": text})
 
         self.app.push_screen(
