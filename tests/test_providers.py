@@ -412,6 +412,18 @@ async def test_mock_streams_the_configured_response(no_sockets):
     assert items[-1].offline and items[-1].usage.completion_tokens == 3
 
 
+async def test_offline_models_cut_at_max_tokens_like_a_real_model(no_sockets):
+    """max_tokens words, then finish_reason "length" (the app's "cut at max_tokens" note can be
+    tried offline); an answer that fits is not marked."""
+    settings = {"response": "one two  three four", "delay": 0, "max_tokens": 2}
+    items = await collect(make_request(None, model="mock", settings=settings))
+    assert text_of(items) == "one two"
+    assert items[-1].finish_reason == "length" and items[-1].usage.completion_tokens == 2
+    echo = make_request(None, "a b c", model="echo", settings={"delay": 0, "max_tokens": 3})
+    items = await collect(echo)
+    assert text_of(items) == "a b c" and items[-1].finish_reason == "stop"
+
+
 async def test_mock_without_response_names_the_setting(no_sockets):
     _, err = await collect_until_error(make_request(None, model="mock"))
     assert "settings.response" in str(err) and "'p'" in str(err)

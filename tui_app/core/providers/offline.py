@@ -5,7 +5,9 @@
 
 Both take ``settings["delay"]``: seconds between words (default 0.03, a human-visible pace;
 0 streams at once). Usage is counted in words: ``prompt_tokens`` over every message's text,
-``completion_tokens`` over the answer. Cost is 0.0.
+``completion_tokens`` over the answer. Cost is 0.0. ``max_tokens`` cuts the answer after that
+many words with ``finish_reason="length"``, as a real model cuts it (so the "cut at max_tokens"
+path can be tried offline).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ async def stream(request: ResolvedRequest) -> AsyncGenerator[TextChunk | StreamE
     text = answer_of(request)
     delay = _delay_of(request, name)
     words = _WORDS.findall(text)
+    words, cut = _cut_at(words, request.settings.get("max_tokens"))
+    text = "".join(words)
     for i, word in enumerate(words):
         if i and delay > 0:
             await asyncio.sleep(delay)
@@ -99,7 +103,7 @@ async def stream(request: ResolvedRequest) -> AsyncGenerator[TextChunk | StreamE
     )
     completion_words = len(text.split())
     yield StreamEnd(
-        finish_reason="stop",
+        finish_reason="length" if cut else "stop",
         usage=Usage(
             prompt_tokens=prompt_words,
             completion_tokens=completion_words,
@@ -110,3 +114,20 @@ async def stream(request: ResolvedRequest) -> AsyncGenerator[TextChunk | StreamE
         attempts=1,
         offline=True,
     )
+
+
+def _cut_at(pieces: list[str], max_tokens: Any) -> tuple[list[str], bool]:
+    """The answer's pieces up to ``max_tokens`` words (a word is a token here); True when cut."""
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
+        return pieces, False
+    kept: list[str] = []
+    count = 0
+    for piece in pieces:
+        if not piece.isspace():
+            if count == max_tokens:
+                if kept:
+                    kept[-1] = kept[-1].rstrip()
+                return kept, True
+            count += 1
+        kept.append(piece)
+    return pieces, False
