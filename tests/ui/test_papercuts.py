@@ -427,3 +427,19 @@ async def test_a_misspelt_prompt_reference_is_named_not_offered_as_a_parameter(
         await pilot.pause(0.3)
         said = " ".join(m.notification.message for m in seen if isinstance(m, Notify))
         assert "did you mean 'plan'?" in said
+
+
+async def test_a_model_change_keeps_the_tree_as_the_user_opened_it(three_step: Path) -> None:
+    """An expanded prompt stays expanded when another prompt's model changes (it collapsed)."""
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        tree = main_screen(app).prompt_tree
+        await select(pilot, "draft")
+        await pilot.press("right")  # expand draft: what it reads
+        await wait_for(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.is_expanded)
+        await select(pilot, "topic")
+        main_screen(app).set_model("topic", "mock", {"response": "owls"})
+        await pilot.pause(0.2)
+        draft = next(n for n in tree.root.children if n.data == "draft")
+        assert draft.is_expanded and main_screen(app).selected == "topic"

@@ -520,7 +520,7 @@ target runs again, and only prompts whose request changed are sent.
     def _structure_changed(self, select: str | None) -> None:
         """Prompts, templates or models changed: rebuild the graph, tree and form."""
         self.session.rebuild()
-        self.prompt_tree.rebuild(self.config.prompt_names)
+        self.prompt_tree.rebuild_keeping(self.config.prompt_names)  # what the user opened stays
         self.fit_tree_width()
         if select is not None:
             self.select(select, force=True)
