@@ -250,8 +250,14 @@ async def test_key_map_lists_every_pane(three_step: Path) -> None:
         table = app.screen.query_one("#key-map", DataTable)
         wheres = {str(table.get_row_at(i)[0]) for i in range(table.row_count)}
         assert {"Main screen", "Prompt tree", "Parameters", "Template editor"} <= wheres
+        # the screens reached from the main one too (they were missing)
+        assert {"Comparison", "Compare setup (c)", "Keys (k)", "Find (/)"} <= wheres
         keys = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
         assert "ctrl+x" in keys or "^x" in keys
+        actions = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        assert any("history view" in a for a in actions)
+        # every action reads whole: the table is no wider than its dialog
+        assert table.virtual_size.width <= table.scrollable_content_region.width
 
 
 async def test_failed_upstream_is_not_labelled_not_run_yet(write_config: Any) -> None:

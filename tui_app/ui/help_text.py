@@ -13,8 +13,18 @@ KEY_MAP_SOURCES = (
     ("Main screen", "tui_app.ui.screens.main", "MainScreen"),
     ("Prompt tree", "tui_app.ui.widgets.prompt_tree", "PromptTree"),
     ("Parameters", "tui_app.ui.widgets.param_form", "ParamForm"),
+    ("Find (/)", "tui_app.ui.widgets.find_bar", "FindBar"),
     ("Template editor", "tui_app.ui.screens.template_editor", "TemplateEditorScreen"),
     ("Model picker", "tui_app.ui.screens.model_picker", "ModelPickerScreen"),
+    ("Compare setup (c)", "tui_app.ui.screens.compare_setup", "CompareSetupScreen"),
+    ("Comparison", "tui_app.ui.screens.compare", "CompareScreen"),
+    ("Past comparisons", "tui_app.ui.screens.compare_setup", "PastComparisonsScreen"),
+    ("Keys (k)", "tui_app.ui.screens.keys", "KeysScreen"),
+)
+# Keys that are no binding of ours (a DataTable's enter): listed by hand after their pane.
+EXTRA_ROWS = (
+    ("Main screen", "enter", "In the history view (5): show that run's output"),
+    ("Everywhere", "ctrl+p", "Command palette: every action by name"),
 )
 
 
@@ -65,5 +75,7 @@ def key_map(app: Any) -> list[tuple[str, str, str]]:
             keys = keymap.get(item.id, item.key) if item.id else item.key
             shown = ", ".join(app.get_key_display(Binding(k, item.action)) for k in keys.split(","))
             rows.append((where, shown, item.tooltip or item.description))
-    rows.append(("Everywhere", "ctrl+p", "Command palette: every action by name"))
+    for extra in EXTRA_ROWS:
+        last = max((i for i, row in enumerate(rows) if row[0] == extra[0]), default=len(rows) - 1)
+        rows.insert(last + 1, extra)
     return rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Markdown, Static
 
@@ -58,8 +58,9 @@ class KeyMapScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog help") as scroll:
-            scroll.border_title = "Key map"
+        # not a scroll: the table scrolls itself (a scroll around it drew two scrollbars)
+        with Vertical(classes="dialog help") as box:
+            box.border_title = "Key map"
             yield Static(
                 'Keys can be changed in the settings file ("keymap": binding id -> keys), '
                 "see the README.",

@@ -28,7 +28,7 @@ MAIN_BINDINGS: list[BindingType] = [
         "Cancel prompt",
         id="main.cancel_prompt",
         show=False,
-        tooltip="Cancel only the selected prompt (its run goes on; dependents are blocked)",
+        tooltip="Cancel the selected prompt only (its run goes on, dependents blocked)",
     ),
     Binding("m", "model", "Model", id="main.model", tooltip="Change the selected prompt's model"),
     Binding(
@@ -63,7 +63,7 @@ MAIN_BINDINGS: list[BindingType] = [
         "Export",
         id="main.export",
         show=False,
-        tooltip="Export the output or the whole run (Markdown, JSON), or copy the output",
+        tooltip="Export the output or the whole run (Markdown, JSON), or copy it",
     ),
     Binding(
         "p",
