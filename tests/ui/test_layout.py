@@ -85,3 +85,23 @@ async def test_a_cut_header_title_keeps_a_gap_before_the_state(write_config: Any
         await ready(pilot)
         line = str(main_screen(app).query_one("#header").render())
         assert "…  idle" in line and len(line) <= 80
+
+
+async def test_compare_setup_keeps_its_keys_and_chain_mode_on_a_small_terminal(
+    three_step: Path,
+) -> None:
+    """At 80x24 and 60x20 the keys line and chain mode are on screen (they were cut off)."""
+    app = make_app(three_step)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CompareSetupScreen")
+        for size in ((80, 24), (60, 20)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.2)
+            screen_region = app.screen.region
+            dialog = app.screen.query_one("#compare-setup").region
+            for selector in ("#compare-chain", ".dialog-hint"):
+                widget = app.screen.query_one(selector).region
+                assert widget.height >= 1 and dialog.contains_region(widget), (size, selector)
+            assert screen_region.contains_region(dialog), size

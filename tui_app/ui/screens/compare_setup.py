@@ -26,6 +26,13 @@ class CompareChoice:
 
 
 class CompareSetupScreen(ModalScreen[CompareChoice | None]):
+    # The model list gives way on a small terminal: the keys line and chain mode stay on screen
+    # (at 80x24 they were below the dialog's edge).
+    DEFAULT_CSS = """
+    CompareSetupScreen #compare-options { height: 1fr; min-height: 3; }
+    CompareSetupScreen #compare-columns, CompareSetupScreen .dialog-hint { height: auto; }
+    """
+
     HELP = f"""\
 ### Compare models
 
@@ -65,7 +72,7 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
         with Vertical(classes="dialog picker", id="compare-setup"):
             yield Static(f"Compare models on [b]{escape(self.prompt)}[/b]", classes="dialog-title")
             yield Static("", id="compare-columns")
-            yield LineInput(placeholder="model [key=value ...]", id="compare-model")
+            yield LineInput(placeholder="model [key=value ...]", id="compare-model", compact=True)
             yield OptionList(id="compare-options")
             chain = Checkbox(
                 escape(f"chain mode: also run {', '.join(self.downstream)}")
@@ -74,6 +81,7 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
                 value=False,
                 id="compare-chain",
                 disabled=not self.downstream,
+                compact=True,
             )
             yield chain
             yield Static(
