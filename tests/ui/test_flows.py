@@ -409,6 +409,7 @@ async def test_history_row_shows_an_earlier_output(three_step: Path) -> None:
         await pilot.press("5")
         table = main_screen(app).query_one("#history-table")
         await wait_for(pilot, lambda: table.row_count == 2, what="two runs in the history")
+        assert [str(table.get_row_at(i)[1]) for i in range(2)] == ["done", "done"]  # as the tree
         table.focus()
         await pilot.press("down", "enter")  # the older run
         await wait_for(pilot, lambda: main_screen(app).output.active_tab == "output")

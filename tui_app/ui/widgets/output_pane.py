@@ -178,8 +178,8 @@ The selected prompt's answer: live while it runs, then the stored output.
             table: DataTable[str] = DataTable(
                 id="history-table", cursor_type="row", zebra_stripes=True
             )
-            # the output right after the status: in a 46-cell pane it is what tells runs apart
-            table.add_columns("when", "status", "output", "model", "latency", "tokens")
+            # model (its short name) and output first: in a 46-cell pane they tell runs apart
+            table.add_columns("when", "status", "model", "output", "latency", "tokens")
             note = Static("", id="history-note", markup=False)
             self._container("history").mount(note, table)
             self._views.update({"history-table": table, "history-note": note})
@@ -345,6 +345,7 @@ The selected prompt's answer: live while it runs, then the stored output.
             note
             or (
                 f"{len(records)} earlier run{'' if len(records) == 1 else 's'} of {prompt}"
+                " (shift+tab to the list, enter shows one)"
                 if records
                 else f"No recorded runs of {prompt} yet."
             )
@@ -359,6 +360,10 @@ The selected prompt's answer: live while it runs, then the stored output.
 
     def history_record(self, index: int) -> Any:
         return self._history[index] if 0 <= index < len(self._history) else None
+
+
+# The history stores "finished"; the tree and the Info view say "done".
+HISTORY_STATUS_WORDS = {"finished": "done"}
 
 
 def _history_row(record: Any) -> tuple[str, ...]:
@@ -377,11 +382,13 @@ def _history_row(record: Any) -> tuple[str, ...]:
     tokens_out = getattr(record, "tokens_out", None)
     error = getattr(record, "error", None)
     text = record_text(record) or (f"error: {error}" if error else "")
+    status = str(getattr(record, "status", ""))
+    model = str(getattr(record, "model", "") or "")
     return (
         when,
-        str(getattr(record, "status", "")),
+        HISTORY_STATUS_WORDS.get(status, status),
+        model.rsplit("/", 1)[-1][:18],  # "openai/gpt-4o-mini": the name is what differs
         text.replace("\n", " ")[:32],
-        str(getattr(record, "model", "") or ""),
         f"{latency:.2f}s" if isinstance(latency, (int, float)) else "",
         str(tokens_out) if tokens_out is not None else "",
     )
