@@ -289,3 +289,14 @@ def test_cookbook_round_trip_keeps_data(tmp_path: Path):
         target = tmp_path / path.name
         config.save(target)
         assert load(target).data == config.data, path.name
+
+
+def test_an_unclosed_yaml_bracket_is_pointed_at_where_it_opens(tmp_path: Path):
+    """The parser notices an unclosed [ lines later: the error names the bracket's own place
+    (it pointed one line late, at whatever came next)."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nprompts:\n  - name: a\n    input: [hi\n  - name: b\n    input: yo\n")
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert (info.value.line, info.value.col) == (4, 12)
+    assert "this '[' is not closed" in str(info.value) and "at line 5:" in str(info.value)

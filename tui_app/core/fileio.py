@@ -116,9 +116,18 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, bool]:
         return loader.get_single_data(), loader.duplicates
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or exc.context or "syntax error"
+        opened, found = exc.context_mark, exc.problem_mark
+        if "flow" in (exc.context or "") and opened and found and opened.line != found.line:
+            # an unclosed [ or {: the parser notices lines later; point at the bracket itself
+            mark = opened
+            what = (
+                f"this '{text[opened.index : opened.index + 1]}' is not closed"
+                f" ({what} at line {found.line + 1}:{found.column + 1})"
+            )
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        problem = limits.yaml_problem(exc.problem or exc.context or "syntax error", text, line)
+        problem = limits.yaml_problem(what, text, line)
         raise ConfigError(f"invalid YAML: {problem}", source=source, line=line, col=col) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", source=source) from None
