@@ -290,3 +290,17 @@ def test_image_model_fails_at_once_with_a_plain_reason(capsys, tmp_path: Path):
     # the summary names the model of a prompt that failed before it started
     row = next(line for line in out.err.splitlines() if line.startswith("pic "))
     assert "dall-e-3" in row
+
+
+def test_status_of_a_prompt_that_ran_but_was_not_saved(capsys, tmp_path: Path):
+    """`run` without saving leaves the file without the output: status says it ran (from the
+    history) instead of "never run"."""
+    path = write_config(
+        tmp_path / "c.json", chain([{"name": "a", "input": "hi"}, {"name": "b", "input": "yo"}])
+    )
+    code, _, _ = run_cli(capsys, "run", str(path), "a")
+    assert code == 0
+    code, out, _ = run_cli(capsys, "status", str(path))
+    lines = dict(line.split(None, 1) for line in out.splitlines())
+    assert lines["a"].startswith("not in the file: ran ") and "was not saved" in lines["a"]
+    assert lines["b"] == "never run"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from ..core.errors import ConfigErrors
 from ..core.graph import serial_hint, serial_waits
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         workspace.params.update(parse_params(args.param))
         states = workspace.states()
         waits = serial_waits(workspace.graph)
+        unsaved = _runs_not_in_the_file(workspace, states)
     finally:
         workspace.close()
     width = max((len(name) for name in states), default=0)
@@ -42,13 +44,35 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             data = state.to_json()
             data["serial"] = hint
+            data["history"] = unsaved.get(name)
             print(json.dumps(data, ensure_ascii=False))
             continue
-        line = f"{name:<{width}}  {state.status.label}"
-        if state.detail:
-            line += f": {state.detail}"
+        label = "not in the file" if name in unsaved else state.status.label
+        line = f"{name:<{width}}  {label}"
+        detail = state.detail or unsaved.get(name)
+        if detail:
+            line += f": {detail}"
         print(line)
         if hint:
             print(f"{'':<{width}}  note: {hint}")
     bad = (PromptStatus.STALE, PromptStatus.FAILED, PromptStatus.IDLE)
     return 1 if any(s.status in bad for s in states.values()) else 0
+
+
+def _runs_not_in_the_file(workspace: Workspace, states: dict[str, Any]) -> dict[str, str]:
+    """Prompts with no output in the file that did run (the history has it): "never run" would
+    be wrong for them, a run in the TUI or the CLI whose outputs were not saved."""
+    import time
+
+    history, path = workspace.history, workspace.document.path
+    if history is None or path is None:
+        return {}
+    found: dict[str, str] = {}
+    for name, state in states.items():
+        if state.status is not PromptStatus.IDLE:
+            continue
+        record = history.latest_for(str(path), name)
+        if record is not None:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.started_at))
+            found[name] = f"ran {when} ({record.status}), its output was not saved"
+    return found
