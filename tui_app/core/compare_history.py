@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from .compare import MAX_COLUMNS, Column, ColumnMetrics, StepMetrics, column_status
 from .errors import PromptTuiError
-from .runs import PromptStatus
 
 if TYPE_CHECKING:
     from .config import AIConfig
@@ -33,7 +32,7 @@ class PastComparison:
         steps = [
             StepMetrics(
                 rec.prompt,
-                PromptStatus(rec.status) if rec.status != "finished" else PromptStatus.DONE,
+                rec.prompt_status,
                 rec.output_text or "",
                 model=rec.model or "",
                 ttft=rec.ttft,

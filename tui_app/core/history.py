@@ -25,11 +25,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import paths
 from .errors import PromptTuiError
 from .secrets import scrub_json, scrub_settings, scrub_text
+
+if TYPE_CHECKING:
+    from .runs import PromptStatus
 
 STATUSES = ("finished", "failed", "cancelled", "cached", "blocked")
 
@@ -74,6 +77,13 @@ class RunRecord:
     def cached(self) -> bool:
         """True when this run reused a stored answer instead of calling the model."""
         return self.status == "cached"
+
+    @property
+    def prompt_status(self) -> PromptStatus:
+        """The status in the words the tree, Info and comparisons use ("finished" is "done")."""
+        from .runs import PromptStatus
+
+        return PromptStatus.DONE if self.status == "finished" else PromptStatus(self.status)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -362,10 +362,6 @@ The selected prompt's answer: live while it runs, then the stored output.
         return self._history[index] if 0 <= index < len(self._history) else None
 
 
-# The history stores "finished"; the tree and the Info view say "done".
-HISTORY_STATUS_WORDS = {"finished": "done"}
-
-
 def _history_row(record: Any) -> tuple[str, ...]:
     """One history row: a run of today shows its time only, an older one its date and minute;
     a failed run shows its error where the output would be."""
@@ -382,11 +378,10 @@ def _history_row(record: Any) -> tuple[str, ...]:
     tokens_out = getattr(record, "tokens_out", None)
     error = getattr(record, "error", None)
     text = record_text(record) or (f"error: {error}" if error else "")
-    status = str(getattr(record, "status", ""))
     model = str(getattr(record, "model", "") or "")
     return (
         when,
-        HISTORY_STATUS_WORDS.get(status, status),
+        record.prompt_status.value,  # "done", as the tree says it (the history has "finished")
         model.rsplit("/", 1)[-1][:18],  # "openai/gpt-4o-mini": the name is what differs
         text.replace("\n", " ")[:32],
         f"{latency:.2f}s" if isinstance(latency, (int, float)) else "",
