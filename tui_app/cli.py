@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from .core.errors import PromptTuiError
+from .core.errors import PromptTuiError, did_you_mean
 
 COMMANDS = {
     "resolve": "Print the request a prompt would send, without sending it",
@@ -70,12 +70,8 @@ def _usage() -> str:
 
 def _hint(word: str) -> str:
     """The rest of the one error line: the command meant (``rnu``: run), else where to look."""
-    from difflib import get_close_matches
-
-    close = get_close_matches(word, list(COMMANDS), n=1, cutoff=0.6)
-    if close:
-        return f" (did you mean '{close[0]}'?)"
-    return " (commands: " + ", ".join(COMMANDS) + "; prompt-tui --help)"
+    hint = did_you_mean(word, COMMANDS, n=1)
+    return f" ({hint})" if hint else " (commands: " + ", ".join(COMMANDS) + "; prompt-tui --help)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

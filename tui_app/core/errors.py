@@ -119,10 +119,15 @@ class RunRefused(PromptTuiError):
     """A run was refused before anything was sent (missing parameters or keys, a cycle...)."""
 
 
-def no_such_prompt(written: str, prompt_names: Iterable[str]) -> str:
-    """Why ``written.output`` has no value when no prompt has that name: with the names meant."""
+def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
+    """``"did you mean 'run'?"`` for the choices close to a mistyped word, else ``""``."""
     import difflib
 
-    close = difflib.get_close_matches(written, list(prompt_names), n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"no prompt is named '{written}'{hint}"
+    close = difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def no_such_prompt(written: str, prompt_names: Iterable[str]) -> str:
+    """Why ``written.output`` has no value when no prompt has that name: with the names meant."""
+    hint = did_you_mean(written, prompt_names)
+    return f"no prompt is named '{written}'" + (f"; {hint}" if hint else "")

@@ -275,9 +275,8 @@ class PromptTuiApp(App[int]):
             return
         from .screens.main import MainScreen
 
-        self.push_screen(
-            MainScreen(self.session, self.config_path)
-        )  # the error screen stops watching
+        # on top of the error screen, which stops watching the file when it is covered
+        self.push_screen(MainScreen(self.session, self.config_path))
         self.notify(f"Loaded {self.config_path}")
 
     # --- runs ---------------------------------------------------------------------------------
