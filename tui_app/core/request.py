@@ -18,14 +18,18 @@ class ResolvedRequest:
     # Call options from the settings that configure the call but are not model parameters
     # (api_base, timeout, ...). Not part of the cache key except api_base (a different server).
     call_options: dict[str, Any] = field(default_factory=dict)
-    # References rendered as "" because the caller allowed missing values.
-    missing: list[str] = field(default_factory=list)
+    # References rendered as "" because the caller allowed missing values -> why ("no value",
+    # "not run yet", "no prompt is named ..."), in the order met.
+    missing_why: dict[str, str] = field(default_factory=dict)
     # Each missing key that is another prompt's output or input -> that prompt's name.
     missing_of: dict[str, str] = field(default_factory=dict)
-    # Each missing key -> why ("no value", "not run yet", "no prompt is named ...").
-    missing_why: dict[str, str] = field(default_factory=dict)
     # What the request leaves out on purpose (an earlier answer that is a function call).
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def missing(self) -> list[str]:
+        """The references rendered as "" (see ``missing_why``)."""
+        return list(self.missing_why)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -361,9 +361,8 @@ def resolve(
         messages=messages,
         settings=sent,
         call_options=call_options,
-        missing=list(session.missing),
-        missing_of=dict(session.missing_of),
         missing_why=dict(session.missing),
+        missing_of=dict(session.missing_of),
         notes=list(dict.fromkeys(session.notes)),
     )
 
