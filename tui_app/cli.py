@@ -20,6 +20,7 @@ COMMANDS = {
     "validate": "Check config files: syntax, shape, duplicates, cycles, unknown references",
     "run": "Run a prompt (with its dependencies) or all prompts, streaming to stdout",
     "compare": "Run one prompt (or its downstream chain) with several models side by side",
+    "estimate": "Requests, cache hits, tokens and cost of a run, before it starts",
     "status": "Show each prompt's status: fresh, stale (and why), never run, failed",
     "history": "Show recorded runs from the history database",
     "keys": "Manage provider API keys in the OS keyring",

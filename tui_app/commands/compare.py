@@ -34,6 +34,7 @@ from ..core.compare import (
 from ..core.events import Cached, Failed, Finished, RunDone
 from ..core.runs import PromptStatus
 from ..core.workspace import Workspace
+from .estimate import add_budget_options, apply_budget
 from .options import UsageError, add_param_option, parse_params, parse_settings
 
 GAP = " │ "
@@ -96,6 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a setting for every column, e.g. max_tokens=200; repeatable",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per column")
+    add_budget_options(parser)
     parser.add_argument(
         "--width", type=int, default=0, metavar="N", help="table width (default: the terminal's)"
     )
@@ -149,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
         workspace.set_param(name, value)
     try:
         comparison = new_comparison(workspace, args.prompt, columns, chain=args.chain)
+        if apply_budget(args, workspace, comparison.runs, after=comparison.upstream):
+            return 0
         asyncio.run(_drive(comparison, sys.stderr))
     except KeyboardInterrupt:
         print("\nprompt-tui: cancelled", file=sys.stderr)

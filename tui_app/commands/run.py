@@ -17,6 +17,7 @@ from ..core.errors import PromptTuiError
 from ..core.events import Cached, Delta, Failed, Finished, RunDone, RunEvent, Started
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
+from .estimate import add_budget_options, apply_budget
 from .options import UsageError, add_override_options, parse_params, parse_settings
 from .summary import Summary, save_failed_message
 from .terminal import for_terminal
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="prompts in flight at once (default 4)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per event per line")
+    add_budget_options(parser)
     parser.add_argument(
         "--watch",
         action="store_true",
@@ -148,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
         settings=parse_settings(args.settings),
         force=args.force,
     )
+    if apply_budget(args, workspace, [run_]):
+        workspace.close()
+        return 0
     if args.watch:
         return _watch(workspace, lambda: workspace.new_run(
             args.prompt, mode, params=parse_params(args.param), model=args.model,

@@ -26,6 +26,7 @@ __all__ = [
     "CALL_OPTIONS",
     "COMMON_SETTINGS",
     "HIDDEN_SETTINGS",
+    "PRICE_SETTINGS",
     "SPECS",
     "STRUCTURAL",
     "SettingSpec",
@@ -39,6 +40,9 @@ Kind = Literal["number", "whole", "text", "stop", "object", "flag", "system_prom
 # Settings that configure the call (where, how long, how often, which key) and are never sent to
 # the model. ``api_key_env`` / ``api_key_keyring`` name where a self-hosted server's key comes from
 # (an environment variable / an OS keyring entry): names, never the key itself.
+# ``input_cost_per_token`` / ``output_cost_per_token`` (USD, litellm's names) price the model for
+# estimates and budgets (a self-hosted server, a negotiated price): never sent either.
+PRICE_SETTINGS = frozenset({"input_cost_per_token", "output_cost_per_token"})
 CALL_OPTIONS = frozenset(
     {
         "api_base",
@@ -49,6 +53,7 @@ CALL_OPTIONS = frozenset(
         "transport",
         "api_key_env",
         "api_key_keyring",
+        *PRICE_SETTINGS,
     }
 )
 # Settings that shape the request itself rather than being sent as one value.
@@ -120,6 +125,8 @@ SPECS: dict[str, SettingSpec] = _specs(
     SettingSpec("base_url", "text"),
     SettingSpec("api_version", "text"),
     SettingSpec("transport", "text"),
+    SettingSpec("input_cost_per_token", "number", 0.0, 1.0),
+    SettingSpec("output_cost_per_token", "number", 0.0, 1.0),
     # the request's shape
     SettingSpec("system_prompt", "system_prompt"),
     SettingSpec("stream", "flag"),

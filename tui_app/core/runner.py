@@ -97,6 +97,9 @@ class Runner:
         self.preflight_checks: list[Callable[[Run, list[ResolvedRequest]], list[str]]] = [
             self._check_keys
         ]
+        # Checks just before a request goes to the wire (not for cache hits): a problem fails
+        # the prompt unsent (a budget stops a run before the step that would cross it).
+        self.send_checks: list[Callable[[Run, str, ResolvedRequest], str | None]] = []
 
     # --- planning ---------------------------------------------------------------------------
     def plan(self, run: Run, graph: DependencyGraph | None = None) -> list[str]:
@@ -135,6 +138,21 @@ class Runner:
         for check in self.preflight_checks:
             problems += check(run, requests)
         return problems
+
+    def resolve_step(
+        self, run: Run, name: str, overlay: dict[str, dict[str, Any]]
+    ) -> ResolvedRequest:
+        """The request ``name`` would send in ``run`` given the outputs so far, missing values
+        rendered as "" (estimates plan with it)."""
+        return self._resolve(run, name, overlay, allow_missing=True)
+
+    def cached_output(self, key: str) -> dict[str, Any] | None:
+        """The stored answer a run would reuse for this request key instead of sending (this
+        session's, then the history's); None: it would be sent. Reads SQLite: not on the loop."""
+        if key in self._memory_cache:
+            return self._memory_cache[key].output
+        row = self.history.cached(key) if self.history is not None else None
+        return row.output if row is not None else None
 
     def _resolve(
         self,
@@ -336,6 +354,10 @@ class Runner:
         bad_option = call_problem(name, resolved.call_options)
         if bad_option:  # e.g. max_attempts: "lots": a clear failure, not a ValueError
             raise PromptTuiError(bad_option)
+        for check in self.send_checks:
+            problem = check(run, name, resolved)
+            if problem:
+                raise PromptTuiError(problem)
         if key in self._in_flight:  # a forced run: send anyway, leave the other one be
             await self._send(run, name, resolved, emit, partial, providers)
             return

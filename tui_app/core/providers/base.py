@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import PromptTuiError
 from ..events import Usage
+from ..model_settings import PRICE_SETTINGS
 from ..request import ResolvedRequest
 from ..secrets import scrub_text
 from .routing import api_base_of, is_local_url, key_env_var, needs_key, provider_of
@@ -168,6 +169,8 @@ class Call:
     # None: the transport finds it (litellm reads the environment). Never in the repr.
     api_key: str | None = field(repr=False)
     secrets: list[str | None] = field(default_factory=list, repr=False)
+    # the model's own price settings (input/output_cost_per_token): the answer's cost uses them
+    prices: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, request: ResolvedRequest, api_key: str | None, max_attempts: int | None) -> Call:
@@ -217,6 +220,7 @@ class Call:
             max_attempts=attempts,
             api_key=api_key,
             secrets=[api_key],
+            prices={k: v for k, v in options.items() if k in PRICE_SETTINGS},
         )
 
 
