@@ -27,16 +27,18 @@ from __future__ import annotations
 import re
 import statistics
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import display
+from .errors import PromptTuiError
 from .events import Usage
 from .model_settings import PRICE_SETTINGS
 from .providers import pricing
 from .providers.routing import is_offline, provider_of
 from .request import ResolvedRequest
+from .resolve import batch
 from .runs import PromptStatus, Run
 from .tokenize import counter_for
 
@@ -400,11 +402,13 @@ def estimate_run(
     *,
     answers: Mapping[str, list[int]] | None = None,
     after: Estimate | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> Estimate:
     """The estimate of ``run`` (not started) against the runner's document, cache and history.
     Reads SQLite and tokenizes: call it off the UI loop. ``answers``: earlier answer lengths
     by prompt (read from the history when None). ``after``: the estimate of a run this one
-    waits for and reads (a comparison's upstream)."""
+    waits for and reads (a comparison's upstream). ``cancelled``: asked before each step; True
+    stops the estimate early (a newer one supersedes it; its figures are then incomplete)."""
     estimate = Estimate(label=run.label)
     try:
         targets = runner.plan(run, graph)
@@ -426,18 +430,27 @@ def estimate_run(
         pending.update(after.pending)
     names = {index: step.prompt for index, step in pending.items()}
     estimate.outputs, estimate.pending = overlay, pending
+    session = batch(config, run.overrides.params, overlay)  # one session: linear in the plan
     for name in targets:
+        if cancelled is not None and cancelled():
+            estimate.problem = "superseded"
+            break
         step = StepEstimate(prompt=name)
         estimate.steps.append(step)
         try:
-            request = runner.resolve_step(run, name, overlay)
+            request = runner.resolve_step(run, name, overlay, session)
         except Exception as exc:  # reported as a failure when the run gets there
             step.error = str(exc)
             overlay[name] = _pending_output(len(pending))
             continue
         step.model = request.model
         uses_pending = "\ue000" in _texts(request)
-        stored = None if run.force or uses_pending else runner.cached_output(request.cache_key)
+        stored = None
+        if not (run.force or uses_pending):
+            try:
+                stored = runner.cached_output(request.cache_key)
+            except PromptTuiError:  # an unreadable history: estimate it as sent
+                stored = None
         if stored is not None:
             step.cached = True
             step.price_source = "cached"

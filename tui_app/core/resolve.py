@@ -367,11 +367,15 @@ def resolve(
     )
 
 
-def batch(config: AIConfig, params: dict[str, Any] | None = None) -> _Session:
+def batch(
+    config: AIConfig, params: dict[str, Any] | None = None, outputs: Outputs | None = None
+) -> _Session:
     """One resolution context for many prompts of a document that does not change meanwhile
     (pass it to :func:`resolve` as ``_session``): the same-model index and the chat-history
-    messages are built once, not once per prompt, which made resolving every prompt quadratic."""
-    return _Session(config, default_engine(), dict(params or {}), None)
+    messages are built once, not once per prompt, which made resolving every prompt quadratic.
+    ``outputs`` (a run's own, read before the document's) may grow between resolutions in
+    dependency order: a prompt's chat history is read when a later prompt first needs it."""
+    return _Session(config, default_engine(), dict(params or {}), outputs)
 
 
 def resolve_all(config: AIConfig, **kwargs: Any) -> dict[str, ResolvedRequest | PromptTuiError]:

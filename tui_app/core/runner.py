@@ -140,11 +140,12 @@ class Runner:
         return problems
 
     def resolve_step(
-        self, run: Run, name: str, overlay: dict[str, dict[str, Any]]
+        self, run: Run, name: str, overlay: dict[str, dict[str, Any]], session: Any = None
     ) -> ResolvedRequest:
         """The request ``name`` would send in ``run`` given the outputs so far, missing values
-        rendered as "" (estimates plan with it)."""
-        return self._resolve(run, name, overlay, allow_missing=True)
+        rendered as "" (estimates plan with it; ``session``: a ``resolve.batch`` over
+        ``overlay`` for many steps in dependency order)."""
+        return self._resolve(run, name, overlay, allow_missing=True, session=session)
 
     def cached_output(self, key: str) -> dict[str, Any] | None:
         """The stored answer a run would reuse for this request key instead of sending (this
@@ -161,6 +162,7 @@ class Runner:
         overlay: dict[str, dict[str, Any]],
         *,
         allow_missing: bool = False,
+        session: Any = None,
     ) -> ResolvedRequest:
         o = run.overrides
         model, settings = o.for_prompt(name)
@@ -172,6 +174,7 @@ class Runner:
             settings=settings,
             outputs=overlay,
             allow_missing=allow_missing,
+            _session=session,
         )
 
     # --- running ----------------------------------------------------------------------------
