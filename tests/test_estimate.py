@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,10 @@ def test_a_shared_budget_stops_a_run_before_the_step_that_would_cross_it(
         high = one.cost_high or 0.0
         budget = Budget(high * 1.5)
         budget.install(ws.runner)
+        # both runs pass their preflight (nothing spent or reserved yet) before either sends,
+        # as a comparison's columns do when they start together
+        both_planned = threading.Barrier(2)
+        ws.runner.preflight_checks.append(lambda *_: [] if both_planned.wait(30) >= 0 else [])
         server.first_byte_delay = 0.2  # the first request is still on the wire
 
         async def both() -> tuple[Run, Run]:
@@ -288,3 +293,15 @@ def test_price_overrides_replace_the_tiered_table_price() -> None:
     assert pricing.cost_of("gpt-4o-mini", usage) is not None
     stated = {"input_cost_per_token": 1e-3, "output_cost_per_token": 2e-3}
     assert pricing.cost_of("no-such-model", usage, overrides=stated) == pytest.approx(1.02)
+
+
+def test_the_tokenizer_stays_off_the_startup_path() -> None:
+    """tiktoken loads when a count is first asked for, never when the app or a command starts."""
+    code = (
+        "import sys\n"
+        "import tui_app.cli, tui_app.ui.app, tui_app.core.estimate, tui_app.commands.estimate\n"
+        "import tui_app.commands.run, tui_app.commands.compare\n"
+        "assert 'tiktoken' not in sys.modules, 'tiktoken imported at startup'\n"
+        "assert 'litellm' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
