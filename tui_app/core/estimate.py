@@ -246,6 +246,9 @@ class Estimate:
             if s.error is not None:
                 rows.append((s.prompt, s.model, display.NONE, display.NONE, s.error))
                 continue
+            if s.cached:
+                rows.append((s.prompt, s.model, display.NONE, "cached", s.cost_text()))
+                continue
             rows.append((s.prompt, s.model, input_text(s), output_text(s), s.cost_text()))
         return rows
 

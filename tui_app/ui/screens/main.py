@@ -21,6 +21,7 @@ from ..widgets.header import AppHeader
 from ..widgets.output_pane import OutputPane, record_text
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
+from ..widgets.run_estimate import EstimatesReady, RunEstimates
 from .authoring import AuthoringMixin
 from .export import ExportMixin
 from .live_reload import LiveReloadMixin
@@ -65,6 +66,7 @@ target runs again, and only prompts whose request changed are sent.
         self._cancel_shown = False  # what check_action last told the footer about "cancel"
         self.form_ready = True  # kept for the benchmark's probe: the form is drawn at compose
         self.engine_ready = False  # the graph is built too: dependencies, staleness, runs
+        self.estimates = RunEstimates(self)  # what the next r / R / a would send and cost
 
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -219,6 +221,7 @@ target runs again, and only prompts whose request changed are sent.
         self.form.border_title = f"Parameters · {name}"
         self.show_selected_output()
         self._refresh_side_tabs()
+        self.schedule_estimate()
 
     def _shown_text(self, name: str) -> tuple[str, bool]:
         """(text, live) for a prompt: its stream while it runs or ran this session, else the
@@ -270,6 +273,7 @@ target runs again, and only prompts whose request changed are sent.
                 self.output.show_request(request, error)
         elif tab == "info":
             self.output.show_info(state.info)
+            self._show_estimate_info()
         elif tab == "history":
             self._show_history(name)
 
@@ -400,6 +404,49 @@ target runs again, and only prompts whose request changed are sent.
         if self.selected in changed:
             self.show_selected_output()
         self.refresh_header()
+        self.schedule_estimate()
+
+    # --- estimates (widgets/run_estimate.py) ----------------------------------------------------
+    def schedule_estimate(self) -> None:
+        """Something that moves the next run's cost changed: estimate again, off the loop."""
+        if self.engine_ready:
+            self.estimates.schedule(self.session.workspace, self.selected)
+
+    @on(EstimatesReady)
+    def _estimates_ready(self, message: EstimatesReady) -> None:
+        message.stop()
+        if self.estimates.accept(message):
+            header = self.query_one(AppHeader)
+            header.show_estimate(self.estimates.header_text(header.size.width or 80))
+            if self.output.active_tab == "info":
+                self._show_estimate_info()
+
+    def _show_estimate_info(self) -> None:
+        name = self.selected
+        self.output.show_estimate(
+            self.estimates.info_text(name, self.estimates.last_run(name) if name else None)
+        )
+
+    def _start_run(self, target: str | None, mode: str, force: bool) -> None:
+        """Start the run, first asking when its estimate is above the user's threshold
+        (``confirm_cost_above`` in the settings file); ``max_cost`` there is its budget."""
+        from ...core.settings import load as load_settings
+
+        settings = load_settings()
+        self.estimates.hold_to(settings.max_cost, self.session.workspace.runner)
+        found = self.estimates.for_run(target, mode)
+        question = self.estimates.confirmation(found, settings.confirm_cost_above)
+        if question is None:
+            self.estimates.run_started(self.app.start_run(target, mode, force=force))
+            return
+        from .confirm import ConfirmScreen
+
+        def answered(answer: str | None) -> None:
+            if answer == "run":
+                self.estimates.run_started(self.app.start_run(target, mode, force=force))
+
+        answers = [("run", "Run", "warning"), ("cancel", "Cancel", "default")]
+        self.app.push_screen(ConfirmScreen("Run this?", question, answers), answered)
 
     def _schedule_stale(self) -> None:
         if self._stale_timer is not None:
@@ -426,7 +473,7 @@ target runs again, and only prompts whose request changed are sent.
         if invalid:  # a run would send the old value: the user typed another one
             self.notify("\n".join(invalid), title="Not run: fix the form first", severity="error")
             return
-        self.app.start_run(target, mode, force=force)
+        self._start_run(target, mode, force)
 
     def action_keys(self) -> None:
         from .keys import open_keys_screen

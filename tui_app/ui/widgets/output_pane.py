@@ -170,8 +170,10 @@ The selected prompt's answer: live while it runs, then the stored output.
             self._views[widget_id] = view
         elif widget_id == "info-view":
             view = Static("", id="info-view", markup=False)
-            self._container("info").mount(VerticalScroll(view))
+            estimate = Static("", id="estimate-view", markup=False)
+            self._container("info").mount(VerticalScroll(view, estimate))
             self._views[widget_id] = view
+            self._views["estimate-view"] = estimate
         elif widget_id in ("history-table", "history-note"):
             from textual.widgets import DataTable
 
@@ -332,6 +334,11 @@ The selected prompt's answer: live while it runs, then the stored output.
             return
         width = max(len(k) for k, _ in info.rows())
         view.update("\n".join(f"{k:<{width}}  {v}" for k, v in info.rows()))
+
+    def show_estimate(self, text: str) -> None:
+        """Below the run's facts: estimate vs actual, and what the next run would cost."""
+        self._view("info-view")  # builds the tab's widgets
+        self._views["estimate-view"].update(("\n" + text) if text else "")
 
     # --- history ------------------------------------------------------------------------------
     def show_history(self, prompt: str, records: list[Any], note: str = "") -> None:
