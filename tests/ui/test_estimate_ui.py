@@ -60,8 +60,10 @@ async def test_header_estimate_follows_typing_and_info_shows_estimate_vs_actual(
         await pilot.press(*" and the moon that pulls them")
         await wait_for(
             pilot,
-            lambda: main_screen(app).estimates.current["with_deps"].steps[0].input_low
-            > first.steps[0].input_low,
+            lambda: (
+                main_screen(app).estimates.current["with_deps"].steps[0].input_low
+                > first.steps[0].input_low
+            ),
             what="estimate after typing",
         )
         assert server.chat_requests == []  # estimating sends nothing
@@ -100,3 +102,22 @@ async def test_a_run_above_the_confirm_threshold_asks_first(
         await pilot.press("enter")  # the first answer: Run
         await wait_for(pilot, lambda: status(app, "facts") == "done", what="the run")
         assert len(server.chat_requests) == 1
+
+
+async def test_compare_setup_shows_each_columns_estimate_before_it_starts(
+    write_config: Any, server: OpenAIServer
+) -> None:
+    app = make_app(_config(write_config, server.base_url))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await select(pilot, "title")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CompareSetupScreen")
+        await pilot.press(*"gpt-4o max_tokens=10", "enter")
+        setup = app.screen
+        await wait_for(pilot, lambda: setup.estimates is not None, what="column estimates")
+        lines = setup.estimates[1]
+        assert lines[0].startswith("upstream first: 1 request")  # facts runs once for all
+        assert lines[1].startswith("1 request") and lines[2].startswith("1 request")
+        assert "≤" in lines[2] or "–" in lines[2]  # a priced range, never a bare $0
+        assert server.chat_requests == []

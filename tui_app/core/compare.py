@@ -259,7 +259,7 @@ class Comparison:
     refusal: str | None = None  # the upstream failed: no column could run
 
     # --- building ---------------------------------------------------------------------------
-    def _column_run(self, index: int, *, force: bool = True) -> Run:
+    def _column_run(self, index: int, *, force: bool = True, register: bool = True) -> Run:
         column = self.columns[index]
         run = Run(
             target=self.prompt,
@@ -280,7 +280,8 @@ class Comparison:
             isolated=True,
             revision=self.workspace.revision,
         )
-        self.workspace.runs[run.id] = run
+        if register:
+            self.workspace.runs[run.id] = run
         return run
 
     # --- running ----------------------------------------------------------------------------
@@ -416,9 +417,11 @@ def new_comparison(
     *,
     chain: bool = False,
     params: dict[str, Any] | None = None,
+    register: bool = True,
 ) -> Comparison:
     """Plan a comparison of ``prompt`` across ``columns`` (2-6). Raises PromptTuiError for an
-    unknown prompt, a wrong number of columns or a cycle."""
+    unknown prompt, a wrong number of columns or a cycle. ``register=False``: a plan only (an
+    estimate), its runs not added to the workspace."""
     if not MIN_COLUMNS <= len(columns) <= MAX_COLUMNS:
         raise PromptTuiError(
             f"a comparison has {MIN_COLUMNS} to {MAX_COLUMNS} columns, got {len(columns)}"
@@ -445,9 +448,10 @@ def new_comparison(
                 isolated=True,
                 revision=workspace.revision,
             )
-            workspace.runs[run.id] = run
+            if register:
+                workspace.runs[run.id] = run
             comparison.upstream = run
-    comparison.runs = [comparison._column_run(i) for i in range(len(columns))]
+    comparison.runs = [comparison._column_run(i, register=register) for i in range(len(columns))]
     return comparison
 
 

@@ -43,10 +43,18 @@ from .runs import PromptStatus, Run
 from .tokenize import counter_for
 
 if TYPE_CHECKING:
+    from .compare import Comparison
     from .graph import DependencyGraph
     from .runner import Runner
 
-__all__ = ["Budget", "Estimate", "StepEstimate", "estimate_request", "estimate_run"]
+__all__ = [
+    "Budget",
+    "Estimate",
+    "StepEstimate",
+    "estimate_comparison",
+    "estimate_request",
+    "estimate_run",
+]
 
 _MARK = "\ue000{}\ue001"  # private-use characters: no template filter changes them
 _MARKS = re.compile("\ue000(\\d+)\ue001")
@@ -466,6 +474,19 @@ def estimate_run(
         pending[index], names[index] = step, name
         overlay[name] = _pending_output(index)
     return estimate
+
+
+def estimate_comparison(comparison: Comparison) -> list[Estimate]:
+    """Each column's estimate (after the shared upstream's, first when there is one: it runs
+    once for every column). Call it off the UI loop."""
+    runner = comparison.workspace.runner
+    graph = comparison.workspace.graph
+    upstream = comparison.upstream
+    first = estimate_run(runner, upstream, graph) if upstream is not None else None
+    if first is not None:
+        first.label = "upstream"
+    found = [estimate_run(runner, run, graph, after=first) for run in comparison.runs]
+    return [first, *found] if first is not None else found
 
 
 def _texts(request: ResolvedRequest) -> str:

@@ -8,7 +8,8 @@ The engine (:mod:`tui_app.core.compare`) runs the columns; a worker drains its e
 from __future__ import annotations
 
 import time
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -18,10 +19,13 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ...core.compare import ColumnMetrics, Comparison, new_comparison
+from ...core.compare import Column, ColumnMetrics, Comparison, new_comparison
 from ...core.compare_history import PastComparison
 from ...core.errors import PromptTuiError
 from ..widgets.compare_column import CompareColumn
+
+if TYPE_CHECKING:
+    from ...core.workspace import Workspace
 
 REDRAW_INTERVAL = 0.05  # seconds between redraws of streaming columns
 # Columns drawn per tick while streaming, in turn. Textual repaints the bounding box of what
@@ -293,7 +297,6 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
 
 def open_compare(main: Any) -> None:
     """Ask for the columns and mode, then show the comparison of the selected prompt."""
-    from ...core.compare import Column
     from ..recent import load_recent
     from ..view_models import offline_models
     from .compare_setup import CompareChoice, CompareSetupScreen
@@ -331,9 +334,25 @@ def open_compare(main: Any) -> None:
             config_models=list(config.models),
             recent=load_recent(),
             offline=offline_models(),
+            estimate=partial(_column_estimates, workspace, name),
         ),
         chosen,
     )
+
+
+def _column_estimates(
+    workspace: Workspace, prompt: str, columns: list[Column], chain: bool
+) -> list[str]:
+    """A line per column (after one for the shared upstream when it must run first): what it
+    would send and cost. Resolves and tokenizes: the setup screen calls it in a thread."""
+    from ...core.compare import MIN_COLUMNS
+    from ...core.estimate import estimate_comparison
+
+    padded = columns + columns[:1] * max(0, MIN_COLUMNS - len(columns))
+    planned = new_comparison(workspace, prompt, padded, chain=chain, register=False)
+    found = estimate_comparison(planned)
+    lines = [f"upstream first: {found[0].summary()}"] if planned.upstream is not None else []
+    return lines + [e.summary() for e in found[len(lines) :]][: len(columns)]
 
 
 def open_past(main: Any) -> None:
