@@ -449,6 +449,7 @@ target runs again, and only prompts whose request changed are sent.
         self.app.push_screen(ConfirmScreen("Run this?", question, answers), answered)
 
     def _schedule_stale(self) -> None:
+        self.schedule_estimate()  # at once: an estimate under way is superseded by the edit
         if self._stale_timer is not None:
             self._stale_timer.stop()
         self._stale_timer = self.set_timer(0.2, self.refresh_stale)

@@ -14,6 +14,7 @@ per step once it is done.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 MODES = {"one": "r", "with_deps": "R", "all": "a"}
 DELAY = 0.15  # seconds of quiet before estimating: a burst of keys makes one estimate
+WORK_SLICE = 0.0005  # seconds the estimate computes before it steps aside ...
+PAUSE = 0.0005  # ... for this long, leaving the interpreter to the UI loop
 
 
 @dataclass
@@ -99,24 +102,37 @@ class RunEstimates:
 
         worker = get_current_worker()
 
+        last_pause = time.perf_counter()
+
         def superseded() -> bool:
+            # Asked between steps. The worker is pure Python and shares the interpreter with
+            # the UI loop: it steps aside briefly every few milliseconds, and it stops as soon
+            # as an edit supersedes it (every key typed in the form does), so a key never
+            # waits for more than one step (bench/estimate.py).
+            nonlocal last_pause
+            if time.perf_counter() - last_pause > WORK_SLICE:
+                time.sleep(PAUSE)
+                last_pause = time.perf_counter()
             return worker.is_cancelled or generation != self._generation
 
         found: dict[str, Estimate] = {}
         answers = None
-        for mode, run in runs.items():
+        # R first (the header's figure), then r, then a (the whole file: the longest); each is
+        # posted as soon as it is known
+        for mode in sorted(runs, key=("with_deps", "one", "all").index):
             if superseded():
                 return
             try:
                 if answers is None and runner.history is not None and runner.config.path:
                     answers = runner.history.answer_lengths(str(runner.config.path))
                 found[mode] = estimate_run(
-                    runner, run, graph, answers=answers or {}, cancelled=superseded
+                    runner, runs[mode], graph, answers=answers or {}, cancelled=superseded
                 )
             except Exception:  # the document changed under it: the next schedule says it
                 return
-        if not superseded():
-            self.owner.post_message(EstimatesReady(prompt, found, generation))
+            if superseded():
+                return
+            self.owner.post_message(EstimatesReady(prompt, dict(found), generation))
 
     def accept(self, message: EstimatesReady) -> bool:
         """Keep the estimates a worker posted, unless a newer one was asked for since."""
