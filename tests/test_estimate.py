@@ -305,3 +305,24 @@ def test_the_tokenizer_stays_off_the_startup_path() -> None:
         "assert 'litellm' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_each_watch_rerun_says_its_estimate_before_sending(
+    server: OpenAIServer, home: Path
+) -> None:
+    """``run --watch`` announces every (re-)run's estimate through a preflight check."""
+    import io
+
+    from tui_app.commands.estimate import announce_estimates
+
+    path = write_config(home / "c.json", _doc(server.base_url, CHAINS["outputs read downstream"]))
+    out = io.StringIO()
+    ws = Workspace.open(path)
+    try:
+        announce_estimates(ws, out)
+        asyncio.run(ws.run("c", "with_deps"))
+        assert out.getvalue().startswith("prompt-tui: estimate: 3 requests · ")
+        asyncio.run(ws.run("c", "with_deps"))  # unchanged: the cache answers every step
+        assert out.getvalue().splitlines()[-1] == "prompt-tui: estimate: 0 requests, 3 cached · $0"
+    finally:
+        ws.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..core import display
 from ..core.estimate import Budget, Estimate, estimate_run
@@ -189,3 +189,18 @@ def estimates_of(
 
 class BudgetRefused(UsageError):
     """A run over its budget: refused before anything was sent (exit 2)."""
+
+
+def announce_estimates(workspace: Workspace, out: TextIO) -> None:
+    """Print each run's estimate before its first request (``run --watch``: every re-run),
+    as a runner preflight check that finds no problem."""
+    runner = workspace.runner
+
+    def announce(run: Run, _requests: list[Any]) -> list[str]:
+        found = estimate_run(runner, run)
+        if found.problem is None:
+            out.write(f"prompt-tui: estimate: {found.summary()}\n")
+            out.flush()
+        return []
+
+    runner.preflight_checks.append(announce)

@@ -17,7 +17,7 @@ from ..core.errors import PromptTuiError
 from ..core.events import Cached, Delta, Failed, Finished, RunDone, RunEvent, Started
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
-from .estimate import add_budget_options, apply_budget
+from .estimate import add_budget_options, announce_estimates, apply_budget
 from .options import UsageError, add_override_options, parse_params, parse_settings
 from .summary import Summary, save_failed_message
 from .terminal import for_terminal
@@ -154,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         workspace.close()
         return 0
     if args.watch:
+        if not args.json:  # each re-run says what it will send before it sends it
+            announce_estimates(workspace, sys.stderr)
         return _watch(workspace, lambda: workspace.new_run(
             args.prompt, mode, params=parse_params(args.param), model=args.model,
             settings=parse_settings(args.settings), force=False,
