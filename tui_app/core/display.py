@@ -8,6 +8,8 @@ started has no latency) is :data:`NONE`. An offline model costs nothing, and say
 
 from __future__ import annotations
 
+import time
+
 UNKNOWN = "unknown"  # a figure that exists but was not reported (no usage, no price)
 NONE = "—"  # a figure that does not apply (never started, nothing streamed)
 
@@ -27,6 +29,13 @@ def seconds(value: float | None) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def when(t: float | None) -> str:
+    """A moment in local time, ``"2026-12-07 22:41:05"``."""
+    if not t:
+        return NONE
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
 def count(value: int | None) -> str:

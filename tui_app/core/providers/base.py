@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import PromptTuiError
 from ..events import Usage
 from ..request import ResolvedRequest
+from ..runs import CUT_AT_MAX_TOKENS
 from ..secrets import scrub_text
 from .routing import api_base_of, is_local_url, key_env_var, needs_key, provider_of
 
@@ -299,10 +300,9 @@ def detail_from_error_body(body: Any) -> tuple[str, str | None]:
 
 
 ENDED_EARLY = "the stream ended before the answer was complete"
+
+
 # finish_reason "length": a success, but the answer stops at the token limit, not where it ended
-CUT_AT_MAX_TOKENS = "cut at max_tokens: the answer is complete up to the token limit"
-
-
 def ended_early(where: str) -> Failure:
     """A stream whose body ended with no finish_reason (and no ``[DONE]``): a truncated answer,
     never a success. Retryable: the retry loop only retries it when no text had been shown."""

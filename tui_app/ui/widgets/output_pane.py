@@ -15,8 +15,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ...core.inert import visible_name
+from ...core.runs import PromptResult
 from ..messages import HistoryRunChosen
-from ..state import RunInfo
 from .stream_view import StreamView
 
 # Above this many characters a finished output stays raw (Markdown would take ~0.3 s or more).
@@ -325,13 +326,15 @@ The selected prompt's answer: live while it runs, then the stored output.
         # TextArea(language="json") segfaults the interpreter (measured); plain text is safe.
         json_view.load_text(json.dumps(request.to_json(), indent=2, ensure_ascii=False))
 
-    def show_info(self, info: RunInfo | None) -> None:
+    def show_info(self, result: PromptResult | None) -> None:
+        """The run facts of the prompt's latest run, from the run's own record."""
         view = self._view("info-view")
-        if info is None:
+        if result is None:
             view.update("No run in this session yet.")
             return
-        width = max(len(k) for k, _ in info.rows())
-        view.update("\n".join(f"{k:<{width}}  {v}" for k, v in info.rows()))
+        facts = result.facts()
+        width = max(len(k) for k, _ in facts)
+        view.update("\n".join(f"{k:<{width}}  {visible_name(v)}" for k, v in facts))
 
     # --- history ------------------------------------------------------------------------------
     def show_history(self, prompt: str, records: list[Any], note: str = "") -> None:
