@@ -291,7 +291,9 @@ def test_history_table(pt_home, tmp_path, capsys):
     assert "other.yaml" in lines[1] and "done (offline)" in lines[1]
     assert "failed" in lines[2]
     assert "cached" in lines[3]
-    assert all(cell in lines[4] for cell in ("summarize", "412 ms", "2.50 s", "120/48", "$0.000123"))
+    assert all(
+        cell in lines[4] for cell in ("summarize", "412 ms", "2.50 s", "120/48", "$0.000123")
+    )
 
 
 def test_history_filters_by_config_and_prompt(pt_home, tmp_path, monkeypatch, capsys):
