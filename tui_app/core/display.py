@@ -44,8 +44,11 @@ def count(value: int | None) -> str:
 
 
 def tokens(tokens_in: int | None, tokens_out: int | None) -> str:
-    """``"120 in / 45 out"``, each side ``unknown`` when not reported."""
-    return f"{count(tokens_in)} in / {count(tokens_out)} out"
+    """Input/output tokens as ``"120/45"`` (under a "tokens in/out" heading); ``unknown`` when
+    the provider reported neither, a side ``unknown`` when it reported only the other."""
+    if tokens_in is None and tokens_out is None:
+        return UNKNOWN
+    return f"{count(tokens_in)}/{count(tokens_out)}"
 
 
 def tokens_per_s(tokens_out: int | None, latency: float | None, ttft: float | None) -> float | None:

@@ -117,6 +117,33 @@ class RunRecord:
             provenance=result.provenance.to_json() if result.provenance is not None else None,
         )
 
+    def to_result(self) -> PromptResult:
+        """The run's record of this prompt as it was recorded (a comparison read back)."""
+        from .events import Usage
+        from .runs import PromptResult
+
+        usage = None
+        if self.tokens_in is not None or self.tokens_out is not None:
+            total = (self.tokens_in or 0) + (self.tokens_out or 0)
+            usage = Usage(self.tokens_in, self.tokens_out, total)
+        failed = self.status == PromptStatus.FAILED
+        return PromptResult(
+            status=self.prompt_status,
+            text=self.output_text or "",
+            output=self.output,
+            model=self.model or "",
+            usage=usage,
+            cost=self.cost,
+            ttft=self.ttft,
+            latency=self.latency,
+            attempts=self.attempts,
+            error=self.error if failed else None,
+            reason=None if failed else self.error,
+            offline=self.offline,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+        )
+
     @property
     def cached(self) -> bool:
         """True when this run reused a stored answer instead of calling the model."""

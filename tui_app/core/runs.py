@@ -185,6 +185,27 @@ class PromptResult:
                 return CUT_AT_MAX_TOKENS
         return ""
 
+    def to_json(self) -> dict[str, Any]:
+        """The record for machines (``--json``, comparisons, exports): figures as numbers,
+        None where unknown."""
+        return {
+            "status": self.status.value,
+            "model": self.model,
+            "output": self.text,
+            "ttft": self.ttft,
+            "latency": self.latency,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "tokens_per_s": self.tokens_per_s,
+            "cost": self.cost,
+            "attempts": self.attempts,
+            "error": self.error or self.reason,
+            "finish_reason": self.finish_reason,
+            "offline": self.offline,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+        }
+
     def facts(self) -> list[tuple[str, str]]:
         """The run facts of Info and exports, each worded by :mod:`.display`."""
         when = display.when(self.cached_at if self.status is PromptStatus.CACHED else None)
