@@ -38,7 +38,7 @@ from .runs import (
 
 if TYPE_CHECKING:
     # Runs, staleness and the runner are imported when first used, after the first frame (their
-    # modules define ~20 dataclasses: ~1.4 ms each to create).
+    # modules define many dataclasses, each costly to create at import).
     from .changes import Change
     from .events import RunEvent
     from .history import History

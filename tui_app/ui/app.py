@@ -36,7 +36,8 @@ YIELD_EVERY = 0.02
 
 
 def _prompt_commands() -> Any:
-    """The palette's provider, imported when the palette first opens (textual.command is ~100 ms)."""
+    """The palette's provider, imported when the palette first opens (textual.command is slow to
+    import: bench/startup.py)."""
     from .commands import PromptCommands
 
     return PromptCommands
@@ -91,7 +92,7 @@ class PromptTuiApp(App[int]):
     ) -> None:
         # Everything imported so far (Textual, Rich, the app's modules) lives as long as the
         # process: move it out of the collector's sight. Without this, the first full garbage
-        # collection lands between mount and the first frame and walks all of it (~25-40 ms).
+        # collection lands between mount and the first frame and walks all of it.
         gc.freeze()
         super().__init__()
         self.config_path = str(path)
@@ -126,7 +127,7 @@ class PromptTuiApp(App[int]):
         """Start with theme ``name`` before anything is parsed or mounted.
 
         Assigning ``self.theme`` runs Textual's theme watcher, which queues a full re-parse of
-        every stylesheet and a restyle of the app after startup (~20-30 ms). Before the first
+        every stylesheet and a restyle of the app after startup. Before the first
         parse that work is unneeded when the new theme is as dark, and as ANSI, as the starting
         one (same line filters): then set the value without watchers, do what the watcher does
         for a screen that does not exist yet (theme classes, CSS variables) and skip the rest.
@@ -202,7 +203,7 @@ class PromptTuiApp(App[int]):
 
     def on_load(self) -> None:
         # Startup allocates a lot and frees little: no collections until the first frame is
-        # painted (~10 ms of gen-0/1 collections between mount and ready otherwise).
+        # painted.
         self._gc_was_enabled = gc.isenabled()
         gc.disable()
 
@@ -232,9 +233,9 @@ class PromptTuiApp(App[int]):
     @work(thread=True, exclusive=True, group="preload", description="prepare the file's providers")
     def _preload_providers(self) -> None:
         """Prepare the providers the file's models use, off the event loop. litellm (~3 s of CPU,
-        ~230 MiB) is imported only when the file names a model it serves; an offline or
+        memory) is imported only when the file names a model it serves; an offline or
         OpenAI-compatible file never loads it (a prompt that needs it later loads it then)."""
-        from textual.widgets import Markdown  # noqa: F401 - ~80 ms, needed for the first output
+        from textual.widgets import Markdown  # noqa: F401 - slow to import, needed for output
 
         try:
             from ..core import providers
@@ -244,7 +245,7 @@ class PromptTuiApp(App[int]):
             return
         if providers.preload_for(self.model_ids()):
             # litellm leaves ~1.5 million long-lived objects: every full garbage collection then
-            # walks them all, a 200-300 ms freeze of the UI (measured mid-stream). Move everything
+            # walks them all, a visible freeze of the UI (bench/stream.py). Move everything
             # alive now out of the collector's sight; later garbage is collected as usual.
             gc.freeze()
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 FLUSH_INTERVAL = 0.05  # seconds between draws of streamed text (batches deltas)
 # The spinner turns every SPIN_EVERY ticks, half a tick after a stream draw. Textual composites
 # the bounding box of everything dirty in a frame: a spinner (left) and the stream (right) in the
-# same frame repaint the whole screen, which measured 2x slower streaming and 100 ms key lag.
+# same frame repaint the whole screen, which slowed streaming and key presses (bench/stream.py).
 SPIN_EVERY = 3
 # More characters than this in one 50 ms batch (~16,000 tokens/s) is a torrent, not a model.
 TORRENT_CHARS = 4_000
@@ -108,7 +108,7 @@ target runs again, and only prompts whose request changed are sent.
 
     def _build_tree(self) -> PromptTree:
         """The tree with its prompts, built before it is mounted: a node added to a mounted tree
-        schedules a layout, which made a 1,000-prompt file ~40 ms slower to show."""
+        schedules a layout per node (bench/scale.py)."""
         tree = PromptTree(id="tree")
         tree.configure(
             status=lambda name: self.session.state(name).status,
@@ -602,8 +602,8 @@ target runs again, and only prompts whose request changed are sent.
 
     def _sync_cancel_key(self) -> None:
         """Refresh the bindings only when "cancel" appears or goes: each refresh recomposes the
-        footer (~20 ms of the event loop), and a re-run after a save sent ten in a row, which
-        held the re-run's request back (measured: ~100 ms of a 170 ms save-to-request)."""
+        footer, and a re-run after a save sent ten in a row, which held the re-run's request
+        back (bench/reload.py)."""
         shown = bool(self.session.active())
         if shown != self._cancel_shown:
             self._cancel_shown = shown

@@ -1,7 +1,7 @@
 """The output pane: the selected prompt's stream or output, its request, JSON, run info, history.
 
 Streams go into a StreamView (O(new text) appends, soft wrap, virtual rendering). Markdown is rendered only for a
-finished output of moderate size: it costs ~5 ms per block, so a long document would freeze the
+finished output of moderate size: its cost grows with the blocks, so a long document would freeze the
 app (DESIGN.md, "Markdown is slow for long documents").
 """
 
@@ -119,7 +119,7 @@ The selected prompt's answer: live while it runs, then the stored output.
         super().__init__(id=id, classes=classes)
         self.prompt: str | None = None
         self.rendered_wanted = True
-        # Markdown costs ~80 ms to import: not before the first frame (the app turns this on).
+        # Markdown is slow to import: not before the first frame (the app turns this on).
         self.markdown_allowed = False
         self._markdown: Any = None
         self._md_scroll: Any = None
@@ -261,7 +261,7 @@ The selected prompt's answer: live while it runs, then the stored output.
         self.stream.display = False
         self.stream.set_text(text)  # kept in sync so `v` flips instantly
         if self._markdown is None:
-            from textual.widgets import Markdown  # ~170 ms to import: never before the first frame
+            from textual.widgets import Markdown  # slow to import: never before the first frame
 
             # The first document goes in the constructor: Markdown renders it when mounted
             # (an update() before that would be overwritten).
