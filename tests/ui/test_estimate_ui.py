@@ -77,7 +77,9 @@ async def test_header_estimate_follows_typing_and_info_shows_estimate_vs_actual(
         info = main_screen(app).output._views["estimate-view"]
         await wait_for(pilot, lambda: "estimate vs actual" in str(info.render()), what="info")
         text = str(info.render())
-        actual = app.session.state("title").info.tokens_in
+        result = app.session.state("title").result
+        assert result is not None and result.usage is not None
+        actual = result.usage.prompt_tokens
         assert f"→ {actual}" in text
         await wait_for(pilot, lambda: _header(app).startswith("R: 0 requests, 2 cached"))
 
