@@ -466,7 +466,7 @@ target runs again, and only prompts whose request changed are sent.
         settings = load_settings()
         self.estimates.hold_to(settings.max_cost, self.session.workspace.runner)
         found = self.estimates.for_run(target, mode)
-        question = self.estimates.confirmation(found, settings.confirm_cost_above)
+        question = self.estimates.confirmation(found, settings.confirm_cost_above, force=force)
         if question is None:
             self.estimates.run_started(self.tui.start_run(target, mode, force=force))
             return

@@ -160,15 +160,23 @@ class RunEstimates:
         """The newest run started with an estimate that included ``prompt``."""
         return self._runs.get(prompt)
 
-    def confirmation(self, found: Estimate | None, threshold: float | None) -> str | None:
+    def confirmation(
+        self, found: Estimate | None, threshold: float | None, *, force: bool = False
+    ) -> str | None:
         """The question to ask before a run whose estimate is above ``threshold`` (USD), or
-        None: run at once (no threshold, nothing sent, or within it)."""
-        if threshold is None or found is None or found.requests == 0:
+        None: run at once (no threshold, nothing sent, or within it). A forced run sends its
+        cached steps too: with any, the figure is too low, and the question says so."""
+        if threshold is None or found is None:
+            return None
+        forced = force and found.cached > 0
+        if found.requests == 0 and not forced:
             return None
         high = found.cost_high
-        if high is not None and high <= threshold and not found.unpriced:
+        if high is not None and high <= threshold and not found.unpriced and not forced:
             return None
         could = f"up to {display.cost(high)}" if high is not None else "an amount nobody knows"
+        if forced:
+            could = f"more than {display.cost(high)}: forced, its {found.cached} cached steps are sent too"
         return (
             f"{found.summary()}\n\nThis run could cost {could}, above the "
             f"{display.cost(threshold)} you asked to confirm (confirm_cost_above in the "
