@@ -326,3 +326,17 @@ def test_each_watch_rerun_says_its_estimate_before_sending(
         assert out.getvalue().splitlines()[-1] == "prompt-tui: estimate: 0 requests, 3 cached · $0"
     finally:
         ws.close()
+
+
+def test_the_settings_file_budget_holds_when_no_max_cost_is_given(
+    server: OpenAIServer, home: Path
+) -> None:
+    path = write_config(home / "c.json", _doc(server.base_url, CHAINS["outputs read downstream"]))
+    (home / "home").mkdir(parents=True, exist_ok=True)
+    (home / "home" / "settings.json").write_text(json.dumps({"max_cost": 0.0000001}))
+    refused = _cli("run", str(path), "c", home=home)
+    assert refused.returncode == 2, refused.stderr
+    assert "max_cost in the settings file" in refused.stderr
+    assert server.chat_requests == []
+    unknown = _cli("estimate", str(path), "nope", home=home)
+    assert unknown.returncode == 2 and "nope" in unknown.stdout
