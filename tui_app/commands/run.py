@@ -44,6 +44,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per event per line")
     parser.add_argument(
+        "--tool-result",
+        dest="tool_results",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="answer a tool call of function (or call id) NAME with FILE's text and continue the "
+        "prompt's conversation; repeatable",
+    )
+    parser.add_argument(
         "--watch",
         action="store_true",
         help="after the run, re-run on every save of CONFIG (only what changed is sent); Ctrl+C stops",
@@ -118,7 +127,11 @@ async def _drive(workspace: Workspace, run: Run, as_json: bool, summary: Summary
     async for event in workspace.execute(run):
         summary.handle(event)
         if as_json:
-            print(json.dumps(event.to_json(), ensure_ascii=False, default=str), flush=True)
+            data = event.to_json()
+            structured = run.result(event.prompt).structured if event.prompt else None
+            if structured is not None and isinstance(event, Finished | Cached | Failed):
+                data["structured"] = structured.to_json()  # the parsed value and its verdict
+            print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
         elif not isinstance(event, RunDone):
             printer.handle(event)
 
@@ -160,8 +173,16 @@ def run(args: argparse.Namespace) -> int:
             for name in config.prompt_names
         }
     )
+    results = _tool_results(args.tool_results)
     try:
         asyncio.run(_drive(workspace, run_, args.json, summary))
+        for _ in range(MAX_TOOL_ROUNDS):  # a tool call answered: continue the conversation
+            if not results or run_.refusal is not None or not _answer_calls(workspace, results):
+                break
+            overrides = {"model": args.model, "settings": parse_settings(args.settings)}
+            params = parse_params(args.param)
+            run_ = workspace.new_run(args.prompt, mode, params=params, **overrides)
+            asyncio.run(_drive(workspace, run_, args.json, summary))
     except KeyboardInterrupt:
         print("\nprompt-tui: cancelled", file=sys.stderr)
         return 130
@@ -185,6 +206,36 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"prompt-tui: saved outputs to {config.source}", file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+MAX_TOOL_ROUNDS = 8  # a model that keeps calling tools is stopped here
+
+
+def _tool_results(items: list[str]) -> dict[str, str]:
+    """``--tool-result NAME=FILE`` values: the function name (or call id) -> the file's text."""
+    from ..core.tool_answer import read_result
+
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise UsageError(f"--tool-result expects NAME=FILE, got '{item}'")
+        out[name.strip()] = read_result(path.strip())
+    return out
+
+
+def _answer_calls(workspace: Workspace, results: dict[str, str]) -> bool:
+    """Answer every waiting tool call that ``results`` covers; True when one was answered."""
+    from ..core.tool_answer import answer, pending_calls, waiting_prompts
+
+    answered = False
+    for name in waiting_prompts(workspace):
+        calls = pending_calls(workspace, name)
+        if all(cid in results or fn in results for cid, fn, _ in calls):
+            answer(workspace, name, results)
+            answered = True
+            print(f"prompt-tui: answered the tool call of {name}; continuing", file=sys.stderr)
+    return answered
 
 
 def _watch(workspace: Workspace, new_run: Callable[[], Run], as_json: bool) -> int:

@@ -12,9 +12,8 @@ and :func:`materialize` turns it into a ``data:`` URL right before sending. So t
 the history and the cache key never hold a base64 wall, and a file over the limit is refused from
 its size alone (``stat``), never read into memory.
 
-Whether a model accepts a kind of input comes from litellm's model table (``supports_vision``,
-``supports_pdf_input``), read without importing litellm. A model the table does not know is
-given the benefit of the doubt (the server will say); the offline models accept everything.
+Whether a model accepts a kind of input is the caller's question (:func:`.providers.capabilities.
+model_accepts` reads litellm's model table).
 """
 
 from __future__ import annotations
@@ -42,7 +41,6 @@ __all__ = [
     "describe_part",
     "elide",
     "materialize",
-    "model_accepts",
 ]
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # 20 MB: OpenAI's limit for one image
@@ -114,21 +112,6 @@ def _kind_word(mime: str) -> str:
     return "PDF files" if mime in FILE_TYPES else "images"
 
 
-def model_accepts(model: str, mime: str) -> bool | None:
-    """Whether ``model`` takes this kind of input, per litellm's model table; None: unknown."""
-    from .providers.routing import is_offline, provider_of
-
-    if is_offline(model):
-        return True
-    from .providers import pricing
-
-    entry = pricing.entry_of(model, provider_of(model))
-    if entry is None:
-        return None
-    flag = "supports_pdf_input" if mime in FILE_TYPES else "supports_vision"
-    return bool(entry.get(flag))
-
-
 def content_parts(
     attachments: Any,
     *,
@@ -138,9 +121,11 @@ def content_parts(
     model: str,
     source: str,
     render: Callable[[str], str],
+    accepts: Callable[[str, str], bool | None],
 ) -> tuple[list[dict[str, Any]], list[AttachmentInfo]]:
     """The content parts for a prompt's attachments (raises AttachmentError naming the first
-    problem, with its location)."""
+    problem, with its location). ``accepts(model, mime)``: whether the model takes that kind of
+    input (None: unknown, sent)."""
     parts: list[dict[str, Any]] = []
     infos: list[AttachmentInfo] = []
     if attachments is None:
@@ -170,8 +155,7 @@ def content_parts(
                 f"{info.name}: unsupported type {info.mime_type} (images: PNG, JPEG, GIF, WebP;"
                 " files: PDF)"
             )
-        accepts = model_accepts(model, info.mime_type)
-        if accepts is False:
+        if accepts(model, info.mime_type) is False:
             raise fail(
                 f"{info.name}: model '{model}' cannot take {_kind_word(info.mime_type)} "
                 "(litellm's model info says so); pick a model that can (m), or remove it"

@@ -19,6 +19,7 @@ from .graph import prompt_references, prompt_sources
 from .model_settings import STRUCTURAL
 from .outputs import call_kind
 from .param_sources import ParamInfo, ParamSource
+from .providers.capabilities import model_accepts
 from .request import ResolvedRequest
 from .structured import JsonText, data_of, missing_field
 from .templates import CompiledTemplate, Reference, TemplateEngine, default_engine
@@ -341,6 +342,7 @@ def _message_for(
         model=model,
         source=config.source,
         render=lambda source: session.render(source, prompt, label, into),
+        accepts=model_accepts,
     )
     head = [{"type": "text", "text": text}] if text else []
     return {"content": head + parts, "role": "user"}

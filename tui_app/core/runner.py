@@ -15,7 +15,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .config import AIConfig
+from .attachments import AttachmentError
+from .config import AIConfig, output_text
 from .errors import MissingReferenceError, PromptTuiError
 from .events import (
     Blocked,
@@ -47,6 +48,8 @@ from .request import ResolvedRequest
 from .resolve import resolve
 from .runs import PromptStatus, Run, RunState
 from .staleness import provenance
+from .structured import answer_of
+from .toolcalls import Assembler, ToolCallPiece, keep_exchange, tool_calls_output
 
 if TYPE_CHECKING:
     from .history import History
@@ -124,6 +127,9 @@ class Runner:
         for name in targets:
             try:
                 resolved = self._resolve(run, name, overlay, allow_missing=True)
+            except AttachmentError as exc:  # nothing may be sent: say so before the run
+                problems.append(str(exc))
+                continue
             except PromptTuiError:
                 continue  # reported when the prompt runs
             requests.append(resolved)
@@ -312,6 +318,7 @@ class Runner:
                 cached = await asyncio.shield(self._in_flight[key])  # None: it failed
                 cached = cached or await self._cached(key)
             if cached is not None:
+                run.result(name).structured = answer_of(resolved.settings, cached.output)
                 emit(
                     Cached(
                         run_id=run.id,
@@ -364,6 +371,7 @@ class Runner:
         stream = self._stream or providers.stream_chat
         first_token: float | None = None
         end = None
+        calls = Assembler()  # a tool-call answer, assembled from its streamed pieces
         try:
             attempts_allowed = resolved.call_options.get("max_attempts") or self.max_attempts
             async for item in stream(resolved, api_key=api_key, max_attempts=attempts_allowed):
@@ -372,6 +380,12 @@ class Runner:
                         first_token = time.time()
                     partial.append(item.text)
                     emit(Delta(run_id=run.id, prompt=name, t=time.time(), text=item.text))
+                elif isinstance(item, ToolCallPiece):
+                    first_token = first_token or time.time()
+                    shown = calls.feed(item)  # the function's name, then its arguments
+                    if shown:
+                        partial.append(shown)
+                        emit(Delta(run_id=run.id, prompt=name, t=time.time(), text=shown))
                 elif isinstance(item, providers.RetryNotice):
                     emit(
                         Retrying(
@@ -414,7 +428,24 @@ class Runner:
         output = result_output(
             text, model=resolved.model, usage=usage, finish_reason=finish_reason, cost=cost
         )
+        if calls:  # stored as the AIConfig SDK stores a tool call; its text is that JSON
+            output = tool_calls_output(
+                calls.calls, legacy=calls.legacy, metadata=output["metadata"]
+            )
+            text = output_text(output) or ""
+        keep_exchange(output, resolved.messages)  # a continued tool conversation
         ttft = (first_token - started) if first_token else None
+        answer = run.result(name).structured = answer_of(resolved.settings, output, text)
+        if answer is not None and answer.verdict is not None and not answer.verdict.ok:
+            # A JSON answer that misses its schema fails (kept and shown; never adopted).
+            error = answer.verdict.message
+            failed = Failed(
+                run_id=run.id, prompt=name, t=time.time(), error=error, partial_text=text
+            )
+            emit(failed)
+            record = {"text": text, "error": error, "started": started, "offline": offline}
+            await self._record(run, name, resolved, "failed", secret=api_key, **record)
+            return
         self._memory_cache[key] = _CachedAnswer(text, output, resolved.model, usage, cost, done)
         emit(
             Finished(

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # annotations only: the event classes are not needed to draw 
     from .events import Usage
     from .request import ResolvedRequest
     from .staleness import Provenance, StaleReason
+    from .structured import StructuredAnswer
 
 RunMode = Literal["one", "with_deps", "all"]
 
@@ -115,6 +116,8 @@ class PromptResult:
     started_at: float | None = None
     ended_at: float | None = None
     provenance: Provenance | None = None  # what its request was built from
+    # the answer read as data (JSON or a tool call) with its schema verdict; None: plain text
+    structured: StructuredAnswer | None = None
 
     @property
     def succeeded(self) -> bool:

@@ -24,8 +24,11 @@ import asyncio
 import contextlib
 import importlib
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ..attachments import materialize
+from ..toolcalls import ToolCallPiece
 from .base import ProviderError, RetryNotice, StreamEnd, TextChunk, scrub_secrets
 from .routing import (
     is_offline,
@@ -58,6 +61,7 @@ __all__ = [
     "RetryNotice",
     "StreamEnd",
     "TextChunk",
+    "ToolCallPiece",
     "is_offline",
     "key_env_var",
     "needs_key",
@@ -70,7 +74,7 @@ __all__ = [
     "uses_direct_openai",
 ]
 
-StreamItem = TextChunk | RetryNotice | StreamEnd
+StreamItem = TextChunk | ToolCallPiece | RetryNotice | StreamEnd
 
 
 def needs_litellm(model_ids: list[str]) -> bool:
@@ -111,6 +115,11 @@ def _prepare_direct() -> None:
     openai_compat.prepare()
 
 
+def _with_attachments_inline(request: ResolvedRequest) -> ResolvedRequest:
+    messages = materialize(request.messages)
+    return request if messages is request.messages else replace(request, messages=messages)
+
+
 async def stream_chat(
     request: ResolvedRequest,
     *,
@@ -139,6 +148,8 @@ async def stream_chat(
         unsupported = unsupported_reason(request.model)
         if unsupported is not None:
             raise ProviderError(unsupported, attempts=0, provider=provider_of(request.model))
+        # Local files attached to the prompt go out as data: URLs (read now, not at resolve).
+        request = _with_attachments_inline(request)
         direct = uses_direct_openai(request.model, request.call_options, request.settings)
         transport = openai_compat if direct else litellm_provider
         inner = transport.stream(

@@ -22,6 +22,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from ..request import ResolvedRequest
+from ..toolcalls import ToolCallPiece
 from . import retry
 from .base import (
     LOCAL_DUMMY_KEY,
@@ -310,7 +311,7 @@ async def stream(
     max_attempts: int | None = None,
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
-) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
+) -> AsyncGenerator[TextChunk | ToolCallPiece | RetryNotice | StreamEnd, None]:
     options = request.call_options or {}
     call = Call.of(request, api_key, max_attempts)
     try:

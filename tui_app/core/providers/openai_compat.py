@@ -48,6 +48,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from ..request import ResolvedRequest
+from ..toolcalls import ToolCallPiece
 from . import retry
 from .base import (
     AttemptEnd,
@@ -316,7 +317,7 @@ async def stream(
     max_attempts: int | None = None,
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
-) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
+) -> AsyncGenerator[TextChunk | ToolCallPiece | RetryNotice | StreamEnd, None]:
     call = Call.of(request, api_key, max_attempts)
     base = api_base_for(request.call_options)
     call.where = call.api_base or base
@@ -339,7 +340,7 @@ async def stream(
     connect = min(CONNECT_TIMEOUT, call.timeout)
     timeouts = _httpx.Timeout(call.timeout, connect=connect)
 
-    async def attempt() -> AsyncGenerator[TextChunk | AttemptEnd, None]:
+    async def attempt() -> AsyncGenerator[TextChunk | ToolCallPiece | AttemptEnd, None]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + call.timeout
         response: httpx.Response | None = None
@@ -372,9 +373,11 @@ async def stream(
                 if not sse:  # the server ignored "stream": one JSON completion
                     whole = await response.aread()
             if not sse:
-                text, finish, usage, answered_by = _whole_answer(whole, call)
+                text, finish, usage, answered_by, pieces = _whole_answer(whole, call)
                 if text:
                     yield TextChunk(text)
+                for whole_piece in pieces:
+                    yield whole_piece
             else:
                 scan = _scan
                 decode = codecs.getincrementaldecoder("utf-8")("replace").decode
@@ -406,6 +409,7 @@ async def stream(
                             break
                         continue
                     out: list[str] = []
+                    calls: list[ToolCallPiece] = []  # tool-call pieces of this read, in order
                     for line in lines:
                         if line.startswith("data:"):
                             payload = line[6:] if line[5:6] == " " else line[5:]
@@ -455,6 +459,8 @@ async def stream(
                                     piece = delta.get("content")
                                     if piece and isinstance(piece, str):
                                         out.append(piece)
+                                    if "tool_calls" in delta or "function_call" in delta:
+                                        calls += _tool_pieces(delta)
                                 reason = choice.get("finish_reason")
                                 if reason and isinstance(reason, str):
                                     finish = reason
@@ -465,6 +471,8 @@ async def stream(
                             answered_by = obj.get("model") or None
                     if out:
                         yield TextChunk("".join(out))
+                    for call_piece in calls:
+                        yield call_piece
                     if raw is None:
                         break
                 if not done and finish is None:
@@ -495,8 +503,48 @@ async def stream(
         await inner.aclose()
 
 
-def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | None]:
-    """Text, finish_reason, usage and model of a non-streamed chat completion."""
+def _tool_pieces(delta: dict[str, Any]) -> list[ToolCallPiece]:
+    """The tool-call pieces of one delta (or of a whole message): ``tool_calls`` items (index,
+    id and name on the first piece of a call, argument fragments after), or a legacy
+    ``function_call``. Items that are not objects are skipped."""
+    pieces: list[ToolCallPiece] = []
+    raw_calls = delta.get("tool_calls")
+    if isinstance(raw_calls, list):
+        for position, item in enumerate(raw_calls):
+            if not isinstance(item, dict):
+                continue
+            found = item.get("function")
+            function: dict[str, Any] = found if isinstance(found, dict) else {}
+            index = item.get("index", position)
+            name, arguments = function.get("name"), function.get("arguments")
+            if not isinstance(arguments, str) and arguments is not None:
+                arguments = json.dumps(arguments)  # a server that sends an object
+            pieces.append(
+                ToolCallPiece(
+                    index=index if isinstance(index, int) else position,
+                    id=item.get("id") if isinstance(item.get("id"), str) else None,
+                    name=name if isinstance(name, str) else None,
+                    arguments=arguments or "",
+                )
+            )
+    legacy = delta.get("function_call")
+    if isinstance(legacy, dict):
+        name, arguments = legacy.get("name"), legacy.get("arguments")
+        pieces.append(
+            ToolCallPiece(
+                index=0,
+                name=name if isinstance(name, str) else None,
+                arguments=arguments if isinstance(arguments, str) else "",
+                legacy=True,
+            )
+        )
+    return pieces
+
+
+def _whole_answer(
+    raw: bytes, call: Call
+) -> tuple[str, str | None, Any, str | None, list[ToolCallPiece]]:
+    """Text, finish_reason, usage, model and tool calls of a non-streamed chat completion."""
     try:
         obj = json.loads(raw)
     except ValueError:
@@ -517,6 +565,7 @@ def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | N
         raise AttemptFailed(_malformed(call, "choices[0] is not an object"))
     message = choice.get("message")
     text = message.get("content") if isinstance(message, dict) else None
+    pieces = _tool_pieces(message) if isinstance(message, dict) else []
     if not isinstance(text, str):
         text = ""
     reason = choice.get("finish_reason")
@@ -526,4 +575,5 @@ def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | N
         reason if isinstance(reason, str) else None,
         usage_from(obj.get("usage")) if isinstance(obj.get("usage"), dict) else None,
         model if isinstance(model, str) else None,
+        pieces,
     )

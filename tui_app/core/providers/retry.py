@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
+from ..toolcalls import ToolCallPiece
 from . import pricing
 from .base import (
     AttemptEnd,
@@ -120,14 +121,14 @@ def final_error(failure: Failure, attempts: int, call: Call, partial: str = "") 
 
 
 async def run(
-    attempt: Callable[[], AsyncGenerator[TextChunk | AttemptEnd, None]],
+    attempt: Callable[[], AsyncGenerator[TextChunk | ToolCallPiece | AttemptEnd, None]],
     call: Call,
     *,
     model: str,
     price_model: str,
     backoff_base: float,
     backoff_max: float,
-) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
+) -> AsyncGenerator[TextChunk | ToolCallPiece | RetryNotice | StreamEnd, None]:
     """Make attempts until one succeeds, the failure is not transient, text has streamed, or
     ``call.max_attempts`` is used up. ``attempt()`` starts one attempt (see :mod:`.base`).
     ``model``: the id reported when the server names none; ``price_model``: the id priced."""
@@ -142,6 +143,9 @@ async def run(
             async for item in agen:
                 if isinstance(item, TextChunk):
                     parts.append(item.text)
+                    yield item
+                elif isinstance(item, ToolCallPiece):
+                    parts.append("")  # shown like text: never retried after it
                     yield item
                 else:
                     end = item
