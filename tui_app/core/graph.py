@@ -29,6 +29,12 @@ def prompt_sources(prompt: Prompt, config: AIConfig) -> list[str]:
     sources: list[str] = []
     if prompt.template is not None:
         sources.append(prompt.template)
+    raw = prompt.input
+    attachments = raw.get("attachments") if isinstance(raw, dict) else None
+    if isinstance(attachments, list):  # an attachment's path may be a parameter ({{photo}})
+        sources += [
+            a["data"] for a in attachments if isinstance(a, dict) and isinstance(a.get("data"), str)
+        ]
     settings = {
         **config.models.get(config.model_name_of(prompt) or "", {}),
         **prompt.model_settings,

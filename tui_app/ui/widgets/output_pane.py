@@ -15,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ...core.message_view import elide, message_text
 from ..messages import HistoryRunChosen
 from ..state import RunInfo
 from .stream_view import StreamView
@@ -318,12 +319,11 @@ The selected prompt's answer: live while it runs, then the stored output.
         for message in request.messages:
             lines.append("")
             lines.append(f"── {message.get('role', '?')} " + "─" * 30)
-            content = message.get("content")
-            lines.append(content if isinstance(content, str) else json.dumps(content, indent=2))
+            lines.append(message_text(message))  # attachments named, never their bytes
         view.load_text("\n".join(lines))
         # No syntax highlighting on purpose: with tree-sitter 0.26.1 + tree-sitter-json 0.24.8,
         # TextArea(language="json") segfaults the interpreter (measured); plain text is safe.
-        json_view.load_text(json.dumps(request.to_json(), indent=2, ensure_ascii=False))
+        json_view.load_text(json.dumps(elide(request.to_json()), indent=2, ensure_ascii=False))
 
     def show_info(self, info: RunInfo | None) -> None:
         view = self._view("info-view")
