@@ -365,7 +365,7 @@ def _answer_messages(name: str, output: dict[str, Any] | None) -> list[dict[str,
         if answered is None:
             return (
                 f"prompt '{name}': its answer is a {kind}, left out of the chat history"
-                " until it is answered (t in the app, --tool-result in the CLI)"
+                " until it is answered (T in the app, run --tool-result in the CLI)"
             )
         return toolcalls.continuation(output)
     text = output_text(output)
