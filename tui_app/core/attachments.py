@@ -40,6 +40,7 @@ __all__ = [
     "content_parts",
     "describe_part",
     "elide",
+    "infos",
     "materialize",
 ]
 
@@ -165,8 +166,49 @@ def content_parts(
     return parts, infos
 
 
+def infos(
+    attachments: Any, *, base_dir: Path, render: Callable[[str], str]
+) -> list[AttachmentInfo]:
+    """Each attachment as the form and Info show it (name, type, size), a problem included
+    instead of raised. Nothing is read but the file's size."""
+    out: list[AttachmentInfo] = []
+    if not isinstance(attachments, list):
+        return out
+    for index, item in enumerate(attachments):
+        if not isinstance(item, dict) or not isinstance(item.get("data"), str):
+            out.append(AttachmentInfo(f"attachment {index + 1}", "?", None, "?", "no data"))
+            continue
+        try:
+            data = render(item["data"]).strip()
+        except Exception as exc:  # a template error: said where the attachment is listed
+            out.append(AttachmentInfo(item["data"][:40], "?", None, "?", str(exc)))
+            continue
+        given = item.get("mime_type")
+        mime = given.strip().lower() if isinstance(given, str) and given.strip() else None
+
+        def fail(why: str) -> AttachmentError:
+            return AttachmentError(why)
+
+        try:
+            _, info = _one(data, mime, base_dir, fail, digest=False)
+        except AttachmentError as exc:
+            out.append(AttachmentInfo(data[:60], mime or "?", None, "?", exc.message))
+            continue
+        if info.mime_type not in IMAGE_TYPES | FILE_TYPES:
+            info = AttachmentInfo(
+                info.name, info.mime_type, info.size, info.source, "unsupported type"
+            )
+        out.append(info)
+    return out
+
+
 def _one(
-    data: str, mime: str | None, base_dir: Path, fail: Callable[[str], AttachmentError]
+    data: str,
+    mime: str | None,
+    base_dir: Path,
+    fail: Callable[[str], AttachmentError],
+    *,
+    digest: bool = True,
 ) -> tuple[dict[str, Any], AttachmentInfo]:
     limit = _size_text(MAX_ATTACHMENT_BYTES)
     if data.startswith("data:"):
@@ -213,13 +255,13 @@ def _one(
     if stat.st_size > MAX_ATTACHMENT_BYTES:
         raise fail(f"{path.name} is {_size_text(stat.st_size)}, over the {limit} limit")
     info = AttachmentInfo(path.name, mime, stat.st_size, "file")
-    if mime not in IMAGE_TYPES | FILE_TYPES:
+    if mime not in IMAGE_TYPES | FILE_TYPES or not digest:
         return {}, info  # the caller names the type
     try:
-        digest = _digest(path, stat.st_size, stat.st_mtime_ns)
+        sha = _digest(path, stat.st_size, stat.st_mtime_ns)
     except OSError as exc:
         raise fail(f"cannot read {path}: {exc.strerror or exc}") from None
-    url = f"{path.resolve().as_uri()}#type={quote(mime, safe='/')}&sha256={digest}"
+    url = f"{path.resolve().as_uri()}#type={quote(mime, safe='/')}&sha256={sha}"
     return _part(mime, url, path.name), info
 
 

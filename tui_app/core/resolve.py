@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import toolcalls
-from .attachments import content_parts
+from .attachments import AttachmentInfo, content_parts, infos
 from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
 from .errors import ConfigError, MissingReferenceError, PromptTuiError, no_such_prompt
 from .graph import prompt_references, prompt_sources
@@ -446,6 +446,22 @@ def resolve(
         missing_why=dict(session.missing),
         missing_of=dict(session.missing_of),
         notes=list(dict.fromkeys(session.notes)),
+    )
+
+
+def attachment_infos(
+    config: AIConfig, prompt_name: str, params: dict[str, Any] | None = None
+) -> list[AttachmentInfo]:
+    """The prompt's attachments (name, type, size, or what is wrong), for the form and Info."""
+    prompt = config.prompt(prompt_name)
+    raw = prompt.input
+    attachments = raw.get("attachments") if isinstance(raw, dict) else None
+    if not attachments:
+        return []
+    session = _Session(config, default_engine(), dict(params or {}), None)
+    base_dir = config.path.parent if config.path is not None else Path.cwd()
+    return infos(
+        attachments, base_dir=base_dir, render=lambda source: session.render(source, prompt)
     )
 
 

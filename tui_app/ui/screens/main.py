@@ -269,7 +269,9 @@ target runs again, and only prompts whose request changed are sent.
                 request, error = request_preview(self.session, name)
                 self.output.show_request(request, error)
         elif tab == "info":
-            self.output.show_info(state.info)
+            form = self.form.data
+            attachments = form.attachments if form is not None and form.prompt == name else []
+            self.output.show_info(state.info, attachments)
         elif tab == "history":
             self._show_history(name)
 

@@ -410,13 +410,16 @@ The selected prompt's answer: live while it runs, then the stored output.
         # TextArea(language="json") segfaults the interpreter (measured); plain text is safe.
         json_view.load_text(json.dumps(elide(request.to_json()), indent=2, ensure_ascii=False))
 
-    def show_info(self, info: RunInfo | None) -> None:
+    def show_info(self, info: RunInfo | None, attachments: list[str] | None = None) -> None:
+        """The latest run's facts; ``attachments``: the prompt's, one line each (name, type,
+        size)."""
         view = self._view("info-view")
+        attached = "".join(f"\nattachment  {line}" for line in attachments or [])
         if info is None:
-            view.update("No run in this session yet.")
+            view.update("No run in this session yet." + ("\n" + attached if attached else ""))
             return
         width = max(len(k) for k, _ in info.rows())
-        view.update("\n".join(f"{k:<{width}}  {v}" for k, v in info.rows()))
+        view.update("\n".join(f"{k:<{width}}  {v}" for k, v in info.rows()) + attached)
 
     # --- history ------------------------------------------------------------------------------
     def show_history(self, prompt: str, records: list[Any], note: str = "") -> None:
