@@ -177,11 +177,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(_drive(workspace, run_, args.json, summary))
         for _ in range(MAX_TOOL_ROUNDS):  # a tool call answered: continue the conversation
-            if not results or run_.refusal is not None or not _answer_calls(workspace, results):
+            answered = _answer_calls(workspace, run_, results) if results else {}
+            if not answered or run_.refusal is not None:
                 break
             overrides = {"model": args.model, "settings": parse_settings(args.settings)}
             params = parse_params(args.param)
             run_ = workspace.new_run(args.prompt, mode, params=params, **overrides)
+            run_.seed.update(answered)
             asyncio.run(_drive(workspace, run_, args.json, summary))
     except KeyboardInterrupt:
         print("\nprompt-tui: cancelled", file=sys.stderr)
@@ -224,17 +226,21 @@ def _tool_results(items: list[str]) -> dict[str, str]:
     return out
 
 
-def _answer_calls(workspace: Workspace, results: dict[str, str]) -> bool:
-    """Answer every waiting tool call that ``results`` covers; True when one was answered."""
-    from ..core.tool_answer import answer, pending_calls, waiting_prompts
+def _answer_calls(workspace: Workspace, run: Run, results: dict[str, str]) -> dict[str, dict]:
+    """The run's tool calls that ``results`` answer, answered (prompt -> output). A plain run's
+    are answered in the document too (``--save`` keeps them); the next run is seeded with them
+    either way, so an experiment (``--model``, ``--set``) continues its own conversation."""
+    from ..core.tool_answer import answer, answered_output
 
-    answered = False
-    for name in waiting_prompts(workspace):
-        calls = pending_calls(workspace, name)
-        if all(cid in results or fn in results for cid, fn, _ in calls):
+    answered: dict[str, dict] = {}
+    for name, result in run.results.items():
+        new = answered_output(result.output, results)
+        if new is None:
+            continue
+        answered[name] = new
+        if run.is_plain:
             answer(workspace, name, results)
-            answered = True
-            print(f"prompt-tui: answered the tool call of {name}; continuing", file=sys.stderr)
+        print(f"prompt-tui: answered the tool call of {name}; continuing", file=sys.stderr)
     return answered
 
 

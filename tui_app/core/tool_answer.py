@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import PromptTuiError
 from .toolcalls import attach_results, calls_of, is_answered
@@ -17,7 +17,13 @@ from .toolcalls import attach_results, calls_of, is_answered
 if TYPE_CHECKING:
     from .workspace import Workspace
 
-__all__ = ["MAX_RESULT_BYTES", "answer", "pending_calls", "read_result", "waiting_prompts"]
+__all__ = [
+    "MAX_RESULT_BYTES",
+    "answer",
+    "answered_output",
+    "pending_calls",
+    "read_result",
+]
 
 MAX_RESULT_BYTES = 1024 * 1024  # a tool result is sent as message text: 1 MB is plenty
 
@@ -38,6 +44,20 @@ def read_result(path: str | Path, base: Path | None = None) -> str:
         raise PromptTuiError(f"tool result {file}: {exc.strerror or exc}") from None
 
 
+def answered_output(
+    output: dict[str, Any] | None, results: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """``output`` with its tool call answered, when it is an unanswered call and ``results``
+    (by call id or function name) cover every call of it; else None."""
+    calls, _ = calls_of(output)
+    if output is None or not calls or is_answered(output):
+        return None
+    if not all(c["id"] in results or c["function"]["name"] in results for c in calls):
+        return None
+    new, _ = attach_results(output, results)
+    return new
+
+
 def pending_calls(workspace: Workspace, prompt: str) -> list[tuple[str, str, str]]:
     """(call id, function name, arguments) of the prompt's unanswered tool call; [] when its
     latest answer is no tool call or has been answered."""
@@ -46,12 +66,6 @@ def pending_calls(workspace: Workspace, prompt: str) -> list[tuple[str, str, str
     if not calls or is_answered(output):
         return []
     return [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in calls]
-
-
-def waiting_prompts(workspace: Workspace, names: list[str] | None = None) -> list[str]:
-    """The prompts (of ``names``, default all) whose latest answer is an unanswered call."""
-    document = workspace.document
-    return [n for n in (names or document.prompt_names) if pending_calls(workspace, n)]
 
 
 def answer(workspace: Workspace, prompt: str, results: Mapping[str, str]) -> list[str]:
