@@ -145,11 +145,12 @@ def content_parts(
                 f"prompt '{prompt}', attachment {number}: {why}", source=source, location=where
             )
 
-        if not isinstance(item, dict) or not isinstance(item.get("data"), str):
-            raise fail("must be an object with data (a path, URL or base64) and mime_type")
-        data = render(item["data"]).strip()
-        given = item.get("mime_type")
+        given = item.get("mime_type") if isinstance(item, dict) else None
         mime = given.strip().lower() if isinstance(given, str) and given.strip() else None
+        raw = _data_text(item.get("data") if isinstance(item, dict) else None, mime)
+        if raw is None:
+            raise fail("must be an object with data (a path, URL or base64) and mime_type")
+        data = render(raw).strip()
         part, info = _one(data, mime, base_dir, fail)
         if info.mime_type not in IMAGE_TYPES | FILE_TYPES:
             raise fail(
@@ -166,6 +167,19 @@ def content_parts(
     return parts, infos
 
 
+def _data_text(data: Any, mime: str | None) -> str | None:
+    """An attachment's data as one string: a string as is; the SDK's ``{kind: "file_uri",
+    value}`` as its URI, ``{kind: "base64", value}`` as a data: URL."""
+    if isinstance(data, str):
+        return data
+    if isinstance(data, dict) and isinstance(data.get("value"), str):
+        value: str = data["value"]
+        if data.get("kind") == "base64" and not value.startswith("data:"):
+            return f"data:{mime or 'application/octet-stream'};base64,{value}"
+        return value
+    return None
+
+
 def infos(
     attachments: Any, *, base_dir: Path, render: Callable[[str], str]
 ) -> list[AttachmentInfo]:
@@ -175,16 +189,17 @@ def infos(
     if not isinstance(attachments, list):
         return out
     for index, item in enumerate(attachments):
-        if not isinstance(item, dict) or not isinstance(item.get("data"), str):
+        given = item.get("mime_type") if isinstance(item, dict) else None
+        mime = given.strip().lower() if isinstance(given, str) and given.strip() else None
+        raw = _data_text(item.get("data") if isinstance(item, dict) else None, mime)
+        if raw is None:
             out.append(AttachmentInfo(f"attachment {index + 1}", "?", None, "?", "no data"))
             continue
         try:
-            data = render(item["data"]).strip()
+            data = render(raw).strip()
         except Exception as exc:  # a template error: said where the attachment is listed
-            out.append(AttachmentInfo(item["data"][:40], "?", None, "?", str(exc)))
+            out.append(AttachmentInfo(raw[:40], "?", None, "?", str(exc)))
             continue
-        given = item.get("mime_type")
-        mime = given.strip().lower() if isinstance(given, str) and given.strip() else None
 
         def fail(why: str) -> AttachmentError:
             return AttachmentError(why)
