@@ -46,6 +46,9 @@ __all__ = [
 
 MAX_JSON_CHARS = 5_000_000  # larger answers stay text (parsing and drawing them would stall)
 MAX_DEPTH = 200  # deeper values are not checked against a schema (jsonschema recurses)
+# Deeper answers stay text: every later step that walks a value (json.dumps for --json and the
+# history, copies) recurses, and Python's limit is ~1,000 frames.
+MAX_PARSE_DEPTH = 500
 _FENCED = re.compile(r"^\s*```(?:json|JSON)?[ \t]*\n(.*?)\n```\s*$", re.DOTALL)
 
 
@@ -141,9 +144,12 @@ def parse_json(text: str) -> Any:
         if not stripped or stripped[0] not in "{[":
             raise ValueError("not JSON")
     try:
-        return json.loads(stripped)
+        value = json.loads(stripped)
     except RecursionError:
         raise ValueError("nested too deeply to read") from None
+    if depth_of(value, MAX_PARSE_DEPTH) > MAX_PARSE_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_PARSE_DEPTH} levels: read as text")
+    return value
 
 
 def check(value: Any, schema: dict[str, Any]) -> Verdict:
