@@ -557,3 +557,28 @@ def test_the_trip_sample_runs_offline_extraction_tool_call_answer(
     assert code == 0
     assert '"city": "Lisbon"' in out and "tool call: get_weather" in out
     assert "Packing advice for Lisbon on Friday" in out and "sunny" in out
+
+
+@pytest.mark.parametrize("via", ["direct", "litellm"])
+async def test_both_transports_assemble_tool_call_deltas(model_server: OpenAIServer, via: str):
+    from tests.support.provider_calls import collect, make_request
+    from tui_app.core.toolcalls import Assembler, ToolCallPiece
+
+    model_server.enqueue(
+        Fault.tool_calls(("get_weather", '{"city": "Lisbon"}'), ("get_time", '{"tz": "UTC"}'))
+    )
+    request = make_request(
+        model_server.base_url, settings={"tools": [WEATHER_TOOL]}, via=via, max_attempts=1
+    )
+    items = await collect(request, api_key="sk-test-0123456789")
+    pieces = [i for i in items if isinstance(i, ToolCallPiece)]
+    assert len(pieces) > 4  # in pieces, as they came
+    calls = Assembler()
+    for piece in pieces:
+        calls.feed(piece)
+    assert [(c["function"]["name"], c["function"]["arguments"]) for c in calls.calls] == [
+        ("get_weather", '{"city": "Lisbon"}'),
+        ("get_time", '{"tz": "UTC"}'),
+    ]
+    assert calls.calls[0]["id"] == "call_0_x"
+    assert model_server.chat_requests[0].body["tools"] == [WEATHER_TOOL]

@@ -33,6 +33,7 @@ __all__ = [
     "describe_calls",
     "is_answered",
     "keep_exchange",
+    "pieces_of_delta",
     "pretty_arguments",
     "tool_calls_output",
     "value_of",
@@ -52,6 +53,44 @@ class ToolCallPiece:
     name: str | None = None
     arguments: str = ""
     legacy: bool = False
+
+
+def pieces_of_delta(delta: dict[str, Any]) -> list[ToolCallPiece]:
+    """The tool-call pieces of one delta (or of a whole message): ``tool_calls`` items (index,
+    id and name on the first piece of a call, argument fragments after), or a legacy
+    ``function_call``. Items that are not objects are skipped."""
+    pieces: list[ToolCallPiece] = []
+    raw_calls = delta.get("tool_calls")
+    if isinstance(raw_calls, list):
+        for position, item in enumerate(raw_calls):
+            if not isinstance(item, dict):
+                continue
+            found = item.get("function")
+            function: dict[str, Any] = found if isinstance(found, dict) else {}
+            index = item.get("index", position)
+            name, arguments = function.get("name"), function.get("arguments")
+            if not isinstance(arguments, str) and arguments is not None:
+                arguments = json.dumps(arguments)  # a server that sends an object
+            pieces.append(
+                ToolCallPiece(
+                    index=index if isinstance(index, int) else position,
+                    id=item.get("id") if isinstance(item.get("id"), str) else None,
+                    name=name if isinstance(name, str) else None,
+                    arguments=arguments or "",
+                )
+            )
+    legacy = delta.get("function_call")
+    if isinstance(legacy, dict):
+        name, arguments = legacy.get("name"), legacy.get("arguments")
+        pieces.append(
+            ToolCallPiece(
+                index=0,
+                name=name if isinstance(name, str) else None,
+                arguments=arguments if isinstance(arguments, str) else "",
+                legacy=True,
+            )
+        )
+    return pieces
 
 
 class Assembler:

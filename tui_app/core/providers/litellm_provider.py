@@ -22,7 +22,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from ..request import ResolvedRequest
-from ..toolcalls import ToolCallPiece
+from ..toolcalls import ToolCallPiece, pieces_of_delta
 from . import retry
 from .base import (
     LOCAL_DUMMY_KEY,
@@ -339,7 +339,7 @@ async def stream(
     if options.get("custom_llm_provider"):
         kwargs["custom_llm_provider"] = options["custom_llm_provider"]
 
-    async def attempt() -> AsyncGenerator[TextChunk | AttemptEnd, None]:
+    async def attempt() -> AsyncGenerator[TextChunk | ToolCallPiece | AttemptEnd, None]:
         finish_reason: str | None = None
         usage = None
         answered_by: str | None = None
@@ -354,6 +354,12 @@ async def stream(
                     text = getattr(delta, "content", None) if delta is not None else None
                     if text:
                         yield TextChunk(text)
+                    dump = getattr(delta, "model_dump", None)
+                    if dump is not None and (
+                        getattr(delta, "tool_calls", None) or getattr(delta, "function_call", None)
+                    ):
+                        for piece in pieces_of_delta(dump()):  # a tool call, in pieces
+                            yield piece
                     reason = getattr(choice, "finish_reason", None)
                     if reason:
                         finish_reason = reason

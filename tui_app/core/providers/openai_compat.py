@@ -48,7 +48,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from ..request import ResolvedRequest
-from ..toolcalls import ToolCallPiece
+from ..toolcalls import ToolCallPiece, pieces_of_delta
 from . import retry
 from .base import (
     AttemptEnd,
@@ -460,7 +460,7 @@ async def stream(
                                     if piece and isinstance(piece, str):
                                         out.append(piece)
                                     if "tool_calls" in delta or "function_call" in delta:
-                                        calls += _tool_pieces(delta)
+                                        calls += pieces_of_delta(delta)
                                 reason = choice.get("finish_reason")
                                 if reason and isinstance(reason, str):
                                     finish = reason
@@ -503,44 +503,6 @@ async def stream(
         await inner.aclose()
 
 
-def _tool_pieces(delta: dict[str, Any]) -> list[ToolCallPiece]:
-    """The tool-call pieces of one delta (or of a whole message): ``tool_calls`` items (index,
-    id and name on the first piece of a call, argument fragments after), or a legacy
-    ``function_call``. Items that are not objects are skipped."""
-    pieces: list[ToolCallPiece] = []
-    raw_calls = delta.get("tool_calls")
-    if isinstance(raw_calls, list):
-        for position, item in enumerate(raw_calls):
-            if not isinstance(item, dict):
-                continue
-            found = item.get("function")
-            function: dict[str, Any] = found if isinstance(found, dict) else {}
-            index = item.get("index", position)
-            name, arguments = function.get("name"), function.get("arguments")
-            if not isinstance(arguments, str) and arguments is not None:
-                arguments = json.dumps(arguments)  # a server that sends an object
-            pieces.append(
-                ToolCallPiece(
-                    index=index if isinstance(index, int) else position,
-                    id=item.get("id") if isinstance(item.get("id"), str) else None,
-                    name=name if isinstance(name, str) else None,
-                    arguments=arguments or "",
-                )
-            )
-    legacy = delta.get("function_call")
-    if isinstance(legacy, dict):
-        name, arguments = legacy.get("name"), legacy.get("arguments")
-        pieces.append(
-            ToolCallPiece(
-                index=0,
-                name=name if isinstance(name, str) else None,
-                arguments=arguments if isinstance(arguments, str) else "",
-                legacy=True,
-            )
-        )
-    return pieces
-
-
 def _whole_answer(
     raw: bytes, call: Call
 ) -> tuple[str, str | None, Any, str | None, list[ToolCallPiece]]:
@@ -565,7 +527,7 @@ def _whole_answer(
         raise AttemptFailed(_malformed(call, "choices[0] is not an object"))
     message = choice.get("message")
     text = message.get("content") if isinstance(message, dict) else None
-    pieces = _tool_pieces(message) if isinstance(message, dict) else []
+    pieces = pieces_of_delta(message) if isinstance(message, dict) else []
     if not isinstance(text, str):
         text = ""
     reason = choice.get("finish_reason")
