@@ -103,7 +103,7 @@ MAIN_BINDINGS: list[BindingType] = [
         "Answer tool",
         id="main.answer_tool",
         show=False,
-        tooltip="Answer the selected prompt's tool call (type it or from a file) and continue",
+        tooltip="Answer the selected prompt's tool call and continue",
     ),
     Binding("1", "tab('output')", "Output", show=False, id="main.tab_output"),
     Binding("2", "tab('request')", "Request", show=False, id="main.tab_request"),
