@@ -257,7 +257,7 @@ def test_run_json_carries_the_parsed_value(tmp_path: Path, capsys, monkeypatch) 
     )
     assert main(["run", str(path), "--json"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    finished = next(e for e in events if e["event"] == "finished")
+    finished = next(e for e in events if e["event"] == "finish")
     assert finished["structured"]["value"] == {"city": "example city", "day": "example day"}
     assert finished["structured"]["verdict"]["ok"] is True
 

@@ -19,6 +19,9 @@ from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from ..core.errors import PromptTuiError
+from ..core.events import Blocked, Cancelled, Delta, Refused
+from ..core.runs import Run, RunMode
+from ..core.workspace import Workspace
 from .messages import RunFinished, RunUpdate
 from .state import Session
 from .themes import APP_VARIABLES, DEFAULT_DARK, load_themes, theme_cycle
@@ -87,15 +90,13 @@ class PromptTuiApp(App[int]):
         gc.freeze()
         super().__init__()
         self.config_path = str(path)
-        self.workspace: Any = None  # core.workspace.Workspace, once the file loads
+        self.workspace: Workspace | None = None  # once the file loads
         self.session: Session | None = None
         self.load_error: Exception | None = None
         self._preload = preload
         self._use_history = history
         self._keys = keys
         self.ready_at: float | None = None  # perf_counter() at the first frame (bench/startup.py)
-        # runs a reload handed over to a re-run: their cancelled/blocked prompts are not drawn
-        self.superseded_runs: set[str] = set()
         self._gc_was_enabled = False  # on_load() paused the collector until the first frame
         from ..core import settings as user_settings
 
@@ -138,13 +139,12 @@ class PromptTuiApp(App[int]):
 
     # --- loading ------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..core.workspace import Workspace
-
         try:
             self.workspace = Workspace.open(
                 self.config_path,
                 history=self._use_history,
                 keys=self._keys,
+                surface="tui",  # a missing key: "press k to add one"
                 on_warning=self._engine_warning,
             )
         except PromptTuiError as exc:
@@ -287,44 +287,43 @@ class PromptTuiApp(App[int]):
         )
 
     def start_run(
-        self, target: str | None, mode: str, *, force: bool = False, **overrides: Any
-    ) -> Any:
+        self, target: str | None, mode: RunMode, *, force: bool = False, **overrides: Any
+    ) -> Run:
         """Start a run worker: ``mode`` is "one", "with_deps" or "all"; returns the Run."""
         assert self.workspace is not None
         run = self.workspace.new_run(target, mode, force=force, **overrides)
         self._run_worker(run)
         return run
 
-    @work(group="run", exclusive=False, description="run prompts")
-    async def _run_worker(self, run: Any) -> None:
-        from ..core.events import Blocked, Cancelled, Delta, Refused
+    def start_run_of(self, run: Run) -> None:
+        """Start a run the workspace made (a re-run after a reload)."""
+        self._run_worker(run)
 
+    @work(group="run", exclusive=False, description="run prompts")
+    async def _run_worker(self, run: Run) -> None:
         worker = get_current_worker()
-        session = self.session
-        if worker.is_cancelled or session is None:
+        session, workspace = self.session, self.workspace
+        if worker.is_cancelled or session is None or workspace is None:
             return
         error: str | None = None
         main = self._main_screen()
-        self.workspace.runner.key_hint = "tui"  # a missing key: "press k to add one"
         try:
             last_yield = time.monotonic()
-            async for event in self.workspace.execute(run):
-                if run.id in self.superseded_runs and isinstance(event, Cancelled | Blocked):
+            async for event in workspace.execute(run):
+                if run.superseded and isinstance(event, Cancelled | Blocked):
                     continue  # the re-run that took over this prompt tells its story
-                session.apply(event)
+                session.apply(event, run)
                 if isinstance(event, Refused):
                     error = event.message
-                if isinstance(event, Delta):
-                    if main is not None:
-                        main.stream_dirty.add(event.prompt)
-                elif main is not None:
+                # a delta only marks the stream dirty: the screen draws it on its next tick
+                if not isinstance(event, Delta) and main is not None:
                     main.post_message(RunUpdate(event))
                 now = time.monotonic()
                 if now - last_yield > YIELD_EVERY:
                     await asyncio.sleep(0)
                     last_yield = time.monotonic()
         except asyncio.CancelledError:
-            self.workspace.cancel(run.id)
+            workspace.cancel(run.id)
             raise
         except Exception as exc:  # the app never dies of a run: one place catches them all
             error = f"internal error: {type(exc).__name__}: {exc}"

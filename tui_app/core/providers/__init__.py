@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..attachments import materialize
 from ..toolcalls import ToolCallPiece
-from .base import ProviderError, RetryNotice, StreamEnd, TextChunk, scrub_secrets
+from .base import ProviderError, RetryNotice, StreamEnd, TextChunk
 from .routing import (
     is_offline,
     key_env_var,
@@ -69,7 +69,6 @@ __all__ = [
     "preload",
     "preload_for",
     "provider_of",
-    "scrub_secrets",
     "stream_chat",
     "uses_direct_openai",
 ]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 
+from ...core.errors import PromptTuiError
 from .. import messages as msg
 from ..widgets.reload_banner import ReloadBanner
 
@@ -191,19 +192,14 @@ class LiveReloadMixin:
         self.refresh_header()
 
     def _rerun(self) -> None:
-        from ...core.reload import cancel_outdated
-
-        workspace = self.session.workspace
-        if workspace.last_target is None:
+        """The workspace's reload policy decides what the new version cancels and re-runs."""
+        try:
+            run = self.session.workspace.rerun()
+        except PromptTuiError as exc:
+            self.notify(f"{exc}.", timeout=4)
             return
-        target, mode = workspace.last_target
-        if target is not None and workspace.document.get(target) is None:
-            self.notify(f"Not re-run: the last run's prompt '{target}' is gone.", timeout=4)
-            return
-        active = [run for run in workspace.active_runs() if run.is_plain]
-        cancel_outdated(workspace, active)
-        self.app.superseded_runs.update(run.id for run in active)
-        self.app.start_run(target, mode)
+        if run is not None:
+            self.app.start_run_of(run)
 
     def action_toggle_autorun(self) -> None:
         self.auto_run = not self.auto_run

@@ -57,7 +57,6 @@ target runs again, and only prompts whose request changed are sent.
         self.session = session
         self.path = path
         self.selected: str | None = None
-        self.stream_dirty: set[str] = set()
         self._drawn = 0  # chunks of the selected prompt's stream already in the view
         self._stale_timer: Any = None
         self._history_prompt: str | None = None
@@ -271,7 +270,7 @@ target runs again, and only prompts whose request changed are sent.
         elif tab == "info":
             form = self.form.data
             attachments = form.attachments if form is not None and form.prompt == name else []
-            self.output.show_info(state.info, attachments)
+            self.output.show_info(state.result, attachments)
         elif tab == "history":
             self._show_history(name)
 
@@ -318,9 +317,9 @@ target runs again, and only prompts whose request changed are sent.
             self.set_timer(FLUSH_INTERVAL / 2, self._spin)
 
     def _flush_stream(self) -> None:
-        if not self.stream_dirty:
+        if not self.session.stream_dirty:
             return
-        dirty, self.stream_dirty = self.stream_dirty, set()
+        dirty, self.session.stream_dirty = self.session.stream_dirty, set()
         name = self.selected
         if name is None or name not in dirty:
             return

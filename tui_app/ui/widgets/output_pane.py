@@ -15,11 +15,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ...core.inert import visible_name
 from ...core.message_view import elide, message_text
+from ...core.runs import PromptResult
 from ...core.structured import parse_json
 from ...core.toolcalls import describe_calls
 from ..messages import HistoryRunChosen
-from ..state import RunInfo
 from .stream_view import StreamView
 
 # Above this many characters a finished output stays raw (Markdown would take ~0.3 s or more).
@@ -410,16 +411,17 @@ The selected prompt's answer: live while it runs, then the stored output.
         # TextArea(language="json") segfaults the interpreter (measured); plain text is safe.
         json_view.load_text(json.dumps(elide(request.to_json()), indent=2, ensure_ascii=False))
 
-    def show_info(self, info: RunInfo | None, attachments: list[str] | None = None) -> None:
-        """The latest run's facts; ``attachments``: the prompt's, one line each (name, type,
-        size)."""
+    def show_info(self, result: PromptResult | None, attachments: list[str] | None = None) -> None:
+        """The run facts of the prompt's latest run, from the run's own record; ``attachments``:
+        the prompt's, one line each (name, type, size)."""
         view = self._view("info-view")
-        attached = "".join(f"\nattachment  {line}" for line in attachments or [])
-        if info is None:
+        attached = "".join(f"\nattachment  {visible_name(line)}" for line in attachments or [])
+        if result is None:
             view.update("No run in this session yet." + ("\n" + attached if attached else ""))
             return
-        width = max(len(k) for k, _ in info.rows())
-        view.update("\n".join(f"{k:<{width}}  {v}" for k, v in info.rows()) + attached)
+        facts = result.facts()
+        width = max(len(k) for k, _ in facts)
+        view.update("\n".join(f"{k:<{width}}  {visible_name(v)}" for k, v in facts) + attached)
 
     # --- history ------------------------------------------------------------------------------
     def show_history(self, prompt: str, records: list[Any], note: str = "") -> None:
