@@ -137,6 +137,11 @@ def test_two_json_answers_diff_by_path() -> None:
     assert diff(deep_a, deep_b).changes[0].kind == "added"
     many = diff(list(range(1000)), [-1] * 1000, limit=10)
     assert len(many.changes) == 10 and many.truncated
+    from tui_app.core.jsondiff import diff_answers
+
+    found = diff_answers('{"a": 1}', '```json\n{"a": 2}\n```')
+    assert found is not None and found.lines() == ["~ $.a: 1 -> 2"]
+    assert diff_answers('{"a": 1}', "plain words") is None
 
 
 async def test_a_json_answer_is_parsed_checked_and_read_downstream(
@@ -551,7 +556,7 @@ def test_the_trip_sample_runs_offline_extraction_tool_call_answer(
     sample = Path(__file__).parents[1] / "sample_configs"
     copy = tmp_path / "trip.aiconfig.yaml"
     copy.write_text((sample / "trip_tools.aiconfig.yaml").read_text())
-    result = sample / "weather_result.json"
+    result = sample / "tool_results" / "get_weather.json"
     code = main(["run", str(copy), "--set", "delay=0", "--tool-result", f"get_weather={result}"])
     out = capsys.readouterr().out
     assert code == 0

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from ..core.errors import PromptTuiError
 from ..core.events import Cached, Failed, Finished, RunDone
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             for name in config.prompt_names
         },
     )
-    results = _tool_results(args.tool_results)
+    results = _tool_results(args.tool_results, Path(args.config).parent)
     try:
         asyncio.run(_drive(workspace, run_, args.json))
         for _ in range(MAX_TOOL_ROUNDS):  # a tool call answered: continue the conversation
@@ -148,8 +149,9 @@ def run(args: argparse.Namespace) -> int:
 MAX_TOOL_ROUNDS = 8  # a model that keeps calling tools is stopped here
 
 
-def _tool_results(items: list[str]) -> dict[str, str]:
-    """``--tool-result NAME=FILE`` values: the function name (or call id) -> the file's text."""
+def _tool_results(items: list[str], base: Path) -> dict[str, str]:
+    """``--tool-result NAME=FILE`` values: the function name (or call id) -> the file's text
+    (FILE relative to the working directory, else to the config's folder)."""
     from ..core.tool_answer import read_result
 
     out: dict[str, str] = {}
@@ -157,7 +159,7 @@ def _tool_results(items: list[str]) -> dict[str, str]:
         name, sep, path = item.partition("=")
         if not sep or not name.strip() or not path.strip():
             raise UsageError(f"--tool-result expects NAME=FILE, got '{item}'")
-        out[name.strip()] = read_result(path.strip())
+        out[name.strip()] = read_result(path.strip(), base)
     return out
 
 

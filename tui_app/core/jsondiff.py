@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Change", "JsonDiff", "diff", "path_join"]
+from .structured import parse_json
+
+__all__ = ["Change", "JsonDiff", "diff", "diff_answers", "path_join"]
 
 ChangeKind = Literal["added", "removed", "changed"]
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -123,3 +125,12 @@ def diff(before: Any, after: Any, *, limit: int = 500) -> JsonDiff:
         out.changes = out.changes[:limit]
         out.truncated = True
     return out
+
+
+def diff_answers(before: str, after: str, *, limit: int = 500) -> JsonDiff | None:
+    """Two answers compared by path when both are JSON (a comparison's columns); None when
+    either is plain text (compare those by words)."""
+    try:
+        return diff(parse_json(before), parse_json(after), limit=limit)
+    except ValueError:
+        return None
