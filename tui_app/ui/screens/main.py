@@ -430,26 +430,13 @@ target runs again, and only prompts whose request changed are sent.
         self.app.start_run(target, mode, force=force)
 
     def action_answer_tool(self) -> None:
-        """Answer the selected prompt's tool call, then run it again: its conversation goes on
-        with the results (issue 23)."""
-        from ...core.tool_answer import answer, pending_calls
-        from .tool_answer import ToolAnswerScreen
+        """Answer the selected prompt's tool call, then run it again (its conversation goes on)."""
+        from functools import partial
 
-        name = self.selected
-        workspace = self.session.workspace
-        calls = pending_calls(workspace, name) if name is not None else []
-        if name is None or not calls:
-            self.notify("No tool call waiting for a result here.", severity="warning")
-            return
+        from .tool_answer import ask_tool_results
 
-        def answered(results: dict[str, str] | None) -> None:
-            if results:
-                answer(workspace, name, results)
-                self.refresh_header()
-                self.action_run("one")
-
-        base = workspace.document.path.parent if workspace.document.path else None
-        self.app.push_screen(ToolAnswerScreen(name, calls, base), answered)
+        run_again = partial(self.action_run, "one")
+        ask_tool_results(self.app, self.session.workspace, self.selected, run_again)
 
     def action_keys(self) -> None:
         from .keys import open_keys_screen

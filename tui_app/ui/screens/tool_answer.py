@@ -6,7 +6,9 @@ results to the prompt's answer and runs the prompt again, which continues its co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,11 +19,35 @@ from textual.widgets import Input, Static, TextArea
 
 from ...core.errors import PromptTuiError
 from ...core.inert import visible, visible_name
-from ...core.tool_answer import read_result
+from ...core.tool_answer import answer, pending_calls, read_result
 from ...core.toolcalls import pretty_arguments
 from ..widgets.line_input import LineInput
 
-__all__ = ["ToolAnswerScreen"]
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from ...core.workspace import Workspace
+
+__all__ = ["ToolAnswerScreen", "ask_tool_results"]
+
+
+def ask_tool_results(
+    app: App[object], workspace: Workspace, prompt: str | None, then: Callable[[], None]
+) -> None:
+    """Ask for the results of ``prompt``'s waiting tool call; once given, attach them to its
+    answer in the document and call ``then`` (the main screen runs the prompt again)."""
+    calls = pending_calls(workspace, prompt) if prompt is not None else []
+    if prompt is None or not calls:
+        app.notify("No tool call waiting for a result here.", severity="warning")
+        return
+
+    def answered(results: dict[str, str] | None) -> None:
+        if results:
+            answer(workspace, prompt, results)
+            then()
+
+    base = workspace.document.path.parent if workspace.document.path else None
+    app.push_screen(ToolAnswerScreen(prompt, calls, base), answered)
 
 
 class ToolAnswerScreen(ModalScreen[dict[str, str] | None]):
