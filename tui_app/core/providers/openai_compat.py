@@ -44,7 +44,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..request import ResolvedRequest
@@ -55,6 +55,7 @@ from .base import (
     Call,
     Failure,
     ProviderError,
+    RequestSent,
     RetryNotice,
     StreamEnd,
     TextChunk,
@@ -316,7 +317,8 @@ async def stream(
     max_attempts: int | None = None,
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
-) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
+    sleep: Callable[[float], Awaitable[object]] | None = None,
+) -> AsyncGenerator[TextChunk | RequestSent | RetryNotice | StreamEnd, None]:
     call = Call.of(request, api_key, max_attempts)
     base = api_base_for(request.call_options)
     call.where = call.api_base or base
@@ -366,6 +368,7 @@ async def stream(
                             where=call.where,
                             retry_after=retry.retry_after_from_headers(response.headers),
                             code=code,
+                            placeholder_key=call.placeholder_key,
                         )
                     )
                 sse = "event-stream" in response.headers.get("content-type", "")
@@ -420,7 +423,8 @@ async def stream(
                         if data is None:  # a blank line ends an event (none pending)
                             event = ""
                             continue
-                        if data == "[DONE]":
+                        # "[DONE]", also with odd whitespace ("data:   [DONE]  ")
+                        if data == "[DONE]" or (data[:1] != "{" and data.strip() == "[DONE]"):
                             done = True
                             read_deadline = min(deadline, loop.time() + DONE_GRACE)
                             break
@@ -487,6 +491,7 @@ async def stream(
         price_model=model_id,
         backoff_base=backoff_base,
         backoff_max=backoff_max,
+        sleep=sleep,
     )
     try:
         async for item in inner:
