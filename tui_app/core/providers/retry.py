@@ -146,7 +146,7 @@ async def run(
     ``model``: the id reported when the server names none; ``price_model``: the id priced.
     ``sleep``: how to wait between attempts (``asyncio.sleep``; tests pass a recorder).
     Yields :class:`RequestSent` first: the transport is loaded, the request goes out now."""
-    wait = sleep or asyncio.sleep
+    wait = sleep if sleep is not None else asyncio.sleep
     yield RequestSent(time.time())
     n = 0
     while True:
