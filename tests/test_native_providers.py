@@ -11,6 +11,7 @@ Retries never really wait: the retry loop takes a ``sleep`` that records the del
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from tests.support.native_server import NativeServer
 from tests.support.ollama_server import OllamaServer
 from tests.support.openai_server import Fault, OpenAIServer
 from tests.support.provider_calls import collect, collect_until_error, text_of
+from tui_app.core.config import loads
 from tui_app.core.events import Finished, Usage
 from tui_app.core.providers import (
     ProviderError,
@@ -77,9 +79,6 @@ class Sleeps(list):
         self.append(seconds)
 
 
-_SERVERS: dict[str, OpenAIServer] = {}
-
-
 @pytest.fixture(scope="module")
 def servers() -> Iterator[dict[str, OpenAIServer]]:
     made = {
@@ -125,9 +124,7 @@ def native(request, servers) -> Proto:
 
 
 def test_each_model_takes_its_native_client(proto):
-    assert transport_for(proto.model, {"api_base": proto.base}) == proto.name.replace(
-        "openai", "openai"
-    )
+    assert transport_for(proto.model, {"api_base": proto.base}) == proto.name
     assert transport_for(proto.model, {"api_base": proto.base, "transport": "litellm"}) == (
         "litellm"
     )
@@ -413,10 +410,6 @@ async def test_the_same_chain_gives_the_same_text_status_and_usage(servers, tmp_
             models=models,
             default_model="m",
         )
-        from tui_app.core.config import loads
-
-        import json
-
         ws = Workspace.for_document(loads(json.dumps(config)), history=False)
         run = ws.new_run(None, "all")
         events = [event async for event in ws.execute(run)]
