@@ -21,6 +21,7 @@ import uuid
 from typing import Any
 
 from tests.support.openai_server import (
+    _BATCH,
     _WORDS,
     Fault,
     OpenAIServer,
@@ -180,33 +181,48 @@ class NativeServer(OpenAIServer):
             },
         )
 
-        async def write(parts: list[str]) -> None:
+        pending: list[bytes] = []
+        batched = not (self.split_bytes or self.chunk_delay)
+
+        async def send(data: bytes) -> None:
+            conn.write(b"%x\r\n%s\r\n" % (len(data), data))
+            await conn.drain()
+            await asyncio.sleep(0)  # give other connections (and close notifications) a turn
+            if conn.closed:
+                raise _ClientGone
+
+        async def flush() -> None:
+            if pending:
+                data = b"".join(pending)
+                pending.clear()
+                await send(data)
+
+        async def write(parts: list[str], *, last: bool = False) -> None:
             for part in parts:
                 data = self._bytes(part)
-                pieces = [data]
-                if self.split_bytes and len(data) > 1:
-                    cut = len(data) // 2
+                if batched:  # as fast as the socket takes them, many events per write
+                    pending.append(data)
+                    continue
+                cut = len(data) // 2
+                if self.split_bytes:
                     for i, byte in enumerate(data):
                         if byte >= 0xC0:  # the first byte of a multi-byte character
                             cut = i + 1
                             break
-                    pieces = [data[:cut], data[cut:]]
-                for piece in pieces:
+                for piece in (data[:cut], data[cut:]) if self.split_bytes else (data,):
                     if piece:
-                        conn.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-                        await conn.drain()
+                        await send(piece)
                         if self.split_bytes:
                             await asyncio.sleep(0.002)  # read apart by the client
-                await asyncio.sleep(0)
-                if conn.closed:
-                    raise _ClientGone
+            if len(pending) >= _BATCH or last:
+                await flush()
             if self.chunk_delay:
                 await conn.sleep(self.chunk_delay)
 
         kind = fault.kind if fault is not None else ""
         n = fault.n_chunks if fault is not None else 0
         if kind == "blocked":
-            await write(self.blocked(fault.message or "SAFETY"))  # type: ignore[union-attr]
+            await write(self.blocked(fault.message or "SAFETY"), last=True)  # type: ignore[union-attr]
             return await self._finish_body(conn, rec)
         await write(self.opening(model, prompt_tokens))
         for i, token in enumerate(tokens):
@@ -215,14 +231,16 @@ class NativeServer(OpenAIServer):
             await write(self.chunk(token))
             rec.chunks_sent = i + 1
         if kind == "error":
-            await write(self.in_stream_error(fault.message or "Overloaded", fault.text))  # type: ignore[union-attr]
+            await write(self.in_stream_error(fault.message or "Overloaded", fault.text), last=True)  # type: ignore[union-attr]
             return await self._finish_body(conn, rec)
         if kind == "drop":
+            await flush()
             await conn.flush_and_abort()
             return False
         if kind == "end":
+            await flush()
             return await self._finish_body(conn, rec)
-        await write(self.end(finish, prompt_tokens, len(tokens)))
+        await write(self.end(finish, prompt_tokens, len(tokens)), last=True)
         return await self._finish_body(conn, rec)
 
     async def _finish_body(self, conn: _Connection, rec: RequestRecord) -> bool:

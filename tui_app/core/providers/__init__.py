@@ -156,8 +156,6 @@ def preload_for(model_ids: Iterable[str]) -> bool:
 def preload_for_requests(requests: Iterable[ResolvedRequest]) -> bool:
     """:func:`preload_for` for resolved requests, which also knows their settings
     (``transport: litellm``). Thread-safe, never raises."""
-    with contextlib.suppress(Exception):
-        _prepare_direct()
     if not any(_needs_litellm(r.model, r.call_options, r.settings) for r in requests):
         return False
     from . import litellm_provider
@@ -217,8 +215,15 @@ async def stream_chat(
     else:
         from . import openai_compat, pricing
 
-        if not (pricing.is_loaded() and openai_compat.is_prepared()):
-            await asyncio.to_thread(_prepare_direct)  # ~0.1-0.4 s once: off the event loop
+        if not openai_compat.is_prepared():
+            await asyncio.to_thread(openai_compat.prepare)  # ~0.1-0.3 s once: off the loop
+        if not pricing.is_loaded() and provider_of(request.model, request.call_options) in (
+            "openai",
+            "unknown",
+        ):  # routing an OpenAI id reads the table's "mode" (~40 ms once, off the loop)
+            await asyncio.to_thread(pricing.load)
+        # Other routes need the price table only for the cost, at the end: it loads meanwhile
+        # (retry.run awaits it before pricing the answer).
         unsupported = unsupported_reason(request.model)
         if unsupported is not None:
             raise ProviderError(unsupported, attempts=0, provider=provider_of(request.model))

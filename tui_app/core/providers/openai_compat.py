@@ -43,6 +43,7 @@ import importlib
 import json
 import os
 import re
+import sys
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,7 @@ def prepare() -> None:
         return
     with _lock:
         if _httpx is None:
+            _skip_httpx_cli()
             import httpx
 
             for name in _WARM_MODULES:
@@ -106,6 +108,31 @@ def prepare() -> None:
             _ssl_context = httpx.create_ssl_context(trust_env=True)
             _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
             _httpx = httpx
+
+
+def _skip_httpx_cli() -> None:
+    """``import httpx`` also imports its command-line tool (``httpx._main``: click, rich,
+    pygments), ~130 ms of a fresh ``prompt-tui run`` for a tool we never call. httpx imports it
+    in a ``try``/``except ImportError`` and falls back to a stub ``main``; a module that raises
+    ImportError when imported takes that path. Only before httpx's first import, and only when
+    nobody has loaded the real one."""
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    import importlib.abc
+    import importlib.machinery
+
+    class _NoHttpxCli(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+            if name == "httpx._main":
+                raise ImportError("prompt-tui does not load httpx's command-line tool")
+            return None
+
+    finder = _NoHttpxCli()
+    sys.meta_path.insert(0, finder)
+    try:
+        importlib.import_module("httpx")
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def is_prepared() -> bool:

@@ -147,6 +147,8 @@ async def run(
     ``sleep``: how to wait between attempts (``asyncio.sleep``; tests pass a recorder).
     Yields :class:`RequestSent` first: the transport is loaded, the request goes out now."""
     wait = sleep if sleep is not None else asyncio.sleep
+    if not pricing.is_loaded():  # read the price table while the request is out
+        asyncio.get_running_loop().run_in_executor(None, pricing.load)
     yield RequestSent(time.time())
     n = 0
     while True:
@@ -189,6 +191,8 @@ async def run(
         await wait(delay)
 
     end = end or AttemptEnd()
+    if not pricing.is_loaded():  # ~40 ms once, off the event loop
+        await asyncio.to_thread(pricing.load)
     yield StreamEnd(
         finish_reason=end.finish_reason,
         usage=end.usage,
