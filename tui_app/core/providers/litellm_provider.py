@@ -13,6 +13,7 @@ other provider.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import importlib
@@ -21,6 +22,7 @@ import sys
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ..request import ResolvedRequest
 from . import retry
@@ -426,9 +428,6 @@ async def stream(
 
 def _basic_auth(options: dict[str, Any]) -> str | None:
     """``Basic ...`` for an api_base written ``scheme://user:password@host``, else None."""
-    import base64
-    from urllib.parse import unquote, urlsplit
-
     raw = str(options.get("api_base") or options.get("base_url") or "")
     if "@" not in raw:
         return None

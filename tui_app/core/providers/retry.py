@@ -118,8 +118,12 @@ def final_error(
         note = f"gave up after {attempts} attempts"
     elif failure.retryable:
         note = "not retried: max_attempts is 1"
+    elif failure.no_retry:
+        note = f"not retried: {failure.no_retry}"
+    elif failure.kind == "timeout":
+        note = "not retried: the timeout setting bounds the whole call"
     else:
-        note = f"not retried: {failure.no_retry}" if failure.no_retry else "not retried"
+        note = "not retried"
     return ProviderError(
         f"{message} ({note})",
         status=failure.status,
