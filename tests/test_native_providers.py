@@ -429,3 +429,24 @@ async def test_the_same_chain_gives_the_same_text_status_and_usage(servers, tmp_
 def test_a_bad_key_never_reaches_a_message():
     err = ProviderError(f"anthropic: 401 Unauthorized: bad key {KEY}", secrets=[KEY])
     assert KEY not in str(err)
+
+
+async def test_a_price_stated_in_the_settings_is_used_and_never_sent(servers, tmp_path):
+    p = _proto(servers, "gemini")
+    models = {
+        "m": {
+            "model": "gemini/gemini-2.0-flash",  # not in the price table: cost unknown
+            "api_base": p.base,
+            "input_cost_per_token": 0.001,
+            "output_cost_per_token": 0.002,
+        }
+    }
+    config = chain([{"name": "a", "input": "hi there", "metadata": {"model": "m"}}], models=models)
+    ws = Workspace.for_document(loads(json.dumps(config)), history=False)
+    run = ws.new_run("a", "one")
+    _ = [event async for event in ws.execute(run)]
+    result = run.results["a"]
+    assert result.usage.prompt_tokens == 2 and result.usage.completion_tokens == 3
+    assert result.cost == pytest.approx(2 * 0.001 + 3 * 0.002)
+    body = p.server.requests[-1].body
+    assert "input_cost_per_token" not in json.dumps(body)

@@ -44,6 +44,7 @@ __all__ = [
     "usage_from",
 ]
 
+_RATE_KEYS = ("input_cost_per_token", "output_cost_per_token")
 DEFAULT_TIMEOUT = 600.0  # seconds for a whole attempt (call_options["timeout"])
 DEFAULT_MAX_ATTEMPTS = 4
 # Sent when the server is local and no key was given: OpenAI-style clients insist on a key, and we
@@ -183,6 +184,8 @@ class Call:
     api_key: str | None = field(repr=False)
     secrets: list[str | None] = field(default_factory=list, repr=False)
     placeholder_key: bool = False  # the local-server placeholder is sent, no real key
+    # the model's input_cost_per_token / output_cost_per_token settings (win over the table)
+    rates: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, request: ResolvedRequest, api_key: str | None, max_attempts: int | None) -> Call:
@@ -233,6 +236,7 @@ class Call:
             api_key=api_key,
             secrets=[api_key, password],
             placeholder_key=api_key == LOCAL_DUMMY_KEY,
+            rates={k: options[k] for k in _RATE_KEYS if k in options},
         )
 
 

@@ -200,7 +200,7 @@ async def run(
     yield StreamEnd(
         finish_reason=end.finish_reason,
         usage=end.usage,
-        cost=pricing.cost_of(price_model, end.usage, call.provider),
+        cost=pricing.cost_of(price_model, end.usage, call.provider, call.rates),
         model=end.model or model,
         attempts=n,
         offline=False,
