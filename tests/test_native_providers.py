@@ -450,3 +450,91 @@ async def test_a_price_stated_in_the_settings_is_used_and_never_sent(servers, tm
     assert result.cost == pytest.approx(2 * 0.001 + 3 * 0.002)
     body = p.server.requests[-1].body
     assert "input_cost_per_token" not in json.dumps(body)
+
+
+def _sse(*events: tuple[str | None, dict]) -> str:
+    return "".join(
+        (f"event: {name}\n" if name else "") + f"data: {json.dumps(data)}\n\n"
+        for name, data in events
+    )
+
+
+TOOL_ANSWERS = {
+    "anthropic": _sse(
+        ("message_start", {"type": "message_start", "message": {"usage": {"input_tokens": 9}}}),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "tool_use", "id": "toolu_1", "name": "lookup"},
+            },
+        ),
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": '{"q": "ti'},
+            },
+        ),
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": 'des"}'},
+            },
+        ),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "tool_use"},
+                "usage": {"output_tokens": 5},
+            },
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ),
+    "gemini": _sse(
+        (
+            None,
+            {
+                "candidates": [
+                    {
+                        "content": {
+                            "parts": [{"functionCall": {"name": "lookup", "args": {"q": "tides"}}}]
+                        },
+                        "finishReason": "STOP",
+                    }
+                ]
+            },
+        )
+    ),
+    "ollama": json.dumps(
+        {
+            "message": {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [{"function": {"name": "lookup", "arguments": {"q": "tides"}}}],
+            },
+            "done": True,
+            "done_reason": "stop",
+        }
+    )
+    + "\n",
+}
+
+
+async def test_tool_calls_come_back_in_the_canonical_shape(native):
+    content_type = "application/x-ndjson" if native.name == "ollama" else "text/event-stream"
+    native.server.enqueue(Fault.raw(TOOL_ANSWERS[native.name], content_type=content_type))
+    items = await collect(native.request(), api_key=KEY)
+    end = items[-1]
+    assert end.finish_reason == "tool_calls" and text_of(items) == ""
+    assert [
+        (c["type"], c["function"]["name"], json.loads(c["function"]["arguments"]))
+        for c in end.tool_calls
+    ] == [("function", "lookup", {"q": "tides"})]
+    assert end.tool_calls[0]["id"] == ("toolu_1" if native.name == "anthropic" else "call_0")

@@ -42,6 +42,7 @@ from .base import (
     TextChunk,
     ended_early,
     split_userinfo,
+    tool_call,
 )
 from .routing import api_base_of
 
@@ -331,6 +332,10 @@ class _Decoder:
             usage_of(self.usage),
             self.model,
             raw_finish_reason=self.stop_reason,
+            tool_calls=tuple(
+                tool_call(c["id"], c["name"] or "", c["arguments"] or "{}", i)
+                for i, c in enumerate(self.tool_calls)
+            ),
         )
 
 

@@ -24,6 +24,7 @@ from ..secrets import scrub_text
 from .routing import api_base_of, is_local_url, key_env_var, needs_key, provider_of
 
 __all__ = [
+    "tool_call",
     "AttemptEnd",
     "AttemptFailed",
     "Call",
@@ -70,6 +71,9 @@ class StreamEnd:
     attempts: int  # 1 + the number of retries it took
     offline: bool  # a built-in offline model answered (no network)
     raw_finish_reason: str | None = None  # as the provider said it ("end_turn", "MAX_TOKENS")
+    # Tool calls the answer made, in the canonical OpenAI shape ({"id", "type": "function",
+    # "function": {"name", "arguments": JSON text}}); the native clients fill it in.
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,7 @@ class AttemptEnd:
     usage: Usage | None = None
     model: str | None = None  # as the server reported it
     raw_finish_reason: str | None = None  # the provider's own word, when it differs
+    tool_calls: tuple[dict[str, Any], ...] = ()  # canonical OpenAI shape (see StreamEnd)
 
 
 @dataclass
@@ -238,6 +243,17 @@ class Call:
             placeholder_key=api_key == LOCAL_DUMMY_KEY,
             rates={k: options[k] for k in _RATE_KEYS if k in options},
         )
+
+
+def tool_call(call_id: str | None, name: str, arguments: Any, index: int) -> dict[str, Any]:
+    """One tool call in the canonical OpenAI shape; ``arguments`` as JSON text (a provider that
+    sends an object gets it serialized), an id made up when the provider gives none."""
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+    return {
+        "id": call_id or f"call_{index}",
+        "type": "function",
+        "function": {"name": name, "arguments": text},
+    }
 
 
 def split_userinfo(url: str | None) -> tuple[str | None, str | None]:

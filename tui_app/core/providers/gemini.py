@@ -41,6 +41,7 @@ from .base import (
     TextChunk,
     ended_early,
     split_userinfo,
+    tool_call,
 )
 from .routing import api_base_of
 
@@ -326,7 +327,13 @@ class _Decoder:
         )
         if self.tool_calls and normal == "stop":
             normal = "tool_calls"
-        return AttemptEnd(normal, self.usage, self.model, raw_finish_reason=self.finish)
+        calls = tuple(
+            tool_call(c.get("id"), str(c.get("name") or ""), c.get("args"), i)
+            for i, c in enumerate(self.tool_calls)
+        )
+        return AttemptEnd(
+            normal, self.usage, self.model, raw_finish_reason=self.finish, tool_calls=calls
+        )
 
 
 def usage_of(raw: dict[str, Any]) -> Usage | None:

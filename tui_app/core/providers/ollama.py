@@ -37,6 +37,7 @@ from .base import (
     TextChunk,
     ended_early,
     split_userinfo,
+    tool_call,
 )
 from .routing import api_base_of
 
@@ -233,7 +234,18 @@ class _Decoder:
         normal = FINISH.get(self.reason or "stop", self.reason)
         if self.tool_calls and normal == "stop":
             normal = "tool_calls"
-        return AttemptEnd(normal, self.usage, self.model, raw_finish_reason=self.reason)
+        calls = tuple(
+            tool_call(
+                c.get("id"),
+                str((c.get("function") or {}).get("name") or ""),
+                (c.get("function") or {}).get("arguments"),
+                i,
+            )
+            for i, c in enumerate(self.tool_calls)
+        )
+        return AttemptEnd(
+            normal, self.usage, self.model, raw_finish_reason=self.reason, tool_calls=calls
+        )
 
 
 async def stream(

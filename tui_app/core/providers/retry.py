@@ -205,4 +205,5 @@ async def run(
         attempts=n,
         offline=False,
         raw_finish_reason=end.raw_finish_reason or end.finish_reason,
+        tool_calls=end.tool_calls,
     )
