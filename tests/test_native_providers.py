@@ -363,11 +363,13 @@ async def test_gemini_quota_429_is_not_retried(servers):
     )
 
 
-async def test_a_local_server_that_wants_a_key_points_to_api_key_env(native):
-    native.server.required_key = "the-real-one"
-    _, err = await collect_until_error(native.request())  # no key: the placeholder (or none)
+async def test_a_local_server_that_wants_a_key_points_to_api_key_env(proto, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-sent-to-a-local-server")
+    proto.server.required_key = "the-real-one"
+    _, err = await collect_until_error(proto.request())  # no key: the placeholder (or none)
     assert err.status == 401 and "api_key_env" in str(err)
-    assert "ANTHROPIC_API_KEY" not in str(err) and "GEMINI_API_KEY" not in str(err)
+    assert "_API_KEY" not in str(err)
+    assert proto.sent_key() != "sk-never-sent-to-a-local-server"
 
 
 # -- keys and api_base ---------------------------------------------------------------------------
