@@ -559,3 +559,15 @@ def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | N
         usage_from(obj.get("usage")) if isinstance(obj.get("usage"), dict) else None,
         model if isinstance(model, str) else None,
     )
+
+
+# -- shared with the native clients (wire.py): one pooled client per loop, one classification of
+# transport errors, one bounded read of an error body.
+shared_client = _client
+classify_exception = _classify
+read_error_body = _read_limited
+
+
+def httpx_module() -> Any:
+    """httpx, imported by :func:`prepare` (None before)."""
+    return _httpx

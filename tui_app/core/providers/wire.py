@@ -240,7 +240,7 @@ async def attempt(
     """POST ``content`` to ``url`` and stream the answer through ``decoder`` (one attempt)."""
     if not openai_compat.is_prepared():
         await asyncio.to_thread(openai_compat.prepare)
-    httpx_mod = openai_compat._httpx
+    httpx_mod = openai_compat.httpx_module()
     connect = min(openai_compat.CONNECT_TIMEOUT, call.timeout)
     timeouts = httpx_mod.Timeout(call.timeout, connect=connect)
     loop = asyncio.get_running_loop()
@@ -248,7 +248,7 @@ async def attempt(
     response: httpx.Response | None = None
     pieces = decoder.pieces
     try:
-        client = await openai_compat._client()
+        client = await openai_compat.shared_client()
         async with asyncio.timeout_at(deadline):
             response = await client.send(
                 client.build_request(
@@ -261,7 +261,7 @@ async def attempt(
                 stream=True,
             )
             if response.status_code >= 300:
-                detail, code = error_detail(await openai_compat._read_limited(response))
+                detail, code = error_detail(await openai_compat.read_error_body(response))
                 raise AttemptFailed(
                     failure_for_status(
                         response.status_code,
@@ -299,7 +299,7 @@ async def attempt(
     except AttemptFailed:
         raise
     except Exception as exc:  # every failure becomes a classified Failure
-        failure = openai_compat._classify(exc, call, connect, response is not None)
+        failure = openai_compat.classify_exception(exc, call, connect, response is not None)
         raise AttemptFailed(failure) from None
     finally:
         if response is not None:
