@@ -31,14 +31,7 @@ import importlib
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
-from .base import (
-    ProviderError,
-    RequestSent,
-    RetryNotice,
-    StreamEnd,
-    TextChunk,
-    scrub_secrets,
-)
+from .base import ProviderError, RequestSent, RetryNotice, StreamEnd, TextChunk
 from .routing import (
     is_offline,
     key_env_var,
@@ -105,7 +98,6 @@ __all__ = [
     "preload_for_requests",
     "prewarm_check",
     "provider_of",
-    "scrub_secrets",
     "stream_chat",
     "transport_for",
     "uses_direct_openai",
