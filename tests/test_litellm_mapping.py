@@ -13,7 +13,9 @@ import pytest
 from tests.support.anthropic_server import AnthropicServer
 from tests.support.openai_server import Fault, OpenAIServer
 from tests.support.provider_calls import collect, collect_until_error, make_request, text_of
+from tui_app.core.events import Usage
 from tui_app.core.request import ResolvedRequest
+from tui_app.core.runs import PromptResult
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 KEY = "sk-ant-test-0123456789abcdef"
@@ -99,3 +101,11 @@ async def test_a_repeating_model_is_not_cut_off(model_server):
     model_server.reply_with("same " * 120)
     items = await collect(make_request(model_server.base_url, via="litellm"), api_key=KEY)
     assert text_of(items) == "same " * 120
+
+
+def test_estimated_usage_reaches_the_json_record():
+    result = PromptResult()
+    result.usage = Usage(3, 4, 7, estimated=True)
+    assert result.to_json()["tokens_estimated"] is True
+    result.usage = Usage(3, 4, 7)
+    assert result.to_json()["tokens_estimated"] is False

@@ -16,8 +16,8 @@ class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
-    # Of prompt_tokens, those read from the provider's prompt cache (Anthropic cache reads and
-    # writes, Gemini cachedContentTokenCount, OpenAI prompt_tokens_details.cached_tokens).
+    # Of prompt_tokens, those read from the provider's prompt cache (Anthropic
+    # cache_read_input_tokens, Gemini cachedContentTokenCount, OpenAI cached_tokens).
     cached_tokens: int | None = None
     # Of completion_tokens, those spent thinking (Anthropic thinking is billed as output; Gemini
     # thoughtsTokenCount is added to completion_tokens; OpenAI reasoning_tokens).
