@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.anthropic_server import AnthropicServer
+from tests.support.gemini_server import GeminiServer
 from tests.support.openai_server import Fault, OpenAIServer
 from tests.support.provider_calls import collect, collect_until_error, make_request, text_of
 from tui_app.core.events import Usage
@@ -109,3 +110,46 @@ def test_estimated_usage_reaches_the_json_record():
     assert result.to_json()["tokens_estimated"] is True
     result.usage = Usage(3, 4, 7)
     assert result.to_json()["tokens_estimated"] is False
+
+
+@pytest.fixture(scope="module")
+def gemini_server() -> Iterator[GeminiServer]:
+    with GeminiServer() as server:
+        yield server
+
+
+def gemini_request(server: GeminiServer) -> ResolvedRequest:
+    return ResolvedRequest(
+        prompt="p",
+        model_name="gemini/gemini-test",
+        model="gemini/gemini-test",
+        messages=[{"role": "user", "content": "hello big world"}],
+        settings={},
+        # litellm asks {api_base}/models/...: the version goes in the api_base (the native
+        # client keeps a version the api_base names)
+        call_options={
+            "api_base": server.base_url + "/v1beta",
+            "transport": "litellm",
+            "timeout": 20,
+        },
+    )
+
+
+async def test_gemini_503_stays_503_through_litellm(gemini_server):
+    gemini_server.reset()
+    gemini_server.enqueue(*[Fault.status(503, message="The model is overloaded.")] * 2)
+    _, err = await collect_until_error(
+        gemini_request(gemini_server), api_key=KEY, max_attempts=2, sleep=Sleeps()
+    )
+    assert err.status == 503
+    assert str(err) == (
+        "gemini: 503 Service Unavailable: The model is overloaded. (gave up after 2 attempts)"
+    )
+
+
+async def test_a_gemini_safety_block_through_litellm_is_a_refusal(gemini_server):
+    gemini_server.reset()
+    gemini_server.enqueue(Fault.blocked("SAFETY"))
+    items, err = await collect_until_error(gemini_request(gemini_server), api_key=KEY)
+    assert text_of(items) == "" and "blocked by the provider's content filter" in str(err)
+    assert err.attempts == 1

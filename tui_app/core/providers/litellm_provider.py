@@ -196,19 +196,19 @@ def _short(exc: BaseException) -> str:
 
 
 def _status_of(exc: BaseException) -> int | None:
-    """The HTTP status the server sent: the response's own status first (litellm maps
-    Anthropic's 529 to a 500 InternalServerError; the response still says 529)."""
-    statuses: list[int] = []
-    for e in _chain(exc):
-        for value in (
-            getattr(getattr(e, "response", None), "status_code", None),
-            getattr(e, "status_code", None),
-        ):
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 400:
-                statuses.append(value)
-    if 529 in statuses:
-        return 529
-    return statuses[0] if statuses else None
+    """The HTTP status the server sent: the innermost HTTP response's own status first (litellm
+    wraps Anthropic's 529 and Gemini's 503 into a 500 InternalServerError, in a
+    MidStreamFallbackError mid-stream; the response underneath still says 529 or 503)."""
+    chain = _chain(exc)
+    for e in reversed(chain):
+        value = getattr(getattr(e, "response", None), "status_code", None)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 400:
+            return value
+    for e in chain:
+        value = getattr(e, "status_code", None)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 400:
+            return value
+    return None
 
 
 def _retry_after_of(exc: BaseException) -> float | None:
@@ -305,8 +305,6 @@ def classify(
         )
         return Failure(msg, msg, status, False, kind="other")
     detail, code = _body_detail(exc)
-    if status == 500 and "overloaded" in detail.lower():
-        status = 529  # litellm's mapping of Anthropic's overloaded_error; say what it was
     return failure_for_status(
         status,
         detail,
@@ -368,6 +366,7 @@ async def stream(
         usage = None
         answered_by: str | None = None
         response: Any = None
+        answered = False
         try:
             response = await litellm.acompletion(**kwargs)
             async for chunk in response:
@@ -377,6 +376,7 @@ async def stream(
                     delta = getattr(choice, "delta", None)
                     text = getattr(delta, "content", None) if delta is not None else None
                     if text:
+                        answered = True
                         yield TextChunk(text)
                     reason = getattr(choice, "finish_reason", None)
                     if reason:
@@ -388,6 +388,14 @@ async def stream(
                     answered_by = getattr(chunk, "model", None) or None
             if finish_reason is None:  # the stream stopped without saying it was complete
                 raise AttemptFailed(ended_early(call.where))
+            if finish_reason == "content_filter" and not answered:  # a block, not an answer
+                msg = (
+                    f"{call.provider}: the answer was blocked by the provider's content filter "
+                    "(finish_reason content_filter)"
+                )
+                raise AttemptFailed(
+                    Failure(msg, "answer blocked", None, False, kind="other", no_retry="a refusal")
+                )
             if usage is not None and not _server_sent_usage(response):
                 # litellm counted the tokens itself: say so, never show them as the server's
                 usage = dataclasses.replace(usage, estimated=True)
