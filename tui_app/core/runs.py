@@ -196,6 +196,8 @@ class PromptResult:
             "latency": self.latency,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
+            # litellm counted the tokens itself (the server sent none): not the server's figures
+            "tokens_estimated": bool(self.usage and self.usage.estimated),
             "tokens_per_s": self.tokens_per_s,
             "cost": self.cost,
             "attempts": self.attempts,
