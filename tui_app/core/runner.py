@@ -99,11 +99,9 @@ class Runner:
         self.key_hint: Surface = key_hint
         # prewarm_check imports litellm (in the preflight's thread) when the plan needs it: off
         # every prompt's clock, and a comparison's columns start together.
-        from .providers import prewarm_check
-
         self.preflight_checks: list[Callable[[Run, list[ResolvedRequest]], list[str]]] = [
             self._check_keys,
-            prewarm_check,
+            providers.prewarm_check,
         ]
 
     @property
