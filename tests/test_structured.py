@@ -587,3 +587,60 @@ async def test_both_transports_assemble_tool_call_deltas(model_server: OpenAISer
     ]
     assert calls.calls[0]["id"] == "call_0_x"
     assert model_server.chat_requests[0].body["tools"] == [WEATHER_TOOL]
+
+
+async def test_a_native_clients_tool_call_is_stored_and_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anthropic streams a tool_use block (its input as input_json_delta pieces); the native
+    client hands the call over whole at the end: the runner stores it like any other."""
+    from tests.support.anthropic_server import AnthropicServer
+
+    def frame(event: str, data: dict[str, Any]) -> str:
+        return f"event: {event}\ndata: {json.dumps({'type': event, **data})}\n\n"
+
+    message = {"id": "m1", "role": "assistant", "model": "claude-test", "content": []}
+    body = "".join(
+        [
+            frame("message_start", {"message": {**message, "usage": {"input_tokens": 5}}}),
+            frame(
+                "content_block_start",
+                {
+                    "index": 0,
+                    "content_block": {"type": "tool_use", "id": "toolu_1", "name": "get_weather"},
+                },
+            ),
+            frame(
+                "content_block_delta",
+                {"index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"city": '}},
+            ),
+            frame(
+                "content_block_delta",
+                {"index": 0, "delta": {"type": "input_json_delta", "partial_json": '"Oslo"}'}},
+            ),
+            frame("content_block_stop", {"index": 0}),
+            frame(
+                "message_delta",
+                {"delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 9}},
+            ),
+            frame("message_stop", {}),
+        ]
+    )
+    with AnthropicServer() as server:
+        server.enqueue(Fault.raw(body, content_type="text/event-stream"))
+        model = {
+            "name": "anthropic/claude-test",
+            "settings": {"api_base": server.base_url, "tools": [WEATHER_TOOL], "max_tokens": 50},
+        }
+        path = write_config(
+            tmp_path, [{"name": "lookup", "input": "weather?", "metadata": {"model": model}}]
+        )
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789")
+        workspace = Workspace.open(path, history=False)
+        run, events = await run_events(workspace)
+    assert run.result("lookup").status is PromptStatus.DONE, events
+    output = workspace.document.prompt("lookup").latest_output
+    calls, _ = calls_of(output)
+    assert [(c["id"], c["function"]["name"]) for c in calls] == [("toolu_1", "get_weather")]
+    assert json.loads(calls[0]["function"]["arguments"]) == {"city": "Oslo"}
+    assert pending_calls(workspace, "lookup")[0][1] == "get_weather"

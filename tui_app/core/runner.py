@@ -100,8 +100,11 @@ class Runner:
         # Checks run before anything is sent; each returns problems (strings) for the run.
         # The key check names every missing key at once, worded for the front end (key_hint).
         self.key_hint: Surface = key_hint
+        # prewarm_check imports litellm (in the preflight's thread) when the plan needs it: off
+        # every prompt's clock, and a comparison's columns start together.
         self.preflight_checks: list[Callable[[Run, list[ResolvedRequest]], list[str]]] = [
-            self._check_keys
+            self._check_keys,
+            providers.prewarm_check,
         ]
 
     @property
@@ -408,6 +411,8 @@ class Runner:
                     partial.clear()
                 elif isinstance(item, providers.StreamEnd):
                     end = item
+                elif isinstance(item, providers.RequestSent):
+                    started = item.t  # TTFT and latency count from the request, not the import
         except providers.ProviderError as exc:
             text = "".join(partial)
             error = explain_auth_failure(str(exc), exc.status, found)  # 401: where the key was
@@ -433,10 +438,10 @@ class Runner:
         output = result_output(
             text, model=resolved.model, usage=usage, finish_reason=finish_reason, cost=cost
         )
-        if calls:  # stored as the AIConfig SDK stores a tool call; its text is that JSON
-            output = tool_calls_output(
-                calls.calls, legacy=calls.legacy, metadata=output["metadata"]
-            )
+        # Streamed in pieces (OpenAI-compatible, litellm), or whole at the end (native clients)
+        made = calls.calls if calls else list(end.tool_calls if end else ())
+        if made:  # stored as the AIConfig SDK stores a tool call; its text is that JSON
+            output = tool_calls_output(made, legacy=calls.legacy, metadata=output["metadata"])
             text = output_text(output) or ""
         keep_exchange(output, resolved.messages)  # a continued tool conversation
         ttft = (first_token - started) if first_token else None

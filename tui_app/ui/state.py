@@ -27,7 +27,9 @@ from ..core.runs import PromptResult, PromptState, PromptStatus, Run
 
 if TYPE_CHECKING:
     from ..core.config import AIConfig
+    from ..core.graph import DependencyGraph
     from ..core.request import ResolvedRequest
+    from ..core.resolve import ParamInfo
     from ..core.workspace import Workspace
 
 
@@ -95,11 +97,11 @@ class Session:
         names = self.config.prompt_names
         self.prompts = {name: self.prompts.get(name) or self._initial(name) for name in names}
 
-    def ensure_graph(self) -> Any:
+    def ensure_graph(self) -> DependencyGraph:
         return self.workspace.graph
 
     @property
-    def graph(self) -> Any:
+    def graph(self) -> DependencyGraph | None:
         return self.workspace.graph if self.workspace.graph_ready else None
 
     @property
@@ -132,7 +134,7 @@ class Session:
                 out += [n for n in graph.downstream(name) if n not in out]
         return out
 
-    def parameter_rows(self, name: str) -> list[Any]:
+    def parameter_rows(self, name: str) -> list[ParamInfo]:
         return self.workspace.parameter_rows(name)
 
     # --- the engine's verdicts ----------------------------------------------------------------
