@@ -292,7 +292,7 @@ def test_price_overrides_replace_the_tiered_table_price() -> None:
     usage = Usage(1000, 10)
     assert pricing.cost_of("gpt-4o-mini", usage) is not None
     stated = {"input_cost_per_token": 1e-3, "output_cost_per_token": 2e-3}
-    assert pricing.cost_of("no-such-model", usage, overrides=stated) == pytest.approx(1.02)
+    assert pricing.cost_of("no-such-model", usage, rates=stated) == pytest.approx(1.02)
 
 
 def test_the_tokenizer_stays_off_the_startup_path() -> None:

@@ -376,18 +376,21 @@ def _fill(
         step.price_source = "offline"
         step.cost_low = step.cost_likely = step.cost_high = 0.0
         return
-    overrides = {k: v for k, v in request.call_options.items() if k in PRICE_SETTINGS}
-    entry = pricing.priced_entry(request.model, provider, overrides)
-    if entry is None or (
-        entry.get("input_cost_per_token") is None and entry.get("output_cost_per_token") is None
-    ):
+    # the model's own price settings win over the table (as for the cost after the run)
+    rates = {k: v for k, v in request.call_options.items() if k in PRICE_SETTINGS}
+    stated = any(isinstance(v, int | float) and not isinstance(v, bool) for v in rates.values())
+    entry = pricing.entry_of(request.model, provider)
+    in_table = entry is not None and any(
+        isinstance(entry.get(k), int | float) for k in PRICE_SETTINGS
+    )
+    if not (stated or in_table):
         return
-    step.price_source = "model settings" if overrides else "price table"
+    step.price_source = "model settings" if stated else "price table"
 
     def cost(tokens_in: int | None, tokens_out: int | None) -> float | None:
         if tokens_in is None or tokens_out is None:
             return None
-        return pricing.cost_of(request.model, Usage(tokens_in, tokens_out), provider, overrides)
+        return pricing.cost_of(request.model, Usage(tokens_in, tokens_out), provider, rates)
 
     step.cost_low = cost(step.input_low, 0)
     step.cost_likely = cost(step.input_likely, step.output_likely)

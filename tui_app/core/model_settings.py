@@ -53,7 +53,9 @@ CALL_OPTIONS = frozenset(
         "transport",
         "api_key_env",
         "api_key_keyring",
-        *PRICE_SETTINGS,
+        # USD per token for a model the price table does not list (or to override it)
+        "input_cost_per_token",
+        "output_cost_per_token",
     }
 )
 # Settings that shape the request itself rather than being sent as one value.

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # annotations only
     from .events import Usage
     from .request import ResolvedRequest
     from .staleness import Provenance
+    from .structured import StructuredAnswer
 
 # An answer that stopped at max_tokens is a success, but the reader must know it may be cut.
 CUT_AT_MAX_TOKENS = "cut at max_tokens: the answer is complete up to the token limit"
@@ -137,6 +138,8 @@ class PromptResult:
     cached_at: float | None = None  # cached: when the answer it reuses was produced
     retry: str | None = None  # while retrying: what failed and when the next attempt goes
     provenance: Provenance | None = None  # what its request was built from
+    # the answer read as data (JSON or a tool call) with its schema verdict; None: plain text
+    structured: StructuredAnswer | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -162,6 +165,11 @@ class PromptResult:
     @property
     def tokens_per_s(self) -> float | None:
         return display.tokens_per_s(self.tokens_out, self.latency, self.ttft)
+
+    @property
+    def tokens_estimated(self) -> bool:
+        """litellm counted the tokens itself: the server sent none."""
+        return bool(self.usage and self.usage.estimated)
 
     def note(self) -> str:
         """One line for people on what happened, or "" when the status says it all."""
@@ -196,6 +204,8 @@ class PromptResult:
             "latency": self.latency,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
+            # litellm counted the tokens itself (the server sent none): not the server's figures
+            "tokens_estimated": self.tokens_estimated,
             "tokens_per_s": self.tokens_per_s,
             "cost": self.cost,
             "attempts": self.attempts,
@@ -221,8 +231,18 @@ class PromptResult:
             ("started", when),
             ("ttft", display.seconds(self.ttft)),
             ("latency", display.seconds(self.latency)),
-            ("tokens in", display.count(self.tokens_in) if started else display.NONE),
-            ("tokens out", display.count(self.tokens_out) if started else display.NONE),
+            (
+                "tokens in",
+                display.count(self.tokens_in, estimated=self.tokens_estimated)
+                if started
+                else display.NONE,
+            ),
+            (
+                "tokens out",
+                display.count(self.tokens_out, estimated=self.tokens_estimated)
+                if started
+                else display.NONE,
+            ),
             ("tokens/s", display.rate(self.tokens_per_s)),
             ("cost", display.cost(self.cost, offline=self.offline) if started else display.NONE),
             ("cached", "yes" if self.status is PromptStatus.CACHED else "no"),

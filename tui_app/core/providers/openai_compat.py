@@ -43,11 +43,13 @@ import importlib
 import json
 import os
 import re
+import sys
 import threading
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..request import ResolvedRequest
+from ..toolcalls import ToolCallPiece, pieces_of_delta
 from . import retry
 from .base import (
     AttemptEnd,
@@ -55,6 +57,7 @@ from .base import (
     Call,
     Failure,
     ProviderError,
+    RequestSent,
     RetryNotice,
     StreamEnd,
     TextChunk,
@@ -97,6 +100,7 @@ def prepare() -> None:
         return
     with _lock:
         if _httpx is None:
+            _skip_httpx_cli()
             import httpx
 
             for name in _WARM_MODULES:
@@ -105,6 +109,31 @@ def prepare() -> None:
             _ssl_context = httpx.create_ssl_context(trust_env=True)
             _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
             _httpx = httpx
+
+
+def _skip_httpx_cli() -> None:
+    """``import httpx`` also imports its command-line tool (``httpx._main``: click, rich,
+    pygments), ~130 ms of a fresh ``prompt-tui run`` for a tool we never call. httpx imports it
+    in a ``try``/``except ImportError`` and falls back to a stub ``main``; a module that raises
+    ImportError when imported takes that path. Only before httpx's first import, and only when
+    nobody has loaded the real one."""
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    import importlib.abc
+    import importlib.machinery
+
+    class _NoHttpxCli(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+            if name == "httpx._main":
+                raise ImportError("prompt-tui does not load httpx's command-line tool")
+            return None
+
+    finder = _NoHttpxCli()
+    sys.meta_path.insert(0, finder)
+    try:
+        importlib.import_module("httpx")
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def is_prepared() -> bool:
@@ -316,7 +345,8 @@ async def stream(
     max_attempts: int | None = None,
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
-) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
+    sleep: Callable[[float], Awaitable[object]] | None = None,
+) -> AsyncGenerator[TextChunk | ToolCallPiece | RequestSent | RetryNotice | StreamEnd, None]:
     call = Call.of(request, api_key, max_attempts)
     base = api_base_for(request.call_options)
     call.where = call.api_base or base
@@ -339,7 +369,7 @@ async def stream(
     connect = min(CONNECT_TIMEOUT, call.timeout)
     timeouts = _httpx.Timeout(call.timeout, connect=connect)
 
-    async def attempt() -> AsyncGenerator[TextChunk | AttemptEnd, None]:
+    async def attempt() -> AsyncGenerator[TextChunk | ToolCallPiece | AttemptEnd, None]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + call.timeout
         response: httpx.Response | None = None
@@ -366,15 +396,18 @@ async def stream(
                             where=call.where,
                             retry_after=retry.retry_after_from_headers(response.headers),
                             code=code,
+                            placeholder_key=call.placeholder_key,
                         )
                     )
                 sse = "event-stream" in response.headers.get("content-type", "")
                 if not sse:  # the server ignored "stream": one JSON completion
                     whole = await response.aread()
             if not sse:
-                text, finish, usage, answered_by = _whole_answer(whole, call)
+                text, finish, usage, answered_by, pieces = _whole_answer(whole, call)
                 if text:
                     yield TextChunk(text)
+                for whole_piece in pieces:
+                    yield whole_piece
             else:
                 scan = _scan
                 decode = codecs.getincrementaldecoder("utf-8")("replace").decode
@@ -406,6 +439,7 @@ async def stream(
                             break
                         continue
                     out: list[str] = []
+                    calls: list[ToolCallPiece] = []  # tool-call pieces of this read, in order
                     for line in lines:
                         if line.startswith("data:"):
                             payload = line[6:] if line[5:6] == " " else line[5:]
@@ -420,7 +454,8 @@ async def stream(
                         if data is None:  # a blank line ends an event (none pending)
                             event = ""
                             continue
-                        if data == "[DONE]":
+                        # "[DONE]", also with odd whitespace ("data:   [DONE]  ")
+                        if data == "[DONE]" or (data[:1] != "{" and data.strip() == "[DONE]"):
                             done = True
                             read_deadline = min(deadline, loop.time() + DONE_GRACE)
                             break
@@ -455,6 +490,8 @@ async def stream(
                                     piece = delta.get("content")
                                     if piece and isinstance(piece, str):
                                         out.append(piece)
+                                    if "tool_calls" in delta or "function_call" in delta:
+                                        calls += pieces_of_delta(delta)
                                 reason = choice.get("finish_reason")
                                 if reason and isinstance(reason, str):
                                     finish = reason
@@ -465,6 +502,8 @@ async def stream(
                             answered_by = obj.get("model") or None
                     if out:
                         yield TextChunk("".join(out))
+                    for call_piece in calls:
+                        yield call_piece
                     if raw is None:
                         break
                 if not done and finish is None:
@@ -487,6 +526,7 @@ async def stream(
         price_model=model_id,
         backoff_base=backoff_base,
         backoff_max=backoff_max,
+        sleep=sleep,
     )
     try:
         async for item in inner:
@@ -495,8 +535,10 @@ async def stream(
         await inner.aclose()
 
 
-def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | None]:
-    """Text, finish_reason, usage and model of a non-streamed chat completion."""
+def _whole_answer(
+    raw: bytes, call: Call
+) -> tuple[str, str | None, Any, str | None, list[ToolCallPiece]]:
+    """Text, finish_reason, usage, model and tool calls of a non-streamed chat completion."""
     try:
         obj = json.loads(raw)
     except ValueError:
@@ -517,6 +559,7 @@ def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | N
         raise AttemptFailed(_malformed(call, "choices[0] is not an object"))
     message = choice.get("message")
     text = message.get("content") if isinstance(message, dict) else None
+    pieces = pieces_of_delta(message) if isinstance(message, dict) else []
     if not isinstance(text, str):
         text = ""
     reason = choice.get("finish_reason")
@@ -526,4 +569,17 @@ def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | N
         reason if isinstance(reason, str) else None,
         usage_from(obj.get("usage")) if isinstance(obj.get("usage"), dict) else None,
         model if isinstance(model, str) else None,
+        pieces,
     )
+
+
+# -- shared with the native clients (wire.py): one pooled client per loop, one classification of
+# transport errors, one bounded read of an error body.
+shared_client = _client
+classify_exception = _classify
+read_error_body = _read_limited
+
+
+def httpx_module() -> Any:
+    """httpx, imported by :func:`prepare` (None before)."""
+    return _httpx

@@ -18,13 +18,12 @@ import importlib.util
 import json
 import re
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..events import Usage
 
-__all__ = ["cost_of", "entry_of", "is_loaded", "load", "mode_of", "priced_entry"]
+__all__ = ["cost_of", "entry_of", "is_loaded", "load", "mode_of"]
 
 TABLE_FILE = "model_prices_and_context_window_backup.json"
 _TIER = re.compile(r"^input_cost_per_token_above_(\d+)(k?)_tokens$")
@@ -107,38 +106,29 @@ def _rate(entry: dict[str, Any], key: str) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def priced_entry(
-    model: str, provider: str | None = None, overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any] | None:
-    """The row that prices ``model``: the table's, or, when the model's settings state
-    ``input_cost_per_token`` / ``output_cost_per_token``, those flat rates (over the table's,
-    without its long-context tiers: a stated price is the price). None: no price known."""
-    entry = entry_of(model, provider)
-    stated = {
-        k: v
-        for k, v in (overrides or {}).items()
-        if k in ("input_cost_per_token", "output_cost_per_token") and _rate({k: v}, k) is not None
-    }
-    if stated:
-        base = {k: v for k, v in (entry or {}).items() if not k.startswith(_TIERED)}
-        return {**base, **stated}
-    return entry
-
-
-_TIERED = ("input_cost_per_token_above_", "output_cost_per_token_above_")
-
-
 def cost_of(
     model: str,
     usage: Usage | None,
     provider: str | None = None,
-    overrides: Mapping[str, Any] | None = None,
+    rates: dict[str, Any] | None = None,
 ) -> float | None:
     """USD for ``usage`` on ``model``; None when the model or the token counts are unknown.
-    ``overrides``: the model's own price settings (see :func:`priced_entry`)."""
+    ``rates``: the model's own ``input_cost_per_token`` / ``output_cost_per_token`` settings,
+    which win over the table (a model it does not list, a negotiated price)."""
     if usage is None or usage.prompt_tokens is None or usage.completion_tokens is None:
         return None
-    entry = priced_entry(model, provider, overrides)
+    stated = {
+        key: float(value)
+        for key, value in (rates or {}).items()
+        if key in ("input_cost_per_token", "output_cost_per_token")
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    }
+    if stated:
+        return int(usage.prompt_tokens) * stated.get("input_cost_per_token", 0.0) + int(
+            usage.completion_tokens
+        ) * stated.get("output_cost_per_token", 0.0)
+    entry = entry_of(model, provider)
     if entry is None:
         return None
     input_rate = _rate(entry, "input_cost_per_token")
