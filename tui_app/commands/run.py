@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import PromptTuiError
-from ..core.events import Cached, Failed, Finished, RunDone
+from ..core.events import RunDone
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
 from .options import UsageError, add_override_options, parse_params, parse_settings
@@ -65,11 +65,7 @@ async def _drive(workspace: Workspace, run: Run, as_json: bool) -> None:
     printer = TextPrinter(for_terminal(sys.stdout))  # inert on a terminal, as is to a pipe
     async for event in workspace.execute(run):
         if as_json:
-            data = event.to_json()
-            structured = run.result(event.prompt).structured if event.prompt else None
-            if structured is not None and isinstance(event, Finished | Cached | Failed):
-                data["structured"] = structured.to_json()  # the parsed value and its verdict
-            print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
+            print(json.dumps(event.to_json(), ensure_ascii=False, default=str), flush=True)
         elif not isinstance(event, RunDone):
             printer.handle(event)
 

@@ -333,7 +333,6 @@ class Runner:
                 cached = await asyncio.shield(self._in_flight[key])  # None: it failed
                 cached = cached or await self._cached(key)
             if cached is not None:
-                run.result(name).structured = answer_of(resolved.settings, cached.output)
                 emit(
                     Cached(
                         run_id=run.id,
@@ -347,6 +346,7 @@ class Runner:
                         cached_at=cached.at,
                         request=resolved,
                         offline=providers.is_offline(cached.model),
+                        structured=answer_of(resolved.settings, cached.output),
                     )
                 )
                 await self._record(run, name)
@@ -445,11 +445,20 @@ class Runner:
             text = output_text(output) or ""
         keep_exchange(output, resolved.messages)  # a continued tool conversation
         ttft = (first_token - started) if first_token else None
-        answer = run.result(name).structured = answer_of(resolved.settings, output, text)
+        answer = answer_of(resolved.settings, output, text)
         if answer is not None and answer.verdict is not None and not answer.verdict.ok:
             # A JSON answer that misses its schema fails (kept and shown; never adopted).
             error = answer.verdict.message
-            emit(Failed(run_id=run.id, prompt=name, t=time.time(), error=error, partial_text=text))
+            emit(
+                Failed(
+                    run_id=run.id,
+                    prompt=name,
+                    t=time.time(),
+                    error=error,
+                    partial_text=text,
+                    structured=answer,
+                )
+            )
             await self._record(run, name, secret=api_key)
             return
         self._memory_cache[key] = _CachedAnswer(text, output, resolved.model, usage, cost, done)
@@ -468,6 +477,7 @@ class Runner:
                 attempts=attempts,
                 offline=offline,
                 finish_reason=finish_reason,
+                structured=answer,
             )
         )
         await self._record(run, name, secret=api_key)

@@ -331,6 +331,7 @@ class Run:
                     event.t,
                     None,
                 )
+                result.structured = event.structured
             case Cached():
                 result.status, result.text, result.output = (
                     PromptStatus.CACHED,
@@ -341,10 +342,12 @@ class Run:
                 result.offline, result.request = event.offline, event.request or result.request
                 result.finish_reason = (event.output.get("metadata") or {}).get("finish_reason")
                 result.cached_at, result.ended_at = event.cached_at or None, event.t
+                result.structured = event.structured
             case Failed():
                 result.status, result.error = PromptStatus.FAILED, event.error
                 result.attempts, result.http_status = event.attempts, event.http_status
                 result.text, result.ended_at, result.retry = event.partial_text, event.t, None
+                result.structured = event.structured
             case Blocked():
                 result.status, result.ended_at = PromptStatus.BLOCKED, event.t
                 result.reason, result.blocked_by = event.reason, event.by
