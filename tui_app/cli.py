@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from .core.cancel import stop_renders
 from .core.errors import PromptTuiError, did_you_mean
 
 COMMANDS = {
@@ -74,6 +75,15 @@ def _hint(word: str) -> str:
     return f" ({hint})" if hint else " (commands: " + ", ".join(COMMANDS) + "; prompt-tui --help)"
 
 
+def _run_command(parsed: argparse.Namespace) -> int:
+    try:
+        return int(parsed.func(parsed))
+    finally:
+        # A template render still going in a worker thread (the run was interrupted) would keep
+        # the interpreter from exiting: every render stops at its next check.
+        stop_renders()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
@@ -87,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[0] in COMMANDS:
         parsed = parse_command(args)
         try:
-            return int(parsed.func(parsed))
+            return _run_command(parsed)
         except PromptTuiError as exc:
             print(f"prompt-tui: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -110,7 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from .ui.launch import launch
 
-    return launch(args[0])
+    try:
+        return launch(args[0])
+    finally:
+        stop_renders()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .fileio import read_bytes
+
 # watchfiles groups changes for up to DEBOUNCE ms, yielding once nothing new came for STEP ms:
 # measured ~26 ms from a write to the event (DESIGN.md), and a burst of saves is one batch.
 DEBOUNCE_MS = 50
@@ -114,7 +116,7 @@ class ConfigWatcher:
             self._missing, self._clean, self._last_seen = True, False, None
             return FileEvent(FileEventKind.MISSING, self.path, seen_at=seen_at)
         try:
-            raw = self.path.read_bytes()
+            raw = read_bytes(self.path)
         except FileNotFoundError:  # gone between exists() and the read: the next batch says so
             return None
         except OSError as exc:
@@ -141,7 +143,7 @@ class ConfigWatcher:
 
     def _is_empty(self) -> bool:
         try:
-            return self.path.stat().st_size == 0 or not self.path.read_bytes().strip()
+            return self.path.stat().st_size == 0 or not read_bytes(self.path).strip()
         except OSError:
             return False
 

@@ -18,6 +18,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
+from ..core.cancel import stop_renders
 from ..core.errors import PromptTuiError
 from .messages import RunFinished, RunUpdate
 from .state import Session
@@ -208,6 +209,7 @@ class PromptTuiApp(App[int]):
 
     def on_unmount(self) -> None:
         self._restore_gc()  # an exit before the first frame
+        stop_renders()  # a render in a worker thread would keep the process alive after exit
 
     def on_ready(self) -> None:
         self._restore_gc()
@@ -440,6 +442,7 @@ class PromptTuiApp(App[int]):
         self._quit_now()
 
     def _quit_now(self) -> None:
+        stop_renders()  # a template still rendering in a worker stops now, not after its budget
         self.cancel_runs()
         self.exit(0 if self.session is not None else 1)  # 1: the config never loaded
 

@@ -20,6 +20,8 @@ from typing import Any
 
 from textual.theme import Theme
 
+from ..core.fileio import read_text
+
 # CSS variables the app defines on top of Textual's, with the base variable each falls back to.
 APP_VARIABLES: dict[str, str] = {
     "status-idle": "text-muted",
@@ -106,7 +108,7 @@ class ThemeCache:
         try:
             import json
 
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(path))
             if isinstance(data, dict) and data.get("version") == self.VERSION:
                 entries = data.get("files")
                 if isinstance(entries, dict):
