@@ -17,6 +17,9 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_VALUE_CHARS = 8 * 1024 * 1024
 # Values a document may hold once YAML aliases are expanded (a 5,000-prompt file holds ~100k).
 MAX_EXPANDED_VALUES = 2_000_000
+# Characters of text a document may hold once YAML aliases are expanded: what the largest file
+# accepted could hold without aliases (a file can't hold more than one character per byte).
+MAX_EXPANDED_CHARS = MAX_FILE_BYTES
 
 _HUGE_NUMBER = re.compile(r"[-+]?\d{4301,}")
 _ALIAS = re.compile(r"(?:^|[\s\[\{,:-])\*[^\s,\[\]\{\}]+", re.MULTILINE)
@@ -50,38 +53,53 @@ def file_too_large(size: int, source: str) -> ConfigError:
 
 
 def check_expansion(data: Any, text: str, source: str) -> None:
-    """Refuse YAML whose aliases expand to more than MAX_EXPANDED_VALUES values, or to itself.
+    """Refuse YAML whose aliases expand to more than MAX_EXPANDED_VALUES values or more than
+    MAX_EXPANDED_CHARS characters of text, or to itself.
 
-    The loader shares one object per anchor, so this walk costs one visit per distinct object.
+    Characters matter as much as values: a 100 KB file of ten aliases to a 10,000-character
+    string, nested five deep, is only ~100k values but 10^9 characters once rendered, hashed
+    or saved. The loader shares one object per anchor, so this walk costs one visit per
+    distinct object.
     """
     if not _ALIAS.search(text):
         return
-    sizes: dict[int, int] = {}
+    sizes: dict[int, tuple[int, int]] = {}
     active: set[int] = set()
 
-    def size(value: Any) -> int:
+    def size(value: Any) -> tuple[int, int]:
+        if isinstance(value, str):
+            return 1, len(value)
         if not isinstance(value, dict | list):
-            return 1
+            return 1, 0
         key = id(value)
         if key in sizes:
             return sizes[key]
         if key in active:
             raise _refuse(text, source, "an alias that contains itself (a recursive YAML alias)")
         active.add(key)
-        children = value.values() if isinstance(value, dict) else value
-        total = 1
+        children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        values, chars = 1, 0
         for child in children:
-            total += size(child)
-            if total > MAX_EXPANDED_VALUES:
+            child_values, child_chars = size(child)
+            values += child_values
+            chars += child_chars
+            if values > MAX_EXPANDED_VALUES:
                 raise _refuse(
                     text,
                     source,
                     f"YAML aliases expand to more than {MAX_EXPANDED_VALUES:,} values"
                     " (an alias bomb?)",
                 )
+            if chars > MAX_EXPANDED_CHARS:
+                raise _refuse(
+                    text,
+                    source,
+                    f"YAML aliases expand to more than {MAX_EXPANDED_CHARS:,} characters of text"
+                    f" from a {len(text):,}-character file (an alias bomb?)",
+                )
         active.discard(key)
-        sizes[key] = total
-        return total
+        sizes[key] = values, chars
+        return values, chars
 
     size(data)
 
