@@ -108,6 +108,7 @@ class MissingKey:
     need: KeyNeed
     prompts: tuple[str, ...]
     keyring_error: str | None = None  # why the keyring could not be read, when it could not
+    problem: str | None = None  # why a key that was found cannot be used (never the key)
 
 
 def missing_keys(requests: Iterable[ResolvedRequest], store: KeyStore) -> list[MissingKey]:
@@ -122,7 +123,7 @@ def missing_keys(requests: Iterable[ResolvedRequest], store: KeyStore) -> list[M
         hit = find_key(store, need)
         if not hit.found:
             unique = tuple(dict.fromkeys(prompts))
-            missing.append(MissingKey(need, unique, hit.keyring_error))
+            missing.append(MissingKey(need, unique, hit.keyring_error, hit.problem))
     return missing
 
 
@@ -150,6 +151,8 @@ def missing_key_message(missing: MissingKey, surface: Surface, keyring_usable: b
     which = f"prompt{'s' if len(prompts) != 1 else ''} {', '.join(prompts)}"
     text = f"No key for {missing.need.label} ({which}): "
     text += ", or ".join(_fixes(missing.need, surface, keyring_usable))
+    if missing.problem:
+        text += f" ({missing.problem})"
     if missing.keyring_error:
         text += f" (the OS keyring could not be read: {missing.keyring_error})"
     return text
@@ -176,7 +179,7 @@ def key_for(request: ResolvedRequest, store: KeyStore) -> KeyLookup | None:
         return None
     hit = find_key(store, need)
     if not hit.found:
-        missing = MissingKey(need, (request.prompt,), hit.keyring_error)
+        missing = MissingKey(need, (request.prompt,), hit.keyring_error, hit.problem)
         raise MissingKeysError([missing], keyring_usable=store.backend_status().usable)
     return hit
 
