@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+MAX_LIMIT = 1_000_000_000
+
+
 def _limit(text: str) -> int:
     try:
         value = int(text)
@@ -47,6 +50,8 @@ def _limit(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 (all) or more")
+    if value > MAX_LIMIT:  # SQLite's integers stop at 2^63: say so instead of an OverflowError
+        raise argparse.ArgumentTypeError(f"at most {MAX_LIMIT:,} (0 shows every run)")
     return value
 
 

@@ -411,6 +411,8 @@ class AIConfig:
             raise ConfigError("this config has no file yet: give a path to save it to")
         fmt = format_of(target) if path is not None else self.format
         text = self.dumps(fmt)
+        # what is written must open again: the load limits, checked before the file is touched
+        limits.check_savable(self.data, text, str(target))
         atomic_write(target, (BOM if self.bom else "") + text)
         if path is None or target == self.path:
             self.disk_digest = _digest(((BOM if self.bom else "") + text).encode("utf-8"))

@@ -105,6 +105,7 @@ def parse_text(text: str, fmt: str, source: str, warnings: list[ConfigError] | N
         if data is None:
             raise ConfigError("empty file: no YAML document (only comments)", source=source)
         limits.check_expansion(data, text, source)
+        limits.check_big_integers(data, text, source, lambda path: locate(text, fmt, path))
     limits.check_value_sizes(data, text, source, lambda path: locate(text, fmt, path))
     if duplicates and warnings is not None:
         warnings += duplicate_key_warnings(text, fmt, source)

@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Literal
 
 from .errors import PromptTuiError
 from .keys import PROVIDER_ENV_VARS, KeyLookup, KeyStore, env_var_for
+from .model_settings import request_problems
 from .request import ResolvedRequest
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import AIConfig
+    from .runs import Run
 
 Surface = Literal["tui", "cli"]
 
@@ -182,6 +184,16 @@ def key_for(request: ResolvedRequest, store: KeyStore) -> KeyLookup | None:
         missing = MissingKey(need, (request.prompt,), hit.keyring_error, hit.problem)
         raise MissingKeysError([missing], keyring_usable=store.backend_status().usable)
     return hit
+
+
+def settings_refusals(run: Run, requests: Iterable[ResolvedRequest]) -> list[str]:
+    """Preflight: every setting ``validate`` would refuse in the requests a run would send
+    (temperature 9, max_tokens -3, a delay of 1e9 s for an offline model...), with validate's
+    words. The runner refuses the run on any."""
+    problems: list[str] = []
+    for request in requests:
+        problems += request_problems(request.prompt, request.settings, request.call_options)
+    return problems
 
 
 def explain_auth_failure(message: str, status: int | None, key: KeyLookup | None) -> str:

@@ -42,6 +42,7 @@ from .preflight import (
     key_need,
     missing_key_message,
     missing_keys,
+    settings_refusals,
 )
 from .request import ResolvedRequest
 from .resolve import resolve
@@ -95,7 +96,8 @@ class Runner:
         # The key check names every missing key at once, worded for the front end (key_hint).
         self.key_hint: Surface = "cli"
         self.preflight_checks: list[Callable[[Run, list[ResolvedRequest]], list[str]]] = [
-            self._check_keys
+            settings_refusals,  # what validate refuses, a run refuses (same words)
+            self._check_keys,
         ]
 
     # --- planning ---------------------------------------------------------------------------
