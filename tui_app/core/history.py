@@ -111,12 +111,49 @@ PRIVATE_FILE_MODE = 0o600
 def _create_private(path: Path) -> None:
     """Create the database file 0600 before SQLite opens it: SQLite would create it 0644, and it
     creates the -wal and -shm files with the database file's permissions, so all three are
-    private from the first byte."""
+    private from the first byte. A file found readable by others (made by an older version, or
+    copied in) is tightened to 0600, its -wal and -shm files too: the history holds prompts,
+    answers and settings."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     except FileExistsError:
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                mode = os.stat(name).st_mode
+            except FileNotFoundError:
+                continue
+            if mode & 0o077:
+                os.chmod(name, PRIVATE_FILE_MODE)
         return
     os.close(fd)
+
+
+def _check_usable(
+    conn: sqlite3.Connection, path: Path, *, pages: bool = True, schema: bool = True
+) -> None:
+    """Refuse, at open, a database that would fail later: damaged pages (SQLite only notices
+    when it reads them, so a run would silently record nothing) or a ``runs`` table that another
+    program made (every record would fail with "no such column")."""
+    problems = (
+        [row[0] for row in conn.execute("PRAGMA quick_check(3)").fetchall()] if pages else ["ok"]
+    )
+    if problems != ["ok"]:
+        raise HistoryError(
+            f"{path}: the history database is damaged ({'; '.join(problems)[:200]}): move it "
+            "away to start a new one; runs go on without history until then"
+        )
+    if not schema:
+        return
+    found = {row[1] for row in conn.execute("PRAGMA table_info(runs)").fetchall()}
+    missing = [c for c in _COLUMNS if c not in found]
+    if missing:
+        what = (
+            "has no runs table" if not found else f"has a runs table without {', '.join(missing)}"
+        )
+        raise HistoryError(
+            f"{path}: not a prompt-tui history database (it {what}): move it away to start a "
+            "new one; runs go on without history until then"
+        )
 
 
 # -- migrations -------------------------------------------------------------------------------
@@ -255,9 +292,14 @@ class History:
             raise HistoryError(f"{self.path}: cannot open history database: {exc}") from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            if self._migrations is None:  # checked before anything is written to the file
+                current = _user_version(conn) >= len(MIGRATIONS)
+                _check_usable(conn, self.path, schema=current)
             self._set_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; no fsync per commit
             migrate(conn, self._migrations)
+            if self._migrations is None:  # a test's own migrations make their own schema
+                _check_usable(conn, self.path, pages=False)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise HistoryError(f"{self.path}: not a usable history database: {exc}") from None

@@ -1,0 +1,112 @@
+"""Round 3, the history database: a loose file is made private again; a damaged file or one that
+another program made is detected when it is opened, said on stderr (and in the TUI), and the run
+goes on without history with its exit status unchanged."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import chain, write_config
+from tests.ui.helpers import make_app, ready, status, wait_for
+from tui_app.cli import main
+from tui_app.core import paths
+from tui_app.core.history import History, RunRecord
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PROMPT_TUI_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _config(tmp_path: Path) -> Path:
+    return write_config(tmp_path / "c.json", chain([{"name": "a", "input": "hello"}]))
+
+
+def _history_with_rows(rows: int = 40) -> Path:
+    path = paths.history_path(create_dir=True)
+    with History(path) as history:
+        for i in range(rows):
+            history.record(
+                RunRecord(
+                    run_id=f"r{i}",
+                    config_path="/x.json",
+                    prompt="p",
+                    status="finished",
+                    output_text=f"answer {i} " * 200,
+                )
+            )
+    return path
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_loose_history_file_is_made_private_again(tmp_path: Path) -> None:
+    path = _history_with_rows(1)
+    os.chmod(path, 0o644)
+    assert main(["run", str(_config(tmp_path))]) == 0
+    assert _mode(path) == 0o600
+    for companion in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if companion.exists():
+            assert _mode(companion) == 0o600
+
+
+def _damage(path: Path) -> None:
+    """Overwrite pages in the middle of the file (the header page stays valid)."""
+    size = path.stat().st_size
+    with open(path, "r+b") as handle:
+        for offset in range(4096 * 2, size - 4096, 4096 * 3):
+            handle.seek(offset + 8)
+            handle.write(b"\xde\xad\xbe\xef" * 512)
+
+
+def _foreign(path: Path) -> None:
+    """Another program's runs table, at the version this prompt-tui expects."""
+    version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
+    path.unlink()
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY, when_ran TEXT, what TEXT)")
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "words"),
+    [(_damage, "the history database is damaged"), (_foreign, "not a prompt-tui history")],
+    ids=["damaged", "foreign"],
+)
+def test_an_unusable_history_is_said_and_the_run_goes_on(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, spoil: object, words: str
+) -> None:
+    path = _history_with_rows()
+    spoil(path)  # type: ignore[operator]
+    before = path.read_bytes()
+    code = main(["run", str(_config(tmp_path))])
+    out, err = capsys.readouterr()
+    assert code == 0  # the run's own status
+    assert "hello" in out
+    assert words in err and "runs go on without history" in err
+    assert "no such column" not in err and "Traceback" not in err
+    assert path.read_bytes() == before  # never "repaired" by writing into it
+
+
+async def test_the_tui_says_the_history_is_damaged_and_runs(tmp_path: Path) -> None:
+    _damage(_history_with_rows())
+    app = make_app(_config(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "a") == "done", what="a done")
+        await wait_for(
+            pilot,
+            lambda: any("damaged" in str(n.message) for n in app._notifications),
+            what="the notification",
+        )
