@@ -13,8 +13,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from .commands.terminal import inert_streams
 from .core.cancel import stop_renders
 from .core.errors import PromptTuiError, did_you_mean
+from .core.inert import visible_name
 
 COMMANDS = {
     "resolve": "Print the request a prompt would send, without sending it",
@@ -95,28 +97,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"prompt-tui {__version__}")
         return EXIT_OK
     if args[0] in COMMANDS:
-        parsed = parse_command(args)
-        try:
-            return _run_command(parsed)
-        except PromptTuiError as exc:
-            print(f"prompt-tui: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except KeyboardInterrupt:
-            return 130
-        except BrokenPipeError:
-            # `prompt-tui run ... | head`: the reader left; stop quietly like other Unix tools.
-            import os
-
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 141
+        # Every line a command prints (its output, its errors, argparse's) is shown, never
+        # executed, on a terminal: names, templates and answers come from elsewhere.
+        with inert_streams():
+            return _command(args)
     if len(args) > 1 or args[0].startswith("-"):
-        print(f"prompt-tui: unknown command '{args[0]}'{_hint(args[0])}", file=sys.stderr)
+        word = visible_name(args[0])
+        print(f"prompt-tui: unknown command '{word}'{_hint(args[0])}", file=sys.stderr)
         return EXIT_USAGE
     from pathlib import Path
 
     if not Path(args[0]).exists():
         # Neither a command nor a file: say so on one line, never open the full-screen UI.
-        print(f"prompt-tui: no such command or file: '{args[0]}'{_hint(args[0])}", file=sys.stderr)
+        word = visible_name(args[0])
+        print(f"prompt-tui: no such command or file: '{word}'{_hint(args[0])}", file=sys.stderr)
         return EXIT_USAGE
     from .ui.launch import launch
 
@@ -124,6 +118,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return launch(args[0])
     finally:
         stop_renders()
+
+
+def _command(args: list[str]) -> int:
+    parsed = parse_command(args)
+    try:
+        return _run_command(parsed)
+    except PromptTuiError as exc:
+        print(f"prompt-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `prompt-tui run ... | head`: the reader left; stop quietly like other Unix tools.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.worker import get_current_worker
 
 from ..core.cancel import stop_renders
 from ..core.errors import PromptTuiError
+from .inert_lines import InertLines
 from .messages import RunFinished, RunUpdate
 from .state import Session
 from .themes import APP_VARIABLES, DEFAULT_DARK, load_themes, theme_cycle
@@ -88,6 +91,7 @@ class PromptTuiApp(App[int]):
         gc.freeze()
         super().__init__()
         self.config_path = str(path)
+        self._inert_lines = InertLines()  # every rendered line: control characters shown
         self.workspace: Any = None  # core.workspace.Workspace, once the file loads
         self.session: Session | None = None
         self.load_error: Exception | None = None
@@ -206,6 +210,11 @@ class PromptTuiApp(App[int]):
         if self._gc_was_enabled:
             self._gc_was_enabled = False
             gc.enable()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the one that keeps every widget's text inert (see
+        :mod:`.inert_lines`)."""
+        return [*super().get_line_filters(), self._inert_lines]
 
     def on_unmount(self) -> None:
         self._restore_gc()  # an exit before the first frame
