@@ -17,7 +17,8 @@ from tests.helpers import chain, write_config
 from tests.support.chains import FIVE, five_chain
 from tests.support.openai_server import OpenAIServer
 from tui_app.commands.run_watch import WatchSession
-from tui_app.core.reload import ChangeKind, ReloadOutcome, cancel_outdated, diff
+from tui_app.core.changes import ChangeKind
+from tui_app.core.reload import ReloadOutcome, diff
 from tui_app.core.runs import PromptStatus
 from tui_app.core.workspace import Workspace
 
@@ -167,7 +168,7 @@ async def test_a_run_in_flight_keeps_the_unchanged_stream_and_resends_only_the_c
         await asyncio.sleep(0.02)
     save_atomically(path, path.read_text().replace("five says hello", "five says bye"))
     assert workspace.reload().applied
-    cancelled = cancel_outdated(workspace)
+    cancelled = workspace.supersede(workspace.active_runs())
     assert cancelled == [f"{first.id}:five"]
     second = await workspace.run(None, "all")
     await task
@@ -197,7 +198,7 @@ async def test_watch_loop_reruns_what_changed_and_skips_invalid_saves(
     path = write_config(tmp_path / "five.json", five_chain(model_server.base_url))
     workspace = Workspace.open(path, history=False)
     out, err = io.StringIO(), io.StringIO()
-    session = WatchSession(workspace, lambda: workspace.new_run(None, "all"), out=out, err=err)
+    session = WatchSession(workspace, workspace.new_run(None, "all"), out=out, err=err)
     stop = asyncio.Event()
     loop = asyncio.create_task(session.run(stop))
     await _until(lambda: len(session.summary.reran) == 1, "the first run")
@@ -226,7 +227,7 @@ async def test_200_rapid_saves_end_in_the_final_state_with_no_stray_tasks(
     workspace = Workspace.open(path, history=False)
     before = asyncio.all_tasks()
     session = WatchSession(
-        workspace, lambda: workspace.new_run(None, "all"), out=io.StringIO(), err=io.StringIO()
+        workspace, workspace.new_run(None, "all"), out=io.StringIO(), err=io.StringIO()
     )
     stop = asyncio.Event()
     loop = asyncio.create_task(session.run(stop))

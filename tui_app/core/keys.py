@@ -74,12 +74,6 @@ class NoKeyringError(KeyStoreError):
     """There is no usable OS keyring to store a key in."""
 
 
-def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every occurrence of each secret replaced by its mask (the project's one
-    scrubber: :func:`.secrets.scrub_text`)."""
-    return scrub_text(text, secrets, patterns=False)
-
-
 def key_problem(value: str) -> str | None:
     """Why ``value`` cannot be sent as an API key (it goes into an HTTP header, which holds one
     line of ASCII), in words that never quote it; None for a usable key."""
@@ -189,7 +183,7 @@ def _short_name(class_path: str) -> str:
 def _describe(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:
     text = str(exc).strip()
     name = type(exc).__name__
-    text = scrub(text, secrets)
+    text = scrub_text(text, secrets, patterns=False)
     return f"{name}: {text}" if text else name
 
 
