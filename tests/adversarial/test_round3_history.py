@@ -37,7 +37,7 @@ def _history_with_rows(rows: int = 40) -> Path:
                     run_id=f"r{i}",
                     config_path="/x.json",
                     prompt="p",
-                    status="finished",
+                    status="done",
                     output_text=f"answer {i} " * 200,
                 )
             )

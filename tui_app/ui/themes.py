@@ -70,14 +70,18 @@ def theme_from_mapping(data: Any, source: str = "<theme>") -> Theme:
         raise ThemeFileError(f"{source}: {exc}") from None
 
 
+THEME_FILE_BYTES = 1 << 20  # a theme is a few colours
+
+
 def read_theme_file(path: Path) -> Any:
     """The parsed YAML of a theme file (not yet checked)."""
     import yaml
 
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~10x faster
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
-    except (OSError, yaml.YAMLError) as exc:
+        text = read_text(path, limit=THEME_FILE_BYTES)  # the one reader: no FIFO, no /dev/zero
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         raise ThemeFileError(f"{path}: {exc}") from None
 
 
