@@ -110,3 +110,104 @@ async def test_the_tui_says_the_history_is_damaged_and_runs(tmp_path: Path) -> N
             lambda: any("damaged" in str(n.message) for n in app._notifications),
             what="the notification",
         )
+
+
+# --- answers stored once by content, and a size budget -------------------------------------------
+
+
+def _answers(path: Path) -> int:
+    with sqlite3.connect(path) as raw:
+        return int(raw.execute("SELECT count(*) FROM answers").fetchone()[0])
+
+
+def test_the_same_answer_is_stored_once() -> None:
+    path = paths.history_path(create_dir=True)
+    answer = "the same long answer " * 500
+    with History(path) as history:
+        for i in range(30):
+            history.record(
+                RunRecord(
+                    run_id=f"r{i}",
+                    config_path="/x.json",
+                    prompt="p",
+                    status="done",
+                    output_text=answer,
+                    output={"output_type": "execute_result", "data": answer},
+                )
+            )
+        history.record(
+            RunRecord(
+                run_id="other",
+                config_path="/x.json",
+                prompt="p",
+                status="done",
+                output_text="other",
+            )
+        )
+        records = history.runs(limit=None)
+    assert _answers(path) == 2
+    assert [r.output_text for r in records] == ["other"] + [answer] * 30
+    assert records[-1].output == {"output_type": "execute_result", "data": answer}
+
+
+def test_the_migration_moves_existing_answers_and_keeps_them_readable() -> None:
+    from tui_app.core.history import MIGRATIONS
+
+    path = paths.history_path(create_dir=True)
+    before = MIGRATIONS[:-1]  # a database made by the version before this one
+    History(path, migrations=before).close()
+    with sqlite3.connect(path) as raw:  # rows as that version wrote them: answers inline
+        for i in range(6):
+            raw.execute(
+                "INSERT INTO runs (run_id, config_path, prompt, status, started_at, output_text)"
+                " VALUES (?, '/x.json', 'p', 'done', 0, ?)",
+                (f"r{i}", f"answer {i % 2}"),
+            )
+    with History(path) as history:
+        texts = [r.output_text for r in history.runs(limit=None)]
+    assert texts == [f"answer {i % 2}" for i in reversed(range(6))]
+    assert _answers(path) == 2
+
+
+def _fill(history: History, runs: int, size: int) -> None:
+    for i in range(runs):
+        history.record(
+            RunRecord(
+                run_id=f"r{i}",
+                config_path="/x.json",
+                prompt="p",
+                status="done",
+                messages=[{"role": "user", "content": f"question {i} " + "q" * size}],
+                output_text=f"answer {i} " + "a" * size,
+            )
+        )
+
+
+def test_history_prune_keeps_the_newest_runs_whole_and_shrinks_the_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = paths.history_path(create_dir=True)
+    with History(path) as history:
+        _fill(history, 60, 20_000)
+    code = main(["history", "prune", "--max-size", "0.5"])
+    out = capsys.readouterr().out
+    assert code == 0 and "pruned" in out and "40 old runs" in out
+    with History(path) as history:
+        records = history.runs(limit=None)
+        assert [r.output_text is not None for r in records] == [True] * 20 + [False] * 40
+        assert records[0].output_text.startswith("answer 59 ")  # type: ignore[union-attr]
+        assert records[-1].messages == [] and records[-1].status == "done"  # the row stays
+        assert history.size() < 1_200_000  # 2.4 MB of payloads before
+    assert _answers(path) == 20
+
+
+def test_a_history_over_its_budget_is_pruned_when_opened(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_app.core import history as history_module
+
+    path = paths.history_path(create_dir=True)
+    with History(path) as history:
+        _fill(history, 30, 20_000)
+    monkeypatch.setattr(history_module, "MAX_HISTORY_BYTES", 100_000)
+    with History(path) as history:
+        kept = [r for r in history.runs(limit=None) if r.output_text is not None]
+    assert len(kept) == 20
