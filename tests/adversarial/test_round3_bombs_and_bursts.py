@@ -176,3 +176,38 @@ def _has(record: object, text: str) -> bool:
     return isinstance(body, dict) and any(
         m.get("content") == text for m in body.get("messages", []) if isinstance(m, dict)
     )
+
+
+async def test_the_tui_coalesces_a_burst_of_saves(
+    model_server: OpenAIServer, tmp_path: Path
+) -> None:
+    """The TUI's live reload uses the same watcher: 200 saves, a handful of requests, the last
+    version last."""
+    from tests.ui.helpers import status
+
+    path = tmp_path / "c.json"
+    path.write_text(_one_prompt(model_server.base_url, 0))
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: getattr(app.screen, "engine_ready", False), what="ready")
+        await wait_for(
+            pilot, lambda: any(w.group == "watch" for w in app.screen.workers), what="the watcher"
+        )
+        await pilot.pause(0.2)  # its directory watch is in place
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "a") == "done", what="the first run")
+        for version in range(1, SAVES + 1):
+            path.write_text(_one_prompt(model_server.base_url, version))
+            await pilot.pause(0.01)  # the rhythm of the burst; the app runs meanwhile
+        last = f"version {SAVES}"
+        await wait_for(
+            pilot,
+            lambda: (
+                any(_has(r, last) for r in model_server.requests) and status(app, "a") == "done"
+            ),
+            timeout=30,
+            what="the last version's run",
+        )
+        sent = _sent_versions(model_server)
+        assert sent[0] == "version 0" and sent[-1] == last
+        assert len(sent) <= 6, sent
