@@ -1,5 +1,6 @@
-"""What protects the first frame: the imports a start pays for, and the one shortcut the app takes
-at startup with Textual's own theme machinery (pinned here against the Textual in use)."""
+"""What protects a start: a headless run imports neither the TUI nor litellm, and the one shortcut
+the app takes at startup with Textual's own theme machinery is pinned against the Textual in use
+(the first frame's imports: tests/ui/test_structure.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from tests.helpers import REPO
 SAMPLE = "sample_configs/travel_chain.aiconfig.json"
 
 
-def _modules_after(code: str, home: Path, *, print_modules: bool = True) -> set[str]:
+def _modules_after(code: str, home: Path) -> set[str]:
     env = {"PROMPT_TUI_HOME": str(home), "PATH": "/usr/bin:/bin"}
-    tail = "\nimport sys; print(' '.join(sorted(sys.modules)))" if print_modules else ""
+    tail = "\nimport sys; print(' '.join(sorted(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", code + tail],
         cwd=REPO,
@@ -25,30 +26,6 @@ def _modules_after(code: str, home: Path, *, print_modules: bool = True) -> set[
     )
     assert result.returncode == 0, result.stderr
     return set(result.stdout.split())
-
-
-def test_opening_an_offline_file_in_the_tui_imports_no_provider_machinery(tmp_path: Path):
-    """Building the app and its first screen for a file of offline models loads neither litellm
-    (seconds and ~230 MiB) nor the HTTP client, SQLite or the keyring backends."""
-    code = (
-        "import asyncio, sys\n"
-        "from tui_app.ui.app import PromptTuiApp\n"
-        "class Probe(PromptTuiApp):\n"
-        "    def on_ready(self):\n"
-        "        self.seen = set(sys.modules)\n"
-        "        super().on_ready()\n"
-        "async def go():\n"
-        f"    app = Probe({SAMPLE!r}, preload=False)\n"
-        "    async with app.run_test() as pilot:\n"
-        "        await pilot.pause()\n"
-        "    assert type(app.main_screen).__name__ == 'MainScreen'\n"
-        "    print(' '.join(sorted(app.seen)))\n"
-        "asyncio.run(go())\n"
-    )
-    loaded = _modules_after(code, tmp_path, print_modules=False)
-    assert {"textual", "tui_app.ui.screens.main"} <= loaded  # it did see the first frame
-    for heavy in ("litellm", "httpx", "sqlite3", "keyring", "tiktoken"):
-        assert heavy not in loaded, f"{heavy} is imported before the first frame"
 
 
 def test_a_headless_run_of_an_offline_file_never_imports_litellm_or_textual(tmp_path: Path):

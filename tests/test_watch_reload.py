@@ -252,3 +252,50 @@ async def test_200_rapid_saves_end_in_the_final_state_with_no_stray_tasks(
     assert set(sent_prompts(model_server, 5)) == {"five"}
     assert asyncio.all_tasks() == before  # the watcher, runs and streams are all gone
     assert not workspace.runner._in_flight
+
+
+async def test_the_reload_policy_cancels_an_experiment_whole_and_reruns_it_with_its_override(
+    model_server: OpenAIServer, tmp_path: Path
+) -> None:
+    """One policy for the TUI and `run --watch` (Workspace.rerun): a run with a settings
+    override in flight is cancelled whole (its requests were made for the old file) and the
+    re-run keeps the override; the superseded run is marked so front ends stay quiet about it."""
+    path = write_config(tmp_path / "five.json", five_chain(model_server.base_url))
+    workspace = Workspace.open(path, history=False)
+    model_server.delay_per_request = 0.5
+    first = workspace.new_run(None, "all", settings={"temperature": 0.3})
+    task = asyncio.create_task(_drain(workspace, first))
+    await _until(lambda: len(model_server.requests) >= 1, "the first request")
+    save_atomically(path, path.read_text().replace("five says hello", "five says bye"))
+    assert workspace.reload().applied
+    second = workspace.rerun(first)
+    assert second is not None and first.superseded and not second.superseded
+    await task
+    assert first.results["one"].status is PromptStatus.CANCELLED  # unchanged, still cancelled
+    assert second.overrides.settings == {"temperature": 0.3} and not second.is_plain
+    async for _ in workspace.execute(second):
+        pass
+    assert "five says bye" in second.results["five"].text
+    assert {r.body.get("temperature") for r in model_server.requests} == {0.3}
+
+
+async def test_the_reload_policy_reruns_the_last_plain_run_with_the_sessions_parameters(
+    model_server: OpenAIServer, tmp_path: Path
+) -> None:
+    workspace, path = await five_ran(model_server, tmp_path)
+    last = workspace.last_plain
+    assert last is not None
+    workspace.set_param("extra", "x")
+    again = workspace.rerun()
+    assert again is not None and again is not last
+    assert (again.target, again.mode) == (last.target, last.mode)
+    assert again.overrides.params.get("extra") == "x"
+    workspace.document.delete_prompt("five")
+    workspace.new_run("four", "with_deps")
+    workspace.document.delete_prompt("four")
+    try:
+        workspace.rerun()
+    except Exception as exc:  # the prompt is gone: said, nothing made
+        assert "four" in str(exc) and "gone" in str(exc)
+    else:
+        raise AssertionError("a re-run of a deleted prompt was made")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import display
 from .errors import PromptTuiError
 from .events import RunEvent
-from .runs import Overrides, PromptResult, PromptStatus, Run, RunState
+from .runs import PromptResult, PromptStatus, Run, RunState
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -214,26 +214,22 @@ class Comparison:
     # --- building ---------------------------------------------------------------------------
     def _column_run(self, index: int, *, force: bool = True) -> Run:
         column = self.columns[index]
-        run = Run(
-            target=self.prompt,
-            mode="one",
-            overrides=Overrides(
-                params=dict(self.params),
-                model=column.model,
-                settings=dict(column.settings),
-                scope=self.prompt,
-            ),
+        run = self.workspace.new_run(
+            self.prompt,
+            "one",
+            params=dict(self.params),
+            model=column.model,
+            settings=dict(column.settings),
+            scope=self.prompt,
             force=force,  # a comparison wants fresh answers and timings; the upstream may cache
             group_id=self.group_id,
             label=column.label,
             # the column's place rides in the run id, so a comparison reopened from the
             # history shows its columns in the order they were chosen
-            id=f"{uuid.uuid4().hex[:10]}-{index}",
+            run_id=f"{uuid.uuid4().hex[:10]}-{index}",
             steps=list(self.steps),
             isolated=True,
-            revision=self.workspace.revision,
         )
-        self.workspace.runs[run.id] = run
         return run
 
     # --- running ----------------------------------------------------------------------------
@@ -387,17 +383,15 @@ def new_comparison(
         states = workspace.states(upstream)
         stale = [n for n in upstream if states[n].status not in _FRESH]
         if stale:
-            run = Run(
-                target=prompt,
-                mode="one",
-                overrides=Overrides(params=dict(comparison.params)),
+            run = workspace.new_run(
+                prompt,
+                "one",
+                params=dict(comparison.params),
                 group_id=comparison.group_id,
                 label="upstream",
                 steps=stale,
                 isolated=True,
-                revision=workspace.revision,
             )
-            workspace.runs[run.id] = run
             comparison.upstream = run
     comparison.runs = [comparison._column_run(i) for i in range(len(columns))]
     return comparison

@@ -375,12 +375,22 @@ class Workspace:
         force: bool = False,
         group_id: str | None = None,
         label: str = "",
+        scope: str | None = None,
+        steps: list[str] | None = None,
+        isolated: bool = False,
+        run_id: str | None = None,
     ) -> Run:
-        """A run with the session's parameters updated by ``params``; not started yet."""
-        if target is None:
+        """A run with the session's parameters updated by ``params``; not started yet. Every
+        run is made here (a comparison's columns and shared upstream too): ``scope`` limits the
+        model and settings override to one prompt, ``steps`` names the prompts to run instead
+        of what target and mode select, ``isolated`` keeps its outputs out of the document."""
+        if target is None and steps is None:
             mode = "all"
         overrides = Overrides(
-            params={**self.params, **(params or {})}, model=model, settings=dict(settings or {})
+            params={**self.params, **(params or {})},
+            model=model,
+            settings=dict(settings or {}),
+            scope=scope,
         )
         run = Run(
             target=target,
@@ -390,7 +400,11 @@ class Workspace:
             group_id=group_id,
             label=label,
             revision=self.revision,
+            steps=list(steps) if steps is not None else None,
+            isolated=isolated,
         )
+        if run_id is not None:
+            run.id = run_id
         self.runs[run.id] = run
         if run.is_plain:
             self.last_plain = run

@@ -15,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ...core import display
 from ...core.inert import visible_name
 from ...core.runs import PromptResult
 from ..messages import HistoryRunChosen
@@ -372,7 +373,7 @@ def _history_row(record: Any) -> tuple[str, ...]:
 
     started = getattr(record, "started_at", None)
     if not started:
-        when = "?"
+        when = display.NONE
     else:
         today = time.localtime()[:3]
         at = time.localtime(started)
@@ -384,11 +385,11 @@ def _history_row(record: Any) -> tuple[str, ...]:
     model = str(getattr(record, "model", "") or "")
     return (
         when,
-        record.prompt_status.value,  # "done", as the tree says it (the history has "finished")
+        record.prompt_status.value,
         model.rsplit("/", 1)[-1][:18],  # "openai/gpt-4o-mini": the name is what differs
         text.replace("\n", " ")[:32],
-        f"{latency:.2f}s" if isinstance(latency, (int, float)) else "",
-        str(tokens_out) if tokens_out is not None else "",
+        display.seconds(latency),
+        display.count(tokens_out),
     )
 
 
