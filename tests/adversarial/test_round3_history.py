@@ -211,3 +211,19 @@ def test_a_history_over_its_budget_is_pruned_when_opened(monkeypatch: pytest.Mon
     with History(path) as history:
         kept = [r for r in history.runs(limit=None) if r.output_text is not None]
     assert len(kept) == 20
+
+
+def test_damage_the_open_check_cannot_see_is_said_when_a_row_cannot_be_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages damaged after the file was opened (or that the open check did not read): the run's
+    row cannot be written, and that is said once; the run goes on, its exit status unchanged."""
+    from tui_app.core import history as history_module
+
+    path = _history_with_rows()
+    _damage(path)
+    monkeypatch.setattr(history_module, "_check_usable", lambda *a, **k: None)
+    code = main(["run", str(_config(tmp_path))])
+    out, err = capsys.readouterr()
+    assert code == 0 and "hello" in out
+    assert err.count("cannot record run") == 1 and "runs go on without history" in err

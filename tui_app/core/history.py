@@ -442,6 +442,11 @@ class History:
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
         self._closed = False
+        # Where a failure to record is said (a workspace's warnings: stderr, a notification).
+        # With it set, a run whose row cannot be written goes on and the failure is said once;
+        # without it, record() raises.
+        self.on_error: Callable[[str], None] | None = None
+        self._error_said = False
         try:
             paths.make_private_dir(self.path.parent)
             _create_private(self.path)
@@ -583,7 +588,13 @@ class History:
                     conn.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                raise HistoryError(f"{self.path}: cannot record run: {exc}") from None
+                message = f"{self.path}: cannot record run: {exc}"
+                if self.on_error is None:
+                    raise HistoryError(message) from None
+                if not self._error_said:
+                    self._error_said = True
+                    self.on_error(f"{message}; runs go on without history")
+                return 0
             return int(cursor.lastrowid or 0)
 
     # -- size ----------------------------------------------------------------------------------
