@@ -157,3 +157,26 @@ def test_run_save_with_every_prompt_failed_leaves_the_file_alone(
     assert "saved outputs" not in err and "not rewritten" in err
     assert path.read_bytes() == before and os.stat(path).st_mtime_ns == mtime
     assert json.loads(before)["prompts"][0].get("outputs") is None
+
+
+async def test_ctrl_s_of_an_answer_too_large_to_open_again_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.ui.helpers import make_app, ready, status, wait_for
+
+    monkeypatch.setattr(limits, "MAX_VALUE_CHARS", 1000)  # the real limit is 8 MiB
+    path = write_config(tmp_path / "c.json", chain([{"name": "a", "input": "{{ 'z' * 1001 }}"}]))
+    before = path.read_bytes()
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "a") == "done", what="the run")
+        await pilot.press("ctrl+s")
+        await wait_for(
+            pilot,
+            lambda: any("not saved" in str(n.message) for n in app._notifications),
+            what="the refusal",
+        )
+        assert app.session is not None and app.session.dirty  # the output is still unsaved
+    assert path.read_bytes() == before
