@@ -27,9 +27,10 @@ class InertLines(LineFilter):
             return segments  # the common case: one C-level check per segment
         width = sum(segment.cell_length for segment in segments)
         shown = [
-            Segment(visible_name(text), style, control) if not text.isprintable() else segment
+            segment
+            if segment.text.isprintable()
+            else Segment(visible_name(segment.text), segment.style, segment.control)
             for segment in segments
-            for text, style, control in (segment,)
         ]
         # Control characters take no cell and their pictures take one: keep the line's width.
         return Segment.adjust_line_length(shown, width)
