@@ -213,3 +213,13 @@ def test_the_watcher_reports_a_file_replaced_by_a_fifo_as_unreadable(tmp_path: P
     event = watcher.check()
     assert event is not None and event.kind is FileEventKind.UNREADABLE
     assert "FIFO" in (event.error or "")
+
+
+def test_a_tool_result_file_that_is_a_fifo_or_a_device_is_refused(tmp_path: Path) -> None:
+    from tui_app.core.errors import PromptTuiError
+    from tui_app.core.tool_answer import read_result
+
+    for words, path in _odd_files(tmp_path).items():
+        with pytest.raises(PromptTuiError) as caught:
+            read_result(path)
+        assert words in str(caught.value)
