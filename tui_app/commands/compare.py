@@ -94,7 +94,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per column")
     parser.add_argument(
-        "--width", type=int, default=0, metavar="N", help="table width (default: the terminal's)"
+        "--width",
+        type=_width,
+        default=0,
+        metavar="N",
+        help=f"table width, {MIN_WIDTH} to {MAX_WIDTH} (default: the terminal's)",
     )
     parser.set_defaults(func=run, columns=[])
 
@@ -167,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
             row.update(found.to_json())
             print(json.dumps(row, ensure_ascii=False, default=str))
     else:
-        width = args.width or shutil.get_terminal_size((120, 40)).columns
+        width = args.width or min(shutil.get_terminal_size((120, 40)).columns, MAX_WIDTH)
         sys.stdout.write(render_table(comparison, metrics, width))
         print(f"group {comparison.group_id}: prompt-tui history --group {comparison.group_id}")
     ok = (PromptStatus.DONE, PromptStatus.CACHED)
@@ -175,6 +179,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 # --- the side-by-side table -------------------------------------------------------------------
+
+
+MIN_WIDTH = 40
+MAX_WIDTH = 1000  # wider than any screen; 99,999,999 would print a gigabyte of padding
+
+
+def _width(text: str) -> int:
+    """``--width``: a whole number, clamped to what a table can use."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    return 0 if value == 0 else min(max(value, MIN_WIDTH), MAX_WIDTH)
 
 
 def _wrap(text: str, width: int) -> list[str]:

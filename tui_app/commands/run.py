@@ -126,7 +126,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"prompt-tui: {run_.refusal}", file=sys.stderr)
         return 2
     summary.print(sys.stderr)
-    if args.save:
+    if args.save and not workspace.dirty:  # every prompt failed: the file stays as it was
+        print(f"prompt-tui: no new outputs: {config.source} not rewritten", file=sys.stderr)
+    elif args.save:
         if config.changed_on_disk():
             print(
                 f"prompt-tui: {config.source} changed on disk during the run: outputs not saved",

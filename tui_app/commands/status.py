@@ -9,7 +9,6 @@ import argparse
 import json
 from typing import Any
 
-from ..core.errors import ConfigErrors
 from ..core.graph import serial_hint, serial_waits
 from ..core.inert import visible_name
 from ..core.runs import PromptStatus
@@ -30,9 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     workspace = Workspace.open(args.config)
     try:
-        duplicates = workspace.graph.duplicates
-        if duplicates:  # every verdict would be about an ambiguous name: say that instead
-            raise duplicates[0] if len(duplicates) == 1 else ConfigErrors(duplicates)
+        # A name used twice, or a cycle: every verdict would be about an ambiguous name or an
+        # order that cannot exist, so say that instead.
+        workspace.graph.check()
         workspace.params.update(parse_params(args.param))
         states = workspace.states()
         waits = serial_waits(workspace.graph)

@@ -17,6 +17,8 @@ and every text field is scrubbed of the literal secrets the caller passes to :me
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -179,12 +181,49 @@ PRIVATE_FILE_MODE = 0o600
 def _create_private(path: Path) -> None:
     """Create the database file 0600 before SQLite opens it: SQLite would create it 0644, and it
     creates the -wal and -shm files with the database file's permissions, so all three are
-    private from the first byte."""
+    private from the first byte. A file found readable by others (made by an older version, or
+    copied in) is tightened to 0600, its -wal and -shm files too: the history holds prompts,
+    answers and settings."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     except FileExistsError:
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                mode = os.stat(name).st_mode
+            except FileNotFoundError:
+                continue
+            if mode & 0o077:
+                os.chmod(name, PRIVATE_FILE_MODE)
         return
     os.close(fd)
+
+
+def _check_usable(
+    conn: sqlite3.Connection, path: Path, *, pages: bool = True, schema: bool = True
+) -> None:
+    """Refuse, at open, a database that would fail later: damaged pages (SQLite only notices
+    when it reads them, so a run would silently record nothing) or a ``runs`` table that another
+    program made (every record would fail with "no such column")."""
+    problems = (
+        [row[0] for row in conn.execute("PRAGMA quick_check(3)").fetchall()] if pages else ["ok"]
+    )
+    if problems != ["ok"]:
+        raise HistoryError(
+            f"{path}: the history database is damaged ({'; '.join(problems)[:200]}): move it "
+            "away to start a new one; runs go on without history until then"
+        )
+    if not schema:
+        return
+    found = {row[1] for row in conn.execute("PRAGMA table_info(runs)").fetchall()}
+    missing = [c for c in _COLUMNS if c not in found]
+    if missing:
+        what = (
+            "has no runs table" if not found else f"has a runs table without {', '.join(missing)}"
+        )
+        raise HistoryError(
+            f"{path}: not a prompt-tui history database (it {what}): move it away to start a "
+            "new one; runs go on without history until then"
+        )
 
 
 # -- migrations -------------------------------------------------------------------------------
@@ -280,9 +319,66 @@ def _m003_status_words(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX runs_group_id ON runs (group_id) WHERE group_id IS NOT NULL")
 
 
+def _answer_digest(output_text: str | None, output: str | None) -> str:
+    """The content key of a stored answer: its text and its stored output (JSON text)."""
+    body = json.dumps([output_text, output], ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _m004_answers_by_content(conn: sqlite3.Connection) -> None:
+    """Answers stored once by content: a re-run, a cached reuse or a comparison column that got
+    the same answer again points at it instead of holding another copy (a long answer run a
+    hundred times was a hundred copies). Existing rows are moved over."""
+    conn.execute(
+        """
+        CREATE TABLE answers (
+            digest TEXT PRIMARY KEY,
+            output_text TEXT,
+            output TEXT,
+            size INTEGER NOT NULL
+        )
+        """
+    )
+    conn.execute("ALTER TABLE runs ADD COLUMN answer TEXT")
+    rows = conn.execute(
+        "SELECT id, output_text, output FROM runs"
+        " WHERE output_text IS NOT NULL OR output IS NOT NULL"
+    ).fetchall()
+    for row_id, output_text, output in rows:
+        digest = _answer_digest(output_text, output)
+        conn.execute(
+            "INSERT OR IGNORE INTO answers (digest, output_text, output, size) VALUES (?, ?, ?, ?)",
+            (digest, output_text, output, len(output_text or "") + len(output or "")),
+        )
+        conn.execute(
+            "UPDATE runs SET answer = ?, output_text = NULL, output = NULL WHERE id = ?",
+            (digest, row_id),
+        )
+    conn.execute("CREATE INDEX runs_answer ON runs (answer) WHERE answer IS NOT NULL")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: list[Migration] = [_m001_runs, _m002_provenance, _m003_status_words]
+MIGRATIONS: list[Migration] = [
+    _m001_runs,
+    _m002_provenance,
+    _m003_status_words,
+    _m004_answers_by_content,
+]
+
+# The history's size budget: over it, the bulky part (request messages, answers) of old runs is
+# dropped, newest first kept (see History.prune). The rows themselves (what ran, when, its status,
+# tokens and cost) stay.
+MAX_HISTORY_BYTES = 256 * 1024 * 1024
+KEEP_FULL_RUNS = 20  # per config and prompt, the newest runs keep their messages and answer
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    orphans: int  # answers no run pointed at any more
+    cleared: int  # old runs whose messages and answer were dropped
+    size_before: int  # bytes of the database file (and its WAL)
+    size_after: int
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
@@ -346,6 +442,11 @@ class History:
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
         self._closed = False
+        # Where a failure to record is said (a workspace's warnings: stderr, a notification).
+        # With it set, a run whose row cannot be written goes on and the failure is said once;
+        # without it, record() raises.
+        self.on_error: Callable[[str], None] | None = None
+        self._error_said = False
         try:
             paths.make_private_dir(self.path.parent)
             _create_private(self.path)
@@ -353,6 +454,9 @@ class History:
             raise HistoryError(f"{self.path}: cannot create: {exc.strerror or exc}") from None
         with self._lock:
             self._connection()
+        if migrations is None and self.size() > MAX_HISTORY_BYTES:
+            # over its budget: old runs' payloads go (their space is reused; no slow rewrite)
+            self.prune(vacuum=False)
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -373,9 +477,14 @@ class History:
             raise HistoryError(f"{self.path}: cannot open history database: {exc}") from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            if self._migrations is None:  # checked before anything is written to the file
+                current = _user_version(conn) >= len(MIGRATIONS)
+                _check_usable(conn, self.path, schema=current)
             self._set_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; no fsync per commit
             migrate(conn, self._migrations)
+            if self._migrations is None:  # a test's own migrations make their own schema
+                _check_usable(conn, self.path, pages=False)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise HistoryError(f"{self.path}: not a usable history database: {exc}") from None
@@ -449,21 +558,134 @@ class History:
             row[name] = value
         columns = ", ".join(_COLUMNS)
         marks = ", ".join(f":{c}" for c in _COLUMNS)
-        sql = f"INSERT INTO runs ({columns}) VALUES ({marks})"
+        sql = f"INSERT INTO runs ({columns}, answer) VALUES ({marks}, :answer)"
+        # the answer is stored once by content; the row points at it
+        output_text, output = row["output_text"], row["output"]
+        answer = None
+        if output_text is not None or output is not None:
+            answer = _answer_digest(output_text, output)
+            row["output_text"] = row["output"] = None
+        row["answer"] = answer
         with self._lock:
+            conn = self._connection()
             try:
-                cursor = self._connection().execute(sql, row)
+                conn.execute("BEGIN IMMEDIATE")  # the answer and its row, or neither
+                try:
+                    if answer is not None:
+                        conn.execute(
+                            "INSERT OR IGNORE INTO answers (digest, output_text, output, size)"
+                            " VALUES (?, ?, ?, ?)",
+                            (
+                                answer,
+                                output_text,
+                                output,
+                                len(output_text or "") + len(output or ""),
+                            ),
+                        )
+                    cursor = conn.execute(sql, row)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
             except sqlite3.Error as exc:
-                raise HistoryError(f"{self.path}: cannot record run: {exc}") from None
+                message = f"{self.path}: cannot record run: {exc}"
+                if self.on_error is None:
+                    raise HistoryError(message) from None
+                if not self._error_said:
+                    self._error_said = True
+                    self.on_error(f"{message}; runs go on without history")
+                return 0
             return int(cursor.lastrowid or 0)
+
+    # -- size ----------------------------------------------------------------------------------
+
+    def size(self) -> int:
+        """Bytes on disk: the database file and its write-ahead log."""
+        total = 0
+        for name in (self.path, Path(f"{self.path}-wal")):
+            with contextlib.suppress(OSError):
+                total += name.stat().st_size
+        return total
+
+    def prune(
+        self,
+        max_bytes: int | None = None,
+        *,
+        keep: int = KEEP_FULL_RUNS,
+        vacuum: bool = True,
+    ) -> PruneResult:
+        """Keep the history within ``max_bytes`` (default :data:`MAX_HISTORY_BYTES`).
+
+        Answers no run points at are deleted. While the stored messages and answers are over
+        the budget, the oldest runs beyond the newest ``keep`` of each config and prompt lose
+        them (their rows stay: what ran, when, how it ended, tokens, cost); an answer the
+        cache can still reuse is kept as long as a newer run points at it. ``vacuum`` gives the
+        space back to the file system (a full rewrite of the file: `history prune` does it,
+        the automatic prune at open does not).
+        """
+        budget = MAX_HISTORY_BYTES if max_bytes is None else max_bytes
+        before = self.size()
+        cleared = 0
+        with self._lock:
+            conn = self._connection()
+            try:
+                while self._payload_bytes(conn) > budget:
+                    ids = [
+                        r[0]
+                        for r in conn.execute(
+                            """
+                            SELECT id FROM (
+                                SELECT id, (messages != '[]' OR answer IS NOT NULL) AS bulky,
+                                       ROW_NUMBER() OVER (
+                                           PARTITION BY config_path, prompt ORDER BY id DESC
+                                       ) AS newer
+                                FROM runs
+                            ) WHERE bulky AND newer > ? ORDER BY id LIMIT 500
+                            """,
+                            (keep,),
+                        )
+                    ]
+                    if not ids:
+                        break  # only the newest runs are left: the budget is theirs
+                    marks = ", ".join("?" * len(ids))
+                    conn.execute(
+                        f"UPDATE runs SET messages = '[]', answer = NULL WHERE id IN ({marks})",
+                        ids,
+                    )
+                    cleared += len(ids)
+                    self._delete_orphans(conn)
+                orphans = self._delete_orphans(conn)
+                if vacuum:
+                    conn.execute("VACUUM")
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                raise HistoryError(f"{self.path}: cannot prune history: {exc}") from None
+        return PruneResult(orphans, cleared, before, self.size())
+
+    @staticmethod
+    def _payload_bytes(conn: sqlite3.Connection) -> int:
+        answers = conn.execute("SELECT coalesce(sum(size), 0) FROM answers").fetchone()[0]
+        messages = conn.execute("SELECT coalesce(sum(length(messages)), 0) FROM runs").fetchone()
+        return int(answers) + int(messages[0])
+
+    @staticmethod
+    def _delete_orphans(conn: sqlite3.Connection) -> int:
+        cursor = conn.execute(
+            "DELETE FROM answers WHERE NOT EXISTS"
+            " (SELECT 1 FROM runs WHERE runs.answer = answers.digest)"
+        )
+        return max(cursor.rowcount, 0)
 
     # -- reading -------------------------------------------------------------------------------
 
     def _select(self, where: str, params: list[Any], limit: int | None) -> list[RunRecord]:
-        sql = "SELECT * FROM runs"
+        sql = (
+            "SELECT runs.*, answers.output_text AS answer_text, answers.output AS answer_output"
+            " FROM runs LEFT JOIN answers ON answers.digest = runs.answer"
+        )
         if where:
             sql += f" WHERE {where}"
-        sql += " ORDER BY id DESC"
+        sql += " ORDER BY runs.id DESC"
         if limit is not None and limit > 0:
             sql += " LIMIT ?"
             params = [*params, int(limit)]
@@ -519,6 +741,9 @@ class History:
 
 
 def _to_record(row: dict[str, Any]) -> RunRecord:
+    if row.get("answer") is not None:  # stored once by content (see _m004_answers_by_content)
+        row["output_text"] = row.get("answer_text")
+        row["output"] = row.get("answer_output")
     for name in _JSON_COLUMNS:
         raw = row.get(name)
         if raw is not None:

@@ -44,6 +44,7 @@ from .preflight import (
     key_need,
     missing_key_message,
     missing_keys,
+    settings_refusals,
 )
 from .request import ResolvedRequest
 from .resolve import resolve
@@ -103,6 +104,7 @@ class Runner:
         # prewarm_check imports litellm (in the preflight's thread) when the plan needs it: off
         # every prompt's clock, and a comparison's columns start together.
         self.preflight_checks: list[Callable[[Run, list[ResolvedRequest]], list[str]]] = [
+            settings_refusals,  # what validate refuses, a run refuses (same words)
             self._check_keys,
             providers.prewarm_check,
         ]

@@ -155,6 +155,7 @@ class Workspace:
                 from .paths import history_path
 
                 self._history = History(history_path(create_dir=True))
+                self._history.on_error = self.warn  # a row that cannot be written is said
             except Exception as exc:  # a read-only home must not stop a run
                 self.history_enabled = False
                 self.warn(f"history disabled: {exc}")

@@ -297,14 +297,24 @@ target runs again, and only prompts whose request changed are sent.
             if state.status == "running" and state.request is not None:
                 self.output.show_request(state.request)
             else:
-                request, error = request_preview(self.session, name)
-                self.output.show_request(request, error)
+                self._preview_request(name)
         elif tab == "info":
             form = self.form.data
             attachments = form.attachments if form is not None and form.prompt == name else []
             self.output.show_info(state.result, attachments)
         elif tab == "history":
             self._show_history(name)
+
+    @work(thread=True, exclusive=True, group="request-preview", description="render a request")
+    def _preview_request(self, name: str) -> None:
+        """Rendering runs the prompt's templates: off the event loop, so a heavy template never
+        freezes the screen (its work budget ends it; quitting stops it at once)."""
+        request, error = request_preview(self.session, name)
+        self.app.call_from_thread(self._show_preview, name, request, error)
+
+    def _show_preview(self, name: str, request: Any, error: str | None) -> None:
+        if name == self.selected:  # the selection may have moved on while it rendered
+            self.output.show_request(request, error)
 
     @work(thread=True, exclusive=True, group="history-view", description="read the history")
     def _show_history(self, name: str) -> None:
