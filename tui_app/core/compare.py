@@ -459,25 +459,11 @@ _FRESH = (PromptStatus.DONE, PromptStatus.CACHED)
 
 def word_diff(base: str, other: str) -> list[tuple[str, bool]]:
     """``other`` cut into (text, differs-from-base) pieces, compared word by word (the
-    whitespace after a word belongs to it), for highlighting against a chosen column."""
-    import difflib
-    import re
+    whitespace after a word belongs to it), for highlighting against a chosen column. The one
+    bounded word diff (:mod:`.textdiff`): a long answer that differs everywhere stays fast."""
+    from .textdiff import pieces_of_other
 
-    words = re.compile(r"\S+\s*|\s+")
-    a, b = words.findall(base), words.findall(other)
-    key_a, key_b = [w.strip() for w in a], [w.strip() for w in b]
-    matcher = difflib.SequenceMatcher(None, key_a, key_b, autojunk=False)
-    out: list[tuple[str, bool]] = []
-    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
-        if j1 == j2:
-            continue
-        piece = "".join(b[j1:j2])
-        changed = tag != "equal"
-        if out and out[-1][1] == changed:
-            out[-1] = (out[-1][0] + piece, changed)
-        else:
-            out.append((piece, changed))
-    return out
+    return pieces_of_other(base, other)
 
 
 # --- numbers for people (the CLI table and the TUI columns) -----------------------------------
