@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # annotations only: the event classes are not needed to draw the first frame
     from .events import Usage
+    from .history import RunOrigin
     from .request import ResolvedRequest
     from .staleness import Provenance, StaleReason
 
@@ -140,6 +141,8 @@ class Run:
     # outputs handed to the run (a comparison's upstream, resolved once): read before the document
     seed: dict[str, dict[str, Any]] = field(default_factory=dict)
     isolated: bool = False  # an experiment even without a model override (a comparison's upstream)
+    # where the config came from (git) and the user's tags/metadata; filled in as the run starts
+    origin: RunOrigin | None = None
 
     @property
     def is_plain(self) -> bool:

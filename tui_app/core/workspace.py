@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .history import History
     from .keys import KeyStore
     from .reload import ReloadResult
+    from .revisions import GitFacts
     from .runner import Runner
     from .staleness import Provenance, StaleReason
 
@@ -82,6 +83,8 @@ class Workspace:
     unsaved_edits: bool = False
     _unsaved_outputs: set[str] = field(default_factory=set)
     last_target: tuple[str | None, RunMode] | None = None  # the newest plain run's target
+    # the document was read at a git revision (`--ref`), not from the working file
+    at_revision: GitFacts | None = None
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -394,6 +397,7 @@ class Workspace:
 
         if self.track_staleness:
             await asyncio.to_thread(self.ensure_baselines)
+        await asyncio.to_thread(self._note_origin, run)
         try:
             # aclosing: leaving this generator early must close the runner's at once (its
             # finally cancels the prompts and closes their HTTP streams)
@@ -405,6 +409,12 @@ class Workspace:
         finally:
             if run.state in (RunState.PENDING, RunState.RUNNING):
                 run.state = RunState.CANCELLED
+
+    def _note_origin(self, run: Run) -> None:
+        """The run's git facts and tags, once, before it starts (off the prompts' clocks)."""
+        from .revisions import note_origin
+
+        note_origin(self, run)
 
     async def run(self, target: str | None, mode: RunMode = "with_deps", **kw: Any) -> Run:
         """Run to the end, discarding events; returns the run (its results)."""
