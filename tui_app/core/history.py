@@ -510,10 +510,15 @@ class History:
         return out
 
     def run_ids_matching(
-        self, *, config_path: str | None = None, tag: str | None = None, ref: str | None = None
+        self,
+        *,
+        config_path: str | None = None,
+        tag: str | None = None,
+        ref: str | None = None,
+        clean: bool = False,
     ) -> list[str]:
         """Run ids (newest first) with this tag and/or recorded at this ref (a ref as typed,
-        or a commit id or its start)."""
+        or a commit id or its start). ``clean``: only runs of the file exactly as committed."""
         clauses, params = [], []
         if config_path is not None:
             clauses.append("config_path = ?")
@@ -524,6 +529,8 @@ class History:
         if ref is not None:
             clauses.append("(git_ref = ? OR git_commit LIKE ? || '%')")
             params += [ref, ref]
+        if clean:
+            clauses.append("git_dirty = 0")
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = self._execute(
             f"SELECT run_id FROM run_origins{where} ORDER BY recorded_at DESC", params
@@ -541,6 +548,17 @@ class History:
             sql += " LIMIT ?"
             params.append(int(limit))
         return [row[0] for row in self._execute(sql, params)]
+
+    def run_id_prefix(self, start: str) -> list[str]:
+        """The run ids that are ``start`` or begin with it (at most a few)."""
+        if not start:
+            return []
+        rows = self._execute(
+            "SELECT DISTINCT run_id FROM runs WHERE run_id = ? OR substr(run_id, 1, ?) = ? LIMIT 5",
+            (start, len(start), start),
+        )
+        exact = [row[0] for row in rows if row[0] == start]
+        return exact or [row[0] for row in rows]
 
     def rate(self, rating: Rating) -> None:
         """Attach a rating to a prompt's result in a run (replacing an earlier one)."""
