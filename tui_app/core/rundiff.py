@@ -241,9 +241,10 @@ class RunDiff:
         for p in self.prompts:
             lines += _render_prompt(p, self.context, inert)
         same = sum(p.same for p in self.prompts)
+        differ = len(self.prompts) - same
         lines.append("")
         lines.append(
-            f"{display.plural(len(self.prompts) - same, 'prompt')} differ, {same} the same"
+            f"{differ} of {display.plural(len(self.prompts), 'prompt')} differ"
             if not self.same
             else f"the same: {display.plural(len(self.prompts), 'prompt')}"
         )
