@@ -354,3 +354,56 @@ def test_token_and_cost_deltas_from_a_real_server(
     assert code == 1
     assert "tokens in: 2 → 5 (+3)" in out
     assert "cost:" in out and "(+" in out
+
+
+# --- versions side by side ----------------------------------------------------------------------
+
+
+def test_compare_ref_runs_the_committed_and_the_edited_prompt_side_by_side(repo: Path, capsys):
+    path = repo / "c.json"
+    write_config(path, config("hello brave world"))
+    edited = path.read_bytes()
+    code, out, err = cli(capsys, "compare", str(path), "a", "--ref", "HEAD~1", "--chain", "--json")
+    assert code == 0, err
+    columns = [json.loads(line) for line in out.splitlines()]
+    assert [c["column"] for c in columns] == ["@HEAD~1", "as edited"]
+    assert [c["output"] for c in columns] == [
+        "say hello world one twice",
+        "say hello brave world twice",
+    ]
+    assert path.read_bytes() == edited
+    code, out, _ = cli(capsys, "compare", str(path), "a", "--ref", "HEAD~1", "--width", "80")
+    assert "diff @HEAD~1 → as edited:" in out and "{+brave+}" in out and "[-one-]" in out
+    with history() as h:
+        origins = h.origins(h.run_ids(str(path)))
+    refs = sorted(str(o.ref) for o in origins.values())
+    assert refs.count("HEAD~1") == 2 and refs.count("None") == 2
+    code, _, err = cli(capsys, "compare", str(path), "a", "-m", "@nope", "-m", "echo")
+    assert code == 2 and "no revision 'nope'" in err
+
+
+def test_a_committed_column_cannot_be_adopted_and_a_missing_prompt_is_named(repo: Path):
+    import asyncio
+
+    from tui_app.core.compare import Column, new_comparison
+    from tui_app.core.errors import PromptTuiError
+    from tui_app.core.workspace import Workspace
+
+    data = config("hello world two")
+    data["prompts"].append({"name": "extra", "input": "{{b.output}}!"})
+    write_config(repo / "c.json", data)
+    workspace = Workspace.open(repo / "c.json", history=False)
+    with pytest.raises(PromptTuiError, match="'extra' did not exist at HEAD"):
+        new_comparison(workspace, "b", [Column.parse("@HEAD"), Column.parse("@")], chain=True)
+    comparison = new_comparison(workspace, "a", [Column.parse("@HEAD~1"), Column.parse("@")])
+
+    async def drive() -> None:
+        async for _ in comparison.execute():
+            pass
+
+    asyncio.run(drive())
+    assert [m.text for m in comparison.all_metrics()] == ["hello world one", "hello world two"]
+    with pytest.raises(PromptTuiError, match="nothing to adopt"):
+        comparison.adopt(0)
+    comparison.adopt(1)
+    assert workspace.document.prompt("a").output_text == "hello world two"

@@ -43,9 +43,7 @@ def open_workspace(config: str, ref: str | None, **kwargs: Any) -> Workspace:
     """``Workspace.open`` on the working file, or on the file as it was at ``ref``."""
     if ref is None:
         return Workspace.open(config, **kwargs)
-    from ..core.revisions import open_at
-
-    return open_at(config, ref, **kwargs)
+    return Workspace.open_at(config, ref, **kwargs)
 
 
 def origin_from(args: argparse.Namespace) -> RunOrigin:

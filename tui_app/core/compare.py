@@ -52,9 +52,14 @@ class Column:
 
     model: str
     settings: dict[str, Any] = field(default_factory=dict)
+    # "this file at REV": the prompt as committed there, with its own model ("" model)
+    ref: str | None = None
 
     @property
     def label(self) -> str:
+        if self.ref is not None or not self.model:
+            where = f"@{self.ref}" if self.ref is not None else "as edited"
+            return where + "".join(f" {k}={v}" for k, v in self.settings.items())
         if not self.settings:
             return self.model
         extra = " ".join(
@@ -74,6 +79,7 @@ class Column:
             words = shlex.split(spec)  # quotes keep spaces: mock response="Day one: Alfama"
         except ValueError as exc:
             raise ColumnSpecError(f"column '{spec}': {exc}") from None
+        ref = words[0][1:] if words and words[0].startswith("@") and len(words[0]) > 1 else None
         if not words or "=" in words[0]:
             raise ColumnSpecError(
                 f"column '{spec}': expected MODEL [KEY=VALUE]..., e.g. 'echo delay=0'"
@@ -86,10 +92,14 @@ class Column:
                     f"column '{spec}': setting '{word}' must be KEY=VALUE (e.g. temperature=0.2)"
                 )
             settings[key] = parse_value(value)
+        if ref is not None:  # "@REV": the file as committed at REV
+            return cls("", settings, ref=ref)
+        if words[0] == "@":  # the file as edited, with the prompt's own model
+            return cls("", settings)
         return cls(words[0], settings)
 
     def with_settings(self, settings: dict[str, Any]) -> Column:
-        return Column(self.model, {**self.settings, **settings})
+        return Column(self.model, {**self.settings, **settings}, self.ref)
 
 
 @dataclass
@@ -257,6 +267,11 @@ class Comparison:
     upstream: Run | None = None  # the shared run of the stale upstream prompts (None: all fresh)
     runs: list[Run] = field(default_factory=list)  # one per column, same order as ``columns``
     refusal: str | None = None  # the upstream failed: no column could run
+    # a column of "this file at REV" runs in a workspace of its own on that revision
+    sources: dict[int, Workspace] = field(default_factory=dict)
+
+    def workspace_of(self, index: int) -> Workspace:
+        return self.sources.get(index, self.workspace)
 
     # --- building ---------------------------------------------------------------------------
     def _column_run(self, index: int, *, force: bool = True) -> Run:
@@ -266,7 +281,7 @@ class Comparison:
             mode="one",
             overrides=Overrides(
                 params=dict(self.params),
-                model=column.model,
+                model=column.model or None,
                 settings=dict(column.settings),
                 scope=self.prompt,
             ),
@@ -280,7 +295,7 @@ class Comparison:
             isolated=True,
             revision=self.workspace.revision,
         )
-        self.workspace.runs[run.id] = run
+        self.workspace_of(index).runs[run.id] = run
         return run
 
     # --- running ----------------------------------------------------------------------------
@@ -338,7 +353,8 @@ class Comparison:
 
         async def pump(index: int, run: Run) -> None:
             try:
-                async with contextlib.aclosing(self.workspace.execute(run)) as events:
+                source = self.workspace_of(index)
+                async with contextlib.aclosing(source.execute(run)) as events:
                     async for event in events:
                         queue.put_nowait(ColumnEvent(index, event))
             finally:
@@ -364,10 +380,11 @@ class Comparison:
 
     def cancel(self, index: int | None = None) -> int:
         """Cancel one column (the others go on), or every column and the upstream."""
-        runs = self.runs if index is None else [self.runs[index]]
+        indices = range(len(self.runs)) if index is None else [index]
+        done = sum(self.workspace_of(i).cancel(self.runs[i].id) for i in indices)
         if index is None and self.upstream is not None:
-            runs = [self.upstream, *runs]
-        return sum(self.workspace.cancel(run.id) for run in runs)
+            done += self.workspace.cancel(self.upstream.id)
+        return done
 
     # --- results ----------------------------------------------------------------------------
     def metrics(self, index: int) -> ColumnMetrics:
@@ -395,6 +412,11 @@ class Comparison:
         chain mode the downstream's too, and the upstream answers the column read, so nothing
         goes stale). The caller saves the file."""
         run = self.runs[index]
+        if self.columns[index].ref is not None:
+            raise PromptTuiError(
+                f"column {self.columns[index].label} is the file as committed: nothing to adopt "
+                f"(`git checkout {self.columns[index].ref} -- FILE` brings that version back)"
+            )
         missing = [n for n in self.steps if not run.results.get(n, PromptResult()).succeeded]
         if missing:
             raise PromptTuiError(
@@ -447,8 +469,34 @@ def new_comparison(
             )
             workspace.runs[run.id] = run
             comparison.upstream = run
+    for index, column in enumerate(columns):
+        if column.ref is not None:
+            comparison.sources[index] = _at_revision(workspace, column.ref, comparison.steps)
     comparison.runs = [comparison._column_run(i) for i in range(len(columns))]
     return comparison
+
+
+def _at_revision(workspace: Workspace, ref: str, steps: list[str]) -> Workspace:
+    """A workspace on the file as committed at ``ref`` sharing the history (its cache) and the
+    key store, for a "this file at REV" column. Raises PromptTuiError (bad ref, prompt absent)."""
+    path = workspace.document.path
+    if path is None:
+        raise PromptTuiError(f"column @{ref}: this config has no file in git to read from")
+    source = type(workspace).open_at(
+        path,
+        ref,
+        history=workspace.history or False,
+        keys=workspace.keys,
+        concurrency=workspace.concurrency,
+        stream=workspace.stream,
+        on_warning=workspace.on_warning,
+    )
+    missing = [name for name in steps if source.document.get(name) is None]
+    if missing:
+        raise PromptTuiError(
+            f"column @{ref}: {', '.join(repr(n) for n in missing)} did not exist at {ref}"
+        )
+    return source
 
 
 _FRESH = (PromptStatus.DONE, PromptStatus.CACHED)

@@ -282,15 +282,3 @@ def note_origin(workspace: Workspace, run: Run) -> None:
         history.record_origin(run.origin)
     except PromptTuiError as exc:
         workspace.warn(str(exc))
-
-
-def open_at(path: str | os.PathLike[str], rev: str, **kwargs: Any) -> Workspace:
-    """A workspace on the config as it was at ``rev`` (``Workspace.open``'s options). Its runs
-    are recorded with that revision; it must never be saved (``save`` would write the working
-    file): callers refuse --save with --ref."""
-    from .workspace import Workspace
-
-    document, found = load_at(path, rev)
-    workspace = Workspace.for_document(document, **kwargs)
-    workspace.at_revision = found
-    return workspace

@@ -291,7 +291,6 @@ def _word(status: PromptStatus | None) -> str:
 
 
 def _render_prompt(p: PromptDiff, context: int, inert: bool) -> list[str]:
-    show = visible if inert else (lambda text: text)
     lines = [""]
     name = visible_name(p.prompt)
     if p.only == "a":
@@ -318,24 +317,35 @@ def _render_prompt(p: PromptDiff, context: int, inert: bool) -> list[str]:
             if row.error:
                 lines.append(f"   error ({side}): {visible_name(row.error)}")
     if p.output is not None:
-        body: list[str] = []
-        for part in p.output.folded(context):
-            if isinstance(part, Fold):
-                piece = f"… {display.plural(part.words, 'unchanged word')} … "
-            elif part.tag == "equal":
-                piece = show(part.text)
-            elif part.tag == "delete":
-                piece = "[-" + show(part.text.rstrip()) + "-]" + _trailing(part.text)
-            else:
-                piece = "{+" + show(part.text.rstrip()) + "+}" + _trailing(part.text)
-            if body and body[-1] and not body[-1][-1].isspace():
-                body.append(" ")  # words compare without their spaces: keep them apart
-            body.append(piece)
-        text = "".join(body)
-        lines += ["   " + line for line in text.splitlines()] or ["   "]
-        if p.output.stopped:
-            lines.append("   (long and different throughout: parts are shown replaced whole)")
+        lines += ["   " + line for line in render_words(p.output, context, inert)]
     return lines
+
+
+def render_words(diff: WordDiff, context: int = 8, inert: bool = True) -> list[str]:
+    """A word diff as lines for people: ``[-old-]`` / ``{+new+}`` with ``context`` words around
+    each change, longer unchanged stretches folded; model text inert when ``inert``."""
+    show = visible if inert else _same
+    body: list[str] = []
+    for part in diff.folded(context):
+        if isinstance(part, Fold):
+            piece = f"… {display.plural(part.words, 'unchanged word')} … "
+        elif part.tag == "equal":
+            piece = show(part.text)
+        elif part.tag == "delete":
+            piece = "[-" + show(part.text.rstrip()) + "-]" + _trailing(part.text)
+        else:
+            piece = "{+" + show(part.text.rstrip()) + "+}" + _trailing(part.text)
+        if body and body[-1] and not body[-1][-1].isspace():
+            body.append(" ")  # words compare without their spaces: keep them apart
+        body.append(piece)
+    lines = "".join(body).splitlines() or [""]
+    if diff.stopped:
+        lines.append("(long and different throughout: parts are shown replaced whole)")
+    return lines
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def _trailing(text: str) -> str:

@@ -109,6 +109,18 @@ class Workspace:
         )
 
     @classmethod
+    def open_at(cls, path: str | Path, rev: str, **kwargs: Any) -> Workspace:
+        """A workspace on the config as committed at git revision ``rev`` (``git show``; the
+        working file is untouched), taking ``open``'s options. Its runs are recorded with that
+        revision. Never save it: its path is the working file's, so runs file under one config."""
+        from .revisions import load_at  # git and subprocess: only when a revision is asked for
+
+        document, found = load_at(path, rev)
+        workspace = cls.for_document(document, **kwargs)
+        workspace.at_revision = found
+        return workspace
+
+    @classmethod
     def for_document(
         cls,
         document: AIConfig,
