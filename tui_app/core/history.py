@@ -538,9 +538,10 @@ class History:
         return [row[0] for row in rows]
 
     def run_ids(self, config_path: str, *, limit: int | None = None) -> list[str]:
-        """The config's runs, newest first (by their latest row)."""
+        """The config's runs, newest first (by their latest row); a comparison's runs are
+        experiments, not "the last run": left out."""
         sql = (
-            "SELECT run_id, max(id) AS last FROM runs WHERE config_path = ? "
+            "SELECT run_id, max(id) AS last FROM runs WHERE config_path = ? AND group_id IS NULL "
             "GROUP BY run_id ORDER BY last DESC"
         )
         params: list[Any] = [config_key(config_path)]

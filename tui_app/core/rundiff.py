@@ -108,7 +108,8 @@ def resolve_run(
         if config_path is not None:
             ids = history.run_ids(config_path, limit=2)
         else:
-            ids = list(dict.fromkeys(r.run_id for r in history.runs(limit=200)))[:2]
+            rows = history.runs(limit=200)
+            ids = list(dict.fromkeys(r.run_id for r in rows if r.group_id is None))[:2]
         index = 0 if spec == "last" else 1
         if len(ids) <= index:
             where = f" of {config_path}" if config_path else ""
@@ -415,3 +416,85 @@ def _prompt_json(p: PromptDiff, context: int) -> dict[str, Any]:
 
 def same_config(a: RunSide, b: RunSide) -> bool:
     return config_key(a.config_path) == config_key(b.config_path)
+
+
+# --- for the TUI: a prompt's earlier runs, the run behind an output, baseline marks ----------
+
+
+@dataclass(frozen=True)
+class PromptRun:
+    """One earlier run of a prompt with its run-level labels (the history tab's row)."""
+
+    record: RunRecord
+    origin: RunOrigin | None
+    rating: Rating | None
+
+    @property
+    def revision(self) -> str:
+        return self.origin.revision if self.origin is not None else ""
+
+    @property
+    def tags(self) -> str:
+        return ",".join(self.origin.tags) if self.origin is not None else ""
+
+    @property
+    def score(self) -> str:
+        return self.rating.thumb if self.rating is not None else ""
+
+
+def prompt_runs(
+    history: History, config_path: str, prompt: str, limit: int = 100
+) -> list[PromptRun]:
+    """The prompt's earlier runs, newest first, with revision, tags and rating (SQLite: call it
+    in a thread)."""
+    records = history.runs(config_path=config_path, prompt=prompt, limit=limit)
+    ids = [r.run_id for r in records]
+    origins = history.origins(ids)
+    ratings = history.ratings(ids)
+    return [PromptRun(r, origins.get(r.run_id), ratings.get((r.run_id, prompt))) for r in records]
+
+
+def run_of_output(
+    history: History | None, config_path: str, prompt: str, text: str | None
+) -> str | None:
+    """The id of the recorded run whose answer is the prompt's current output (what a rating
+    of "this output" attaches to), or None when no recorded run produced it."""
+    if history is None or text is None:
+        return None
+    for record in history.runs(config_path=config_path, prompt=prompt, limit=50):
+        if record.status in ("finished", "cached") and (record.output_text or "") == text:
+            return record.run_id
+    return None
+
+
+def changed_since_baseline(
+    history: History | None, config_path: str, outputs: dict[str, str | None]
+) -> set[str]:
+    """The prompts whose current output differs from the one the config's baseline run made
+    (a prompt the baseline did not run is not marked). SQLite: call it in a thread."""
+    if history is None or not config_path:
+        return set()
+    found = history.baseline(config_path)
+    if found is None:
+        return set()
+    try:
+        side = load_side(history, found[0])
+    except RunNotFound:
+        return set()
+    changed: set[str] = set()
+    for name, text in outputs.items():
+        row = side.rows.get(name)
+        if row is None or text is None:
+            continue
+        if (row.output_text or "") != text:
+            changed.add(name)
+    return changed
+
+
+def diff_against(record: RunRecord, current: str, *, context: int = 12) -> tuple[str, bool]:
+    """The word diff from an earlier run's answer to the current output, as inert text for a
+    view (``[-only then-]`` / ``{+only now+}``), and whether they are the same."""
+    before = record.output_text or ""
+    if before == current:
+        return visible(current), True
+    return "\n".join(render_words(diff_words(before, current), context, inert=True)), False
