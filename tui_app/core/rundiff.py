@@ -491,6 +491,19 @@ def changed_since_baseline(
     return changed
 
 
+def baseline_answer(history: History | None, config_path: str, prompt: str) -> str | None:
+    """The config's baseline run's answer to ``prompt`` (None: no baseline, or it has none)."""
+    if history is None or not config_path:
+        return None
+    found = history.baseline(config_path)
+    if found is None:
+        return None
+    for row in history.runs(run_id=found[0], prompt=prompt, limit=1):
+        if row.status in ("finished", "cached"):
+            return row.output_text or ""
+    return None
+
+
 def diff_against(record: RunRecord, current: str, *, context: int = 12) -> tuple[str, bool]:
     """The word diff from an earlier run's answer to the current output, as inert text for a
     view (``[-only then-]`` / ``{+only now+}``), and whether they are the same."""

@@ -39,8 +39,11 @@ class RunHistoryTable(DataTable[str]):
     ]
 
     # what tells runs apart first: a narrow pane shows the left columns
-    COLUMNS = ("when", "status", "model", "output", "revision", "score", "tags", "latency")
-    COLUMNS += ("tokens",)
+    COLUMNS: tuple[str, ...] = (
+        *("when", "status", "model", "output"),
+        *("revision", "score", "tags"),
+        *("latency", "tokens"),
+    )
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
