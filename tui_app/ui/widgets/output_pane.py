@@ -344,11 +344,15 @@ The selected prompt's answer: live while it runs, then the stored output.
         table = self._view("history-table")
         from .run_history import row_cells
 
+        # the same prompt's list read again (a rating, a new run): the cursor stays on its row
+        keep = table.cursor_row if table.prompt == prompt and table.row_count else 0
         table.clear()
         table.prompt = prompt
         for index, record in enumerate(records):
             extra = labels[index] if labels is not None and index < len(labels) else ("", "", "")
             table.add_row(*row_cells(_history_row(record), extra), key=str(index))
+        if 0 < keep < table.row_count:
+            table.move_cursor(row=keep)
         note_widget = self._view("history-note")
         note_widget.update(
             note
