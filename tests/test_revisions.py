@@ -407,3 +407,32 @@ def test_a_committed_column_cannot_be_adopted_and_a_missing_prompt_is_named(repo
         comparison.adopt(0)
     comparison.adopt(1)
     assert workspace.document.prompt("a").output_text == "hello world two"
+
+
+def test_an_export_carries_the_run_its_revision_tags_and_rating(repo: Path):
+    import asyncio
+
+    from tui_app.core import export
+    from tui_app.core.history import Rating, RunOrigin
+    from tui_app.core.workspace import Workspace
+
+    workspace = Workspace.open(repo / "c.json")
+    run = workspace.new_run("a", "one")
+    run.origin = RunOrigin(run_id="", config_path="", tags=("demo",))
+
+    async def drive() -> None:
+        async for _ in workspace.execute(run):
+            pass
+
+    asyncio.run(drive())
+    assert workspace.history is not None
+    workspace.history.rate(Rating(run_id=run.id, prompt="a", score=1.0, comment="crisp"))
+    labels = export.run_labels(workspace.history, run, "a")
+    record = export.record_of("a", run.results["a"], None, **labels)
+    data = json.loads(export.to_json("t", [record]))["prompts"][0]
+    assert data["run_id"] == run.id and data["origin"]["tags"] == ["demo"]
+    assert data["origin"]["commit"] == git(repo, "rev-parse", "HEAD")
+    assert data["rating"]["score"] == 1.0 and data["rating"]["comment"] == "crisp"
+    markdown = export.to_markdown("t", [record])
+    assert f"Run `{run.id}`" in markdown and "rated 👍 “crisp”" in markdown
+    workspace.close()

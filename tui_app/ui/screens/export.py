@@ -85,7 +85,15 @@ class ExportMixin:
         for prompt in names:
             stored = self.config.get(prompt)
             result = workspace.last_result(prompt) if run is None else run.results.get(prompt)
-            records.append(export.record_of(prompt, result, stored.output_text if stored else None))
+            made_by = run or newest_run_with(workspace, prompt)
+            records.append(
+                export.record_of(
+                    prompt,
+                    result,
+                    stored.output_text if stored else None,
+                    **export.run_labels(workspace.history, made_by, prompt),
+                )
+            )
         target = export.export_path(Path(self.path), name if what == "output" else "run", fmt)
         try:
             export.write_export(target, export.render(fmt, title, records))
