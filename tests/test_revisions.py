@@ -375,7 +375,8 @@ def test_compare_ref_runs_the_committed_and_the_edited_prompt_side_by_side(repo:
     code, out, _ = cli(capsys, "compare", str(path), "a", "--ref", "HEAD~1", "--width", "80")
     assert "diff @HEAD~1 → as edited:" in out and "{+brave+}" in out and "[-one-]" in out
     with history() as h:
-        origins = h.origins(h.run_ids(str(path)))
+        assert h.run_ids(str(path)) == []  # a comparison is not "the last run"
+        origins = h.origins(r.run_id for r in h.runs(config_path=str(path), limit=None))
     refs = sorted(str(o.ref) for o in origins.values())
     assert refs.count("HEAD~1") == 2 and refs.count("None") == 2
     code, _, err = cli(capsys, "compare", str(path), "a", "-m", "@nope", "-m", "echo")

@@ -107,3 +107,20 @@ def test_the_comparison_view_uses_the_bounded_diff():
     pieces = word_diff(a, b)
     assert "".join(t for t, _ in pieces) == b
     assert pieces == [(b, True)]
+
+
+def test_long_multi_line_answers_diff_changed_lines_word_by_word_and_fold_the_rest():
+    lines = [f"line {i} says something about topic {i % 7}\n" for i in range(30_000)]  # ~1 MB
+    edited = list(lines)
+    edited[100] = "line 100 says nothing about topic 2\n"
+    edited[20_000] = "   line 20000 says something about topic 1  \n"  # only spaces differ
+    del edited[25_000:25_010]
+    a, b = "".join(lines), "".join(edited)
+    diff = diff_words(a, b)
+    assert not diff.stopped and _rebuild(diff) == (a, b)
+    assert diff.changed_words == (1 + 70, 1)  # "something" -> "nothing", ten 7-word lines cut
+    assert diff.operations <= _bound(a, b)
+    parts = diff.folded(context=2)
+    shown = [p for p in parts if isinstance(p, Piece)]
+    assert [(p.tag, p.text.strip()) for p in shown if p.tag == "insert"] == [("insert", "nothing")]
+    assert sum(p.words for p in parts) == len(a.split()) + 1  # every word shown or counted once

@@ -95,10 +95,8 @@ class WordDiff:
     def pieces(self) -> list[Piece]:
         out: list[Piece] = []
         for tag, i1, i2, j1, j2 in self.ops:
-            if tag == "insert":
-                out.append(Piece(tag, "".join(self.b[j1:j2]), j2 - j1))
-            else:
-                out.append(Piece(tag, "".join(self.a[i1:i2]), i2 - i1))
+            tokens = self.b[j1:j2] if tag == "insert" else self.a[i1:i2]
+            out.append(Piece(tag, "".join(tokens), _count(tokens)))
         return out
 
     def folded(self, context: int = 8, *, max_changed_words: int = 400) -> list[Piece | Fold]:
@@ -115,28 +113,97 @@ class WordDiff:
                 if len(words) > len(shown):
                     out.append(Fold(len(words) - len(shown)))
                 continue
-            words = self.a[i1:i2]
+            tokens = self.a[i1:i2]  # words, or whole unchanged lines (see diff_words)
+            total = _count(tokens)
             first, last = index == 0, index == len(ops) - 1
             head = 0 if first else context  # words kept after the change before
             tail = 0 if last else context  # words kept before the change after
-            if len(words) <= head + tail + 1:
-                out.append(Piece("equal", "".join(words), len(words)))
+            if total <= head + tail + 1:
+                out.append(Piece("equal", "".join(tokens), total))
                 continue
             if head:
-                out.append(Piece("equal", "".join(words[:head]), head))
-            out.append(Fold(len(words) - head - tail))
+                out.append(Piece("equal", _first_words(tokens, head), head))
+            out.append(Fold(total - head - tail))
             if tail:
-                out.append(Piece("equal", "".join(words[-tail:]), tail))
+                out.append(Piece("equal", _last_words(tokens, tail), tail))
         return out
 
 
+def _count(tokens: list[str]) -> int:
+    """Words in tokens that are words or whole lines."""
+    return sum(len(token.split()) for token in tokens)
+
+
+def _first_words(tokens: list[str], n: int) -> str:
+    out: list[str] = []
+    for token in tokens:
+        for word in tokenize(token):
+            if n <= 0:
+                return "".join(out)
+            out.append(word)
+            n -= 1 if word.strip() else 0
+    return "".join(out)
+
+
+def _last_words(tokens: list[str], n: int) -> str:
+    out: list[str] = []
+    for token in reversed(tokens):
+        for word in reversed(tokenize(token)):
+            if n <= 0:
+                return "".join(reversed(out))
+            out.append(word)
+            n -= 1 if word.strip() else 0
+    return "".join(reversed(out))
+
+
 def diff_words(a_text: str, b_text: str, *, budget: int = DEFAULT_BUDGET) -> WordDiff:
-    """The word diff of two texts (see the module's notes for the bounds)."""
-    a, b = tokenize(a_text), tokenize(b_text)
-    ka = [w.strip() for w in a]
-    kb = [w.strip() for w in b]
-    result = WordDiff(a, b, operations=len(a) + len(b))
-    result.ops = _merge(_diff(ka, kb, result, budget))
+    """The word diff of two texts (see the module's notes for the bounds).
+
+    Lines first: unchanged lines (the same words, whatever the spaces around them) are matched
+    by the same trimming and anchoring without being cut into words, and only the stretches of
+    changed lines are diffed word by word. In :attr:`WordDiff.a`/``b`` an unchanged line is
+    then one token: ``"".join`` of the tokens is still the text."""
+    lines_a = a_text.splitlines(keepends=True)
+    lines_b = b_text.splitlines(keepends=True)
+    result = WordDiff([], [], operations=len(lines_a) + len(lines_b))
+    line_ops = _merge(
+        _diff(
+            [line.strip() for line in lines_a],
+            [line.strip() for line in lines_b],
+            result,
+            budget,
+            refine=False,
+        )
+    )
+    ops: list[_Op] = []
+    a: list[str] = []
+    b: list[str] = []
+    index = 0
+    while index < len(line_ops):
+        tag, i1, i2, j1, j2 = line_ops[index]
+        if tag == "equal":
+            ops.append(("equal", len(a), len(a) + i2 - i1, len(b), len(b) + j2 - j1))
+            a += lines_a[i1:i2]
+            b += lines_b[j1:j2]
+            index += 1
+            continue
+        old: list[str] = []
+        new: list[str] = []
+        while index < len(line_ops) and line_ops[index][0] != "equal":
+            tag, i1, i2, j1, j2 = line_ops[index]
+            old += lines_a[i1:i2] if tag == "delete" else []
+            new += lines_b[j1:j2] if tag == "insert" else []
+            index += 1
+        words_a, words_b = tokenize("".join(old)), tokenize("".join(new))
+        result.operations += len(words_a) + len(words_b)
+        keys_a = [w.strip() for w in words_a]
+        keys_b = [w.strip() for w in words_b]
+        pa, pb = len(a), len(b)
+        for tag, x1, x2, y1, y2 in _diff(keys_a, keys_b, result, budget):
+            ops.append((tag, x1 + pa, x2 + pa, y1 + pb, y2 + pb))
+        a += words_a
+        b += words_b
+    result.a, result.b, result.ops = a, b, _merge(ops)
     return result
 
 
@@ -200,10 +267,15 @@ def _merge(ops: list[_Op]) -> list[_Op]:
     return out
 
 
-def _diff(ka: list[str], kb: list[str], result: WordDiff, budget: int) -> list[_Op]:
+def _diff(
+    ka: list[str], kb: list[str], result: WordDiff, budget: int, *, refine: bool = True
+) -> list[_Op]:
     """Opcodes for ``ka`` -> ``kb``. Work items sit on an explicit stack (no recursion limit),
-    pushed in reverse so they come off in text order: a gap to diff, or an op to emit."""
+    pushed in reverse so they come off in text order: a gap to diff, or an op to emit.
+    ``refine`` False (the line pass): a gap without anchors is left replaced whole, for the
+    word pass to refine."""
     out: list[_Op] = []
+    allowance = result.anchoring + ANCHOR_PASSES * (len(ka) + len(kb))
     stack: list[_Gap | _Op] = [("gap", 0, len(ka), 0, len(kb))]
     while stack:
         item = stack.pop()
@@ -231,13 +303,12 @@ def _diff(ka: list[str], kb: list[str], result: WordDiff, budget: int) -> list[_
                 out.append(("insert", a1, a1, b0, b1))
             continue
         # anchoring a gap scans it again: a few passes over the whole text at most
-        anchors = (
-            _anchors(ka, kb, a0, a1, b0, b1, result)
-            if result.anchoring <= ANCHOR_PASSES * (len(ka) + len(kb))
-            else []
-        )
+        anchors = _anchors(ka, kb, a0, a1, b0, b1, result) if result.anchoring <= allowance else []
         if not anchors:
-            out.extend(_myers(ka, kb, a0, a1, b0, b1, result, budget))
+            if refine:
+                out.extend(_myers(ka, kb, a0, a1, b0, b1, result, budget))
+            else:
+                out += [("delete", a0, a1, b0, b0), ("insert", a1, a1, b0, b1)]
             continue
         parts: list[_Gap | _Op] = []
         pa, pb = a0, b0
