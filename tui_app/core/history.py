@@ -478,8 +478,9 @@ class History:
                 None if origin.dirty is None else int(origin.dirty),
                 origin.ref,
                 origin.git_path,
-                json.dumps(list(origin.tags), ensure_ascii=False),
-                json.dumps(scrub_json(dict(origin.meta)), ensure_ascii=False),
+                # labels the user typed: a credential pasted into one is masked like any text
+                json.dumps([scrub_text(t) for t in origin.tags], ensure_ascii=False),
+                json.dumps(scrub_json(dict(origin.meta), patterns=True), ensure_ascii=False),
                 origin.recorded_at,
             ),
         )
