@@ -266,7 +266,7 @@ def test_model_text_in_a_diff_is_scrubbed_of_credentials_and_inert_on_a_terminal
     with history() as h:
         for run_id, text in (("r1", "fine"), ("r2", "\x1b]0;pwned\x07 key sk-abcdefghijklmnop12")):
             h.record(
-                RunRecord(run_id=run_id, config_path=path, prompt="a", status="finished",
+                RunRecord(run_id=run_id, config_path=path, prompt="a", status="done",
                           output_text=text, error="bad key sk-abcdefghijklmnop12")
             )  # fmt: skip
     code, out, _ = cli(capsys, "diff", "r1", "r2", "--json")

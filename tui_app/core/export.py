@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import display
 from .errors import PromptTuiError
+from .runs import PromptResult, Run
 from .secrets import scrub_settings, scrub_text
 
 if TYPE_CHECKING:
     from .history import History
-    from .runs import Run
 
 Format = Literal["markdown", "json"]
 SUFFIX = {"markdown": ".md", "json": ".json"}
@@ -27,51 +28,45 @@ SUFFIX = {"markdown": ".md", "json": ".json"}
 
 @dataclass
 class PromptRecord:
-    """What is exported of one prompt."""
+    """What is exported of one prompt: its run's record (None: the output stored in the file)."""
 
     name: str
     output: str | None
     request: dict[str, Any] | None = None
-    metrics: dict[str, Any] | None = None
+    result: PromptResult | None = None
     # the run that made it: its id, git revision and tags (history.RunOrigin.to_json()), and
     # the rating given to this answer (history.Rating.to_json())
     run_id: str | None = None
     origin: dict[str, Any] | None = None
     rating: dict[str, Any] | None = None
 
+    @property
+    def metrics(self) -> dict[str, Any] | None:
+        """The run's figures for machines (JSON): the record's own, without the output."""
+        if self.result is None:
+            return None
+        data = self.result.to_json()
+        data.pop("output", None)
+        return data
+
 
 def record_of(
     name: str,
-    result: Any,
+    result: PromptResult | None,
     stored_output: str | None,
     *,
     run_id: str | None = None,
     origin: dict[str, Any] | None = None,
     rating: dict[str, Any] | None = None,
 ) -> PromptRecord:
-    """A prompt's record from its run result (``core.runs.PromptResult``) or, without one, the
-    output stored in the file."""
+    """A prompt's record from its run result or, without one, the output stored in the file;
+    ``run_id``/``origin``/``rating``: see :func:`run_labels`."""
     if result is None:
         return PromptRecord(name, stored_output)
-    usage = getattr(result, "usage", None)
-    metrics = {
-        "status": str(getattr(result.status, "value", result.status)),
-        "model": result.model or None,
-        "tokens_in": getattr(usage, "prompt_tokens", None),
-        "tokens_out": getattr(usage, "completion_tokens", None),
-        "cost_usd": result.cost,
-        "ttft_s": result.ttft,
-        "latency_s": result.latency,
-        "attempts": result.attempts,
-        "error": result.error,
-        "finish_reason": result.finish_reason,
-    }
     request = result.request.to_json() if result.request is not None else None
     if request is not None:
         request["settings"] = scrub_settings(request.get("settings") or {})
-    return PromptRecord(
-        name, result.text or stored_output, request, metrics, run_id, origin, rating
-    )
+    return PromptRecord(name, result.text or stored_output, request, result, run_id, origin, rating)
 
 
 def run_labels(history: History | None, run: Run | None, prompt: str) -> dict[str, Any]:
@@ -117,8 +112,8 @@ def to_markdown(title: str, records: list[PromptRecord]) -> str:
         about = _about(record)
         if about:
             lines += [about, ""]
-        if record.metrics:
-            shown = {k: v for k, v in record.metrics.items() if v is not None}
+        if record.result is not None:  # the figures as Info words them (core/display)
+            shown = {k: v for k, v in record.result.facts() if v != display.NONE}
             lines += ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
             lines += ["| " + " | ".join(_cell(v) for v in shown.values()) + " |", ""]
         if record.request:
@@ -171,17 +166,15 @@ def _about(record: PromptRecord) -> str:
             else ("👍" if score >= 1 else "👎" if score <= 0 else f"{score:.2f}")
         )
         if rating.get("comment"):
-            words += f" “{_cell(rating['comment'])}”"
+            words += f" “{_cell(str(rating['comment']))}”"
         if rating.get("expected"):
-            words += f"; expected: {_cell(rating['expected'])}"
+            words += f"; expected: {_cell(str(rating['expected']))}"
         parts.append(f"rated {words}")
     return " · ".join(parts)
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
 
 
 def _fenced(text: str) -> str:

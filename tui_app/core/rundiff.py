@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import display
+from .changes import Change, ChangeKind
 from .errors import PromptTuiError, did_you_mean
 from .history import History, Rating, RunOrigin, RunRecord, config_key
 from .inert import visible, visible_name
 from .runs import PromptStatus
 from .secrets import scrub_text
-from .staleness import Provenance, StaleReason, reasons
+from .staleness import Provenance, reasons
 from .textdiff import Fold, WordDiff, diff_words
 
 NAMED = ("last", "previous", "baseline")
@@ -178,7 +179,7 @@ class PromptDiff:
     a: RunRecord | None
     b: RunRecord | None
     output: WordDiff | None = None
-    reasons: list[StaleReason] = field(default_factory=list)
+    reasons: list[Change] = field(default_factory=list)
     rating_a: Rating | None = None
     rating_b: Rating | None = None
 
@@ -266,7 +267,7 @@ def diff_runs(a: RunSide, b: RunSide, *, context: int = 8) -> RunDiff:
     return RunDiff(a, b, prompts, context)
 
 
-def request_changes(a: RunRecord, b: RunRecord) -> list[StaleReason]:
+def request_changes(a: RunRecord, b: RunRecord) -> list[Change]:
     """What changed in the request between two rows, in the engine's words ([]: nothing)."""
     before = Provenance.from_json(a.provenance) if a.provenance else None
     after = Provenance.from_json(b.provenance) if b.provenance else None
@@ -274,13 +275,11 @@ def request_changes(a: RunRecord, b: RunRecord) -> list[StaleReason]:
         return reasons(before, after)
     if a.cache_key and a.cache_key == b.cache_key:
         return []
-    from .staleness import ReasonKind
-
-    out: list[StaleReason] = []
+    out: list[Change] = []
     if a.model != b.model:
-        out.append(StaleReason(ReasonKind.MODEL, "", a.model, b.model))
+        out.append(Change(ChangeKind.MODEL, "", a.model, b.model))
     if a.cache_key != b.cache_key:
-        out.append(StaleReason(ReasonKind.REQUEST))
+        out.append(Change(ChangeKind.REQUEST))
     return out
 
 
@@ -462,7 +461,7 @@ def run_of_output(
     if history is None or text is None:
         return None
     for record in history.runs(config_path=config_path, prompt=prompt, limit=50):
-        if record.status in ("finished", "cached") and (record.output_text or "") == text:
+        if record.status in ("done", "cached") and (record.output_text or "") == text:
             return record.run_id
     return None
 
@@ -499,7 +498,7 @@ def baseline_answer(history: History | None, config_path: str, prompt: str) -> s
     if found is None:
         return None
     for row in history.runs(run_id=found[0], prompt=prompt, limit=1):
-        if row.status in ("finished", "cached"):
+        if row.status in ("done", "cached"):
             return row.output_text or ""
     return None
 
