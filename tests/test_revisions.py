@@ -437,3 +437,15 @@ def test_an_export_carries_the_run_its_revision_tags_and_rating(repo: Path):
     markdown = export.to_markdown("t", [record])
     assert f"Run `{run.id}`" in markdown and "rated 👍 “crisp”" in markdown
     workspace.close()
+
+
+def test_diff_ref_compares_with_the_newest_run_of_the_working_file(repo: Path, capsys):
+    path = str(repo / "c.json")
+    cli(capsys, "run", path)
+    cli(capsys, "compare", path, "a", "--ref", "HEAD~1", "--json")  # columns are experiments
+    cli(capsys, "run", path, "--ref", "HEAD~1")  # the newest run is of the revision
+    code, out, err = cli(capsys, "diff", path, "--ref", "HEAD~1", "--json")
+    assert code == 1 and "same run" not in err
+    data = json.loads(out)
+    assert data["a"]["origin"]["ref"] == "HEAD~1" and data["b"]["origin"]["ref"] is None
+    assert "-" not in data["a"]["run_id"]  # not a comparison column's run

@@ -1,9 +1,9 @@
 """`prompt-tui diff [CONFIG] [A] [B] [--ref REV] [--json]`: two recorded runs, prompt by prompt.
 
 A and B are run ids (or a unique start), ``last``, ``previous`` or ``baseline``; ``--ref REV``
-makes A the newest run of CONFIG as committed at REV. Defaults: A is the config's baseline (else
-its previous run), B its last run. Exit 0 when the outputs are the same, 1 when they differ, 2 on
-an error, like diff(1)."""
+makes A the newest run of CONFIG as committed at REV (B: the newest run of the working file).
+Defaults: A is the config's baseline (else its previous run), B its last run. Exit 0 when the
+outputs are the same, 1 when they differ, 2 on an error, like diff(1)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,13 @@ def resolve_ref(config: str, rev: str) -> str:
     return read_at(config, rev).facts.commit or rev
 
 
+def _last_of_working_file(history: History, config: str) -> str | None:
+    """The newest run of the working file (not of a --ref revision): b for ``diff --ref``."""
+    ids = history.run_ids(config, limit=50)
+    origins = history.origins(ids)
+    return next((i for i in ids if i in origins and origins[i].ref is None), None)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.context < 0:
         raise UsageError("--context must be 0 or more")
@@ -82,9 +89,9 @@ def run(args: argparse.Namespace) -> int:
             commit = resolve_ref(config, args.ref)
             a_id = resolve_run(history, args.ref, config, ref_commit=commit)
             a_name = args.ref
-            b_spec = specs[0] if specs else "last"
             if len(specs) > 1:
                 raise UsageError("with --ref give at most one more run (b)")
+            b_spec = specs[0] if specs else _last_of_working_file(history, config) or "last"
         else:
             if not specs:
                 a_spec = "baseline" if config and history.baseline(config) else "previous"

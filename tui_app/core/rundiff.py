@@ -90,6 +90,8 @@ def resolve_run(
         if config_path is None:
             raise RunNotFound("--ref needs the CONFIG whose runs to look at")
         found = history.run_ids_matching(config_path=config_path, ref=ref_commit, clean=True)
+        plain = set(history.run_ids(config_path))  # a comparison's column is an experiment
+        found = [i for i in found if i in plain] or found
         if not found:
             raise RunNotFound(
                 f"no run of {config_path} made from revision {spec} ({ref_commit[:10]}); "

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...core.errors import PromptTuiError
-from ...core.history import Rating
-from ...core.rundiff import changed_since_baseline, diff_against, prompt_runs, run_of_output
 from ..widgets.run_history import label_cells
 from .rate import RateAnswer, RateScreen
+
+# core.history and core.rundiff (sqlite3) are imported where they are used, in the workers: the
+# main screen imports this module, and its first frame is drawn before any SQLite is loaded
 
 if TYPE_CHECKING:
     from .main import MainScreen
@@ -24,6 +25,8 @@ def _config_path(screen: MainScreen) -> str:
 
 def load_history(screen: MainScreen, name: str) -> None:
     """Read the prompt's earlier runs with their labels (call from a thread worker)."""
+    from ...core.rundiff import prompt_runs
+
     history = screen.session.workspace.history
     app = screen.app
     if history is None:
@@ -43,6 +46,8 @@ def load_history(screen: MainScreen, name: str) -> None:
 def show_diff(screen: MainScreen, prompt: str, index: int) -> None:
     """The chosen earlier run's answer diffed against the current output, in the output view."""
     import time
+
+    from ...core.rundiff import diff_against
 
     record = screen.output.history_record(index)
     if record is None:
@@ -98,6 +103,8 @@ def rate_output(screen: MainScreen, score: float | None, *, ask: bool = False) -
     current = screen.shown_text(prompt)
 
     def find_and_rate(answer: RateAnswer) -> None:
+        from ...core.rundiff import run_of_output
+
         history = screen.session.workspace.history
         run_id = run_of_output(history, _config_path(screen), prompt, current)
         if run_id is None:
@@ -135,6 +142,8 @@ def _store(
 def _store_now(
     screen: MainScreen, run_id: str, prompt: str, answer: RateAnswer, *, reload_tab: bool
 ) -> None:
+    from ...core.history import Rating
+
     history = screen.session.workspace.history
     if history is None:
         screen.app.call_from_thread(screen.notify, "History is off: nothing to rate.")
@@ -168,6 +177,8 @@ def refresh_marks(screen: MainScreen) -> None:
 
 
 def refresh_marks_now(screen: MainScreen) -> None:
+    from ...core.rundiff import changed_since_baseline
+
     workspace = screen.session.workspace
     outputs = {p.name: p.output_text for p in workspace.document.prompts}
     try:
