@@ -449,3 +449,29 @@ def test_diff_ref_compares_with_the_newest_run_of_the_working_file(repo: Path, c
     data = json.loads(out)
     assert data["a"]["origin"]["ref"] == "HEAD~1" and data["b"]["origin"]["ref"] is None
     assert "-" not in data["a"]["run_id"]  # not a comparison column's run
+
+
+def test_a_re_run_after_a_reload_keeps_the_tags_and_gets_fresh_git_facts(repo: Path):
+    import asyncio
+
+    from tui_app.core.history import RunOrigin
+    from tui_app.core.workspace import Workspace
+
+    workspace = Workspace.open(repo / "c.json")
+    first = workspace.new_run("a", "one")
+    first.origin = RunOrigin(run_id="", config_path="", tags=("watch",), meta={"k": "v"})
+
+    async def drive(run) -> None:  # type: ignore[no-untyped-def]
+        async for _ in workspace.execute(run):
+            pass
+
+    asyncio.run(drive(first))
+    assert first.origin.dirty is False
+    write_config(repo / "c.json", config("hello edited"))
+    workspace.reload()
+    again = workspace.rerun()
+    assert again is not None and again.origin is not None
+    assert again.origin.tags == ("watch",) and again.origin.meta == {"k": "v"}
+    asyncio.run(drive(again))
+    assert again.origin.run_id == again.id and again.origin.dirty is True
+    workspace.close()

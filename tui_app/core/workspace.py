@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -473,12 +474,17 @@ class Workspace:
         in_flight = [r for r in self.active_runs() if r.is_plain or r is previous]
         self.supersede(in_flight)
         o = template.overrides
-        return self.new_run(
+        run = self.new_run(
             template.target,
             template.mode,
             model=o.model,
             settings=o.settings,
         )
+        if template.origin is not None:  # `run --watch --tag`: every re-run keeps the labels
+            run.origin = dataclasses.replace(
+                template.origin, run_id=run.id, commit=None, dirty=None, ref=None, git_path=None
+            )
+        return run
 
     def plan(self, target: str | None, mode: RunMode = "with_deps") -> list[str]:
         """The prompts a run of ``target`` would execute, dependencies first."""
