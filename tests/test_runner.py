@@ -245,8 +245,8 @@ async def test_cancel_everything_by_closing_the_event_stream(
             break
     await stream.aclose()
     assert model_server.wait_for(
-        lambda rs: len(rs) == 2 and all(r.disconnected for r in rs), timeout=5
-    )
+        lambda rs: len(rs) == 2 and all(r.disconnected for r in rs), timeout=60
+    )  # a ceiling against a hang on a loaded machine, not a timing assertion
     assert not runner.runner.busy
 
 
