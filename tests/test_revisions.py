@@ -475,3 +475,15 @@ def test_a_re_run_after_a_reload_keeps_the_tags_and_gets_fresh_git_facts(repo: P
     asyncio.run(drive(again))
     assert again.origin.run_id == again.id and again.origin.dirty is True
     workspace.close()
+
+
+def test_a_workspace_on_a_revision_refuses_to_save_over_the_working_file(repo: Path):
+    from tui_app.core.errors import PromptTuiError
+    from tui_app.core.workspace import Workspace
+
+    path = repo / "c.json"
+    before = path.read_bytes()
+    workspace = Workspace.open_at(path, "HEAD~1", history=False)
+    with pytest.raises(PromptTuiError, match="never written over the working file"):
+        workspace.save()
+    assert path.read_bytes() == before

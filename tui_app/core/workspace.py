@@ -309,6 +309,12 @@ class Workspace:
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the document (atomically). Saving elsewhere leaves the document dirty."""
+        if self.at_revision is not None and path is None:
+            # its path is the working file's: writing the old version over it would lose work
+            raise PromptTuiError(
+                f"{self.document.path}: this is the file as committed at "
+                f"{self.at_revision.ref}; it is never written over the working file"
+            )
         revision = self.revision  # a change made while the file is written stays unsaved
         written = self.document.save(Path(path) if path is not None else None)
         if path is None:
