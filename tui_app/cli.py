@@ -25,6 +25,9 @@ COMMANDS = {
     "compare": "Run one prompt (or its downstream chain) with several models side by side",
     "status": "Show each prompt's status: fresh, stale (and why), never run, failed",
     "history": "Show recorded runs from the history database",
+    "diff": "Compare two recorded runs prompt by prompt (exit 1 when outputs differ)",
+    "baseline": "Mark the run later runs of a config are compared with",
+    "rate": "Rate a prompt's answer in a recorded run (score, comment, expected text)",
     "keys": "Manage provider API keys in the OS keyring",
 }
 

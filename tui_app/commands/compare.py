@@ -92,6 +92,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="a setting for every column, e.g. max_tokens=200; repeatable",
     )
+    parser.add_argument(
+        "--ref",
+        metavar="REV",
+        help="columns: the prompt as committed at REV and as edited now (before any -m), "
+        "then the word diff; a column '-m @REV' is the file at REV too",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per column")
     parser.add_argument(
         "--width",
@@ -116,7 +122,7 @@ def columns_of(items: list[tuple[str, str]], common: dict[str, Any]) -> list[Col
         if not sep or not key.strip():
             raise UsageError(f"--col-set expects KEY=VALUE, got '{value}'")
         columns[-1] = columns[-1].with_settings({key.strip(): parse_value(raw)})
-    return [Column(c.model, {**common, **c.settings}) for c in columns]
+    return [Column(c.model, {**common, **c.settings}, c.ref) for c in columns]
 
 
 async def _drive(comparison: Comparison, err: TextIO) -> None:
@@ -137,6 +143,9 @@ async def _drive(comparison: Comparison, err: TextIO) -> None:
 
 def run(args: argparse.Namespace) -> int:
     columns = columns_of(args.columns, parse_settings(args.settings))
+    if args.ref is not None:  # versions side by side: as committed, as edited, then any -m
+        common = parse_settings(args.settings)
+        columns = [Column("", common, ref=args.ref), Column("", common), *columns]
     if not MIN_COLUMNS <= len(columns) <= MAX_COLUMNS:
         raise UsageError(
             f"give {MIN_COLUMNS} to {MAX_COLUMNS} columns with -m MODEL, got {len(columns)}"
@@ -173,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         width = args.width or min(shutil.get_terminal_size((120, 40)).columns, MAX_WIDTH)
         sys.stdout.write(render_table(comparison, metrics, width))
+        if args.ref is not None:
+            _print_version_diff(metrics[0], metrics[1])
         print(f"group {comparison.group_id}: prompt-tui history --group {comparison.group_id}")
     ok = (PromptStatus.DONE, PromptStatus.CACHED)
     return 0 if all(m.status in ok for m in metrics) else 1
@@ -246,6 +257,22 @@ def render_table(comparison: Comparison, metrics: list[ColumnMetrics], total_wid
     for name, get in rows:
         out.append(_row([f"{name:<14}{get(m)}" for m in metrics], width))
     return "".join(out)
+
+
+def _print_version_diff(committed: ColumnMetrics, edited: ColumnMetrics) -> None:
+    """The word diff from the committed column's answer to the edited one's."""
+    from ..core.rundiff import render_words
+    from ..core.textdiff import diff_words
+    from .terminal import for_terminal
+
+    out = for_terminal(sys.stdout)
+    out.write(f"diff {committed.label} → {edited.label}:\n")
+    if committed.text == edited.text:
+        out.write("   the same answer\n")
+    else:
+        for line in render_words(diff_words(committed.text, edited.text), inert=False):
+            out.write(f"   {line}\n")
+    out.flush()
 
 
 def _problem(m: ColumnMetrics) -> str:

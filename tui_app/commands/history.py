@@ -16,6 +16,7 @@ from typing import Any
 from ..core import display, paths
 from ..core.history import MAX_HISTORY_BYTES, History, RunRecord, config_key
 from ..core.inert import visible_name
+from .run_labels import RunLabels
 
 EXIT_OK = 0
 
@@ -41,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--groups", action="store_true", help="list the comparisons (group ids), newest first"
+    )
+    parser.add_argument("--tag", metavar="NAME", help="only runs tagged NAME (run --tag)")
+    parser.add_argument(
+        "--ref",
+        metavar="REV",
+        help="only runs made from CONFIG as committed at REV (a ref, or a commit id's start)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument(
@@ -91,20 +98,27 @@ def run(args: argparse.Namespace) -> int:
             config_path=config_key(args.config) if args.config else None,
             prompt=args.prompt,
             group_id=args.group,
-            limit=None if args.group or args.groups else (args.limit or None),
+            limit=None
+            if args.group or args.groups or args.tag or args.ref
+            else (args.limit or None),
         )
+        labels = RunLabels.of(history, records)
+        if args.tag or args.ref:
+            records = labels.matching(history, records, args)[: args.limit or None]
     if args.groups:
         return print_groups(records, args.json, args.limit)
     if args.group:
         records.reverse()  # a comparison reads oldest first: upstream, then the columns
     if args.json:
         for rec in records:
-            print(json.dumps(rec.to_json(), ensure_ascii=False, default=str))
+            row = rec.to_json()
+            row.update(labels.json_of(rec))
+            print(json.dumps(row, ensure_ascii=False, default=str))
         return EXIT_OK
     if not records:
         print("no matching runs", file=sys.stderr)
         return EXIT_OK
-    print_table(records, show_config=not args.config)
+    print_table(records, show_config=not args.config, labels=labels)
     return EXIT_OK
 
 
@@ -118,8 +132,12 @@ def _short_config(path: str) -> str:
     return path.rsplit("/", 1)[-1] if path else "-"
 
 
-def table_rows(records: list[RunRecord], *, show_config: bool) -> list[list[str]]:
+def table_rows(
+    records: list[RunRecord], *, show_config: bool, labels: RunLabels | None = None
+) -> list[list[str]]:
     header = ["time", "prompt", "model", "status", "ttft", "latency", "tokens", "cost"]
+    if labels is not None and labels.any:
+        header += ["revision", "tags", "score"]
     if show_config:
         header.insert(1, "config")
     grouped = any(rec.group_id for rec in records)
@@ -138,6 +156,8 @@ def table_rows(records: list[RunRecord], *, show_config: bool) -> list[list[str]
             _tokens(rec),
             display.cost(rec.cost, offline=rec.offline) if ran else display.NONE,
         ]
+        if labels is not None and labels.any:
+            row += labels.cells(rec)
         if show_config:
             row.insert(1, _short_config(rec.config_path))
         if grouped:
@@ -172,8 +192,10 @@ def print_groups(records: list[RunRecord], as_json: bool, limit: int) -> int:
     return EXIT_OK
 
 
-def print_table(records: list[RunRecord], *, show_config: bool) -> None:
-    rows = table_rows(records, show_config=show_config)
+def print_table(
+    records: list[RunRecord], *, show_config: bool, labels: RunLabels | None = None
+) -> None:
+    rows = table_rows(records, show_config=show_config, labels=labels)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     right = {"ttft", "latency", "tokens", "cost"}
     for row in rows:

@@ -18,6 +18,7 @@ from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
 from .options import UsageError, add_override_options, parse_params, parse_settings
 from .printer import TextPrinter
+from .revision_options import add_label_options, add_ref_option, open_workspace, origin_from
 from .run_watch import WatchSession, watch_main
 from .summary import Summary, save_failed_message
 from .terminal import for_terminal
@@ -33,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_override_options(parser)
     parser.add_argument("--force", action="store_true", help="ignore cached answers")
+    add_ref_option(parser)
+    add_label_options(parser)
     parser.add_argument(
         "--save", action="store_true", help="write outputs back to the file (atomically)"
     )
@@ -79,8 +82,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be at least 1")
     if args.watch and args.save:
         raise UsageError("--save with --watch would rewrite the file you are editing: drop one")
-    workspace = Workspace.open(
+    if args.ref is not None and (args.save or args.watch):
+        raise UsageError("--ref runs a committed version: --save and --watch need the working file")
+    origin = origin_from(args)
+    workspace = open_workspace(
         args.config,
+        args.ref,
         concurrency=args.concurrency,
         on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr),
         track_staleness=False,  # prints no statuses
@@ -95,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         settings=parse_settings(args.settings),
         force=args.force,
     )
+    run_.origin = origin
     if args.watch:
         return _watch(workspace, run_, args.json)
     # A prompt that fails before it starts (its model cannot be routed...) still shows its model.

@@ -357,6 +357,57 @@ def _m004_answers_by_content(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX runs_answer ON runs (answer) WHERE answer IS NOT NULL")
 
 
+def _m005_run_origins(conn: sqlite3.Connection) -> None:
+    """Where a run's config came from (git commit, edited or not, the ref asked for) and the
+    user's tags and metadata: one row per run id, written when the run starts."""
+    conn.execute(
+        """
+        CREATE TABLE run_origins (
+            run_id TEXT PRIMARY KEY,
+            config_path TEXT NOT NULL,
+            git_commit TEXT,
+            git_dirty INTEGER,
+            git_ref TEXT,
+            git_path TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            meta TEXT NOT NULL DEFAULT '{}',
+            recorded_at REAL NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX run_origins_config ON run_origins (config_path, recorded_at)")
+
+
+def _m006_ratings(conn: sqlite3.Connection) -> None:
+    """A person's judgement of a prompt's answer in a run: the latest one per (run, prompt)."""
+    conn.execute(
+        """
+        CREATE TABLE ratings (
+            run_id TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            score REAL CHECK (score IS NULL OR (score >= 0 AND score <= 1)),
+            comment TEXT,
+            expected TEXT,
+            rated_at REAL NOT NULL,
+            PRIMARY KEY (run_id, prompt)
+        )
+        """
+    )
+
+
+def _m007_baselines(conn: sqlite3.Connection) -> None:
+    """The run a config's later runs are compared with by default (one per config)."""
+    conn.execute(
+        """
+        CREATE TABLE baselines (
+            config_path TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            set_at REAL NOT NULL
+        )
+        """
+    )
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[Migration] = [
@@ -364,6 +415,9 @@ MIGRATIONS: list[Migration] = [
     _m002_provenance,
     _m003_status_words,
     _m004_answers_by_content,
+    _m005_run_origins,
+    _m006_ratings,
+    _m007_baselines,
 ]
 
 # The history's size budget: over it, the bulky part (request messages, answers) of old runs is
@@ -738,6 +792,244 @@ class History:
     def count(self) -> int:
         with self._lock:
             return int(self._connection().execute("SELECT count(*) FROM runs").fetchone()[0])
+
+    # -- run origins, ratings, baselines (issue 22) --------------------------------------------
+
+    def _execute(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                cursor = self._connection().execute(sql, params)
+                return list(cursor.fetchall())
+            except sqlite3.Error as exc:
+                raise HistoryError(f"{self.path}: {exc}") from None
+
+    def record_origin(self, origin: RunOrigin) -> None:
+        """Store where a run came from (once per run id; a second call replaces it)."""
+        self._execute(
+            "INSERT OR REPLACE INTO run_origins (run_id, config_path, git_commit, git_dirty, "
+            "git_ref, git_path, tags, meta, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                origin.run_id,
+                config_key(origin.config_path or ""),
+                origin.commit,
+                None if origin.dirty is None else int(origin.dirty),
+                origin.ref,
+                origin.git_path,
+                # labels the user typed: a credential pasted into one is masked like any text
+                json.dumps([scrub_text(t) for t in origin.tags], ensure_ascii=False),
+                json.dumps(scrub_json(dict(origin.meta), patterns=True), ensure_ascii=False),
+                origin.recorded_at,
+            ),
+        )
+
+    def origins(self, run_ids: Iterable[str]) -> dict[str, RunOrigin]:
+        ids = list(dict.fromkeys(run_ids))
+        out: dict[str, RunOrigin] = {}
+        for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._execute(
+                "SELECT run_id, config_path, git_commit, git_dirty, git_ref, git_path, tags, "
+                f"meta, recorded_at FROM run_origins WHERE run_id IN ({marks})",
+                chunk,
+            )
+            for row in rows:
+                out[row[0]] = RunOrigin(
+                    run_id=row[0],
+                    config_path=row[1],
+                    commit=row[2],
+                    dirty=None if row[3] is None else bool(row[3]),
+                    ref=row[4],
+                    git_path=row[5],
+                    tags=tuple(_json_or(row[6], [])),
+                    meta=dict(_json_or(row[7], {})),
+                    recorded_at=row[8],
+                )
+        return out
+
+    def run_ids_matching(
+        self,
+        *,
+        config_path: str | None = None,
+        tag: str | None = None,
+        ref: str | None = None,
+        clean: bool = False,
+    ) -> list[str]:
+        """Run ids (newest first) with this tag and/or recorded at this ref (a ref as typed,
+        or a commit id or its start). ``clean``: only runs of the file exactly as committed."""
+        clauses, params = [], []
+        if config_path is not None:
+            clauses.append("config_path = ?")
+            params.append(config_key(config_path))
+        if tag is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(run_origins.tags) WHERE value = ?)")
+            params.append(tag)
+        if ref is not None:
+            clauses.append("(git_ref = ? OR git_commit LIKE ? || '%')")
+            params += [ref, ref]
+        if clean:
+            clauses.append("git_dirty = 0")
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self._execute(
+            f"SELECT run_id FROM run_origins{where} ORDER BY recorded_at DESC", params
+        )
+        return [row[0] for row in rows]
+
+    def run_ids(self, config_path: str, *, limit: int | None = None) -> list[str]:
+        """The config's runs, newest first (by their latest row); a comparison's runs are
+        experiments, not "the last run": left out."""
+        sql = (
+            "SELECT run_id, max(id) AS last FROM runs WHERE config_path = ? AND group_id IS NULL "
+            "GROUP BY run_id ORDER BY last DESC"
+        )
+        params: list[Any] = [config_key(config_path)]
+        if limit:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [row[0] for row in self._execute(sql, params)]
+
+    def run_id_prefix(self, start: str) -> list[str]:
+        """The run ids that are ``start`` or begin with it (at most a few)."""
+        if not start:
+            return []
+        rows = self._execute(
+            "SELECT DISTINCT run_id FROM runs WHERE run_id = ? OR substr(run_id, 1, ?) = ? LIMIT 5",
+            (start, len(start), start),
+        )
+        exact = [row[0] for row in rows if row[0] == start]
+        return exact or [row[0] for row in rows]
+
+    def rate(self, rating: Rating) -> None:
+        """Attach a rating to a prompt's result in a run (replacing an earlier one)."""
+        self._execute(
+            "INSERT OR REPLACE INTO ratings (run_id, prompt, score, comment, expected, rated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                rating.run_id,
+                rating.prompt,
+                rating.score,
+                None if rating.comment is None else scrub_text(rating.comment),
+                None if rating.expected is None else scrub_text(rating.expected, patterns=False),
+                rating.rated_at,
+            ),
+        )
+
+    def ratings(self, run_ids: Iterable[str]) -> dict[tuple[str, str], Rating]:
+        ids = list(dict.fromkeys(run_ids))
+        out: dict[tuple[str, str], Rating] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._execute(
+                "SELECT run_id, prompt, score, comment, expected, rated_at FROM ratings "
+                f"WHERE run_id IN ({marks})",
+                chunk,
+            )
+            for row in rows:
+                out[(row[0], row[1])] = Rating(
+                    run_id=row[0],
+                    prompt=row[1],
+                    score=row[2],
+                    comment=row[3],
+                    expected=row[4],
+                    rated_at=row[5],
+                )
+        return out
+
+    def set_baseline(self, config_path: str, run_id: str) -> None:
+        self._execute(
+            "INSERT OR REPLACE INTO baselines (config_path, run_id, set_at) VALUES (?, ?, ?)",
+            (config_key(config_path), run_id, time.time()),
+        )
+
+    def baseline(self, config_path: str) -> tuple[str, float] | None:
+        """The config's baseline run id and when it was set, or None."""
+        rows = self._execute(
+            "SELECT run_id, set_at FROM baselines WHERE config_path = ?",
+            (config_key(config_path),),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def clear_baseline(self, config_path: str) -> bool:
+        had = self.baseline(config_path) is not None
+        self._execute("DELETE FROM baselines WHERE config_path = ?", (config_key(config_path),))
+        return had
+
+
+def _json_or(raw: str | None, default: Any) -> Any:
+    if raw is None:
+        return default
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return default
+    return value if isinstance(value, type(default)) else default
+
+
+@dataclass(kw_only=True)
+class RunOrigin:
+    """Where one run's config came from, and how its user labelled it."""
+
+    run_id: str
+    config_path: str
+    commit: str | None = None  # None: not in git (or unknown)
+    dirty: bool | None = None  # the config run differed from ``commit``'s version
+    ref: str | None = None  # the revision asked for with --ref (None: the working file)
+    git_path: str | None = None  # the file inside its repository
+    tags: tuple[str, ...] = ()
+    meta: dict[str, str] = field(default_factory=dict)
+    recorded_at: float = field(default_factory=time.time)
+
+    @property
+    def revision(self) -> str:
+        """The revision words people see: ``abc1234567``, ``abc1234567+`` (edited),
+        ``HEAD~1 (abc1234567)``, ``not in git``."""
+        if self.commit is None:
+            return "not in git" if self.dirty is None else "uncommitted"
+        text = self.commit[:10] + ("+" if self.dirty else "")
+        if self.ref and not self.commit.startswith(self.ref):
+            return f"{self.ref} ({text})"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "commit": self.commit,
+            "dirty": self.dirty,
+            "ref": self.ref,
+            "git_path": self.git_path,
+            "tags": list(self.tags),
+            "meta": dict(self.meta),
+        }
+
+
+@dataclass(kw_only=True)
+class Rating:
+    """A person's judgement of one prompt's answer in one run. ``score`` 0..1 (👎 0, 👍 1)."""
+
+    run_id: str
+    prompt: str
+    score: float | None = None
+    comment: str | None = None
+    expected: str | None = None
+    rated_at: float = field(default_factory=time.time)
+
+    @property
+    def thumb(self) -> str:
+        if self.score is None:
+            return ""
+        if self.score >= 1:
+            return "👍"
+        if self.score <= 0:
+            return "👎"
+        return f"{self.score:.2f}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "comment": self.comment,
+            "expected": self.expected,
+            "rated_at": self.rated_at,
+        }
 
 
 def _to_record(row: dict[str, Any]) -> RunRecord:

@@ -34,6 +34,7 @@ from .events import (
 if TYPE_CHECKING:  # annotations only
     from .changes import Change
     from .events import Usage
+    from .history import RunOrigin
     from .request import ResolvedRequest
     from .staleness import Provenance
     from .structured import StructuredAnswer
@@ -271,6 +272,8 @@ class Run:
     # outputs handed to the run (a comparison's upstream, resolved once): read before the document
     seed: dict[str, dict[str, Any]] = field(default_factory=dict)
     isolated: bool = False  # an experiment even without a model override (a comparison's upstream)
+    # where the config came from (git) and the user's tags/metadata; filled in as the run starts
+    origin: RunOrigin | None = None
     # a reload handed this run's outdated prompts to a re-run: their cancellation is not news
     superseded: bool = False
 
