@@ -260,15 +260,21 @@ def render_table(comparison: Comparison, metrics: list[ColumnMetrics], total_wid
 
 
 def _print_version_diff(committed: ColumnMetrics, edited: ColumnMetrics) -> None:
-    """The word diff from the committed column's answer to the edited one's."""
+    """The diff from the committed column's answer to the edited one's: by path when both are
+    JSON, else word by word."""
+    from ..core.jsondiff import diff_answers
     from ..core.rundiff import render_words
     from ..core.textdiff import diff_words
     from .terminal import for_terminal
 
     out = for_terminal(sys.stdout)
     out.write(f"diff {committed.label} → {edited.label}:\n")
-    if committed.text == edited.text:
+    by_path = diff_answers(committed.text, edited.text)
+    if committed.text == edited.text or (by_path is not None and by_path.same):
         out.write("   the same answer\n")
+    elif by_path is not None:
+        for line in by_path.lines():
+            out.write(f"   {line}\n")
     else:
         for line in render_words(diff_words(committed.text, edited.text), inert=False):
             out.write(f"   {line}\n")
