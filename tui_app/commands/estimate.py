@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..core import display
@@ -153,16 +154,16 @@ def render(found: Estimate) -> str:
 
 
 def apply_budget(
-    args: argparse.Namespace, workspace: Workspace, runs: list[Run], *, after: Run | None = None
+    args: argparse.Namespace, workspace: Workspace, estimate: Callable[[], list[Estimate]]
 ) -> bool:
-    """``--dry-run``: print the estimate of ``runs`` (after the run they wait for) and return
-    True (send nothing). Else install ``--max-cost``'s budget on the runner, refusing at once
-    when the runs together could exceed it (a comparison's columns start together), and return
-    False."""
+    """``--dry-run``: print the estimates (``estimate()``: the run's, or a comparison's
+    upstream and columns) and return True (send nothing). Else install ``--max-cost``'s budget
+    on the runner, refusing at once when the runs together could exceed it (a comparison's
+    columns start together), and return False."""
     budget = budget_of(args)
     if not args.dry_run and budget is None:
         return False
-    estimates = estimates_of(workspace, runs, after=after)
+    estimates = estimate()
     if args.dry_run:
         print_estimates(estimates, sys.stdout, as_json=args.json)
         if budget is not None:
@@ -176,15 +177,6 @@ def apply_budget(
         raise BudgetRefused(problem)
     budget.install(workspace.runner)
     return False
-
-
-def estimates_of(
-    workspace: Workspace, runs: list[Run], *, after: Run | None = None
-) -> list[Estimate]:
-    graph = workspace.graph
-    first = estimate_run(workspace.runner, after, graph) if after is not None else None
-    found = [estimate_run(workspace.runner, r, graph, after=first) for r in runs]
-    return [first, *found] if first is not None else found
 
 
 class BudgetRefused(UsageError):

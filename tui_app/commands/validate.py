@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 
 from ..core.attachments import AttachmentError
 from ..core.config import AIConfig, Prompt, load
-from ..core.errors import ConfigError, ConfigErrors, PromptTuiError, no_such_prompt
+from ..core.errors import ConfigError, ConfigErrors, CycleError, PromptTuiError, no_such_prompt
 from ..core.fileio import locate
 from ..core.graph import (
     DependencyGraph,
@@ -77,9 +77,7 @@ def check_file(path: str) -> list[Problem]:
     for name, template_error in graph.errors.items():
         problems.append(Problem(path, str(template_error), prompt=name))
     if graph.cycle:
-        problems.append(
-            Problem(path, "dependency cycle: " + " -> ".join([*graph.cycle, graph.cycle[0]]))
-        )
+        problems.append(Problem(path, str(CycleError(graph.cycle))))
     for index, prompt in enumerate(config.prompts):
         if prompt.name in graph.errors:
             continue

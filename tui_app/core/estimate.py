@@ -482,13 +482,15 @@ def estimate_run(
 def estimate_comparison(comparison: Comparison) -> list[Estimate]:
     """Each column's estimate (after the shared upstream's, first when there is one: it runs
     once for every column). Call it off the UI loop."""
-    runner = comparison.workspace.runner
-    graph = comparison.workspace.graph
     upstream = comparison.upstream
-    first = estimate_run(runner, upstream, graph) if upstream is not None else None
+    workspace = comparison.workspace
+    first = estimate_run(workspace.runner, upstream, workspace.graph) if upstream else None
     if first is not None:
         first.label = "upstream"
-    found = [estimate_run(runner, run, graph, after=first) for run in comparison.runs]
+    found = []
+    for index, run in enumerate(comparison.runs):  # a column may be the file at a revision
+        source = comparison.workspace_of(index)
+        found.append(estimate_run(source.runner, run, source.graph, after=first))
     return [first, *found] if first is not None else found
 
 
