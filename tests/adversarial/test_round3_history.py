@@ -151,10 +151,11 @@ def test_the_same_answer_is_stored_once() -> None:
 
 
 def test_the_migration_moves_existing_answers_and_keeps_them_readable() -> None:
-    from tui_app.core.history import MIGRATIONS
+    from tui_app.core.history import MIGRATIONS, _m004_answers_by_content
 
     path = paths.history_path(create_dir=True)
-    before = MIGRATIONS[:-1]  # a database made by the version before this one
+    # a database made by the version before answers were stored by content
+    before = MIGRATIONS[: MIGRATIONS.index(_m004_answers_by_content)]
     History(path, migrations=before).close()
     with sqlite3.connect(path) as raw:  # rows as that version wrote them: answers inline
         for i in range(6):
