@@ -465,6 +465,10 @@ def attachment_infos(
     )
 
 
+# The resolution context :func:`batch` makes, for callers that keep one (estimates).
+ResolveSession = _Session
+
+
 def batch(
     config: AIConfig, params: dict[str, Any] | None = None, outputs: Outputs | None = None
 ) -> _Session:

@@ -47,7 +47,7 @@ from .preflight import (
     settings_refusals,
 )
 from .request import ResolvedRequest
-from .resolve import resolve
+from .resolve import ResolveSession, resolve
 from .runs import Run, RunState
 from .staleness import provenance
 from .structured import answer_of
@@ -158,7 +158,11 @@ class Runner:
         return problems
 
     def resolve_step(
-        self, run: Run, name: str, overlay: dict[str, dict[str, Any]], session: Any = None
+        self,
+        run: Run,
+        name: str,
+        overlay: dict[str, dict[str, Any]],
+        session: ResolveSession | None = None,
     ) -> ResolvedRequest:
         """The request ``name`` would send in ``run`` given the outputs so far, missing values
         rendered as "" (estimates plan with it; ``session``: a ``resolve.batch`` over
@@ -180,7 +184,7 @@ class Runner:
         overlay: dict[str, dict[str, Any]],
         *,
         allow_missing: bool = False,
-        session: Any = None,
+        session: ResolveSession | None = None,
     ) -> ResolvedRequest:
         o = run.overrides
         model, settings = o.for_prompt(name)
