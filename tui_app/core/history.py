@@ -771,7 +771,7 @@ class History:
         each) in one query: the likely length of its next answer (estimates)."""
         sql = (
             "SELECT prompt, tokens_out FROM runs WHERE config_path = ?"
-            " AND status IN ('finished', 'done') AND tokens_out IS NOT NULL ORDER BY id DESC"
+            " AND status = 'done' AND tokens_out IS NOT NULL ORDER BY id DESC"
         )
         out: dict[str, list[int]] = {}
         with self._lock:
