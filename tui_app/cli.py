@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from .core.errors import PromptTuiError, did_you_mean
@@ -74,8 +75,37 @@ def _hint(word: str) -> str:
     return f" ({hint})" if hint else " (commands: " + ", ".join(COMMANDS) + "; prompt-tui --help)"
 
 
+def _not_a_config(path: Path) -> str | None:
+    """Why ``path`` can never be a config (a directory, another kind of file), else None.
+
+    A .json/.yaml file with a syntax error still opens: the load-error screen watches it for a fix.
+    """
+    from .core.fileio import format_of
+
+    if path.is_dir():
+        return f"{path}: is a directory, not a config file (prompt-tui CONFIG.aiconfig.json)"
+    try:
+        format_of(path)
+    except PromptTuiError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _main(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # a reader that left shows up here, inside the handler, not at exit
+        return code
+    except BrokenPipeError:
+        # `prompt-tui --help | head -1`, `run ... | head`: the reader left; stop quietly like
+        # other Unix tools. Point stdout at /dev/null so the interpreter's final flush is silent.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(_usage())
         return EXIT_OK if args else EXIT_USAGE
@@ -93,20 +123,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         except KeyboardInterrupt:
             return 130
-        except BrokenPipeError:
-            # `prompt-tui run ... | head`: the reader left; stop quietly like other Unix tools.
-            import os
-
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 141
     if len(args) > 1 or args[0].startswith("-"):
         print(f"prompt-tui: unknown command '{args[0]}'{_hint(args[0])}", file=sys.stderr)
         return EXIT_USAGE
-    from pathlib import Path
-
     if not Path(args[0]).exists():
         # Neither a command nor a file: say so on one line, never open the full-screen UI.
         print(f"prompt-tui: no such command or file: '{args[0]}'{_hint(args[0])}", file=sys.stderr)
+        return EXIT_USAGE
+    not_a_config = _not_a_config(Path(args[0]))
+    if not_a_config:
+        # A directory or a README is a mistyped argument, not a config to fix live: one line.
+        print(f"prompt-tui: {not_a_config}", file=sys.stderr)
         return EXIT_USAGE
     from .ui.launch import launch
 

@@ -179,7 +179,7 @@ class AuthoringMixin:
             after = remaining[min(index, len(remaining) - 1)] if remaining else None
             self.selected = None
             self._structure_changed(select=after)
-            self.notify(f"Deleted {name} (ctrl+s writes the file)", timeout=3)
+            self.notify(f"Deleted {name} (u brings it back; ctrl+s writes the file)", timeout=4)
 
         self.app.push_screen(
             ConfirmScreen(
@@ -189,6 +189,17 @@ class AuthoringMixin:
             ),
             answered,
         )
+
+    def action_undo_delete(self) -> None:
+        """u: the newest delete since the last save is undone (the file never had it)."""
+        name = self.session.workspace.undo_delete()
+        if name is None:
+            pending = self.session.workspace.deleted
+            why = f"a prompt named '{pending[-1]}' exists again" if pending else "no unsaved delete"
+            self.notify(f"Nothing to undo: {why}.", severity="warning", markup=False)
+            return
+        self._structure_changed(select=name)
+        self.notify(f"{name} is back", timeout=3, markup=False)
 
 
 def _what_depends_on(session: Any, name: str) -> str:

@@ -21,7 +21,9 @@ from textual.widgets import Footer, Static
 from ...core.compare import ColumnMetrics, Comparison, new_comparison
 from ...core.compare_history import PastComparison
 from ...core.errors import PromptTuiError
+from ..adopted import show_adopted
 from ..widgets.compare_column import CompareColumn
+from ..write_only import write_only
 
 REDRAW_INTERVAL = 0.05  # seconds between redraws of streaming columns
 # Columns drawn per tick while streaming, in turn. Textual repaints the bounding box of what
@@ -271,13 +273,20 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
             self.notify("This column is still running.", severity="warning")
             return
         try:
-            comparison.adopt(index)
+            adoptions = comparison.adoptions(index)
         except PromptTuiError as exc:
             self.notify(str(exc), title="Cannot adopt", severity="error")
             return
-        app: Any = self.app
         label = comparison.columns[index].label
-        app.save_config(then=lambda: app.notify(escape(f"{self.prompt} now uses {label}")))
+        write_only(  # this prompt (chain) only: other unsaved changes stay unsaved
+            self.app,
+            comparison.workspace.document,
+            write=lambda: comparison.adopt_and_write(index),
+            keep=lambda: comparison.adopt(index),
+            done=f"{self.prompt} now uses {label}",
+        )
+        app: Any = self.app
+        show_adopted(app.session, adoptions)
         if self.on_adopted is not None:
             self.on_adopted(self.prompt)
         self.dismiss()

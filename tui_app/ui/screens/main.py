@@ -10,6 +10,7 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from ...core.display import plural
 from ...core.errors import PromptTuiError
 from ...core.runs import PromptStatus
 from .. import layout
@@ -21,6 +22,7 @@ from ..widgets.header import AppHeader
 from ..widgets.output_pane import OutputPane, record_text
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
+from ..write_only import write_only
 from .authoring import AuthoringMixin
 from .export import ExportMixin
 from .live_reload import LiveReloadMixin
@@ -446,10 +448,10 @@ target runs again, and only prompts whose request changed are sent.
         run = workspace.run_of(self.selected) if self.selected else None
         if run is not None:
             count = self.app.cancel_runs(run.id)
-            self.notify(f"Cancelled run {run.describe()} ({count} prompts)", timeout=2)
+            self.notify(f"Cancelled run {run.describe()} ({plural(count, 'prompt')})", timeout=2)
         else:
             count = self.app.cancel_runs()
-            self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
+            self.notify(f"Cancelled all runs ({plural(count, 'prompt')})", timeout=2)
 
     def action_cancel_prompt(self) -> None:
         """Cancel only the selected prompt; the rest of its run goes on."""
@@ -476,7 +478,7 @@ target runs again, and only prompts whose request changed are sent.
 
     def action_cancel_all(self) -> None:
         count = self.app.cancel_runs()
-        self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
+        self.notify(f"Cancelled all runs ({plural(count, 'prompt')})", timeout=2)
 
     # --- parameters and model -----------------------------------------------------------------
     @on(msg.ParameterEdited)
@@ -498,9 +500,13 @@ target runs again, and only prompts whose request changed are sent.
             self.notify(f"'{name}' has no value to write.", severity="warning")
             return
         scope = None if message.scope == "global" else prompt_name
-        self.session.workspace.write_parameter(scope, name, row.value)
-        self.app.save_config(
-            then=lambda: self.notify(f"{name} written as a {message.scope} parameter")
+        workspace, value = self.session.workspace, row.value
+        write_only(  # this parameter only: a pending delete or unsaved outputs stay unsaved
+            self.app,
+            self.config,
+            write=lambda: workspace.write_parameter_only(scope, name, value),
+            keep=lambda: workspace.write_parameter(scope, name, value),
+            done=f"{name} as a {message.scope} parameter",
         )
         self.form.show(form_data(self.session, prompt_name), focus=name)
         self.refresh_header()

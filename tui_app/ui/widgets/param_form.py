@@ -418,12 +418,9 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self.post_message(ParameterEdited(row.name, None))
 
     def action_leave(self) -> None:
-        """escape: cancels a run in flight (as everywhere), else goes back to the tree."""
-        screen: Any = self.screen
-        if getattr(self.app, "has_active_run", False) and hasattr(screen, "action_cancel"):
-            screen.action_cancel()
-        else:
-            self._to_tree()
+        """escape: back to the tree. Never a cancel: a user leaving a field means to leave it,
+        not to stop the chain (cancel is the tree's escape and ctrl+x)."""
+        self._to_tree()
 
     def _to_tree(self) -> None:
         screen: Any = self.screen
