@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, chain, write_config
+from tests.support.openai_server import OpenAIServer
 from tui_app.cli import main
 
 TRAVEL = str(SAMPLES / "travel_chain.aiconfig.json")
@@ -71,3 +73,74 @@ def test_not_a_config_is_one_line_and_exit_2(
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and str(target) in err
     assert ("directory" in err) if kind == "directory" else (".json, .yaml or .yml" in err)
+
+
+def test_offline_settings_never_reach_a_real_provider(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, model_server: OpenAIServer
+) -> None:
+    """`delay` and `response` (the offline models' settings), from the model's globals or the
+    prompt's own, are left out of a real provider's request with a note; echo still gets them."""
+    data = chain(
+        [
+            {
+                "name": "a",
+                "input": "hi",
+                "metadata": {
+                    "model": {"name": "echo", "settings": {"response": "canned", "delay": 0}},
+                    "remember_chat_context": False,
+                },
+            }
+        ],
+        models={"echo": {"delay": 0, "temperature": 0.3}},
+    )
+    path = write_config(tmp_path / "c.json", data)
+    real = "--model=openai/test-model"
+    code, out, err = run_cli(
+        capsys, "run", str(path), "a", real, "--set", f"api_base={model_server.base_url}"
+    )
+    assert code == 0, err
+    body = model_server.requests[-1].body
+    assert "delay" not in body and "response" not in body
+    code, out, err = run_cli(capsys, "resolve", str(path), "a", real, "--json")
+    assert "delay" not in json.loads(out)["settings"]
+    assert "response: a setting of the offline models (echo, mock), not sent to" in err
+    code, out, err = run_cli(capsys, "resolve", str(path), "a", "--json")
+    assert json.loads(out)["settings"] == {"delay": 0, "temperature": 0.3, "response": "canned"}
+    assert "not sent" not in err
+
+
+def test_the_wheel_ships_the_samples_by_name_not_exports_beside_them() -> None:
+    import tomllib
+
+    from tests.helpers import REPO
+
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())
+    listed = data["tool"]["setuptools"]["package-data"]["tui_app.sample_configs"]
+    tracked = subprocess.run(
+        ["git", "ls-files", "sample_configs"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert sorted(listed) == sorted(Path(p).name for p in tracked)
+    assert all("*" not in name for name in listed)
+
+
+def test_samples_copies_them_out_and_the_package_is_never_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui_app.core import paths
+    from tui_app.core.errors import PromptTuiError
+    from tui_app.core.fileio import atomic_write
+
+    code, out, err = run_cli(capsys, "samples", str(tmp_path / "mine"))
+    assert code == 0
+    copied = sorted(p.name for p in (tmp_path / "mine").iterdir())
+    assert "travel_chain.aiconfig.json" in copied and len(copied) == len(out.split())
+    assert "6 samples copied" in err and "prompt-tui " in err
+    code, out, err = run_cli(capsys, "samples", str(tmp_path / "mine"))  # edits are kept
+    assert code == 0 and out == "" and "0 samples copied" in err and "kept" in err
+    # an installed package: whatever writes there (save, export, conflict copy) is refused
+    package = tmp_path / "site-packages" / "tui_app"
+    (package / "sample_configs").mkdir(parents=True)
+    monkeypatch.setattr(paths, "PACKAGE_DIR", package)
+    with pytest.raises(PromptTuiError, match="prompt-tui samples DIR"):
+        atomic_write(package / "sample_configs" / "travel.run.json", "{}")
+    assert not list((package / "sample_configs").iterdir())

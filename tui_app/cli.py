@@ -24,6 +24,7 @@ COMMANDS = {
     "status": "Show each prompt's status: fresh, stale (and why), never run, failed",
     "history": "Show recorded runs from the history database",
     "keys": "Manage provider API keys in the OS keyring",
+    "samples": "Copy the sample configs into a directory, to open and edit there",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

@@ -135,3 +135,33 @@ async def test_escape_in_the_form_leaves_the_field_and_never_cancels(write_confi
         assert app.focused is main_screen(app).prompt_tree
         await pilot.press("escape")  # from the tree: cancel
         await wait_for(pilot, lambda: status(app, "slow") == "cancelled", what="cancelled")
+
+
+def exports(folder: Path, suffix: str) -> list[Path]:
+    return sorted(p for p in folder.glob(f"chain.*{suffix}") if "aiconfig" not in p.name)
+
+
+async def test_export_of_cached_prompts_has_their_request_and_no_output_writes_nothing(
+    write_config: Any,
+) -> None:
+    path = write_config(three())
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        main = main_screen(app)
+        await select(pilot, "greet")
+        assert main.export("output-json") is None  # no output yet: no file
+        assert exports(path.parent, ".json") == []
+        await pilot.press("a")
+        await wait_for(pilot, lambda: not app.has_active_run and status(app, "spare") == "done")
+        await pilot.press("a")  # the same requests: every answer from the cache
+        await wait_for(pilot, lambda: status(app, "spare") == "cached", what="cached")
+        await wait_for(pilot, lambda: not app.has_active_run)
+        target = main.export("run-json")
+        assert target is not None
+        data = json.loads(target.read_text())
+        for prompt in data["prompts"]:
+            assert prompt["metrics"]["status"] == "cached"
+            assert prompt["request"]["messages"], prompt  # the request is known
+            assert prompt["metrics"]["latency_s"] is not None  # the answer's own timings
+        assert data["prompts"][0]["request"]["messages"][-1]["content"] == "Hello World"

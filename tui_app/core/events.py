@@ -83,6 +83,11 @@ class Cached(RunEvent):
     usage: Usage | None = None
     cost: float | None = None
     cached_at: float = 0.0  # unix time of the run that produced it
+    # the request this run would have sent (known: its key found the answer), and the timings
+    # of the run that produced the answer, as its usage and cost are
+    request: ResolvedRequest | None = None
+    ttft: float | None = None
+    latency: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

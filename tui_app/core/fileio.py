@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from . import limits
-from .errors import ConfigError
+from .errors import ConfigError, PromptTuiError
+from .paths import in_package
 
 JSON_SUFFIXES = {".json"}
 YAML_SUFFIXES = {".yaml", ".yml"}
@@ -190,6 +191,11 @@ def atomic_write(path: Path, text: str) -> Path:
     """
     path = Path(os.path.realpath(path))
     directory = path.parent
+    if in_package(path):  # an installed sample opened in place: its save, export or copy
+        raise PromptTuiError(
+            f"{path}: this file belongs to the installed prompt-tui package and is never "
+            "written to; copy the samples out with `prompt-tui samples DIR` and open them there"
+        )
     _remove_stale_temps(directory, path.name)
     try:
         stat: os.stat_result | None = path.stat()

@@ -13,9 +13,10 @@ from typing import Any
 from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
 from .errors import ConfigError, MissingReferenceError, PromptTuiError, no_such_prompt
 from .graph import prompt_references, prompt_sources
-from .model_settings import STRUCTURAL
+from .model_settings import OFFLINE_ONLY, STRUCTURAL
 from .outputs import call_kind
 from .param_sources import ParamInfo, ParamSource
+from .providers.routing import is_offline
 from .request import ResolvedRequest
 from .templates import Reference, TemplateEngine, default_engine
 
@@ -354,6 +355,12 @@ def resolve(
     sent = {
         k: v for k, v in merged.items() if k not in _STRUCTURAL_KEYS and k not in CALL_OPTION_KEYS
     }
+    if not is_offline(model_id):
+        for key in sorted(OFFLINE_ONLY & sent.keys()):
+            del sent[key]
+            session.notes.append(
+                f"{key}: a setting of the offline models (echo, mock), not sent to {model_id}"
+            )
     return ResolvedRequest(
         prompt=prompt.name,
         model_name=model_name,

@@ -63,6 +63,8 @@ class _CachedAnswer:
     usage: Usage | None
     cost: float | None
     at: float
+    ttft: float | None = None
+    latency: float | None = None
 
 
 class Runner:
@@ -323,6 +325,9 @@ class Runner:
                         usage=cached.usage,
                         cost=cached.cost,
                         cached_at=cached.at,
+                        request=resolved,
+                        ttft=cached.ttft,
+                        latency=cached.latency,
                     )
                 )
                 await self._record(
@@ -415,7 +420,9 @@ class Runner:
             text, model=resolved.model, usage=usage, finish_reason=finish_reason, cost=cost
         )
         ttft = (first_token - started) if first_token else None
-        self._memory_cache[key] = _CachedAnswer(text, output, resolved.model, usage, cost, done)
+        self._memory_cache[key] = _CachedAnswer(
+            text, output, resolved.model, usage, cost, done, ttft, done - started
+        )
         emit(
             Finished(
                 run_id=run.id,
@@ -478,7 +485,14 @@ class Runner:
             (row.tokens_in or 0) + (row.tokens_out or 0) if row.tokens_in is not None else None,
         )
         answer = _CachedAnswer(
-            row.output_text or "", row.output, row.model or "", usage, row.cost, row.ended_at or 0.0
+            row.output_text or "",
+            row.output,
+            row.model or "",
+            usage,
+            row.cost,
+            row.ended_at or 0.0,
+            row.ttft,
+            row.latency,
         )
         self._memory_cache[key] = answer
         return answer
@@ -577,6 +591,8 @@ def _record_result(run: Run, event: RunEvent) -> None:
             )
             result.model, result.usage, result.cost = event.model, event.usage, event.cost
             result.ended_at = event.t
+            result.request = event.request or result.request
+            result.ttft, result.latency = event.ttft, event.latency
         case Failed():
             result.status, result.error, result.attempts = (
                 PromptStatus.FAILED,

@@ -86,6 +86,9 @@ class ExportMixin:
             stored = self.config.get(prompt)
             result = workspace.last_result(prompt) if run is None else run.results.get(prompt)
             records.append(export.record_of(prompt, result, stored.output_text if stored else None))
+        if not any(record.output for record in records):  # an empty file helps nobody
+            self.notify(f"Nothing to export: {name} has no output yet.", severity="warning")
+            return None
         target = export.export_path(Path(self.path), name if what == "output" else "run", fmt)
         try:
             export.write_export(target, export.render(fmt, title, records))
