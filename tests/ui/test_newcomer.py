@@ -165,3 +165,120 @@ async def test_export_of_cached_prompts_has_their_request_and_no_output_writes_n
             assert prompt["request"]["messages"], prompt  # the request is known
             assert prompt["metrics"]["latency_s"] is not None  # the answer's own timings
         assert data["prompts"][0]["request"]["messages"][-1]["content"] == "Hello World"
+
+
+async def test_f1_lists_every_active_key_with_one_scrollbar(write_config: Any) -> None:
+    """F1 on the tree lists every key that works there (the table is not cut to 8 rows in a
+    scroll inside the scroll); compare's F1 lists X, R, ←/→ and not the three-pane paragraph."""
+    from textual.widgets import DataTable, Markdown
+
+    from tui_app.ui.screens.help import HelpScreen
+
+    path = write_config(three())
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await pilot.pause()
+        table = app.screen.query_one("#help-keys", DataTable)
+        keys = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert {"r", "R", "a", "m", "e", "n", "d", "u", "x", "c", "1", "5"} <= set(keys), keys
+        assert table.size.height >= table.row_count + 1  # every row drawn: no inner scroll
+        assert not table.show_vertical_scrollbar
+        await pilot.press("escape")
+        screen = await start_compare(pilot, "greet", ["echo"])
+        await finished(pilot, screen)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="compare help")
+        await pilot.pause()
+        table = app.screen.query_one("#help-keys", DataTable)
+        rows = {
+            str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1]) for i in range(table.row_count)
+        }
+        assert {"X", "R", "A", "←", "→"} <= set(rows), rows
+        assert "Focus the column on the left" in rows.values()
+        texts = " ".join(m.source for m in app.screen.query(Markdown))
+        assert "Three panes" not in texts
+
+
+async def test_history_tab_puts_the_cursor_in_the_list_and_escape_leaves(
+    write_config: Any,
+) -> None:
+    from textual.widgets import DataTable
+
+    path = write_config(three())
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await select(pilot, "spare")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "spare") == "done" and not app.has_active_run)
+        await pilot.press("5")
+        main = main_screen(app)
+        await wait_for(
+            pilot, lambda: isinstance(app.focused, DataTable), what="the history list focused"
+        )
+        note = str(main.output.query_one("#history-note").render())
+        assert "shift+tab" not in note and "enter shows one" in note
+        await pilot.press("enter")  # shows that run, never a re-run
+        await pilot.pause()
+        assert app.session.workspace.runs and len(app.session.workspace.runs) == 1
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is main.prompt_tree
+
+
+async def test_palette_keeps_what_helps_named_the_apps_way(
+    write_config: Any, ui_home: Path
+) -> None:
+    from textual.command import CommandPalette
+    from textual.widgets import OptionList
+
+    path = write_config(three())
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Quit" not in titles and "Keys" not in titles and "Theme" not in titles
+        assert "Change theme" in titles and "Save screenshot" in titles
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"quit")
+        options = app.screen.query_one(OptionList)
+        await wait_for(pilot, lambda: options.option_count >= 1, what="quit hits")
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert sum("Quit" in p for p in prompts) == 1, prompts
+        await pilot.press("escape")
+        await pilot.pause()
+        from tui_app.ui.system_commands import save_screenshot
+
+        written = save_screenshot(app)  # into the app's data folder, made when missing
+        assert written is not None and written.exists() and ui_home in written.parents
+
+
+async def test_a_typo_in_the_keymap_is_named(write_config: Any) -> None:
+    from tui_app.core import settings as user_settings
+
+    user_settings.save(user_settings.Settings(keymap={"main.rnu": "f5", "main.run_all": "f6"}))
+    path = write_config(three())
+    app = make_app(path)
+    notices: list[str] = []
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await ready(pilot)
+        await pilot.pause()
+        notices = [n.message for n in app._notifications]
+        assert any("'main.rnu'" in n and "did you mean 'main.run'" in n for n in notices), notices
+
+
+async def test_a_typoed_parameter_says_which_one_was_meant(write_config: Any) -> None:
+    path = write_config(
+        chain([{"name": "w", "input": "Weather in {{cty}}"}], parameters={"city": "Lisbon"})
+    )
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("p")
+        field = app.focused
+        assert isinstance(field, Input)
+        assert "did you mean 'city'?" in field.placeholder

@@ -8,7 +8,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from ..core.config import AIConfig, Prompt, load
-from ..core.errors import ConfigError, ConfigErrors, no_such_prompt
+from ..core.errors import ConfigError, ConfigErrors, did_you_mean, no_such_prompt
 from ..core.fileio import locate
 from ..core.graph import (
     DependencyGraph,
@@ -136,11 +136,13 @@ def _reference_problems(path: str, config: AIConfig, index: int, prompt: Prompt)
     for name in dict.fromkeys(ref.root for ref in unknown if ref.attr not in ("output", "input")):
         if name in explained:
             continue
+        params = set(config.global_parameters) | set(prompt.parameters)
+        meant = did_you_mean(name, sorted(params))
         problems.append(
             Problem(
                 path,
                 f"'{name}' is neither a parameter nor a prompt"
-                f" (pass it with -p {name}=... at run time)",
+                + (f"; {meant}" if meant else f" (pass it with -p {name}=... at run time)"),
                 location=f"prompts[{index}].input",
                 prompt=prompt.name,
                 severity="warning",

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
-from .errors import ConfigError, MissingReferenceError, PromptTuiError, no_such_prompt
+from .errors import (
+    ConfigError,
+    MissingReferenceError,
+    PromptTuiError,
+    did_you_mean,
+    no_such_prompt,
+)
 from .graph import prompt_references, prompt_sources
 from .model_settings import OFFLINE_ONLY, STRUCTURAL
 from .outputs import call_kind
@@ -112,7 +118,12 @@ def _missing(
             reason = no_such_prompt(ref.root, prompt_names)
             missing.setdefault(ref.text or f"{ref.root}.{ref.attr}", (reason, None))
         elif ref.root not in context or value is None:
-            missing.setdefault(ref.root, ("no value", None))
+            # a parameter no one set: most likely a typo of one that has a value ({{cty}})
+            hint = did_you_mean(
+                ref.root,
+                [k for k, v in context.items() if v is not None and k not in prompt_names],
+            )
+            missing.setdefault(ref.root, (f"no value; {hint}" if hint else "no value", None))
         elif (
             ref.root in prompt_names
             and isinstance(value, dict)

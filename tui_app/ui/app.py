@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from ..core.errors import PromptTuiError
@@ -73,6 +75,11 @@ class PromptTuiApp(App[int]):
         ),
     ]
 
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from .system_commands import system_commands  # the palette's, named the app's way
+
+        return system_commands(self, screen)
+
     def __init__(
         self,
         path: str | Path,
@@ -112,6 +119,12 @@ class PromptTuiApp(App[int]):
         self.user_keymap = dict(self.settings.keymap)  # binding id -> keys (the key map shows it)
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
+            from ..core.paths import settings_path
+            from .keymap_check import keymap_problem  # a typo'd id did nothing, silently
+
+            typo = keymap_problem(self.user_keymap, str(settings_path()))
+            if typo:
+                self.settings.problem = "\n".join(filter(None, [self.settings.problem, typo]))
         self._theme_saved = self.theme
         self._load()
 

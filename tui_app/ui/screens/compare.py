@@ -45,16 +45,23 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
 """
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("left", "move(-1)", "←", show=False),
-        Binding("right", "move(1)", "→", show=False),
-        Binding("d", "toggle_diff", "Diff"),
-        Binding("b", "set_base", "Diff base"),
-        Binding("x", "cancel_column", "Cancel col"),
-        Binding("X", "cancel_all", "Cancel all", show=False),
-        Binding("r", "rerun", "Re-run col"),
-        Binding("R", "rerun_all", "Re-run all", show=False),
-        Binding("A", "adopt", "Adopt"),
+        Binding("escape", "back", "Back", tooltip="Back to the prompts (running columns stop)"),
+        Binding("left", "move(-1)", "←", show=False, tooltip="Focus the column on the left"),
+        Binding("right", "move(1)", "→", show=False, tooltip="Focus the column on the right"),
+        Binding(
+            "d", "toggle_diff", "Diff", tooltip="Highlight the words that differ from the base"
+        ),
+        Binding("b", "set_base", "Diff base", tooltip="Make the focused column the diff base"),
+        Binding("x", "cancel_column", "Cancel col", tooltip="Cancel the focused column"),
+        Binding("X", "cancel_all", "Cancel all", show=False, tooltip="Cancel every column"),
+        Binding("r", "rerun", "Re-run col", tooltip="Run the focused column again"),
+        Binding("R", "rerun_all", "Re-run all", show=False, tooltip="Run every column again"),
+        Binding(
+            "A",
+            "adopt",
+            "Adopt",
+            tooltip="Its model, settings and answer become the prompt's (written)",
+        ),
     ]
 
     def __init__(

@@ -560,6 +560,8 @@ target runs again, and only prompts whose request changed are sent.
     def action_tab(self, name: str) -> None:
         self.output.show_tab(name)
         self._refresh_side_tabs()
+        if name == "history":
+            self.output.focus_history()
 
     def action_toggle_rendered(self) -> None:
         name = self.selected

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
@@ -111,8 +112,11 @@ The selected prompt's answer: live while it runs, then the stored output.
 - `1` output, `2` resolved request (the exact messages), `3` request JSON, `4` run info
   (model, ttft, latency, tokens, cost, attempts, error), `5` earlier runs from the history.
 - `v` toggles raw text / rendered Markdown (long outputs always stay raw: rendering is slow).
-- In the history view, `enter` shows that run's output.
+- In the history view (`5` puts the cursor in its list), `enter` shows that run's output.
+- `escape` goes back to the tree.
 """
+
+    BINDINGS = [Binding("escape", "leave", "Back", show=False)]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -127,6 +131,7 @@ The selected prompt's answer: live while it runs, then the stored output.
         self._history: list[Any] = []
         self._views: dict[str, Any] = {}
         self._tab = "output"  # the view shown; each view is a container, the others hidden
+        self._focus_history = False  # `5` asked for the list before its rows were read
 
     def compose(self) -> ComposeResult:
         yield TabStrip(id="view-tabs")
@@ -194,7 +199,10 @@ The selected prompt's answer: live while it runs, then the stored output.
         if name not in TABS:
             return
         shown = self._container(name)
+        focused = self.screen.focused
         for view in self.query(".view").results(Vertical):
+            if view is not shown and focused is not None and view in focused.ancestors:
+                self.action_leave()  # the focus would vanish with its view (enter in history)
             view.display = view is shown
         self._tab = name
         self.query_one("#view-tabs", TabStrip).show(name)
@@ -340,16 +348,34 @@ The selected prompt's answer: live while it runs, then the stored output.
         table.clear()
         for index, record in enumerate(records):
             table.add_row(*_history_row(record), key=str(index))
+        if self._focus_history and records and self._tab == "history":
+            self._focus_history = False
+            table.focus()
         note_widget = self._view("history-note")
         note_widget.update(
             note
             or (
                 f"{len(records)} earlier run{'' if len(records) == 1 else 's'} of {prompt}"
-                " (shift+tab to the list, enter shows one)"
+                " (↑/↓ in the list, enter shows one, escape goes back)"
                 if records
                 else f"No recorded runs of {prompt} yet."
             )
         )
+
+    def focus_history(self) -> None:
+        """`5`: the cursor goes into the list of earlier runs (enter shows one); it was reachable
+        only by walking the form with tab, where enter re-runs the prompt."""
+        table = self._views.get("history-table")
+        if table is not None and table.row_count:
+            table.focus()
+        else:
+            self._focus_history = True  # once its rows are read
+
+    def action_leave(self) -> None:
+        """escape: back to the tree (never a cancel: that is the tree's escape)."""
+        screen: Any = self.screen
+        if hasattr(screen, "action_focus_tree"):
+            screen.action_focus_tree()
 
     def on_data_table_row_selected(self, event: Any) -> None:  # DataTable is imported lazily
         if getattr(event.data_table, "id", None) != "history-table":

@@ -37,6 +37,7 @@ class ParamRow:
     file_value: Any = None  # the value without the run-time override (for "revert")
     of: str | None = None  # the prompt whose output or input it is
     empty: str = "(not run yet)"  # shown when an upstream output has no value (failed, running)
+    meant: str = ""  # a missing parameter's likely spelling ("did you mean 'city'?")
 
     @property
     def label(self) -> str:
@@ -266,7 +267,11 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         if row.editable:
             self._inputs[input_id] = param.field
             set_value(param.field, to_input_text(row.value))
-            placeholder = "missing: type a value" if row.source == "missing" else ""
+            placeholder = (
+                (f"missing: {row.meant} Or type a value" if row.meant else "missing: type a value")
+                if row.source == "missing"
+                else ""
+            )
             if param.field.placeholder != placeholder:
                 param.field.placeholder = placeholder
             multiline = is_multiline(row.value)
