@@ -639,10 +639,15 @@ class Workspace:
             if status.active:
                 return PromptState(name, status, has_output=has_output)
         last = self.last_result(name)
-        if last is not None and last.status in (
-            PromptStatus.FAILED,
+        # A failure is shown as one. A cancelled or blocked run changed nothing: a prompt that
+        # has an output is what its output is (stale when its request changed since, as
+        # `status` says from the file alone); without one, the run's word stands.
+        interrupted = last is not None and last.status in (
             PromptStatus.BLOCKED,
             PromptStatus.CANCELLED,
+        )
+        if last is not None and (
+            last.status is PromptStatus.FAILED or (interrupted and not has_output)
         ):
             error = last.error if last.status is PromptStatus.FAILED else last.reason
             return PromptState(name, last.status, error=error, has_output=has_output)
@@ -666,6 +671,8 @@ class Workspace:
         why += stale_deps
         if why:
             return PromptState(name, PromptStatus.STALE, tuple(why), has_output=True)
+        if interrupted and last is not None:
+            return PromptState(name, last.status, error=last.reason, has_output=True)
         cached = last is not None and last.status is PromptStatus.CACHED
         return PromptState(
             name, PromptStatus.CACHED if cached else PromptStatus.DONE, has_output=True

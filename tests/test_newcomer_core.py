@@ -1,0 +1,79 @@
+"""Issue 19 (tried as a new user), the engine side: each test fails without its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import chain, write_config
+from tests.support.openai_server import Fault, OpenAIServer
+from tui_app.core.events import Started
+from tui_app.core.runs import PromptStatus
+from tui_app.core.workspace import Workspace
+
+NO_CONTEXT = {"remember_chat_context": False}
+
+
+def answered(text: str) -> list[dict[str, Any]]:
+    return [{"output_type": "execute_result", "data": text, "metadata": {"role": "assistant"}}]
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PROMPT_TUI_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.mark.parametrize("how", ["cancelled", "blocked"])
+async def test_tree_and_status_agree_on_an_interrupted_prompt_whose_upstream_changed(
+    tmp_path: Path, how: str, request: pytest.FixtureRequest
+) -> None:
+    """The tree reads the session's workspace, `status` a fresh one of the file: a prompt whose
+    run was cancelled (or blocked) and whose upstream then changed is stale in both."""
+    path = write_config(
+        tmp_path / "c.json",
+        chain(
+            [
+                {
+                    "name": "a",
+                    "input": "topic",
+                    "metadata": NO_CONTEXT,
+                    "outputs": answered("x y z w"),
+                },
+                {"name": "b", "input": "{{a.output}}!", "metadata": NO_CONTEXT},
+            ],
+            models={"echo": {"delay": 0}},
+        ),
+    )
+    session = Workspace.open(path)
+    await session.run("b", "one")  # b gets an output from a's
+    session.save()
+    if how == "cancelled":
+        session.document.models["echo"]["delay"] = 30  # slow enough to cancel mid-answer
+        run = session.new_run("b", "one", force=True)
+        async for event in session.execute(run):
+            if isinstance(event, Started):
+                session.cancel(run.id)
+        session.document.models["echo"]["delay"] = 0
+    else:  # a fails (its server answers 400), b is blocked
+        model_server: OpenAIServer = request.getfixturevalue("model_server")
+        model_server.enqueue(Fault.status(400))
+        session.document.prompt("a").set_model("openai/x", {"api_base": model_server.base_url})
+        session.changed()
+        run = session.new_run("b", "with_deps", force=True)
+        async for _ in session.execute(run):
+            pass
+        session.document.prompt("a").set_model("echo")
+    assert run.results["b"].status.value == how
+    session.document.prompt("a").set_outputs(answered("y"))  # the upstream changed
+    session.document.prompt("a").set_template("topic")
+    session.changed()
+    session.save()
+    fresh = Workspace.open(path)
+    assert fresh.state("b").status is PromptStatus.STALE
+    assert session.state("b").status is PromptStatus.STALE
+    assert session.states()["b"].status is PromptStatus.STALE
+    session.close()
+    fresh.close()
