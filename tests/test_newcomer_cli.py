@@ -144,3 +144,74 @@ def test_samples_copies_them_out_and_the_package_is_never_written(
     with pytest.raises(PromptTuiError, match="prompt-tui samples DIR"):
         atomic_write(package / "sample_configs" / "travel.run.json", "{}")
     assert not list((package / "sample_configs").iterdir())
+
+
+def test_run_watch_json_reload_events_say_what_went_stale(tmp_path: Path) -> None:
+    """`run --watch --json`: the reload event of a save names the prompts it made stale, those
+    whose output came from the file (not this run) too."""
+    import threading
+    import time
+
+    from tests.helpers import REPO
+
+    no_context = {"remember_chat_context": False}
+    path = write_config(
+        tmp_path / "c.json",
+        chain(
+            [
+                {
+                    "name": "a",
+                    "input": "topic one",
+                    "metadata": no_context,
+                    "outputs": [{"output_type": "execute_result", "data": "topic one"}],
+                },
+                {"name": "b", "input": "about {{a.output}}", "metadata": no_context},
+            ],
+            models={"echo": {"delay": 0}},
+        ),
+    )
+    env = {**os.environ, "PROMPT_TUI_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui_app.cli",
+            "run",
+            str(path),
+            "b",
+            "--no-deps",
+            "--watch",
+            "--json",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: list[str] = []
+    seen = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if '"event": "reload"' in line:
+                seen.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        for _ in range(1500):  # waits for the first run to end; never a timing assertion
+            if any('"event": "done"' in line for line in lines):
+                break
+            time.sleep(0.02)
+        time.sleep(0.3)
+        path.write_text(path.read_text().replace('"input": "topic one"', '"input": "topic two"'))
+        assert seen.wait(30), "".join(lines)
+    finally:
+        process.send_signal(2)
+        process.wait(30)
+    reloads = [json.loads(line) for line in lines if '"event": "reload"' in line]
+    assert reloads, "".join(lines)
+    stale = reloads[0]["stale"]
+    assert set(stale) == {"a", "b"}, reloads[0]

@@ -137,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr),
     )
-    workspace.track_staleness = False  # prints no statuses
+    # a one-shot run prints no statuses; --watch says after each save what went stale and why
+    workspace.track_staleness = bool(args.watch)
     config = workspace.document
     mode: RunMode = "all" if not args.prompt else ("one" if args.no_deps else "with_deps")
     run_ = workspace.new_run(
