@@ -282,3 +282,29 @@ async def test_a_typoed_parameter_says_which_one_was_meant(write_config: Any) ->
         field = app.focused
         assert isinstance(field, Input)
         assert "did you mean 'city'?" in field.placeholder
+
+
+async def test_compare_columns_wrap_inside_the_scrollbar(write_config: Any) -> None:
+    """A long answer gets a scrollbar: its rows are wrapped to the width left beside it, so no
+    character hides under it."""
+    from tui_app.ui.widgets.compare_column import CompareColumn
+    from tui_app.ui.widgets.stream_view import StreamView
+
+    words = " ".join(f"word{i:03d}" for i in range(120))
+    path = write_config(three())
+    app = make_app(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        screen = await start_compare(pilot, "greet", [f'mock response="{words}"'])
+        await finished(pilot, screen)
+        await pilot.pause()
+        view = screen.query_one("#column-1", CompareColumn).query_one(StreamView)
+        assert view.show_vertical_scrollbar
+        width = view.scrollable_content_region.width
+        rows = [view.render_line(y).text for y in range(view.size.height)]
+        assert view.wrap_width == width
+        assert all(len(row.rstrip()) <= width for row in view.rows)
+        assert " ".join(view.rows).split() == words.split()  # every word whole
+        assert any(row.strip() for row in rows)
+        metrics = str(screen.query_one("#column-1", CompareColumn).query_one(".metrics").render())
+        assert "cost $0" in metrics and "?" not in metrics  # an offline column costs nothing

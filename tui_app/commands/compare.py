@@ -215,7 +215,7 @@ def render_table(comparison: Comparison, metrics: list[ColumnMetrics], total_wid
                 s = m.steps[index]
                 cells.append(
                     f"{step}: {s.status.value} {fmt_secs(s.latency)} "
-                    f"{fmt_tokens(s.tokens_in, s.tokens_out)} {fmt_cost(s.cost)}"
+                    f"{fmt_tokens(s.tokens_in, s.tokens_out)} {fmt_cost(s.cost, offline=s.offline)}"
                 )
             out.append(_row(cells, width))
         out.append(rule)
@@ -226,7 +226,7 @@ def render_table(comparison: Comparison, metrics: list[ColumnMetrics], total_wid
         ("latency", lambda m: fmt_secs(m.latency)),
         ("tokens in/out", lambda m: fmt_tokens(m.tokens_in, m.tokens_out)),
         ("tokens/s", lambda m: fmt_rate(m.tokens_per_s)),
-        ("cost", lambda m: fmt_cost(m.cost)),
+        ("cost", lambda m: fmt_cost(m.cost, offline=m.offline)),
     ]
     for name, get in rows:
         out.append(_row([f"{name:<14}{get(m)}" for m in metrics], width))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import display
 from .errors import PromptTuiError
 from .events import RunEvent
 from .runs import Overrides, PromptResult, PromptStatus, Run, RunState
@@ -107,6 +108,7 @@ class StepMetrics:
     tokens_out: int | None = None
     cost: float | None = None
     error: str | None = None
+    offline: bool = False  # a built-in model: costs $0, never "unknown"
 
     @classmethod
     def of(cls, prompt: str, result: PromptResult | None) -> StepMetrics:
@@ -124,6 +126,7 @@ class StepMetrics:
             tokens_out=usage.completion_tokens if usage else None,
             cost=result.cost,
             error=result.error or result.reason,
+            offline=result.offline,
         )
 
     @property
@@ -188,6 +191,11 @@ class ColumnMetrics:
     @property
     def cost(self) -> float | None:
         return _total([s.cost for s in self.steps])
+
+    @property
+    def offline(self) -> bool:
+        """Every step ran on a built-in model (the column costs $0)."""
+        return bool(self.steps) and all(s.offline for s in self.steps)
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -500,10 +508,9 @@ def fmt_secs(value: float | None) -> str:
     return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.2f}s"
 
 
-def fmt_cost(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return f"${value:.6f}".rstrip("0").rstrip(".") if value else "$0"
+def fmt_cost(value: float | None, *, offline: bool = False) -> str:
+    """The one wording of money (core.display): $0 offline, "unknown" without a price."""
+    return display.cost(value, offline=offline)
 
 
 def fmt_tokens(tokens_in: int | None, tokens_out: int | None) -> str:

@@ -21,12 +21,12 @@ def metrics_text(m: ColumnMetrics, chain: bool) -> str:
         for step in m.steps:
             lines.append(
                 f"{step.prompt[:14]:<14} {step.status.value:<9} {fmt_secs(step.latency):>7} "
-                f"{fmt_tokens(step.tokens_in, step.tokens_out):>7} {fmt_cost(step.cost)}"
+                f"{fmt_tokens(step.tokens_in, step.tokens_out):>7} {fmt_cost(step.cost, offline=step.offline)}"
             )
         lines.append("── totals")
     lines.append(f"ttft {fmt_secs(m.ttft)}  latency {fmt_secs(m.latency)}")
     lines.append(f"tokens {fmt_tokens(m.tokens_in, m.tokens_out)}  {fmt_rate(m.tokens_per_s)}")
-    lines.append(f"cost {fmt_cost(m.cost)}")
+    lines.append(f"cost {fmt_cost(m.cost, offline=m.offline)}")
     return "\n".join(lines)
 
 
