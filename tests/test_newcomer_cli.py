@@ -215,3 +215,34 @@ def test_run_watch_json_reload_events_say_what_went_stale(tmp_path: Path) -> Non
     assert reloads, "".join(lines)
     stale = reloads[0]["stale"]
     assert set(stale) == {"a", "b"}, reloads[0]
+
+
+@pytest.mark.parametrize(
+    ("sample", "hints"),
+    [("support_chat.aiconfig.yaml", 0), ("openai_chat.aiconfig.json", 0)],
+)
+def test_validate_never_tells_a_chat_to_turn_off_its_chat_context(
+    sample: str, hints: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(capsys, "validate", str(SAMPLES / sample))
+    assert code == 0 and (out + err).count("hint:") == hints, out + err
+
+
+def test_validate_hints_where_chat_context_only_serializes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A prompt that reads its data by name but also waits for another's chat context."""
+    path = write_config(
+        tmp_path / "c.json",
+        chain(
+            [
+                {"name": "a", "input": "topic"},
+                {"name": "b", "input": "other topic"},
+                {"name": "c", "input": "about {{a.output}}"},
+            ]
+        ),
+    )
+    code, out, err = run_cli(capsys, "validate", str(path))
+    text = out + err
+    assert "prompt 'c': runs after 'b' only for chat context" in text
+    assert "prompt 'b'" not in text  # a turn that reads nothing by name: chat on purpose

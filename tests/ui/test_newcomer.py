@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from textual.notifications import Notification, Notify
 from textual.widgets import Input
 
 from tests.ui.conftest import chain
@@ -13,6 +14,10 @@ from tests.ui.helpers import main_screen, make_app, ready, select, status, wait_
 from tests.ui.test_compare import finished, start_compare
 
 NO_CONTEXT = {"remember_chat_context": False}
+
+
+def notices(messages: list[Any]) -> list[Notification]:
+    return [m.notification for m in messages if isinstance(m, Notify)]
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -263,12 +268,12 @@ async def test_a_typo_in_the_keymap_is_named(write_config: Any) -> None:
     user_settings.save(user_settings.Settings(keymap={"main.rnu": "f5", "main.run_all": "f6"}))
     path = write_config(three())
     app = make_app(path)
-    notices: list[str] = []
-    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
         await ready(pilot)
         await pilot.pause()
-        notices = [n.message for n in app._notifications]
-        assert any("'main.rnu'" in n and "did you mean 'main.run'" in n for n in notices), notices
+        notes = [n.message for n in notices(seen)]
+        assert any("'main.rnu'" in n and "did you mean 'main.run'" in n for n in notes), notes
 
 
 async def test_a_typoed_parameter_says_which_one_was_meant(write_config: Any) -> None:
@@ -308,3 +313,33 @@ async def test_compare_columns_wrap_inside_the_scrollbar(write_config: Any) -> N
         assert any(row.strip() for row in rows)
         metrics = str(screen.query_one("#column-1", CompareColumn).query_one(".metrics").render())
         assert "cost $0" in metrics and "?" not in metrics  # an offline column costs nothing
+
+
+async def test_new_prompt_takes_the_files_chat_context_choice_and_says_so(
+    write_config: Any,
+) -> None:
+    from tui_app.ui.screens.template_editor import TemplateEditorScreen
+
+    path = write_config(three())  # every prompt has chat context off
+    app = make_app(path)
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await ready(pilot)
+        await pilot.press("n", *"extra", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TemplateEditorScreen), what="editor")
+        assert app.config.prompt("extra").remember_chat_context is False
+        notes = [n.message for n in notices(seen)]
+        assert any("chat context is off on extra" in n for n in notes), notes
+
+
+async def test_a_template_that_closes_a_cycle_is_saved_with_a_warning(write_config: Any) -> None:
+    path = write_config(three())
+    app = make_app(path)
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await ready(pilot)
+        main_screen(app).write_template("greet", "Hello {{shout.output}}")
+        await pilot.pause()
+        assert "shout.output" in read(path)["prompts"][0]["input"]
+        warnings = [n for n in notices(seen) if n.title == "Dependency cycle"]
+        assert warnings and "greet -> shout -> greet" in warnings[0].message

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import AIConfig, load
+from .display import plural
 from .errors import PromptTuiError
 from .graph import DependencyGraph
 from .resolve import ParamInfo, batch, parameter_table
@@ -290,9 +291,22 @@ class Workspace:
         self.document.disk_digest = on_disk.disk_digest
         return written
 
-    def add_prompt(self, name: str, template: str = "", *, after: str | None = None) -> None:
+    def add_prompt(self, name: str, template: str = "", *, after: str | None = None) -> str | None:
+        """Add a prompt; it takes the file's prevailing chat-context choice (a new prompt with
+        chat context on, in a file where most have it off, would silently send every earlier
+        exchange). Returns a note saying so, or None."""
+        others = list(self.document.prompts)
         self.document.add_prompt(name, template, after=after)
+        off = sum(not p.remember_chat_context for p in others)
+        note = None
+        if others and off * 2 > len(others):
+            self.document.prompt(name).raw["metadata"]["remember_chat_context"] = False
+            note = (
+                f"chat context is off on {name}, as on {off} of the file's "
+                f"{plural(len(others), 'prompt')} (remember_chat_context: false)"
+            )
         self.changed()
+        return note
 
     def delete_prompt(self, name: str) -> None:
         """Delete a prompt from the session; ``undo_delete`` brings it back until a save."""

@@ -129,6 +129,22 @@ class AuthoringMixin:
             return
         self._structure_changed(select=name)
         self.notify(f"Template of {name} written to {written}", title="Saved", timeout=3)
+        self._warn_cycle(name)
+
+    def _warn_cycle(self, name: str) -> None:
+        """A template that closes a loop of outputs saves (the file is the user's), never
+        silently: no prompt of the loop can run until it is broken."""
+        from ...core.errors import CycleError
+
+        cycle = self.session.workspace.graph.cycle
+        if cycle and name in cycle:
+            self.notify(
+                f"{CycleError(cycle)}: these prompts cannot run until a template breaks it",
+                title="Dependency cycle",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
 
     def action_new(self) -> None:
         from .ask_text import AskTextScreen
@@ -146,10 +162,12 @@ class AuthoringMixin:
             if not value:
                 return
             try:
-                self.session.workspace.add_prompt(value, "", after=self.selected)
+                note = self.session.workspace.add_prompt(value, "", after=self.selected)
             except PromptTuiError as exc:
                 self.notify(str(exc), severity="error")
                 return
+            if note:
+                self.notify(note, title="New prompt", timeout=6, markup=False)
             self._structure_changed(select=value)
             self.action_edit()
 
