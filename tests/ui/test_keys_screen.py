@@ -189,6 +189,7 @@ async def test_a_run_missing_a_key_is_refused_with_the_tui_hint(
         assert refusal == (
             "No key for my-vllm (prompt a): press k to add one; "
             "No key for anthropic (prompt b): press k to add one, or set ANTHROPIC_API_KEY"
+            "; or try it offline now: m picks echo or mock (no key, no network)"
         )
         assert model_server.requests == []
         assert main_screen(app).selected == "b"

@@ -42,6 +42,7 @@ from .preflight import (
     key_need,
     missing_key_message,
     missing_keys,
+    offline_route,
 )
 from .request import ResolvedRequest
 from .resolve import resolve
@@ -469,7 +470,8 @@ class Runner:
         if not missing:
             return []
         usable = store.backend_status().usable
-        return [missing_key_message(m, self.key_hint, usable) for m in missing]
+        messages = [missing_key_message(m, self.key_hint, usable) for m in missing]
+        return [*messages[:-1], f"{messages[-1]}; {offline_route(self.key_hint)}"]
 
     async def _cached(self, key: str) -> _CachedAnswer | None:
         if key in self._memory_cache:
