@@ -246,3 +246,43 @@ def test_validate_hints_where_chat_context_only_serializes(
     text = out + err
     assert "prompt 'c': runs after 'b' only for chat context" in text
     assert "prompt 'b'" not in text  # a turn that reads nothing by name: chat on purpose
+
+
+def test_cli_wording_papercuts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """history of a missing file, keys set without a provider, a cut JSON file, a template
+    error named once, a mistyped prompt: one clear line each."""
+    code, out, err = run_cli(capsys, "history", str(tmp_path / "missing.json"))
+    assert code == 2 and "no such file" in err and "no matching runs" not in err
+    code, out, err = run_cli(capsys, "keys", "set")
+    assert code == 2 and "stray" not in err and "needs a provider" in err
+    cut = tmp_path / "cut.json"
+    cut.write_text('{"name": "t", "prompts": [{"name": "a",')
+    code, out, err = run_cli(capsys, "validate", str(cut))
+    assert code == 1 and "unexpected end of file" in out + err
+    bad = write_config(tmp_path / "bad.json", chain([{"name": "weather", "input": "in {{ city"}]))
+    code, out, err = run_cli(capsys, "validate", str(bad))
+    assert (out + err).count("prompt 'weather'") == 1, out + err
+    code, out, err = run_cli(capsys, "run", TRAVEL, "wether")
+    assert code == 2 and "did you mean 'weather'?" in err and "known:" not in err
+
+
+def test_history_groups_has_a_header(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(
+        capsys, "compare", TRAVEL, "weather", "-m", "echo", "-m", "echo delay=0", "-p", "month=June"
+    )
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "history", "--groups")
+    lines = out.splitlines()
+    assert lines[0].split() == ["group", "time", "config", "prompts", "models"]
+    assert len(lines) == 2 and "weather" in lines[1]
+
+
+def test_a_broken_theme_is_named_with_its_line_and_column(tmp_path: Path) -> None:
+    from tui_app.ui.themes import ThemeFileError, read_theme_file
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text('name: broken\nprimary: "#ff0000\ndark: true\n')
+    with pytest.raises(ThemeFileError) as caught:
+        read_theme_file(broken)
+    assert str(caught.value).startswith(f"{broken}:4:1: invalid YAML")
+    assert "<unicode string>" not in str(caught.value)

@@ -58,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "set",
         help="store a key in the keyring (read from the terminal without echo, or from stdin)",
     )
-    p_set.add_argument("provider", help="provider name, e.g. openai, anthropic")
+    # optional for argparse: its error would name the internal catch-all below ("stray")
+    p_set.add_argument("provider", nargs="?", help="provider name, e.g. openai, anthropic")
     p_set.add_argument("--custom", action="store_true", help=CUSTOM_HELP)
     p_set.add_argument(
         "--stdin",
@@ -153,6 +154,9 @@ def _provider_arg(args: argparse.Namespace, store: KeyStore) -> str | None:
 
 
 def run_set(args: argparse.Namespace) -> int:
+    if not args.provider:
+        _err("keys set needs a provider: prompt-tui keys set PROVIDER (openai, anthropic, ...)")
+        return EXIT_USAGE
     if args.stray:
         _err(
             "keys set takes no key argument (it would be saved in your shell history); "

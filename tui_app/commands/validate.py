@@ -40,8 +40,8 @@ class Problem:
         parts = [where, self.severity]
         if self.location:
             parts.append(self.location)
-        elif self.prompt:
-            parts.append(f"prompt '{self.prompt}'")
+        elif self.prompt and not self.message.startswith(f"prompt '{self.prompt}'"):
+            parts.append(f"prompt '{self.prompt}'")  # (a template error names it itself)
         return ": ".join(parts) + ": " + self.message
 
 

@@ -92,8 +92,11 @@ def parse_text(text: str, fmt: str, source: str, warnings: list[ConfigError] | N
         try:
             data = json.loads(text, object_pairs_hook=pairs_to_dict)
         except json.JSONDecodeError as exc:
+            message = exc.msg
+            if not text[exc.pos :].strip():  # the parser wanted more: the file is cut short
+                message = f"unexpected end of file (the file is cut short? {exc.msg})"
             raise ConfigError(
-                f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, col=exc.colno
+                f"invalid JSON: {message}", source=source, line=exc.lineno, col=exc.colno
             ) from None
         except ValueError:  # Python's 4,300-digit limit on integers
             raise limits.huge_number_error(text, source) from None
