@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,40 @@ async def test_tree_and_status_agree_on_an_interrupted_prompt_whose_upstream_cha
     assert session.states()["b"].status is PromptStatus.STALE
     session.close()
     fresh.close()
+
+
+def test_a_removed_prompt_setting_shows_the_value_that_applies_now(tmp_path: Path) -> None:
+    from tui_app.core.config import loads
+    from tui_app.core.reload import diff
+
+    def doc(own: dict[str, Any]) -> Any:
+        return loads(
+            json.dumps(
+                chain(
+                    [
+                        {
+                            "name": "a",
+                            "input": "hi",
+                            "metadata": {"model": {"name": "echo", "settings": own}},
+                        }
+                    ],
+                    models={"echo": {"temperature": 0.3}},
+                )
+            )
+        )
+
+    changes = [str(c) for c in diff(doc({"temperature": 0.8}), doc({}))]
+    assert changes == ["a: setting temperature changed (0.8 → 0.3 from echo)"], changes
+    changes = [str(c) for c in diff(doc({}), doc({"temperature": 0.9}))]
+    assert changes == ["a: setting temperature changed (0.3 from echo → 0.9)"], changes
+
+
+def test_long_values_that_differ_late_show_where_they_differ() -> None:
+    from tui_app.core.staleness import ReasonKind, StaleReason
+
+    before = "Day one: Alfama and a long lunch by the river. Day two: Belém"
+    after = "Day one: Alfama and a long lunch by the river. Day two: Sintra"
+    text = str(StaleReason(ReasonKind.PARAMETER, "plan", before, after))
+    shown_before, shown_after = text.split("(", 1)[1].rstrip(")").split(" → ")
+    assert shown_before != shown_after
+    assert "Belém" in shown_before and "Sintra" in shown_after

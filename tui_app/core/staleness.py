@@ -47,7 +47,7 @@ class StaleReason:
     def __str__(self) -> str:
         change = ""
         if self.before is not None or self.after is not None:
-            change = f" ({short_value(self.before)} → {short_value(self.after)})"
+            change = " " + short_change(self.before, self.after)
         match self.kind:
             case ReasonKind.MODEL:
                 return f"model changed{change}"
@@ -77,6 +77,31 @@ def short_value(value: str | None, width: int = 24) -> str:
         return "unset"
     text = value.replace("\n", "⏎")
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def short_change(before: str | None, after: str | None, width: int = 24) -> str:
+    """``"(old → new)"`` for a one-line reason. Long values that start alike are shown from a
+    little before where they differ (``"…Day two: Belém" → "…Day two: Sintra"``), not as the
+    same cut-off start twice."""
+    if before is None or after is None:
+        return f"({short_value(before, width)} → {short_value(after, width)})"
+    a, b = before.replace("\n", "⏎"), after.replace("\n", "⏎")
+    if len(a) <= width and len(b) <= width:
+        return f"({a} → {b})"
+    same = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        same += 1
+    start = max(0, same - 6)  # a few characters of context before the difference
+    if start == 0:
+        return f"({short_value(before, width)} → {short_value(after, width)})"
+
+    def window(text: str) -> str:
+        part = text[start:]
+        return "…" + (part if len(part) <= width - 1 else part[: width - 2] + "…")
+
+    return f"({window(a)} → {window(b)})"
 
 
 def _digest(value: Any) -> str:
