@@ -343,3 +343,40 @@ async def test_a_template_that_closes_a_cycle_is_saved_with_a_warning(write_conf
         assert "shout.output" in read(path)["prompts"][0]["input"]
         warnings = [n for n in notices(seen) if n.title == "Dependency cycle"]
         assert warnings and "greet -> shout -> greet" in warnings[0].message
+
+
+async def test_custom_key_entries_are_listed_by_name(
+    write_config: Any, ui_home: Path, capsys: Any, monkeypatch: Any
+) -> None:
+    """`keys set NAME --custom` remembers the name (never the key): `keys list` and the keys
+    screen show it."""
+    import io
+    import sys
+
+    import keyring
+
+    from tests.support.memory_keyring import MemoryKeyring
+    from tui_app.cli import main
+    from tui_app.core.keys import KeyStore
+    from tui_app.ui.screens.keys import KeysScreen
+
+    backend = MemoryKeyring()
+    monkeypatch.setattr(keyring.core, "_keyring_backend", backend)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("sk-custom-0123456789-WXYZ\n"))
+    assert main(["keys", "set", "my-vllm", "--custom", "--stdin"]) == 0
+    capsys.readouterr()
+    assert main(["keys", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "my-vllm" in listed and "WXYZ" in listed and "sk-custom" not in listed
+    remembered = (ui_home / "custom-keys.json").read_text()
+    assert "my-vllm" in remembered and "sk-custom" not in remembered
+    app = make_app(write_config(three()), keys=KeyStore(environ={}, backend=backend))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, KeysScreen), what="keys")
+        screen = app.screen
+        await wait_for(pilot, lambda: bool(screen.rows), what="rows")
+        assert "my-vllm" in [row.need.label for row in screen.rows]
+    assert main(["keys", "delete", "my-vllm"]) == 0
+    assert "my-vllm" not in (ui_home / "custom-keys.json").read_text()
