@@ -115,3 +115,41 @@ def test_long_values_that_differ_late_show_where_they_differ() -> None:
     shown_before, shown_after = text.split("(", 1)[1].rstrip(")").split(" → ")
     assert shown_before != shown_after
     assert "Belém" in shown_before and "Sintra" in shown_after
+
+
+async def test_watch_says_ran_for_the_first_run_and_re_ran_after(tmp_path: Path) -> None:
+    import asyncio
+    import io
+
+    from tui_app.commands.run_watch import WatchSession
+
+    path = write_config(
+        tmp_path / "c.json",
+        chain(
+            [{"name": "a", "input": "one", "metadata": NO_CONTEXT}], models={"echo": {"delay": 0}}
+        ),
+    )
+    workspace = Workspace.open(path)
+    out, err = io.StringIO(), io.StringIO()
+    session = WatchSession(
+        workspace, lambda: workspace.new_run(None, "all", force=True), out=out, err=err
+    )
+    for _ in range(2):
+        session.start_run()
+        await asyncio.gather(*session.tasks)
+    lines = [line for line in err.getvalue().splitlines() if "ran" in line]
+    assert lines == ["prompt-tui: ran a", "prompt-tui: re-ran a"], lines
+    workspace.close()
+
+
+def test_the_stale_note_names_R_when_an_upstream_is_stale_too() -> None:
+    from tui_app.core.staleness import ReasonKind, StaleReason
+    from tui_app.core.workspace import PromptState
+    from tui_app.ui.state import stale_note
+
+    mixed = (StaleReason(ReasonKind.TEMPLATE), StaleReason(ReasonKind.UPSTREAM_STALE, "a"))
+    note = stale_note(PromptState("b", PromptStatus.STALE, mixed, has_output=True))
+    assert note.startswith("stale (R re-runs it with its dependencies)")
+    alone = (StaleReason(ReasonKind.TEMPLATE),)
+    note = stale_note(PromptState("b", PromptStatus.STALE, alone, has_output=True))
+    assert note.startswith("stale (r re-runs it)")

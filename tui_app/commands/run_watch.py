@@ -109,7 +109,7 @@ class WatchSession:
             elif isinstance(event, Refused):
                 self.say(f"run refused, nothing sent: {event.message}")
             elif isinstance(event, RunDone):
-                self._run_line(sent, cached)
+                self._run_line(sent, cached, first)
             elif (
                 first or not isinstance(event, Cached) or self.shown.get(event.prompt) != event.text
             ):
@@ -128,8 +128,9 @@ class WatchSession:
         elif event.kind == "failed":
             self.summary.failed += 1
 
-    def _run_line(self, sent: list[str], cached: list[str]) -> None:
-        parts = [f"re-ran {', '.join(sent)}" if sent else "nothing re-ran"]
+    def _run_line(self, sent: list[str], cached: list[str], first: bool = False) -> None:
+        verb = "ran" if first else "re-ran"  # the first run is no re-run
+        parts = [f"{verb} {', '.join(sent)}" if sent else f"nothing {verb}"]
         if cached:
             parts.append(f"from the cache: {', '.join(cached)}")
         self.say(" · ".join(parts))

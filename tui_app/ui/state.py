@@ -280,8 +280,9 @@ class Session:
 
 def stale_note(verdict: PromptState) -> str:
     """The output pane's line for a stale prompt: why, and the key that helps."""
-    upstream_only = all(r.kind.value == "upstream-stale" for r in verdict.reasons)
-    key = "R re-runs it with its dependencies" if upstream_only else "r re-runs it"
+    # a stale upstream must run first: r alone would send its stale answer again
+    needs_deps = any(r.kind.value == "upstream-stale" for r in verdict.reasons)
+    key = "R re-runs it with its dependencies" if needs_deps else "r re-runs it"
     return f"stale ({key}): {verdict.detail}"  # the key first: a long list of changes follows
 
 
