@@ -153,3 +153,29 @@ def test_the_stale_note_names_R_when_an_upstream_is_stale_too() -> None:
     alone = (StaleReason(ReasonKind.TEMPLATE),)
     note = stale_note(PromptState("b", PromptStatus.STALE, alone, has_output=True))
     assert note.startswith("stale (r re-runs it)")
+
+
+@pytest.mark.parametrize("kind", ["changed", "added"])
+def test_yaml_block_scalars_are_saved_without_whitespace_only_lines(
+    tmp_path: Path, kind: str
+) -> None:
+    """A template with blank lines written as a `|` block: its blank lines stay empty (no
+    trailing whitespace for `git diff --check`), and it reads back the same."""
+    import shutil
+
+    from tests.helpers import SAMPLES
+    from tui_app.core.config import load
+
+    path = tmp_path / "support.aiconfig.yaml"
+    shutil.copy(SAMPLES / "support_reply.aiconfig.yaml", path)
+    config = load(path)
+    text = "line one\n\nline three\n\n  indented\nend"
+    if kind == "changed":
+        config.prompt(config.prompt_names[0]).set_template(text)
+    else:
+        config.add_prompt("extra", text)
+    config.save()
+    lines = path.read_text().splitlines()
+    assert [n for n, line in enumerate(lines, 1) if line and not line.strip()] == []
+    name = config.prompt_names[0] if kind == "changed" else "extra"
+    assert load(path).prompt(name).template == text
