@@ -380,3 +380,23 @@ async def test_custom_key_entries_are_listed_by_name(
         assert "my-vllm" in [row.need.label for row in screen.rows]
     assert main(["keys", "delete", "my-vllm"]) == 0
     assert "my-vllm" not in (ui_home / "custom-keys.json").read_text()
+
+
+async def test_recent_models_keep_the_id_an_alias_sent_not_the_alias(write_config: Any) -> None:
+    """An alias of one file (metadata.models.fast -> echo) means nothing in another file,
+    where the recent list is offered too."""
+    from tui_app.core.workspace import Workspace
+    from tui_app.ui.layout import remember_models
+    from tui_app.ui.recent import load_recent
+
+    path = write_config(
+        chain(
+            [{"name": "q", "input": "hi", "metadata": {"model": "fast"}}],
+            models={"fast": {"model": "echo", "delay": 0}},
+        )
+    )
+    workspace = Workspace.open(path)
+    run = await workspace.run("q", "one")
+    remember_models(workspace.document, run)
+    assert load_recent() == ["echo"]
+    workspace.close()

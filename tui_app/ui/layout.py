@@ -44,6 +44,11 @@ def remember_models(config: Any, run: Any) -> None:
     for name, result in getattr(run, "results", {}).items():
         prompt = config.get(name)
         model = config.model_name_of(prompt) if prompt is not None else None
+        alias = config.models.get(model) if model else None
+        if isinstance(alias, dict) and alias.get("model") and result.model:
+            # an alias of this file (metadata.models) means nothing in another file, where the
+            # list is offered too: keep the model id it sent
+            model = str(result.model)
         if result.status is PromptStatus.DONE and model and model not in worked:
             worked.append(model)
     for model in reversed(worked):
