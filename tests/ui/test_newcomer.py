@@ -400,3 +400,26 @@ async def test_recent_models_keep_the_id_an_alias_sent_not_the_alias(write_confi
     remember_models(workspace.document, run)
     assert load_recent() == ["echo"]
     workspace.close()
+
+
+async def test_model_picker_takes_settings_so_a_custom_openai_id_reaches_its_server(
+    write_config: Any, model_server: Any
+) -> None:
+    from tui_app.ui.screens.model_picker import ModelPickerScreen
+
+    path = write_config(chain([{"name": "q", "input": "hello there"}]))
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPickerScreen), what="picker")
+        field = app.screen.query_one(Input)
+        field.value = f"openai/test-model api_base={model_server.base_url}"
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.config.prompt("q").model_name == "openai/test-model")
+        assert app.config.prompt("q").model_settings["api_base"] == model_server.base_url
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "q") in ("done", "failed"), what="the run")
+        assert status(app, "q") == "done"
+        assert model_server.requests and model_server.requests[-1].body["model"] == "test-model"

@@ -34,7 +34,9 @@ class AuthoringMixin:
         current = self.config.model_name_of(prompt)
 
         def chosen(model: str | None) -> None:
-            if model == "mock" and not self._has_mock_response(name):
+            if model and " " in model.strip():  # "openai/ID api_base=http://host:port/v1"
+                self._set_model_spec(name, model)
+            elif model == "mock" and not self._has_mock_response(name):
                 self.ask_mock_response(name)
             elif model:
                 self.set_model(name, model)
@@ -60,6 +62,19 @@ class AuthoringMixin:
         kept = [k for k in self.config.prompt(name).model_settings if k not in just_asked]
         more = f" (its settings kept: {', '.join(kept)})" if kept else ""
         self.notify(f"{name} now uses {model}{more}", timeout=3)
+
+    def _set_model_spec(self, name: str, spec: str) -> None:
+        """A model typed with settings, as a comparison column is (``MODEL KEY=VALUE...``):
+        a custom ``openai/<id>`` needs its ``api_base`` or it goes to api.openai.com."""
+        from ...core.compare import Column
+
+        try:
+            column = Column.parse(spec)
+        except PromptTuiError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        own = dict(self.config.prompt(name).model_settings)
+        self.set_model(name, column.model, {**own, **column.settings})
 
     def _has_mock_response(self, name: str) -> bool:
         prompt = self.config.prompt(name)
