@@ -423,3 +423,26 @@ async def test_model_picker_takes_settings_so_a_custom_openai_id_reaches_its_ser
         await wait_for(pilot, lambda: status(app, "q") in ("done", "failed"), what="the run")
         assert status(app, "q") == "done"
         assert model_server.requests and model_server.requests[-1].body["model"] == "test-model"
+
+
+async def test_a_multi_line_parameter_is_edited_in_a_multi_line_editor(write_config: Any) -> None:
+    from textual.widgets import TextArea
+
+    from tui_app.ui.screens.value_editor import ValueEditorScreen
+
+    diff = "--- a/pay.py\n+++ b/pay.py\n-    check(amount)\n+    log(card)"
+    path = write_config(
+        chain([{"name": "review", "input": "Review {{diff}}"}], parameters={"diff": diff})
+    )
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("p", "f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, ValueEditorScreen), what="editor")
+        area = app.screen.query_one(TextArea)
+        assert area.text == diff  # line breaks as lines, not \n
+        area.insert("\n+    test_amount()", area.document.end)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ValueEditorScreen))
+        await wait_for(pilot, lambda: "diff" in app.session.params, what="the override")
+        assert app.session.params["diff"] == diff + "\n+    test_amount()"

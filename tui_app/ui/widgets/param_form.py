@@ -88,7 +88,8 @@ value).
 
 Typing a value makes it a *run-time override* for the next runs and marks the prompts that read it
 stale. `ctrl+o` writes it into the file as a prompt parameter, `ctrl+g` as a global parameter,
-`ctrl+r` drops the override.
+`ctrl+r` drops the override. `f2` edits the value in a multi-line editor (a value with line
+breaks shows them as \\n in its one-line field).
 
 Model settings (temperature, max_tokens, ...) are validated as you type and change the prompt
 itself (saved with `ctrl+s`). `m` or the model button picks another model.
@@ -115,6 +116,13 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             "Revert",
             id="param.revert",
             tooltip="Drop the run-time override of this parameter",
+        ),
+        Binding(
+            "f2",  # ctrl+e is the input's own "end of line"
+            "edit_value",
+            "Editor",
+            id="param.editor",
+            tooltip="Edit this value in a multi-line editor (a diff, a document)",
         ),
         Binding("escape", "leave", "Back", show=False),
     ]
@@ -412,6 +420,31 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             self.notify("Put the cursor on a parameter first.", severity="warning")
             return
         self.post_message(ParameterWriteRequested(found[1].name, scope))
+
+    def action_edit_value(self) -> None:
+        """f2: the focused parameter in a TextArea; what it keeps is typed into the field
+        (so it is the same run-time override as typing, with the same checks)."""
+        from ..screens.value_editor import ValueEditorScreen
+
+        found = self._focused_row()
+        if found is None:
+            self.notify("Put the cursor on a parameter first.", severity="warning")
+            return
+        input_id, row = found
+        field = self._inputs.get(input_id)
+        if field is None:
+            return
+        current = from_input_text(field.value) if input_id in self._multiline else field.value
+
+        def kept(text: str | None) -> None:
+            if text is None or text == current or self._inputs.get(input_id) is not field:
+                return
+            if "\n" in text:
+                self._multiline.add(input_id)
+            field.value = to_input_text(text) if input_id in self._multiline else text
+            field.focus()
+
+        self.app.push_screen(ValueEditorScreen(row.name, current), kept)
 
     def action_revert(self) -> None:
         found = self._focused_row()
