@@ -312,7 +312,9 @@ async def test_compare_columns_wrap_inside_the_scrollbar(write_config: Any) -> N
         assert " ".join(view.rows).split() == words.split()  # every word whole
         assert any(row.strip() for row in rows)
         metrics = str(screen.query_one("#column-1", CompareColumn).query_one(".metrics").render())
-        assert "cost $0" in metrics and "?" not in metrics  # an offline column costs nothing
+        assert "\ncost     $0" in metrics and "?" not in metrics  # offline: costs nothing
+        width = view.scrollable_content_region.width  # every figure on one line at 80 columns
+        assert all(len(line) <= width for line in metrics.splitlines()), metrics
 
 
 async def test_new_prompt_takes_the_files_chat_context_choice_and_says_so(
@@ -446,3 +448,21 @@ async def test_a_multi_line_parameter_is_edited_in_a_multi_line_editor(write_con
         await wait_for(pilot, lambda: not isinstance(app.screen, ValueEditorScreen))
         await wait_for(pilot, lambda: "diff" in app.session.params, what="the override")
         assert app.session.params["diff"] == diff + "\n+    test_amount()"
+
+
+async def test_chain_mode_says_on_or_off_in_words(write_config: Any) -> None:
+    from textual.widgets import Checkbox
+
+    from tui_app.ui.screens.compare_setup import CompareSetupScreen
+
+    app = make_app(write_config(three()))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await select(pilot, "greet")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareSetupScreen), what="setup")
+        box = app.screen.query_one(Checkbox)
+        assert str(box.label).startswith("chain mode: off")
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert str(box.label).startswith("chain mode: ON") and "shout" in str(box.label)

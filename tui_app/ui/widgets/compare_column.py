@@ -24,9 +24,12 @@ def metrics_text(m: ColumnMetrics, chain: bool) -> str:
                 f"{fmt_tokens(step.tokens_in, step.tokens_out):>7} {fmt_cost(step.cost, offline=step.offline)}"
             )
         lines.append("── totals")
-    lines.append(f"ttft {fmt_secs(m.ttft)}  latency {fmt_secs(m.latency)}")
-    lines.append(f"tokens {fmt_tokens(m.tokens_in, m.tokens_out)}  {fmt_rate(m.tokens_per_s)}")
-    lines.append(f"cost {fmt_cost(m.cost, offline=m.offline)}")
+    # one figure a line: three columns at 80 columns leave ~22 cells, where two a line wrapped
+    lines.append(f"ttft     {fmt_secs(m.ttft)}")
+    lines.append(f"latency  {fmt_secs(m.latency)}")
+    lines.append(f"tokens   {fmt_tokens(m.tokens_in, m.tokens_out)}")
+    lines.append(f"speed    {fmt_rate(m.tokens_per_s)}")
+    lines.append(f"cost     {fmt_cost(m.cost, offline=m.offline)}")
     return "\n".join(lines)
 
 

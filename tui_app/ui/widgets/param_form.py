@@ -341,7 +341,9 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         style = theme_style(self.app, key, "foreground-muted")
         text = Text(no_wrap=True, overflow="ellipsis")
         missing = source == "missing"
-        text.append(f"{name:<15} ", theme_style(self.app, key, bold=True) if missing else Style())
+        gap = "  " if len(name) >= 15 else " "  # a long name never runs into its source
+        head = f"{name:<15}{gap}"
+        text.append(head, theme_style(self.app, key, bold=True) if missing else Style())
         text.append(source if error else _short_source(source), style)
         return text
 
