@@ -93,7 +93,7 @@ def test_keys_list_shows_sources_masked(memory, monkeypatch, capsys):
     assert "environment (ANTHROPIC_API_KEY)" in table["anthropic"]
     assert table["anthropic"].endswith("••••ENVK")
     assert table["groq"].split()[1:] == ["none"]
-    assert len(table) == 13
+    assert len(table) == 13  # the well-known providers; a --custom entry would be listed too
 
 
 def test_keys_set_reads_one_line_from_piped_stdin(memory, monkeypatch, capsys):
