@@ -466,3 +466,20 @@ async def test_chain_mode_says_on_or_off_in_words(write_config: Any) -> None:
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert str(box.label).startswith("chain mode: ON") and "shout" in str(box.label)
+
+
+async def test_the_form_title_keeps_the_prompt_name_whole(write_config: Any) -> None:
+    long = "neighbourhoods_worth_a_day"
+    app = make_app(
+        write_config(chain([{"name": long, "input": "hi"}, {"name": "b", "input": "x"}]))
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await select(pilot, "b")
+        await select(pilot, long)
+        form = main_screen(app).form
+        title = str(form.border_title)
+        width = form.outer_size.width
+        assert title == (f"Parameters · {long}" if len(long) + 13 <= width - 6 else long), width
+        await select(pilot, "b")
+        assert str(form.border_title) == "Parameters · b"

@@ -218,7 +218,7 @@ target runs again, and only prompts whose request changed are sent.
         drawn = self.form.data
         if force or drawn is None or drawn.prompt != name:
             self.form.show(form_data(self.session, name))
-        self.form.border_title = f"Parameters · {name}"
+        self.form.border_title = layout.form_title(name, self.form.outer_size.width)
         self.show_selected_output()
         self._refresh_side_tabs()
 
