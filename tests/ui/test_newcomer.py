@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.notifications import Notification, Notify
 from textual.widgets import Input
 
@@ -483,3 +484,14 @@ async def test_the_form_title_keeps_the_prompt_name_whole(write_config: Any) -> 
         assert title == (f"Parameters · {long}" if len(long) + 13 <= width - 6 else long), width
         await select(pilot, "b")
         assert str(form.border_title) == "Parameters · b"
+
+
+@pytest.mark.parametrize("width", [28, 33])
+def test_narrow_tab_strips_still_name_each_view(width: int) -> None:
+    import re
+
+    from tui_app.ui.widgets.output_pane import tab_strip
+
+    shown = re.sub(r"\[[^\]]*\]", "", tab_strip("output", width))
+    assert len(shown) <= width
+    assert all(word in shown for word in ("Out", "Req", "JSON", "Info", "Hist")), shown

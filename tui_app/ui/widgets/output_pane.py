@@ -45,10 +45,19 @@ def tab_strip(active: str, width: int = 0) -> str:
     """The view names with their keys, as much of them as fits ``width`` cells (0: unknown, all
     of it); a click on one switches to it. At 120 columns the output pane is ~46 cells wide and
     the full strip (52) lost "History"; keys alone are the last resort."""
-    variants = [(TAB_TITLES, " "), (TAB_TITLES, ""), (SHORT_TAB_TITLES, ""), (None, "")]
-    for titles, joiner in variants:
+    # the tightest before keys alone still names each view ("1Out 2Req ..."): at 60 columns
+    # the strip was numbers only
+    variants = [
+        (TAB_TITLES, " ", " {i} {t} "),
+        (TAB_TITLES, "", " {i} {t} "),
+        (SHORT_TAB_TITLES, "", " {i} {t} "),
+        (SHORT_TAB_TITLES, " ", "{i} {t}"),
+        (SHORT_TAB_TITLES, " ", "{i}{t}"),
+        (None, "", " {i} "),
+    ]
+    for titles, joiner, shape in variants:
         names = [
-            f" {index} {titles[name]} " if titles else f" {index} "
+            shape.format(i=index, t=titles[name] if titles else "")
             for index, name in enumerate(TABS, start=1)
         ]
         if not width or sum(map(len, names)) + len(joiner) * (len(names) - 1) <= width:
