@@ -495,3 +495,14 @@ def test_narrow_tab_strips_still_name_each_view(width: int) -> None:
     shown = re.sub(r"\[[^\]]*\]", "", tab_strip("output", width))
     assert len(shown) <= width
     assert all(word in shown for word in ("Out", "Req", "JSON", "Info", "Hist")), shown
+
+
+async def test_t_says_which_theme_is_on(write_config: Any) -> None:
+    app = make_app(write_config(three()))
+    seen: list[Any] = []
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await ready(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        said = [n.message for n in notices(seen) if n.message.startswith("Theme:")]
+        assert said and app.theme in said[-1] and " of " in said[-1], said

@@ -480,7 +480,8 @@ class PromptTuiApp(App[int]):
         names = self.theme_cycle if len(self.theme_cycle) > 1 else sorted(self.available_themes)
         index = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(index + 1) % len(names)]
-        self.notify(f"Theme: {self.theme} (kept for next time)", timeout=1.5)
+        where = f"{names.index(self.theme) + 1} of {len(names)}"  # which one is on, and how many
+        self.notify(f"Theme: {self.theme} ({where}; kept for next time)", timeout=3)
 
     def watch_theme(self, theme: str) -> None:
         if not self.is_running:
