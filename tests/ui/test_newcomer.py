@@ -506,3 +506,19 @@ async def test_t_says_which_theme_is_on(write_config: Any) -> None:
         await pilot.pause()
         said = [n.message for n in notices(seen) if n.message.startswith("Theme:")]
         assert said and app.theme in said[-1] and " of " in said[-1], said
+
+
+async def test_a_long_model_id_widens_the_tree_by_a_bounded_amount(write_config: Any) -> None:
+    """The tree shows a model id without its provider path and at most 18 cells: a long id
+    picked with `m` moved the whole layout by its full length."""
+    app = make_app(write_config(three()))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        pane = main_screen(app).query_one("#tree-pane")
+        before = pane.size.width
+        await select(pilot, "greet")
+        main_screen(app).set_model("greet", "openrouter/some-vendor/an-extremely-long-model-id-v2")
+        await pilot.pause()
+        assert pane.size.width <= before + 18 - len("echo")
+        label = str(main_screen(app).prompt_tree.label_for("greet"))
+        assert "an-extremely-long" in label and "openrouter/" not in label
