@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         args.ref,
         concurrency=args.concurrency,
         on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr),
-        track_staleness=False,  # prints no statuses
+        # a one-shot run prints no statuses; --watch says after each save what went stale and why
+        track_staleness=bool(args.watch),
     )
     config = workspace.document
     mode: RunMode = "all" if not args.prompt else ("one" if args.no_deps else "with_deps")

@@ -19,6 +19,7 @@ import json
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import display
@@ -358,10 +359,9 @@ class Comparison:
             self.upstream is not None and self.upstream.active
         )
 
-    def adopt(self, index: int) -> None:
-        """Make the column's model and settings the prompt's and its answers the outputs (in
-        chain mode the downstream's too, and the upstream answers the column read, so nothing
-        goes stale). The caller saves the file."""
+    def adoptions(self, index: int) -> list[tuple[Run, str]]:
+        """What adopting column ``index`` takes: the column's answers (in chain mode the
+        downstream's too) and the upstream answers the column read, so nothing goes stale."""
         run = self.runs[index]
         if self.columns[index].ref is not None:
             raise PromptTuiError(
@@ -374,12 +374,23 @@ class Comparison:
                 f"column {self.columns[index].label} has no answer for "
                 f"{', '.join(repr(n) for n in missing)}: nothing adopted"
             )
+        taken: list[tuple[Run, str]] = []
         if self.upstream is not None:  # what the column was built on, so it is not stale
             for name in self.upstream.plan:
                 if self.upstream.results.get(name, PromptResult()).succeeded:
-                    self.workspace.adopt(self.upstream, name)
-        for name in self.steps:
+                    taken.append((self.upstream, name))
+        taken += [(run, name) for name in self.steps]
+        return taken
+
+    def adopt(self, index: int) -> None:
+        """Make the column's model and settings the prompt's and its answers the outputs, in
+        the session only (the caller saves, or see :meth:`adopt_and_write`)."""
+        for run, name in self.adoptions(index):
             self.workspace.adopt(run, name)
+
+    def adopt_and_write(self, index: int) -> Path:
+        """Adopt column ``index`` and write only what it changes into the file."""
+        return self.workspace.adopt_and_write(self.adoptions(index))
 
 
 def new_comparison(

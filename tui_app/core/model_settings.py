@@ -27,6 +27,7 @@ __all__ = [
     "COMMON_SETTINGS",
     "HIDDEN_SETTINGS",
     "PRICE_SETTINGS",
+    "OFFLINE_ONLY",
     "SPECS",
     "STRUCTURAL",
     "SettingSpec",
@@ -74,6 +75,9 @@ class SettingSpec:
     kind: Kind
     low: float | None = None  # inclusive bounds for "number" and "whole"
     high: float | None = None
+    # which models take it: "any", or "offline" (the built-in echo/mock only: a real provider
+    # answers a parameter it does not know with 400, so the request leaves it out, with a note)
+    models: Literal["any", "offline"] = "any"
 
     def describe(self) -> str:
         """What the setting must be, for messages: 'a number between 0 and 2'."""
@@ -118,8 +122,8 @@ SPECS: dict[str, SettingSpec] = _specs(
     SettingSpec("logprobs", "flag"),
     SettingSpec("user", "text"),
     # the built-in offline models
-    SettingSpec("delay", "number", 0.0, 60.0),
-    SettingSpec("response", "text"),
+    SettingSpec("delay", "number", 0.0, 60.0, models="offline"),
+    SettingSpec("response", "text", models="offline"),
     # the call
     SettingSpec("timeout", "number", 0.0, 3600.0),
     SettingSpec("max_attempts", "whole", 1, 100),
@@ -134,6 +138,10 @@ SPECS: dict[str, SettingSpec] = _specs(
     SettingSpec("stream", "flag"),
     SettingSpec("model", "text"),
 )
+
+
+# Settings only the built-in offline models take (from SPECS): never sent to a real provider.
+OFFLINE_ONLY = frozenset(spec.name for spec in SPECS.values() if spec.models == "offline")
 
 
 def _is_number(value: Any) -> bool:

@@ -44,6 +44,7 @@ from .preflight import (
     key_need,
     missing_key_message,
     missing_keys,
+    offline_route,
     settings_refusals,
 )
 from .request import ResolvedRequest
@@ -68,6 +69,8 @@ class _CachedAnswer:
     usage: Usage | None
     cost: float | None
     at: float
+    ttft: float | None = None
+    latency: float | None = None
 
 
 class Runner:
@@ -374,6 +377,8 @@ class Runner:
                         request=resolved,
                         offline=providers.is_offline(cached.model),
                         structured=answer_of(resolved.settings, cached.output),
+                        ttft=cached.ttft,
+                        latency=cached.latency,
                     )
                 )
                 await self._record(run, name)
@@ -492,7 +497,9 @@ class Runner:
             )
             await self._record(run, name, secret=api_key)
             return
-        self._memory_cache[key] = _CachedAnswer(text, output, resolved.model, usage, cost, done)
+        self._memory_cache[key] = _CachedAnswer(
+            text, output, resolved.model, usage, cost, done, ttft, done - started
+        )
         emit(
             Finished(
                 run_id=run.id,
@@ -529,7 +536,8 @@ class Runner:
         if not missing:
             return []
         usable = store.backend_status().usable
-        return [missing_key_message(m, self.key_hint, usable) for m in missing]
+        messages = [missing_key_message(m, self.key_hint, usable) for m in missing]
+        return [*messages[:-1], f"{messages[-1]}; {offline_route(self.key_hint)}"]
 
     async def _cached(self, key: str) -> _CachedAnswer | None:
         if key in self._memory_cache:
@@ -545,7 +553,14 @@ class Runner:
             (row.tokens_in or 0) + (row.tokens_out or 0) if row.tokens_in is not None else None,
         )
         answer = _CachedAnswer(
-            row.output_text or "", row.output, row.model or "", usage, row.cost, row.ended_at or 0.0
+            row.output_text or "",
+            row.output,
+            row.model or "",
+            usage,
+            row.cost,
+            row.ended_at or 0.0,
+            row.ttft,
+            row.latency,
         )
         self._memory_cache[key] = answer
         return answer

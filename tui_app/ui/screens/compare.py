@@ -22,7 +22,9 @@ from textual.widgets import Footer, Static
 from ...core.compare import Column, ColumnMetrics, Comparison, new_comparison
 from ...core.compare_history import PastComparison
 from ...core.errors import PromptTuiError
+from ..adopted import show_adopted
 from ..widgets.compare_column import CompareColumn
+from ..write_only import write_only
 
 if TYPE_CHECKING:
     from ...core.workspace import Workspace
@@ -50,18 +52,29 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
 """
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("left", "move(-1)", "←", show=False),
-        Binding("right", "move(1)", "→", show=False),
-        Binding("d", "toggle_diff", "Diff"),
-        Binding("b", "set_base", "Diff base"),
-        Binding("x", "cancel_column", "Cancel col"),
-        Binding("X", "cancel_all", "Cancel all", show=False),
-        Binding("r", "rerun", "Re-run col"),
-        Binding("R", "rerun_all", "Re-run all", show=False),
-        Binding("A", "adopt", "Adopt"),
-        Binding("plus", "rate(1)", "👍", show=False),
-        Binding("minus", "rate(0)", "👎", show=False),
+        Binding("escape", "back", "Back", tooltip="Back to the prompts (running columns stop)"),
+        Binding("left", "move(-1)", "←", show=False, tooltip="Focus the column on the left"),
+        Binding("right", "move(1)", "→", show=False, tooltip="Focus the column on the right"),
+        Binding(
+            "d", "toggle_diff", "Diff", tooltip="Highlight the words that differ from the base"
+        ),
+        Binding("b", "set_base", "Diff base", tooltip="Make the focused column the diff base"),
+        Binding("x", "cancel_column", "Cancel col", tooltip="Cancel the focused column"),
+        Binding("X", "cancel_all", "Cancel all", show=False, tooltip="Cancel every column"),
+        Binding("r", "rerun", "Re-run col", tooltip="Run the focused column again"),
+        Binding("R", "rerun_all", "Re-run all", show=False, tooltip="Run every column again"),
+        Binding(
+            "A",
+            "adopt",
+            "Adopt",
+            tooltip="Its model, settings and answer become the prompt's (written)",
+        ),
+        Binding(
+            "plus", "rate(1)", "👍", show=False, tooltip="Rate the focused column's answer good"
+        ),
+        Binding(
+            "minus", "rate(0)", "👎", show=False, tooltip="Rate the focused column's answer bad"
+        ),
     ]
 
     def __init__(
@@ -337,13 +350,20 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
             self.notify("This column is still running.", severity="warning")
             return
         try:
-            comparison.adopt(index)
+            adoptions = comparison.adoptions(index)
         except PromptTuiError as exc:
             self.notify(str(exc), title="Cannot adopt", severity="error")
             return
-        app: Any = self.app
         label = comparison.columns[index].label
-        app.save_config(then=lambda: app.notify(escape(f"{self.prompt} now uses {label}")))
+        write_only(  # this prompt (chain) only: other unsaved changes stay unsaved
+            self.app,
+            comparison.workspace.document,
+            write=lambda: comparison.adopt_and_write(index),
+            keep=lambda: comparison.adopt(index),
+            done=f"{self.prompt} now uses {label}",
+        )
+        app: Any = self.app
+        show_adopted(app.session, adoptions)
         if self.on_adopted is not None:
             self.on_adopted(self.prompt)
         self.dismiss()

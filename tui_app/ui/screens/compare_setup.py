@@ -97,9 +97,7 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
             yield LineInput(placeholder="model [key=value ...]", id="compare-model", compact=True)
             yield OptionList(id="compare-options")
             chain = Checkbox(
-                escape(f"chain mode: also run {', '.join(self.downstream)}")
-                if self.downstream
-                else "chain mode (no prompt reads this one)",
+                self._chain_label(False),
                 value=False,
                 id="compare-chain",
                 disabled=not self.downstream,
@@ -224,6 +222,18 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
         if self.columns:
             self.columns.pop()
             self._show_columns()
+
+    def _chain_label(self, on: bool) -> str:
+        """The box says on or off in words: its mark looks the same both ways without colour."""
+        if not self.downstream:
+            return "chain mode: off (no prompt reads this one)"
+        if on:
+            return escape(f"chain mode: ON, also run {', '.join(self.downstream)}")
+        return escape(f"chain mode: off (ctrl+t also runs {', '.join(self.downstream)})")
+
+    @on(Checkbox.Changed, "#compare-chain")
+    def _chain_changed(self, event: Checkbox.Changed) -> None:
+        event.checkbox.label = self._chain_label(event.value)
 
     def action_toggle_chain(self) -> None:
         box = self.query_one(Checkbox)

@@ -12,8 +12,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
+from ...core.compare import Column
 from ...core.config import AIConfig
-from ...core.errors import PromptTuiError
+from ...core.display import plural
+from ...core.errors import CycleError, PromptTuiError
 from ...core.runs import PromptStatus, Run, RunMode
 from .. import layout
 from .. import messages as msg
@@ -26,6 +28,7 @@ from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
 from ..widgets.run_estimate import EstimatesReady, RunEstimates
 from ..widgets.run_history import BaselineRequested, RateRequested
+from ..write_only import write_only
 from . import revision_actions
 from .main_bindings import MAIN_BINDINGS
 from .reload_controller import LiveReload
@@ -252,7 +255,7 @@ target runs again, and only prompts whose request changed are sent.
         drawn = self.form.data
         if force or drawn is None or drawn.prompt != name:
             self.form.show(form_data(self.session, name))
-        self.form.border_title = f"Parameters · {name}"
+        self.form.border_title = layout.form_title(name, self.form.outer_size.width)
         self.show_selected_output()
         self._refresh_side_tabs()
         self.schedule_estimate()
@@ -547,10 +550,10 @@ target runs again, and only prompts whose request changed are sent.
         run = workspace.run_of(self.selected) if self.selected else None
         if run is not None:
             count = self.tui.cancel_runs(run.id)
-            self.notify(f"Cancelled run {run.describe()} ({count} prompts)", timeout=2)
+            self.notify(f"Cancelled run {run.describe()} ({plural(count, 'prompt')})", timeout=2)
         else:
             count = self.tui.cancel_runs()
-            self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
+            self.notify(f"Cancelled all runs ({plural(count, 'prompt')})", timeout=2)
 
     def action_cancel_prompt(self) -> None:
         """Cancel only the selected prompt; the rest of its run goes on."""
@@ -577,7 +580,7 @@ target runs again, and only prompts whose request changed are sent.
 
     def action_cancel_all(self) -> None:
         count = self.tui.cancel_runs()
-        self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
+        self.notify(f"Cancelled all runs ({plural(count, 'prompt')})", timeout=2)
 
     # --- parameters and model -----------------------------------------------------------------
     @on(msg.ParameterEdited)
@@ -599,9 +602,13 @@ target runs again, and only prompts whose request changed are sent.
             self.notify(f"'{name}' has no value to write.", severity="warning")
             return
         scope = None if message.scope == "global" else prompt_name
-        self.session.workspace.write_parameter(scope, name, row.value)
-        self.tui.save_config(
-            then=lambda: self.notify(f"{name} written as a {message.scope} parameter")
+        workspace, value = self.session.workspace, row.value
+        write_only(  # this parameter only: a pending delete or unsaved outputs stay unsaved
+            self.tui,
+            self.config,
+            write=lambda: workspace.write_parameter_only(scope, name, value),
+            keep=lambda: workspace.write_parameter(scope, name, value),
+            done=f"{name} as a {message.scope} parameter",
         )
         self.form.show(form_data(self.session, prompt_name), focus=name)
         self.refresh_header()
@@ -655,6 +662,8 @@ target runs again, and only prompts whose request changed are sent.
     def action_tab(self, name: str) -> None:
         self.output.show_tab(name)
         self._refresh_side_tabs()
+        if name == "history":
+            self.output.focus_history()
 
     def action_toggle_rendered(self) -> None:
         name = self.selected
@@ -724,7 +733,9 @@ target runs again, and only prompts whose request changed are sent.
         current = self.config.model_name_of(prompt)
 
         def chosen(model: str | None) -> None:
-            if model == "mock" and not self._has_mock_response(name):
+            if model and " " in model.strip():  # "openai/ID api_base=http://host:port/v1"
+                self._set_model_spec(name, model)
+            elif model == "mock" and not self._has_mock_response(name):
                 self.ask_mock_response(name)
             elif model:
                 self.set_model(name, model)
@@ -750,6 +761,17 @@ target runs again, and only prompts whose request changed are sent.
         kept = [k for k in self.config.prompt(name).model_settings if k not in just_asked]
         more = f" (its settings kept: {', '.join(kept)})" if kept else ""
         self.notify(f"{name} now uses {model}{more}", timeout=3)
+
+    def _set_model_spec(self, name: str, spec: str) -> None:
+        """A model typed with settings, as a comparison column is (``MODEL KEY=VALUE...``):
+        a custom ``openai/<id>`` needs its ``api_base`` or it goes to api.openai.com."""
+        try:
+            column = Column.parse(spec)
+        except PromptTuiError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        own = dict(self.config.prompt(name).model_settings)
+        self.set_model(name, column.model, {**own, **column.settings})
 
     def _has_mock_response(self, name: str) -> bool:
         prompt = self.config.prompt(name)
@@ -819,6 +841,20 @@ target runs again, and only prompts whose request changed are sent.
             return
         self._structure_changed(select=name)
         self.notify(f"Template of {name} written to {written}", title="Saved", timeout=3)
+        self._warn_cycle(name)
+
+    def _warn_cycle(self, name: str) -> None:
+        """A template that closes a loop of outputs saves (the file is the user's), never
+        silently: no prompt of the loop can run until it is broken."""
+        cycle = self.session.workspace.graph.cycle
+        if cycle and name in cycle:
+            self.notify(
+                f"{CycleError(cycle)}: these prompts cannot run until a template breaks it",
+                title="Dependency cycle",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
 
     def action_new(self) -> None:
         from .ask_text import AskTextScreen
@@ -836,10 +872,12 @@ target runs again, and only prompts whose request changed are sent.
             if not value:
                 return
             try:
-                self.session.workspace.add_prompt(value, "", after=self.selected)
+                note = self.session.workspace.add_prompt(value, "", after=self.selected)
             except PromptTuiError as exc:
                 self.notify(str(exc), severity="error")
                 return
+            if note:
+                self.notify(note, title="New prompt", timeout=6, markup=False)
             self._structure_changed(select=value)
             self.action_edit()
 
@@ -869,7 +907,7 @@ target runs again, and only prompts whose request changed are sent.
             after = remaining[min(index, len(remaining) - 1)] if remaining else None
             self.selected = None
             self._structure_changed(select=after)
-            self.notify(f"Deleted {name} (ctrl+s writes the file)", timeout=3)
+            self.notify(f"Deleted {name} (u brings it back; ctrl+s writes the file)", timeout=4)
 
         self.tui.push_screen(
             ConfirmScreen(
@@ -879,6 +917,17 @@ target runs again, and only prompts whose request changed are sent.
             ),
             answered,
         )
+
+    def action_undo_delete(self) -> None:
+        """u: the newest delete since the last save is undone (the file never had it)."""
+        name = self.session.workspace.undo_delete()
+        if name is None:
+            pending = self.session.workspace.deleted
+            why = f"a prompt named '{pending[-1]}' exists again" if pending else "no unsaved delete"
+            self.notify(f"Nothing to undo: {why}.", severity="warning", markup=False)
+            return
+        self._structure_changed(select=name)
+        self.notify(f"{name} is back", timeout=3, markup=False)
 
     # --- export -------------------------------------------------------------------------------
     def action_export(self, choice: str = "") -> None:
@@ -947,6 +996,9 @@ target runs again, and only prompts whose request changed are sent.
                     **export.run_labels(workspace.history, made_by, prompt),
                 )
             )
+        if not any(record.output for record in records):  # an empty file helps nobody
+            self.notify(f"Nothing to export: {name} has no output yet.", severity="warning")
+            return None
         target = export.export_path(Path(self.path), name if what == "output" else "run", fmt)
         try:
             export.write_export(target, export.render(fmt, title, records))
