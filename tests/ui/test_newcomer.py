@@ -169,7 +169,7 @@ async def test_export_of_cached_prompts_has_their_request_and_no_output_writes_n
         for prompt in data["prompts"]:
             assert prompt["metrics"]["status"] == "cached"
             assert prompt["request"]["messages"], prompt  # the request is known
-            assert prompt["metrics"]["latency_s"] is not None  # the answer's own timings
+            assert prompt["metrics"]["latency"] is not None  # the answer's own timings
         assert data["prompts"][0]["request"]["messages"][-1]["content"] == "Hello World"
 
 
@@ -226,7 +226,7 @@ async def test_history_tab_puts_the_cursor_in_the_list_and_escape_leaves(
             pilot, lambda: isinstance(app.focused, DataTable), what="the history list focused"
         )
         note = str(main.output.query_one("#history-note").render())
-        assert "shift+tab" not in note and "enter shows one" in note
+        assert "shift+tab" not in note and "enter: its diff" in note and "escape goes back" in note
         await pilot.press("enter")  # shows that run, never a re-run
         await pilot.pause()
         assert app.session.workspace.runs and len(app.session.workspace.runs) == 1
