@@ -33,6 +33,7 @@ from .errors import PromptTuiError
 from .graph import prompt_references
 from .param_sources import ParamSource
 from .resolve import parameter_table
+from .schema import format_path
 from .runs import Overrides, PromptResult, PromptStatus, Run
 
 if TYPE_CHECKING:
@@ -466,7 +467,7 @@ class Batch:
         problem with its file and line). Streams the dataset once (twice for a sample)."""
         config = self.config
         bad = [
-            f"{config.source}: {where}: prompt '{prompt}': {message}"
+            f"{config.source}: {format_path(where)}: prompt '{prompt}': {message}"
             for prompt, where, message in problems(config)
         ]
         if bad:

@@ -162,22 +162,22 @@ def graders(checks: Mapping[str, list[Check]]) -> list[str]:
     return list(found)
 
 
-def problems(config: AIConfig) -> list[tuple[str, str, str]]:
-    """(prompt, location, message) for every check that is not one: an unknown kind, a value of
-    the wrong type, a regex that does not compile, a schema that is not one, a judge naming no
-    prompt. ``validate`` prints them; a batch refuses to start with them."""
-    out: list[tuple[str, str, str]] = []
+def problems(config: AIConfig) -> list[tuple[str, tuple[str | int, ...], str]]:
+    """(prompt, path in the document, message) for every check that is not one: an unknown
+    kind, a value of the wrong type, a regex that does not compile, a schema that is not one, a
+    judge naming no prompt. ``validate`` prints them located; a batch refuses to start."""
+    out: list[tuple[str, tuple[str | int, ...], str]] = []
     names = config.prompt_name_set
     for p_index, prompt in enumerate(config.prompts):
         raw = prompt.metadata.get("checks")
         if raw is None:
             continue
-        base = f"prompts[{p_index}].metadata.checks"
+        base: tuple[str | int, ...] = ("prompts", p_index, "metadata", "checks")
         if not isinstance(raw, list):
             out.append((prompt.name, base, "must be a list of checks ([{contains: ...}, ...])"))
             continue
         for i, item in enumerate(raw):
-            where = f"{base}[{i}]"
+            where = (*base, i)
             if not isinstance(item, Mapping) or len(item) != 1:
                 out.append(
                     (prompt.name, where, "a check is an object with one key (e.g. contains: ...)")
@@ -189,11 +189,11 @@ def problems(config: AIConfig) -> list[tuple[str, str, str]]:
                 message = f"unknown check '{kind}'" + (
                     f" ({hint})" if hint else f" (known: {', '.join(KINDS)})"
                 )
-                out.append((prompt.name, where, message))
+                out.append((prompt.name, (*where, str(kind)), message))
                 continue
             bad = _value_problem(config, prompt.name, str(kind), value, names)
             if bad:
-                out.append((prompt.name, f"{where}.{kind}", bad))
+                out.append((prompt.name, (*where, str(kind)), bad))
     return out
 
 

@@ -310,7 +310,23 @@ def dataset_problems(config: AIConfig) -> list[tuple[str, str]]:
             problems.append((where, f"'{path}': use a .csv, .jsonl or .yaml file"))
         elif config.path is not None and not (config.path.parent / path).exists():
             problems.append((where, f"'{path}' does not exist (paths are relative to the config)"))
+        elif config.path is not None:
+            try:
+                Dataset(config.path.parent / path).columns()
+            except DatasetError as exc:
+                problems.append((where, str(exc)))
     return problems
+
+
+def dataset_columns(config: AIConfig) -> set[str]:
+    """Every column the config's datasets give (unreadable ones give none)."""
+    out: set[str] = set()
+    for path in named_datasets(config).values():
+        try:
+            out.update(Dataset(path).columns())
+        except DatasetError:
+            continue
+    return out
 
 
 def find_dataset(config: AIConfig, given: str | None) -> Dataset:
