@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.helpers import chain, write_config
 from tui_app.cli import main
 from tui_app.core.checks import Check, all_checks, evaluate, evaluate_all, problems

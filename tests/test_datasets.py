@@ -91,7 +91,7 @@ def test_reading_is_streamed(tmp_path):
     path = tmp_path / "big.jsonl"
     with path.open("w") as out:
         for i in range(20_000):
-            out.write('{"topic": "topic number %d", "expected": "%d"}\n' % (i, i))
+            out.write(f'{{"topic": "topic number {i}", "expected": "{i}"}}\n')
     tracemalloc.start()
     count = 0
     for _ in Dataset(path).rows():

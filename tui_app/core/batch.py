@@ -33,8 +33,8 @@ from .errors import PromptTuiError
 from .graph import prompt_references
 from .param_sources import ParamSource
 from .resolve import parameter_table
-from .schema import format_path
 from .runs import Overrides, PromptResult, PromptStatus, Run
+from .schema import format_path
 
 if TYPE_CHECKING:
     from .config import AIConfig

@@ -269,6 +269,9 @@ _JS = """
     document.querySelectorAll('#matrix tbody tr').forEach(function(r){
       r.hidden=only.checked&&r.dataset.ok==='1';});
   });
+  // report.html#first-failure opens the first failed cell (a link a CI summary can give)
+  if(location.hash==='#first-failure'){
+    var first=document.querySelector('td.v.fail,td.v.error');if(first)first.click();}
   document.body.dataset.ready='1';
 })();
 """
