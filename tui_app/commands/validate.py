@@ -118,11 +118,11 @@ def check_problems(path: str, config: AIConfig) -> list[Problem]:
     text = config.source_text if config.source_text is not None else config.dumps()
     found = []
     for name, where, message in bad_checks(config):
-        position = locate(text, config.format, where) or (None, None)
-        found.append(Problem(path, message, *position, format_path(where), name))
+        line, col = locate(text, config.format, where) or (None, None)
+        found.append(Problem(path, message, line, col, format_path(where), name))
     for where_text, message in dataset_problems(config):
-        position = locate(text, config.format, ("metadata", "datasets")) or (None, None)
-        found.append(Problem(path, message, *position, where_text))
+        line, col = locate(text, config.format, ("metadata", "datasets")) or (None, None)
+        found.append(Problem(path, message, line, col, where_text))
     return found
 
 
