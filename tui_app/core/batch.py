@@ -534,16 +534,38 @@ class Batch:
         self.stats[cell.column].add(cell)
         self.progress.add(cell)
 
-    async def run(self, on_cell: Callable[[Cell], None]) -> None:
-        """Every selected row x every column; ``on_cell`` gets each cell as it completes."""
+    async def run(self, on_cell: Callable[[Cell], None], rows: Sequence[Row] | None = None) -> None:
+        """Every selected row (or ``rows``) x every column; ``on_cell`` gets each cell as it
+        completes. Each column reads the rows on its own: a slow column holds back no other."""
+        queues = [
+            _cells_of(iter(rows) if rows is not None else self.selection.rows(self.dataset), column)
+            for column in self.columns
+        ]
+        await self._pool(queues, on_cell, None)
+
+    async def rerun(
+        self,
+        cells: Sequence[tuple[Row, str]],
+        on_cell: Callable[[Cell], None],
+        *,
+        force: bool | None = None,
+    ) -> None:
+        """(Re-)run the given cells (one, a row, the failures, every cell after an edit)."""
+        await self._pool([iter(cells)], on_cell, force)
+
+    async def _pool(
+        self,
+        queues: list[Iterator[tuple[Row, str]]],
+        on_cell: Callable[[Cell], None],
+        force: bool | None,
+    ) -> None:
         try:
             async with asyncio.TaskGroup() as group:
-                for column in self.columns:
-                    rows = self.selection.rows(self.dataset)
-                    # Twice the concurrency in cells: while one cell resolves its next prompt or
-                    # writes the history, another's request keeps the provider busy.
+                for queue in queues:
+                    # Twice the concurrency in cells: while one cell resolves its next prompt
+                    # or writes the history, another's request keeps the provider busy.
                     for _ in range(self.concurrency * 2):
-                        group.create_task(self._worker(rows, column, on_cell))
+                        group.create_task(self._worker(queue, on_cell, force))
         except ExceptionGroup as group_error:  # e.g. the dataset became unreadable mid-way
             first = group_error.exceptions[0]
             if isinstance(first, PromptTuiError):
@@ -551,12 +573,20 @@ class Batch:
             raise
 
     async def _worker(
-        self, rows: Iterator[Row], column: str, on_cell: Callable[[Cell], None]
+        self,
+        queue: Iterator[tuple[Row, str]],
+        on_cell: Callable[[Cell], None],
+        force: bool | None,
     ) -> None:
         while True:
-            row = next(rows, None)  # the column's rows are shared by its workers: one reader
-            if row is None:
+            item = next(queue, None)  # one reader per queue, shared by its workers
+            if item is None:
                 return
-            cell = await self.run_cell(row, column)
+            cell = await self.run_cell(*item, force=force)
             self.record(cell)
             on_cell(cell)
+
+
+def _cells_of(rows: Iterator[Row], column: str) -> Iterator[tuple[Row, str]]:
+    for row in rows:
+        yield row, column
