@@ -55,6 +55,17 @@ def _fit(text: str, width: int) -> str:
     return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
 
 
+def column_header(names: list[str]) -> str:
+    """The line above the grid: the columns' names at the grid's widths."""
+    return (
+        "row".rjust(ROW_WIDTH - 1)
+        + " "
+        + _fit("parameters", PARAMS_WIDTH)
+        + "  "
+        + "".join(_fit(name, CELL_WIDTH) + " " for name in names)
+    )
+
+
 class MatrixGrid(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     MatrixGrid { height: 1fr; background: $surface; }
