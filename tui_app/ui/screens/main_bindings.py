@@ -103,7 +103,7 @@ MAIN_BINDINGS: list[BindingType] = [
         "Matrix",
         id="main.matrix",
         show=False,
-        tooltip="Run the config's dataset: rows x models, with every check (the matrix)",
+        tooltip="Dataset matrix: every row x model, checked",
     ),
     Binding("1", "tab('output')", "Output", show=False, id="main.tab_output"),
     Binding("2", "tab('request')", "Request", show=False, id="main.tab_request"),
