@@ -49,6 +49,7 @@ BENCHES = (
     Bench("compare", "compare.py"),
     Bench("memory", "memory.py"),
     Bench("scale", "scale.py"),
+    Bench("batch", "batch.py"),
 )
 
 

@@ -271,3 +271,46 @@ def test_the_html_report_renders_in_headless_chromium_with_model_text_escaped(tm
     detail = dom.split('id="detail"')[1]
     assert "expected" in detail and "contains 'nothing'" in detail  # the failed cell opened
     assert "&lt;script&gt;" in detail
+
+
+def _retained_after_batch(tmp_path: Path, rows: int) -> int:
+    """Bytes still allocated after a batch of ``rows`` rows whose cells were dropped."""
+    import asyncio
+    import gc
+    import tracemalloc
+
+    from tui_app.core.batch import Batch, batch_workspace
+    from tui_app.core.config import load
+    from tui_app.core.datasets import Dataset
+
+    steps = [
+        {"name": "a", "input": "A {{q}}", "metadata": {"checks": [{"contains": "{{q}}"}]}},
+        {"name": "b", "input": "B {{a.output}}"},
+        {"name": "c", "input": "C {{b.output}}"},
+    ]
+    for step in steps:
+        step.setdefault("metadata", {})["remember_chat_context"] = False
+    config = write_config(tmp_path / "m.json", chain(steps, models={"echo": {"delay": 0}}))
+    workspace, _ = batch_workspace(load(config), concurrency=2, history=False)
+    workspace.runner.memory_cache_size = 32
+    batch = Batch(workspace, Dataset(rows_csv(tmp_path, rows)), concurrency=2)
+    batch.prepare()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    asyncio.run(batch.run(lambda cell: None))
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert sum(s.passed for s in batch.stats.values()) == rows
+    return after - before
+
+
+def test_memory_does_not_grow_with_rows(tmp_path):
+    """Cells go to the caller and are dropped; the runner keeps a bounded number of answers
+    (the history has them all): 300 rows retain what 60 do, give or take a few kilobytes."""
+    (tmp_path / "s").mkdir()
+    (tmp_path / "l").mkdir()
+    small = _retained_after_batch(tmp_path / "s", 60)
+    large = _retained_after_batch(tmp_path / "l", 300)
+    assert large - small < 100_000, (small, large)
