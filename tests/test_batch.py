@@ -98,6 +98,10 @@ def test_the_sample_runs_offline_and_writes_three_reports(tmp_path, capsys):
     assert bad["verdict"] == "fail"
     assert any(c["verdict"] == "fail" and c["check"] == "contains" for c in bad["checks"])
     assert html_path.read_text().count('class="v ') == 10
+    # --model replaces the chain's models, not the grader's: a judge is not the model under test
+    [cell] = [c for c in report["cells"] if c["row"] == 1 and c["column"] == "offline/echo"]
+    assert cell["prompts"]["answer"]["model"] == "offline/echo"
+    assert cell["prompts"]["grader"]["model"] == "echo"
 
 
 def test_json_lines_and_exit_zero_when_every_check_passes(tmp_path, capsys):
