@@ -21,7 +21,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from . import display
@@ -88,65 +88,65 @@ def _clean(text: Any) -> str:
 
 
 def write_junit(path: str | Path, spool: CellSpool, meta: Mapping[str, Any]) -> Path:
-    """One testsuite per column, one testcase per row x prompt."""
-    stats: Mapping[str, Mapping[str, Any]] = meta["columns"]
-    steps: list[str] = meta["steps"]
-    suite_name = str(meta.get("config", "prompt-tui"))
-    parts: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>\n']
-    tests = failures = errors = 0
-    body: list[str] = []
-    current: str | None = None
-    suite: list[str] = []
-    counts = {"tests": 0, "failures": 0, "errors": 0}
+    """One testsuite per column, one testcase per row x prompt (two passes over the spool:
+    the counts, then the cases; nothing is held whole)."""
+    return _write(path, _junit_pieces(spool, meta))
 
-    def close_suite() -> None:
-        nonlocal tests, failures, errors
-        if current is None:
-            return
-        body.append(
-            f'  <testsuite name={quoteattr(_clean(current))} tests="{counts["tests"]}"'
-            f' failures="{counts["failures"]}" errors="{counts["errors"]}">\n'
-        )
-        body.extend(suite)
-        body.append("  </testsuite>\n")
-        tests += counts["tests"]
-        failures += counts["failures"]
-        errors += counts["errors"]
 
+def _junit_cases(
+    spool: CellSpool, steps: list[str]
+) -> Iterator[tuple[str, Mapping[str, Any], str, tuple[str, str, str] | None]]:
+    """(column, cell, prompt, problem) for every testcase, column by column."""
     for cell in spool.cells(by_column=True):
-        if cell["column"] != current:
-            close_suite()
-            current, suite = str(cell["column"]), []
-            counts = {"tests": 0, "failures": 0, "errors": 0}
         for prompt in steps:
             result = cell["prompts"].get(prompt)
             checks = [c for c in cell["checks"] if c["prompt"] == prompt]
-            counts["tests"] += 1
-            name = f"row {cell['row']} · {prompt}"
-            suite.append(
-                f"    <testcase classname={quoteattr(_clean(f'{suite_name}.{current}'))}"
-                f" name={quoteattr(_clean(name))}"
-                f' time="{(result or {}).get("latency") or 0:.3f}"'
-            )
-            problem = _junit_problem(cell, result, checks)
-            if problem is None:
-                suite.append("/>\n")
-                continue
-            tag, message, detail = problem
-            counts["failures" if tag == "failure" else "errors"] += 1
-            suite.append(
-                f">\n      <{tag} message={quoteattr(_clean(message))}>"
-                f"{html.escape(_clean(detail), quote=False)}</{tag}>\n    </testcase>\n"
-            )
-    close_suite()
-    parts.append(
-        f'<testsuites name={quoteattr(_clean(suite_name))} tests="{tests}"'
-        f' failures="{failures}" errors="{errors}">\n'
+            yield str(cell["column"]), cell, prompt, _junit_problem(cell, result, checks)
+
+
+def _junit_pieces(spool: CellSpool, meta: Mapping[str, Any]) -> Iterator[str]:
+    steps: list[str] = meta["steps"]
+    name = str(meta.get("config", "prompt-tui"))
+    counts: dict[str, dict[str, int]] = {}
+    for column, _, _, problem in _junit_cases(spool, steps):
+        count = counts.setdefault(column, {"tests": 0, "failure": 0, "error": 0})
+        count["tests"] += 1
+        if problem is not None:
+            count[problem[0]] += 1
+    total = {k: sum(c[k] for c in counts.values()) for k in ("tests", "failure", "error")}
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n'
+    yield (
+        f'<testsuites name={quoteattr(_clean(name))} tests="{total["tests"]}"'
+        f' failures="{total["failure"]}" errors="{total["error"]}">\n'
     )
-    parts.extend(body)
-    parts.append("</testsuites>\n")
-    del stats
-    return atomic_write(Path(path), "".join(parts))
+    current: str | None = None
+    for column, cell, prompt, problem in _junit_cases(spool, steps):
+        if column != current:
+            if current is not None:
+                yield "  </testsuite>\n"
+            current, count = column, counts[column]
+            yield (
+                f'  <testsuite name={quoteattr(_clean(column))} tests="{count["tests"]}"'
+                f' failures="{count["failure"]}" errors="{count["error"]}">\n'
+            )
+        latency = (cell["prompts"].get(prompt) or {}).get("latency") or 0
+        case = f"row {cell['row']} · {prompt}"
+        yield (
+            f"    <testcase classname={quoteattr(_clean(f'{name}.{column}'))}"
+            f" name={quoteattr(_clean(case))}"
+            f' time="{latency:.3f}"'
+        )
+        if problem is None:
+            yield "/>\n"
+            continue
+        tag, message, detail = problem
+        yield (
+            f">\n      <{tag} message={quoteattr(_clean(message))}>"
+            f"{html.escape(_clean(detail), quote=False)}</{tag}>\n    </testcase>\n"
+        )
+    if current is not None:
+        yield "  </testsuite>\n"
+    yield "</testsuites>\n"
 
 
 def _junit_problem(
@@ -174,44 +174,28 @@ def _junit_problem(
 
 
 def write_json(path: str | Path, spool: CellSpool, meta: Mapping[str, Any]) -> Path:
-    with _atomic(Path(path)) as out:
-        out.write('{"batch": ')
-        out.write(json.dumps(_clean_meta(meta), ensure_ascii=False, default=str))
-        out.write(', "cells": [')
-        for i, cell in enumerate(spool.cells()):
-            out.write(",\n" if i else "\n")
-            out.write(scrub_text(json.dumps(cell, ensure_ascii=False, default=str)))
-        out.write("\n]}\n")
-    return Path(path)
+    return _write(path, _json_pieces(spool, meta))
+
+
+def _json_pieces(spool: CellSpool, meta: Mapping[str, Any]) -> Iterator[str]:
+    yield '{"batch": '
+    yield json.dumps(_clean_meta(meta), ensure_ascii=False, default=str)
+    yield ', "cells": ['
+    for i, cell in enumerate(spool.cells()):
+        yield ",\n" if i else "\n"
+        yield scrub_text(json.dumps(cell, ensure_ascii=False, default=str))
+    yield "\n]}\n"
+
+
+def _write(path: str | Path, pieces: Iterator[str]) -> Path:
+    """The one atomic writer (core/fileio), fed piece by piece: a report is never held whole."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(target, pieces)
 
 
 def _clean_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(scrub_text(json.dumps(meta, ensure_ascii=False, default=str)))
-
-
-class _atomic:  # noqa: N801 - used as a context manager like open()
-    """Write a file through a temporary sibling, renamed into place when complete (a report
-    is never half written; streamed so a large one is never held as one string)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.handle: IO[str] | None = None
-        self._tmp: Path | None = None
-
-    def __enter__(self) -> IO[str]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        self._tmp = Path(name)
-        self.handle = open(fd, "w", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
-        return self.handle
-
-    def __exit__(self, exc_type: Any, *rest: Any) -> None:
-        assert self.handle is not None and self._tmp is not None
-        self.handle.close()
-        if exc_type is None:
-            self._tmp.replace(self.path)
-        else:
-            self._tmp.unlink(missing_ok=True)
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -318,69 +302,71 @@ def _svg_chart(meta: Mapping[str, Any]) -> str:
 
 
 def write_html(path: str | Path, spool: CellSpool, meta: Mapping[str, Any]) -> Path:
+    return _write(path, _html_pieces(spool, meta))
+
+
+def _html_pieces(spool: CellSpool, meta: Mapping[str, Any]) -> Iterator[str]:
     stats: Mapping[str, Mapping[str, Any]] = meta["columns"]
     columns = list(stats)
     e = html.escape
-    with _atomic(Path(path)) as out:
-        out.write(
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-            "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
-            f"<title>{e(_clean(meta.get('config', 'batch')))} · prompt-tui batch</title>"
-            f"<style>{_CSS}</style></head><body>\n"
+    yield (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
+        f"<title>{e(_clean(meta.get('config', 'batch')))} · prompt-tui batch</title>"
+        f"<style>{_CSS}</style></head><body>\n"
+    )
+    yield f"<h1>{e(_clean(meta.get('config', '')))}</h1>\n"
+    yield (
+        f'<p class="muted">batch {e(_clean(meta.get("id", "")))} · dataset '
+        f"{e(_clean(meta.get('dataset', '')))} · {e(str(meta.get('rows', 0)))} rows · "
+        f"prompts {e(', '.join(meta.get('steps', [])))}</p>\n"
+    )
+    yield (
+        '<h2>Pass rates</h2>\n<table id="rates"><tr><th>model</th><th>pass rate</th>'
+        "<th>passed</th><th>failed</th><th>errors</th><th>cost</th>"
+        "<th>mean latency</th></tr>\n"
+    )
+    for name, s in stats.items():
+        yield (
+            f"<tr><td>{e(_clean(name))}</td>"
+            f'<td class="num">{e(_rate(s))}</td><td class="num">{s["passed"]}</td>'
+            f'<td class="num">{s["failed"]}</td><td class="num">{s["errors"]}</td>'
+            f'<td class="num">{e(str(s["cost_text"]))}</td>'
+            f'<td class="num">{e(str(s["latency_text"]))}</td></tr>\n'
         )
-        out.write(f"<h1>{e(_clean(meta.get('config', '')))}</h1>\n")
-        out.write(
-            f'<p class="muted">batch {e(_clean(meta.get("id", "")))} · dataset '
-            f"{e(_clean(meta.get('dataset', '')))} · {e(str(meta.get('rows', 0)))} rows · "
-            f"prompts {e(', '.join(meta.get('steps', [])))}</p>\n"
-        )
-        out.write(
-            '<h2>Pass rates</h2>\n<table id="rates"><tr><th>model</th><th>pass rate</th>'
-            "<th>passed</th><th>failed</th><th>errors</th><th>cost</th>"
-            "<th>mean latency</th></tr>\n"
-        )
-        for name, s in stats.items():
-            out.write(
-                f"<tr><td>{e(_clean(name))}</td>"
-                f'<td class="num">{e(_rate(s))}</td><td class="num">{s["passed"]}</td>'
-                f'<td class="num">{s["failed"]}</td><td class="num">{s["errors"]}</td>'
-                f'<td class="num">{e(str(s["cost_text"]))}</td>'
-                f'<td class="num">{e(str(s["latency_text"]))}</td></tr>\n'
-            )
-        out.write("</table>\n<h2>Cost and latency per model</h2>\n")
-        out.write(_svg_chart(meta))
-        out.write(
-            '\n<h2>Matrix</h2>\n<label><input type="checkbox" id="failures-only"> '
-            "failures only</label>\n"
-            '<table id="matrix"><thead><tr><th>row</th><th>parameters</th>'
+    yield "</table>\n<h2>Cost and latency per model</h2>\n"
+    yield _svg_chart(meta)
+    yield (
+        '\n<h2>Matrix</h2>\n<label><input type="checkbox" id="failures-only"> '
+        "failures only</label>\n"
+        '<table id="matrix"><thead><tr><th>row</th><th>parameters</th>'
+    )
+    for name in columns:
+        yield f"<th>{e(_clean(name))}</th>"
+    yield "</tr></thead><tbody>\n"
+    for number, group in spool.rows():
+        ok = all(c["verdict"] == "pass" for c in group.values())
+        params = next(iter(group.values())).get("params", {})
+        shown = ", ".join(f"{k}={v}" for k, v in params.items())
+        yield (
+            f'<tr data-ok="{1 if ok else 0}"><td class="num">{number}</td>'
+            f'<td class="params" title="{e(_clean(shown))}">{e(_clean(shown))}</td>'
         )
         for name in columns:
-            out.write(f"<th>{e(_clean(name))}</th>")
-        out.write("</tr></thead><tbody>\n")
-        for number, group in spool.rows():
-            ok = all(c["verdict"] == "pass" for c in group.values())
-            params = next(iter(group.values())).get("params", {})
-            shown = ", ".join(f"{k}={v}" for k, v in params.items())
-            out.write(
-                f'<tr data-ok="{1 if ok else 0}"><td class="num">{number}</td>'
-                f'<td class="params" title="{e(_clean(shown))}">{e(_clean(shown))}</td>'
+            cell = group.get(name)
+            if cell is None:
+                yield "<td></td>"
+                continue
+            detail = json.dumps(_detail(cell), ensure_ascii=False, default=str)
+            yield (
+                f'<td class="v {cell["verdict"]}" data-detail="{e(detail)}" '
+                f'title="{e(_clean(cell.get("error") or cell["verdict"]))}">'
+                f"{cell['verdict']}</td>"
             )
-            for name in columns:
-                cell = group.get(name)
-                if cell is None:
-                    out.write("<td></td>")
-                    continue
-                detail = json.dumps(_detail(cell), ensure_ascii=False, default=str)
-                out.write(
-                    f'<td class="v {cell["verdict"]}" data-detail="{e(detail)}" '
-                    f'title="{e(_clean(cell.get("error") or cell["verdict"]))}">'
-                    f"{cell['verdict']}</td>"
-                )
-            out.write("</tr>\n")
-        out.write('</tbody></table>\n<div id="detail"></div>\n')
-        out.write(f"<script>{_JS}</script>\n</body></html>\n")
-    return Path(path)
+        yield "</tr>\n"
+    yield '</tbody></table>\n<div id="detail"></div>\n'
+    yield f"<script>{_JS}</script>\n</body></html>\n"
 
 
 def _rate(s: Mapping[str, Any]) -> str:
