@@ -141,7 +141,14 @@ def test_an_interrupted_batch_resumes_without_resending_what_finished(tmp_path, 
         config = server_config(tmp_path, server, prompts=2)
         data = rows_csv(tmp_path, 4)
         server.enqueue(Fault.status(400, message="bad row"))  # one cell's first prompt fails
-        assert main(["batch", str(config), "--data", str(data), "--concurrency", "1"]) == 2
+        junit = tmp_path / "j.xml"
+        args = ["batch", str(config), "--data", str(data), "--concurrency", "1"]
+        assert main([*args, "--junit", str(junit)]) == 2
+        root = ET.parse(junit).getroot()
+        assert (root.get("tests"), root.get("errors"), root.get("failures")) == ("8", "2", "0")
+        errors = root.findall(".//error")
+        assert any("bad row" in (e.get("message") or "") for e in errors)  # the failed prompt
+        assert any("blocked" in (e.get("message") or "") for e in errors)  # its dependent
         first = len(server.chat_requests)
         assert first == 7  # 4 rows x 2 prompts, minus the blocked second step of the failed row
         err = capsys.readouterr().err
