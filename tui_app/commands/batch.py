@@ -23,6 +23,7 @@ from ..core.config import load
 from ..core.datasets import Selection, find_dataset
 from ..core.errors import PromptTuiError
 from ..core.inert import visible
+from ..core.secrets import scrub_text
 from .options import UsageError, add_param_option, parse_params
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
@@ -172,8 +173,8 @@ def run(args: argparse.Namespace) -> int:
 
     def on_cell(cell: Cell) -> None:
         data = cell.to_json() if (args.json or spool is not None) else None
-        if args.json:
-            print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
+        if args.json:  # an answer echoing a key is masked, as in the history and the reports
+            print(scrub_text(json.dumps(data, ensure_ascii=False, default=str)), flush=True)
         if spool is not None and data is not None:
             spool.add(data)
         if cell.verdict != "pass" and len(failures) < shown_limit:
