@@ -325,3 +325,36 @@ def test_memory_does_not_grow_with_rows(tmp_path):
     small = _retained_after_batch(tmp_path / "s", 60)
     large = _retained_after_batch(tmp_path / "l", 300)
     assert large - small < 100_000, (small, large)
+
+
+def test_a_key_in_an_answer_is_masked_in_every_report(tmp_path, capsys):
+    key = "sk-proj-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6"
+    config = write_config(
+        tmp_path / "c.json",
+        chain(
+            [{"name": "a", "input": "say {{word}}", "metadata": {"checks": [{"contains": "x"}]}}]
+        ),
+    )
+    data = tmp_path / "d.csv"
+    data.write_text(f"word\n{key}\n")
+    outputs = {name: tmp_path / name for name in ("j.xml", "r.json", "r.html")}
+    code = main(
+        [
+            "batch",
+            str(config),
+            "--data",
+            str(data),
+            "--json",
+            "--junit",
+            str(outputs["j.xml"]),
+            "--json-report",
+            str(outputs["r.json"]),
+            "--report",
+            str(outputs["r.html"]),
+        ]
+    )
+    assert code == 1
+    captured = capsys.readouterr()
+    assert key not in captured.out and "o5P6" in captured.out  # masked, not dropped
+    for path in outputs.values():
+        assert key not in path.read_text(), path.name
