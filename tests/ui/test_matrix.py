@@ -81,6 +81,10 @@ async def test_b_opens_the_matrix_and_cells_show_their_verdicts_and_checks(tmp_p
         await pilot.press("v")
         assert screen.column_count() == 2
         assert [screen.cell_state(1, x) for x in range(2)] == ["fail", "pass"]
+        await wait_for(
+            pilot, lambda: "say pass 67% · $0" in str(figures.render()), what="prompt figures"
+        )
+        assert "again pass 100% · $0" in str(figures.render())
         await pilot.press("v")
         # re-run one cell: it is sent again (not from the cache)
         grid = screen.query_one(MatrixGrid)

@@ -261,10 +261,18 @@ class Selection:
         if self.sample is None:
             yield from (row for row in dataset.rows() if self.wants(row.number))
             return
-        eligible = [row.number for row in dataset.rows() if self.wants(row.number)]
-        chosen = set(random.Random(self.seed).sample(eligible, min(self.sample, len(eligible))))
-        del eligible
-        yield from (row for row in dataset.rows() if row.number in chosen)
+        # reservoir sampling over the row numbers: memory in the sample's size, not the file's
+        rng = random.Random(self.seed)
+        chosen: list[int] = []
+        for seen, row in enumerate((r for r in dataset.rows() if self.wants(r.number)), 1):
+            if len(chosen) < self.sample:
+                chosen.append(row.number)
+            else:
+                slot = rng.randrange(seen)
+                if slot < self.sample:
+                    chosen[slot] = row.number
+        picked = set(chosen)
+        yield from (row for row in dataset.rows() if row.number in picked)
 
     def count(self, dataset: Dataset) -> int:
         total = sum(1 for row in dataset.rows() if self.wants(row.number))

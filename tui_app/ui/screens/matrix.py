@@ -290,10 +290,7 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
         if self.by_prompts:
             column = batch.columns[self.prompt_column]
             for step in batch.steps:
-                verdicts = [c[column].prompt_verdict(step) for c in self.cells if column in c]
-                passed = sum(v == "pass" for v in verdicts)
-                rate = f"{passed / len(verdicts) * 100:.0f}%" if verdicts else display.NONE
-                parts.append(f"[b]{escape(step)}[/b] pass {rate}")
+                parts.append(self._prompt_figures(column, step))
         else:
             for column, stats in batch.stats.items():
                 parts.append(self._column_figures(column, stats))
@@ -301,6 +298,21 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
         done = sum(len(c) for c in self.cells)
         status = f"{done:,} cells done" + (f", {pending:,} to go" if pending else "")
         self.query_one("#matrix-figures", Static).update("  │  ".join(parts) + f"  │  {status}")
+
+    def _prompt_figures(self, column: str, step: str) -> str:
+        """Pass rate, spend and mean latency of one prompt of one model, over the rows."""
+        cells = [c[column] for c in self.cells if column in c]
+        passed = sum(c.prompt_verdict(step) == "pass" for c in cells)
+        results = [c.results[step] for c in cells if step in c.results]
+        done = [r for r in results if r.status.value == "done"]
+        offline = bool(results) and all(r.offline for r in results)
+        unknown = any(r.cost is None and not r.offline for r in done)
+        spend = sum(r.cost or 0.0 for r in done)
+        latencies = [r.latency for r in done if r.latency is not None]
+        rate = f"{passed / len(cells) * 100:.0f}%" if cells else display.NONE
+        cost = display.UNKNOWN if unknown else display.cost(spend, offline=offline)
+        latency = display.seconds(sum(latencies) / len(latencies) if latencies else None)
+        return f"[b]{escape(step)}[/b] pass {rate} · {escape(cost)} · {latency}"
 
     @staticmethod
     def _column_figures(column: str, stats: ColumnStats) -> str:
