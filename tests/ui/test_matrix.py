@@ -159,3 +159,21 @@ async def test_no_dataset_says_how_to_add_one(write_config: Any) -> None:
         await pilot.pause()
         assert not isinstance(app.screen, MatrixScreen)
         assert any("metadata.datasets" in str(n.message) for n in app._notifications)
+
+
+async def test_an_edit_made_in_the_app_rechecks_the_matrix(tmp_path: Path) -> None:
+    app = make_app(config(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: finished(app, 3), what="three cells")
+        screen = matrix(app)
+        screen.workspace.set_template("again", "Then: {{say.output}}")  # as the editor does
+
+        def rerun() -> bool:
+            return finished(app, 3) and all(
+                c["own models"].results["again"].text.startswith("Then") for c in screen.cells
+            )
+
+        await wait_for(pilot, rerun, what="the edited step re-run")
+        assert {c["own models"].results["say"].status.value for c in screen.cells} == {"cached"}

@@ -171,13 +171,18 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
 
     def _new_batch(self, models: Sequence[str]) -> Batch:
         ws = self.workspace
-        runner_ws, _ = batch_workspace(
-            ws.document,
-            concurrency=ws.concurrency,
-            history=ws.history or False,
-            keys=ws.keys,
-            stream=ws.stream,
-        )
+        previous = self.cells_batch.workspace if self.cells_batch is not None else None
+        if previous is not None and previous.document is ws.document:
+            runner_ws = previous  # an edit in the app: the same document, answers still in memory
+            runner_ws.changed(edit=False)  # a new revision: its graph is built again
+        else:
+            runner_ws, _ = batch_workspace(
+                ws.document,
+                concurrency=ws.concurrency,
+                history=ws.history or False,
+                keys=ws.keys,
+                stream=ws.stream,
+            )
         batch = Batch(
             runner_ws,
             self.dataset,
