@@ -38,13 +38,13 @@ def test_run_with_dependencies_and_iterate_events(path: Path):
     chain_ = Chain.load(path)
     events = list(chain_.run("b", params={"topic": "moons"}))
     assert [e.kind for e in events if e.kind not in ("delta",)] == [
-        "queued",
-        "queued",
-        "started",
-        "finished",
-        "started",
-        "finished",
-        "done",
+        "enqueue",
+        "enqueue",
+        "start",
+        "finish",
+        "start",
+        "finish",
+        "run_end",
     ]
     assert (
         "".join(e.text for e in events if e.kind == "delta" and e.prompt == "b") == "about moons!"
@@ -57,7 +57,7 @@ def test_run_with_dependencies_and_iterate_events(path: Path):
 def test_second_run_is_cached_and_resolve_shows_the_request(path: Path):
     list(Chain.load(path).run("b"))
     again = Chain.load(path)
-    assert {e.kind for e in again.run("b") if e.prompt} >= {"cached"}
+    assert {e.kind for e in again.run("b") if e.prompt} >= {"cache_hit"}
     assert again.resolve("b").messages == [{"content": "about tides!", "role": "user"}]
 
 

@@ -185,7 +185,6 @@ def test_run_streams_with_headers_and_summary(capsys, tmp_path: Path):
         "prompt",
         "model",
         "status",
-        "cached",
         "ttft",
         "latency",
         "tokens",
@@ -193,14 +192,12 @@ def test_run_streams_with_headers_and_summary(capsys, tmp_path: Path):
         "cost",
     ]
     # offline models are labelled as such
-    assert [r.split()[:5] for r in rows] == [
-        ["a", "echo", "(offline)", "done", "no"],
-        ["b", "echo", "(offline)", "done", "no"],
+    assert [r.split()[:4] for r in rows] == [
+        ["a", "echo", "(offline)", "done"],
+        ["b", "echo", "(offline)", "done"],
     ]
     code, out, err = run_cli(capsys, "run", str(path), "b")  # unchanged: cached
-    assert [line.split()[2:5] for line in err.splitlines()[2:]] == [
-        ["(offline)", "done", "yes"]
-    ] * 2
+    assert [line.split()[2:4] for line in err.splitlines()[2:]] == [["(offline)", "cached"]] * 2
 
 
 def test_run_json_events_save_and_exit_codes(capsys, tmp_path: Path, model_server: OpenAIServer):
@@ -217,12 +214,11 @@ def test_run_json_events_save_and_exit_codes(capsys, tmp_path: Path, model_serve
     assert code == 0
     events = [json.loads(line) for line in out.splitlines()]
     assert all({"event", "prompt", "t"} <= set(e) for e in events)
-    assert [e["event"] for e in events if e["prompt"] == "a" and e["event"] != "delta"] == [
-        "queued",
-        "started",
-        "finished",
-    ]
-    assert events[-1]["event"] == "done"
+    a_events = [e for e in events if e["prompt"] == "a" and e["event"] != "delta"]
+    assert [e["event"] for e in a_events] == ["enqueue", "start", "finish"]
+    # each prompt event says the status it leaves the prompt in, in the app's one vocabulary
+    assert [e["status"] for e in a_events] == ["queued", "running", "done"]
+    assert events[-1]["event"] == "run_end"
     saved = json.loads(path.read_text())
     assert saved["prompts"][1]["outputs"][0]["data"] == "echo: echo: hi"
     model_server.enqueue(Fault.status(401))
@@ -249,7 +245,7 @@ def test_history_lists_runs(capsys, tmp_path: Path):
     code, out, _ = run_cli(capsys, "history", str(path), "--json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [(r["prompt"], r["status"], r["output_text"]) for r in rows] == [
-        ("a", "finished", "R")
+        ("a", "done", "R")
     ]
 
 
@@ -302,5 +298,5 @@ def test_status_of_a_prompt_that_ran_but_was_not_saved(capsys, tmp_path: Path):
     assert code == 0
     code, out, _ = run_cli(capsys, "status", str(path))
     lines = dict(line.split(None, 1) for line in out.splitlines())
-    assert lines["a"].startswith("not in the file: ran ") and "was not saved" in lines["a"]
-    assert lines["b"] == "never run"
+    assert lines["a"].startswith("idle: not in the file: ran ") and "was not saved" in lines["a"]
+    assert lines["b"] == "idle: never run"

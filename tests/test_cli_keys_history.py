@@ -237,7 +237,7 @@ def _seed(config: Path) -> None:
             RunRecord(
                 **base,
                 prompt="summarize",
-                status="finished",
+                status="done",
                 ttft=0.412,
                 latency=2.5,
                 tokens_in=120,
@@ -266,7 +266,7 @@ def _seed(config: Path) -> None:
                 config_path=config_key(config.parent / "other.yaml"),
                 prompt="summarize",
                 model="echo",
-                status="finished",
+                status="done",
                 offline=True,
                 started_at=1_700_000_300.0,
             )
@@ -285,13 +285,15 @@ def test_history_table(pt_home, tmp_path, capsys):
     assert main(["history"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == [
-        "time", "config", "prompt", "model", "status", "cached", "ttft", "latency", "tokens", "cost",
+        "time", "config", "prompt", "model", "status", "ttft", "latency", "tokens", "cost",
     ]  # fmt: skip
     assert len(lines) == 5
-    assert "other.yaml" in lines[1] and "finished (offline)" in lines[1]
+    assert "other.yaml" in lines[1] and "done (offline)" in lines[1]
     assert "failed" in lines[2]
-    assert "cached" in lines[3] and "yes" in lines[3]
-    assert all(cell in lines[4] for cell in ("summarize", "412ms", "2.50s", "120/48", "$0.000123"))
+    assert "cached" in lines[3]
+    assert all(
+        cell in lines[4] for cell in ("summarize", "412 ms", "2.50 s", "120/48", "$0.000123")
+    )
 
 
 def test_history_filters_by_config_and_prompt(pt_home, tmp_path, monkeypatch, capsys):

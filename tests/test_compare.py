@@ -174,10 +174,10 @@ async def test_chain_mode_sends_upstream_once_and_downstream_once_per_column(
         f"{m}" for m in MODELS
     )
     for name, m in zip(MODELS, comparison.all_metrics(), strict=True):
-        assert [s.prompt for s in m.steps] == ["draft", "polish", "title"]
+        assert list(m.steps) == ["draft", "polish", "title"]
         assert m.text.startswith(f"base says: Title for: base says: Polish: {name} says:")
-        assert m.tokens_out == sum(s.tokens_out or 0 for s in m.steps)
-        assert m.latency == pytest.approx(sum(s.latency or 0 for s in m.steps))
+        assert m.tokens_out == sum(s.tokens_out or 0 for s in m.steps.values())
+        assert m.latency == pytest.approx(sum(s.latency or 0 for s in m.steps.values()))
     # a second comparison: the unchanged upstream comes from the cache, nothing re-sent
     again = new_comparison(workspace, "draft", columns("alpha", "beta"), chain=True)
     await run_all(again)

@@ -29,7 +29,7 @@ SECRET = "sk-proj-Zx81kd72hHq0pQ-very-secret-TAIL"
 
 
 def rec(**kw) -> RunRecord:
-    base = dict(run_id="run-1", config_path="/cfg/chain.json", prompt="p", status="finished")
+    base = dict(run_id="run-1", config_path="/cfg/chain.json", prompt="p", status="done")
     base.update(kw)
     return RunRecord(**base)
 
@@ -89,7 +89,7 @@ def test_nullable_fields(db):
 
 def test_unknown_status_is_refused(db):
     with pytest.raises(ValueError, match="unknown run status"):
-        db.record(rec(status="done"))
+        db.record(rec(status="finished"))  # the old word: every row says "done" now
 
 
 def test_wal_mode_and_busy_timeout(db):
@@ -349,7 +349,7 @@ WRITER = textwrap.dedent(
     history = History(path)
     for i in range(n):
         history.record(RunRecord(run_id=f"{name}-{i}", config_path="/c.json", prompt=name,
-                                 status="finished", cache_key=f"{name}-{i}"))
+                                 status="done", cache_key=f"{name}-{i}"))
     history.close()
     """
 )
@@ -408,7 +408,7 @@ def test_concurrent_threads_and_processes(tmp_path):
             for i in range(n):
                 history.record(
                     RunRecord(
-                        run_id=f"{name}-{i}", config_path="/c.json", prompt=name, status="finished"
+                        run_id=f"{name}-{i}", config_path="/c.json", prompt=name, status="done"
                     )
                 )
                 history.runs(limit=5)  # readers interleave with writers

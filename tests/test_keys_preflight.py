@@ -211,7 +211,7 @@ async def test_an_auth_failure_names_where_the_key_came_from(
     keys = KeyStore(environ=environ, backend=backend)
     events = await collect(workspace(config, keys), "a")
     (failed,) = [e for e in events if isinstance(e, Failed)]
-    assert failed.status == 401
+    assert failed.http_status == 401
     assert f"the key sent (••••BADK) came from {where}: check or replace it" in failed.error
     assert "check OPENAI_API_KEY" not in failed.error and wrong not in failed.error
 

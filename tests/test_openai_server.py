@@ -160,12 +160,12 @@ def test_slow_first_byte_and_delay_knobs(model_server):
     model_server.enqueue(Fault.slow_first_byte(0.2))
     _, events = _stream(model_server, _body(stream=True))
     assert _text(events) == "echo: hello big world"
-    rec = model_server.requests[-1]
+    rec = model_server.settle()[-1]  # the server marks the end a moment after the client has it
     assert rec.first_byte - rec.arrived >= 0.19  # lower bound only: sleeping never ends early
 
     model_server.delay_per_request = 0.3
     _, events = _stream(model_server, _body(stream=True))
-    rec = model_server.requests[-1]
+    rec = model_server.settle()[-1]
     assert rec.first_byte - rec.arrived < rec.ended - rec.arrived  # headers first, then paced
     assert rec.ended - rec.arrived >= 0.29
 

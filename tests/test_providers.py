@@ -34,6 +34,7 @@ from tui_app.core.providers import (
     RetryNotice,
     StreamEnd,
     TextChunk,
+    base,
     is_offline,
     key_env_var,
     litellm_provider,
@@ -551,7 +552,7 @@ def test_retry_policy_units():
         (401, False),
         (404, False),
     ):
-        assert retry.is_retryable_status(status) is ok
+        assert base.is_retryable_status(status) is ok
     for attempt in range(1, 10):
         d = retry.backoff_delay(attempt, 0.5, 4.0)
         assert 0 <= d <= min(4.0, 0.5 * 2 ** (attempt - 1))

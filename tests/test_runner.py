@@ -178,7 +178,7 @@ async def test_401_sends_one_request_and_blocks_downstream(
     events = await collect(workspace(config), request("b"))
     assert len(model_server.chat_requests) == 1
     failed = by_prompt(events, Failed)["a"]
-    assert failed.status == 401
+    assert failed.http_status == 401
     blocked = by_prompt(events, Blocked)["b"]
     assert blocked.by == "a" and "failed" in blocked.reason
     assert config.prompt("a").latest_output is None  # a failure never becomes an output
@@ -245,8 +245,8 @@ async def test_cancel_everything_by_closing_the_event_stream(
             break
     await stream.aclose()
     assert model_server.wait_for(
-        lambda rs: len(rs) == 2 and all(r.disconnected for r in rs), timeout=5
-    )
+        lambda rs: len(rs) == 2 and all(r.disconnected for r in rs), timeout=60
+    )  # a ceiling against a hang on a loaded machine, not a timing assertion
     assert not runner.runner.busy
 
 
@@ -260,7 +260,7 @@ async def test_history_rows_record_each_prompt_run(
     rows = {row.prompt: row for row in history.runs(config_path=str(path))}
     assert set(rows) == {"a", "b"}
     a = rows["a"]
-    assert a.status == "finished" and a.output_text == "echo: hi" and a.model == "openai/test-model"
+    assert a.status == "done" and a.output_text == "echo: hi" and a.model == "openai/test-model"
     assert a.messages == [{"content": "hi", "role": "user"}]
     assert a.tokens_in and a.tokens_out and a.latency is not None and a.ttft is not None
     assert a.run_id == rows["b"].run_id and a.attempts == 1

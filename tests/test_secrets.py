@@ -43,7 +43,7 @@ def test_key_echoed_by_the_provider_is_never_stored_or_printed(
     assert code == 1
     assert model_server.chat_requests[0].api_key == KEY  # the key really went out
     failed = [
-        json.loads(line) for line in out.splitlines() if json.loads(line)["event"] == "failed"
+        json.loads(line) for line in out.splitlines() if json.loads(line).get("status") == "failed"
     ]
     assert failed and "401" in failed[0]["error"]
     assert KEY not in out and KEY not in err

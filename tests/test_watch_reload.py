@@ -17,7 +17,8 @@ from tests.helpers import chain, write_config
 from tests.support.chains import FIVE, five_chain
 from tests.support.openai_server import OpenAIServer
 from tui_app.commands.run_watch import WatchSession
-from tui_app.core.reload import ChangeKind, ReloadOutcome, cancel_outdated, diff
+from tui_app.core.changes import ChangeKind
+from tui_app.core.reload import ReloadOutcome, diff
 from tui_app.core.runs import PromptStatus
 from tui_app.core.workspace import Workspace
 
@@ -167,7 +168,7 @@ async def test_a_run_in_flight_keeps_the_unchanged_stream_and_resends_only_the_c
         await asyncio.sleep(0.02)
     save_atomically(path, path.read_text().replace("five says hello", "five says bye"))
     assert workspace.reload().applied
-    cancelled = cancel_outdated(workspace)
+    cancelled = workspace.supersede(workspace.active_runs())
     assert cancelled == [f"{first.id}:five"]
     second = await workspace.run(None, "all")
     await task
@@ -197,7 +198,7 @@ async def test_watch_loop_reruns_what_changed_and_skips_invalid_saves(
     path = write_config(tmp_path / "five.json", five_chain(model_server.base_url))
     workspace = Workspace.open(path, history=False)
     out, err = io.StringIO(), io.StringIO()
-    session = WatchSession(workspace, lambda: workspace.new_run(None, "all"), out=out, err=err)
+    session = WatchSession(workspace, workspace.new_run(None, "all"), out=out, err=err)
     stop = asyncio.Event()
     loop = asyncio.create_task(session.run(stop))
     await _until(lambda: len(session.summary.reran) == 1, "the first run")
@@ -226,7 +227,7 @@ async def test_200_rapid_saves_end_in_the_final_state_with_no_stray_tasks(
     workspace = Workspace.open(path, history=False)
     before = asyncio.all_tasks()
     session = WatchSession(
-        workspace, lambda: workspace.new_run(None, "all"), out=io.StringIO(), err=io.StringIO()
+        workspace, workspace.new_run(None, "all"), out=io.StringIO(), err=io.StringIO()
     )
     stop = asyncio.Event()
     loop = asyncio.create_task(session.run(stop))
@@ -251,3 +252,50 @@ async def test_200_rapid_saves_end_in_the_final_state_with_no_stray_tasks(
     assert set(sent_prompts(model_server, 5)) == {"five"}
     assert asyncio.all_tasks() == before  # the watcher, runs and streams are all gone
     assert not workspace.runner._in_flight
+
+
+async def test_the_reload_policy_cancels_an_experiment_whole_and_reruns_it_with_its_override(
+    model_server: OpenAIServer, tmp_path: Path
+) -> None:
+    """One policy for the TUI and `run --watch` (Workspace.rerun): a run with a settings
+    override in flight is cancelled whole (its requests were made for the old file) and the
+    re-run keeps the override; the superseded run is marked so front ends stay quiet about it."""
+    path = write_config(tmp_path / "five.json", five_chain(model_server.base_url))
+    workspace = Workspace.open(path, history=False)
+    model_server.delay_per_request = 0.5
+    first = workspace.new_run(None, "all", settings={"temperature": 0.3})
+    task = asyncio.create_task(_drain(workspace, first))
+    await _until(lambda: len(model_server.requests) >= 1, "the first request")
+    save_atomically(path, path.read_text().replace("five says hello", "five says bye"))
+    assert workspace.reload().applied
+    second = workspace.rerun(first)
+    assert second is not None and first.superseded and not second.superseded
+    await task
+    assert first.results["one"].status is PromptStatus.CANCELLED  # unchanged, still cancelled
+    assert second.overrides.settings == {"temperature": 0.3} and not second.is_plain
+    async for _ in workspace.execute(second):
+        pass
+    assert "five says bye" in second.results["five"].text
+    assert {r.body.get("temperature") for r in model_server.requests} == {0.3}
+
+
+async def test_the_reload_policy_reruns_the_last_plain_run_with_the_sessions_parameters(
+    model_server: OpenAIServer, tmp_path: Path
+) -> None:
+    workspace, path = await five_ran(model_server, tmp_path)
+    last = workspace.last_plain
+    assert last is not None
+    workspace.set_param("extra", "x")
+    again = workspace.rerun()
+    assert again is not None and again is not last
+    assert (again.target, again.mode) == (last.target, last.mode)
+    assert again.overrides.params.get("extra") == "x"
+    workspace.document.delete_prompt("five")
+    workspace.new_run("four", "with_deps")
+    workspace.document.delete_prompt("four")
+    try:
+        workspace.rerun()
+    except Exception as exc:  # the prompt is gone: said, nothing made
+        assert "four" in str(exc) and "gone" in str(exc)
+    else:
+        raise AssertionError("a re-run of a deleted prompt was made")

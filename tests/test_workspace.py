@@ -15,11 +15,11 @@ import pytest
 
 from tests.helpers import REPO, chain, write_config
 from tests.support.openai_server import Fault, OpenAIServer
+from tui_app.core.changes import ChangeKind
 from tui_app.core.config import load
 from tui_app.core.events import Cancelled, Delta, Refused
 from tui_app.core.resolve import ParamSource, resolve
 from tui_app.core.runs import PromptStatus, RunState
-from tui_app.core.staleness import ReasonKind
 from tui_app.core.workspace import Workspace
 
 GOOD = {
@@ -200,15 +200,15 @@ async def test_staleness_says_why(tmp_path: Path):
     workspace.set_param("topic", "bats")
     a, b, c = (workspace.states()[n] for n in "abc")
     assert a.status is PromptStatus.STALE and c.status is PromptStatus.DONE
-    assert [(r.kind, r.name) for r in a.reasons] == [(ReasonKind.PARAMETER, "topic")]
+    assert [(r.kind, r.name) for r in a.reasons] == [(ChangeKind.PARAMETER, "topic")]
     assert str(a.reasons[0]) == "parameter topic changed (owls → bats)"
-    assert [(r.kind, r.name) for r in b.reasons] == [(ReasonKind.UPSTREAM_STALE, "a")]
+    assert [(r.kind, r.name) for r in b.reasons] == [(ChangeKind.UPSTREAM_STALE, "a")]
     workspace.set_param("topic", None)
     workspace.set_setting("c", "temperature", 0.9)
     (reason,) = workspace.state("c").reasons
     assert str(reason) == "setting temperature changed (0.2 → 0.9)"
     workspace.set_template("a", "all about {{topic}}")
-    assert [r.kind for r in workspace.state("a").reasons] == [ReasonKind.TEMPLATE]
+    assert [r.kind for r in workspace.state("a").reasons] == [ChangeKind.TEMPLATE]
 
 
 def test_status_command_reads_reasons_from_the_history(tmp_path: Path):
@@ -217,12 +217,11 @@ def test_status_command_reads_reasons_from_the_history(tmp_path: Path):
         chain([p("a", "about {{topic}}"), p("b", "then {{a.output}}")], parameters={"topic": "x"}),
     )
     home = tmp_path / "home"
-    assert cli("status", str(path), home=home).stdout.split() == [
-        "a", "never", "run", "b", "never", "run",
-    ]  # fmt: skip
+    never = ["idle:", "never", "run"]
+    assert cli("status", str(path), home=home).stdout.split() == ["a", *never, "b", *never]
     assert cli("run", str(path), "--save", "-p", "topic=owls", home=home).returncode == 0
     fresh = cli("status", str(path), "-p", "topic=owls", home=home)
-    assert fresh.returncode == 0 and fresh.stdout.split() == ["a", "fresh", "b", "fresh"]
+    assert fresh.returncode == 0 and fresh.stdout.split() == ["a", "done", "b", "done"]
     stale = cli("status", str(path), "--json", home=home)
     rows = [json.loads(line) for line in stale.stdout.splitlines()]
     assert stale.returncode == 1

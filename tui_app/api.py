@@ -44,8 +44,8 @@ class Chain:
 
     @classmethod
     def load(cls, path: str | Path, *, history: bool = True, concurrency: int = 4) -> Chain:
-        return cls(Workspace.open(path, history=False).document, history=history,
-                   concurrency=concurrency)  # fmt: skip
+        document = Workspace.open(path, history=False).document
+        return cls(document, history=history, concurrency=concurrency)
 
     @property
     def config(self) -> AIConfig:

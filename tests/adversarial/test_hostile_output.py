@@ -101,7 +101,7 @@ def test_control_characters_in_names_keep_the_summary_on_one_line(
     assert main(["history"]) == 0
     out = capsys.readouterr().out
     [row] = [line for line in out.splitlines() if "evil" in line]
-    assert "evil␛[2J␊name" in row and "finished" in row and "\x1b" not in out
+    assert "evil␛[2J␊name" in row and "done" in row and "\x1b" not in out
 
 
 async def test_tui_widgets_show_placeholders() -> None:

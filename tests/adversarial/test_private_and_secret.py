@@ -36,7 +36,7 @@ def test_data_folder_and_history_db_are_created_private(
     folder = paths.data_dir(create=True)
     assert _mode(folder) == 0o700
     with History(paths.history_path()) as history:
-        history.record(RunRecord(run_id="r", config_path="", prompt="p", status="finished"))
+        history.record(RunRecord(run_id="r", config_path="", prompt="p", status="done"))
         companions = [paths.history_path()] + [
             Path(f"{paths.history_path()}{suffix}") for suffix in ("-wal", "-shm")
         ]
@@ -135,4 +135,4 @@ def test_failed_save_says_why_and_keeps_the_run(
     assert "hello" in out  # the answer was shown
     main(["history", str(path), "--json"])
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
-    assert rows and rows[0]["status"] == "finished"  # and kept
+    assert rows and rows[0]["status"] == "done"  # and kept

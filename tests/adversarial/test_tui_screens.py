@@ -49,7 +49,7 @@ async def test_screens_show_no_secret_and_mark_partial_text(
         await pilot.pause()
         note = str(main_screen(app).query_one("#output-note").render())
         assert "the stream ended before the answer was complete" in note
-        assert "partial output below" in note
+        assert "partial answer is kept" in note
         assert main_screen(app).output.stream.text == "echo: one "  # the partial text stays
         # The parameter form shows api_base with its password masked (typing over the mask
         # is refused, so the mask is never written back); every pane is scanned.

@@ -75,7 +75,7 @@ async def test_an_invalid_save_shows_a_banner_until_a_valid_one(
         await watching(pilot)
         await pilot.press("a")
         await wait_for(pilot, lambda: status(app, "five") == "done", what="all done")
-        banner = app.screen.banner
+        banner = app.screen.live_reload.banner
         assert not banner.display or not banner.shown
         path.write_text(good.replace('"name": "three"', '"name": three'))
         await wait_for(pilot, lambda: banner.shown, what="the banner")

@@ -2,13 +2,14 @@ from typing import Any
 
 from tests.ui.conftest import chain
 from tests.ui.helpers import make_app, ready, select, status, wait_for
-from tui_app.ui.state import RunInfo
+from tui_app.core.runs import PromptResult, PromptStatus
 
 
 def test_offline_runs_are_labelled_in_run_info():
-    rows = dict(RunInfo(model="echo", status="done", cost=0.0, offline=True).rows())
-    assert rows["model"] == "echo (offline, built-in)" and rows["cost"] == "$0 (offline model)"
-    rows = dict(RunInfo(model="gpt-4o-mini", status="done", cost=None).rows())
+    done = PromptStatus.DONE
+    rows = dict(PromptResult(done, model="echo", cost=0.0, offline=True, started_at=1.0).facts())
+    assert rows["model"] == "echo (offline, built-in)" and rows["cost"] == "$0"
+    rows = dict(PromptResult(done, model="gpt-4o-mini", cost=None, started_at=1.0).facts())
     assert rows["model"] == "gpt-4o-mini" and rows["cost"] == "unknown"
 
 
@@ -30,12 +31,14 @@ async def test_a_prompt_cancelled_while_queued_shows_no_numbers_of_an_earlier_ru
         app.config.prompt("first").set_model("mock", {"response": "quick"})
         await pilot.press("R")
         await wait_for(pilot, lambda: status(app, "second") == "done", what="a first run")
-        assert app.session.state("second").info.latency is not None
+        assert app.session.state("second").result.latency is not None
         app.config.prompt("first").set_model("mock", {"response": "slow words here", "delay": 5})
         await pilot.press("R")
         await wait_for(pilot, lambda: status(app, "second") == "queued", what="queued")
         await pilot.press("escape")
         await wait_for(pilot, lambda: status(app, "second") == "cancelled", what="cancelled")
-        info = app.session.state("second").info
-        assert info.status == "cancelled before it started"
-        assert info.latency is None and info.tokens_out is None and info.model == ""
+        view = app.session.state("second")
+        assert view.note == "cancelled before it started"
+        result = view.result
+        assert result.latency is None and result.tokens_out is None and result.model == ""
+        assert dict(result.facts())["latency"] == "—"

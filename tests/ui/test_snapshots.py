@@ -189,9 +189,9 @@ def test_history_view(
     time.tzset()
     start = 1_795_000_000.0  # 2026-11-18, a fixed moment
     runs = [
-        ("finished", "echo", "Day one: Alfama and a long lunch.\nDay two: Belém.", None, 0.41, 12),
+        ("done", "echo", "Day one: Alfama and a long lunch.\nDay two: Belém.", None, 0.41, 12),
         ("failed", "openai/gpt-4o-mini", None, "429 Too Many Requests", 1.9, None),
-        ("finished", "mock", "Day one: a market. Day two: Sintra by train.", None, 0.05, 9),
+        ("done", "mock", "Day one: a market. Day two: Sintra by train.", None, 0.05, 9),
     ]
     with History(history_path(create_dir=True)) as history:
         for index, (status, model, text, error, latency, tokens) in enumerate(runs):

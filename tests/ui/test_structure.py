@@ -1,4 +1,5 @@
-"""House rules of the UI package: small files, no litellm before the first frame."""
+"""House rules of the UI package: the first frame pays only for what it draws; importing the UI
+has no side effects. (Files are split by responsibility, never by length: no line cap.)"""
 
 from __future__ import annotations
 
@@ -12,23 +13,17 @@ REPO = Path(__file__).resolve().parents[2]
 UI = REPO / "tui_app" / "ui"
 
 
-def test_no_ui_file_over_600_lines() -> None:
-    sizes = {
-        p.relative_to(REPO).as_posix(): len(p.read_text().splitlines()) for p in UI.rglob("*.py")
-    }
-    assert {p: n for p, n in sizes.items() if n > 600} == {}
-
-
 def test_first_frame_without_litellm(tmp_path: Path) -> None:
-    """litellm (3 s, 175 MB) must not be imported before the first frame is painted."""
+    """litellm (seconds, hundreds of MB: DESIGN.md), the HTTP client, SQLite, the keyring and the
+    Markdown widget are not imported before the first frame is painted."""
     code = r"""
 import json, sys
 from tui_app.ui.app import PromptTuiApp
 
 class Probe(PromptTuiApp):
     def on_ready(self):
-        print(json.dumps({"litellm": "litellm" in sys.modules,
-                          "markdown": "textual.widgets._markdown" in sys.modules}))
+        heavy = ("litellm", "httpx", "sqlite3", "keyring", "textual.widgets._markdown")
+        print(json.dumps({name: name in sys.modules for name in heavy}))
         self.exit()
 
 Probe(sys.argv[1], preload=False).run(headless=True, size=(80, 24))
@@ -45,7 +40,7 @@ Probe(sys.argv[1], preload=False).run(headless=True, size=(80, 24))
         check=True,
     )
     probe = json.loads(out.stdout.strip().splitlines()[-1])
-    assert probe == {"litellm": False, "markdown": False}
+    assert not any(probe.values()), probe
 
 
 def test_importing_the_ui_has_no_side_effects(tmp_path: Path) -> None:
@@ -67,7 +62,7 @@ class Probe(PromptTuiApp):
         self.set_interval(0.05, self.check)
 
     def check(self):
-        main = self._main_screen()
+        main = self.main_screen
         busy = [w for w in self.workers if w.group == "preload" and not w.is_finished]
         if main is not None and main.engine_ready and not busy:
             print(json.dumps({"litellm": "litellm" in sys.modules, "ids": self.model_ids()}))

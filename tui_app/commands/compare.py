@@ -18,16 +18,13 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from ..core import display
 from ..core.compare import (
     MAX_COLUMNS,
     MIN_COLUMNS,
     Column,
     ColumnMetrics,
     Comparison,
-    fmt_cost,
-    fmt_rate,
-    fmt_secs,
-    fmt_tokens,
     new_comparison,
     parse_value,
 )
@@ -209,24 +206,25 @@ def render_table(comparison: Comparison, metrics: list[ColumnMetrics], total_wid
         out.append(_row([b[i] if i < len(b) else "" for b in bodies], width))
     out.append(rule)
     if comparison.chain and len(comparison.steps) > 1:
-        for index, step in enumerate(comparison.steps):
+        for step in comparison.steps:
             cells = []
             for m in metrics:
-                s = m.steps[index]
+                s = m.steps[step]
                 cells.append(
-                    f"{step}: {s.status.value} {fmt_secs(s.latency)} "
-                    f"{fmt_tokens(s.tokens_in, s.tokens_out)} {fmt_cost(s.cost)}"
+                    f"{step}: {s.status.value} {display.seconds(s.latency)} "
+                    f"{display.tokens(s.tokens_in, s.tokens_out)} "
+                    f"{display.cost(s.cost, offline=s.offline)}"
                 )
             out.append(_row(cells, width))
         out.append(rule)
         out.append(_row(["totals"] * n, width))
     rows = [
         ("status", lambda m: m.status.value),
-        ("ttft", lambda m: fmt_secs(m.ttft)),
-        ("latency", lambda m: fmt_secs(m.latency)),
-        ("tokens in/out", lambda m: fmt_tokens(m.tokens_in, m.tokens_out)),
-        ("tokens/s", lambda m: fmt_rate(m.tokens_per_s)),
-        ("cost", lambda m: fmt_cost(m.cost)),
+        ("ttft", lambda m: display.seconds(m.ttft)),
+        ("latency", lambda m: display.seconds(m.latency)),
+        ("tokens in/out", lambda m: display.tokens(m.tokens_in, m.tokens_out)),
+        ("tokens/s", lambda m: display.rate(m.tokens_per_s)),
+        ("cost", lambda m: display.cost(m.cost, offline=m.offline)),
     ]
     for name, get in rows:
         out.append(_row([f"{name:<14}{get(m)}" for m in metrics], width))

@@ -6,10 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Any
 
-from ..core import paths
+from ..core import display, paths
 from ..core.history import History, RunRecord, config_key
 from ..core.inert import visible_name
 
@@ -78,31 +77,10 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _secs(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.2f}s"
-
-
-def _cost(value: float | None) -> str:
-    if value is None:
-        return "-"
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return f"${text}" if text != "0" or value == 0 else "<$0.000001"
-
-
 def _tokens(rec: RunRecord) -> str:
     if rec.tokens_in is None and rec.tokens_out is None:
-        return "-"
-    left = "?" if rec.tokens_in is None else str(rec.tokens_in)
-    right = "?" if rec.tokens_out is None else str(rec.tokens_out)
-    return f"{left}/{right}"
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+        return display.NONE if rec.status in ("blocked", "cancelled") else display.UNKNOWN
+    return f"{display.count(rec.tokens_in)}/{display.count(rec.tokens_out)}"
 
 
 def _short_config(path: str) -> str:
@@ -110,7 +88,7 @@ def _short_config(path: str) -> str:
 
 
 def table_rows(records: list[RunRecord], *, show_config: bool) -> list[list[str]]:
-    header = ["time", "prompt", "model", "status", "cached", "ttft", "latency", "tokens", "cost"]
+    header = ["time", "prompt", "model", "status", "ttft", "latency", "tokens", "cost"]
     if show_config:
         header.insert(1, "config")
     grouped = any(rec.group_id for rec in records)
@@ -118,16 +96,16 @@ def table_rows(records: list[RunRecord], *, show_config: bool) -> list[list[str]
         header.insert(1, "run")
     rows: list[list[str]] = [header]
     for rec in records:
+        ran = rec.status not in ("blocked", "cancelled") or rec.tokens_out is not None
         row: list[Any] = [
-            _when(rec.started_at),
+            display.when(rec.started_at),
             rec.prompt,
-            rec.model or "-",
+            rec.model or display.NONE,
             rec.status + (" (offline)" if rec.offline else ""),
-            "yes" if rec.cached else "",
-            _secs(rec.ttft),
-            _secs(rec.latency),
+            display.seconds(rec.ttft),
+            display.seconds(rec.latency),
             _tokens(rec),
-            _cost(rec.cost),
+            display.cost(rec.cost, offline=rec.offline) if ran else display.NONE,
         ]
         if show_config:
             row.insert(1, _short_config(rec.config_path))
@@ -157,7 +135,7 @@ def print_groups(records: list[RunRecord], as_json: bool, limit: int) -> int:
             print(json.dumps(row, ensure_ascii=False))
         else:
             print(
-                f"{group_id}  {_when(rows[0].started_at)}  {config}  {', '.join(prompts)}  "
+                f"{group_id}  {display.when(rows[0].started_at)}  {config}  {', '.join(prompts)}  "
                 f"[{', '.join(models)}]"
             )
     return EXIT_OK

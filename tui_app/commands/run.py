@@ -10,14 +10,14 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable
-from typing import TextIO
 
 from ..core.errors import PromptTuiError
-from ..core.events import Cached, Delta, Failed, Finished, RunDone, RunEvent, Started
+from ..core.events import RunDone
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
 from .options import UsageError, add_override_options, parse_params, parse_settings
+from .printer import TextPrinter
+from .run_watch import WatchSession, watch_main
 from .summary import Summary, save_failed_message
 from .terminal import for_terminal
 
@@ -51,72 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-class TextPrinter:
-    """Streams one prompt live; buffers the others until their turn."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.live: str | None = None
-        self.buffers: dict[str, list[str]] = {}
-        self.headers: dict[str, str] = {}
-        self.done: list[str] = []  # finished while another prompt was live, in finish order
-        self.printed: set[str] = set()  # prompts whose header is already out
-
-    def handle(self, event: RunEvent) -> None:
-        name = event.prompt
-        if isinstance(event, Started):
-            label = event.request.model + (" (offline)" if event.offline else "")
-            self.headers[name] = f"── {name} · {label} "
-            self.buffers.setdefault(name, [])
-            if self.live is None:
-                self._go_live(name)
-        elif isinstance(event, Cached):
-            self.headers[name] = f"── {name} · {event.model} (cached) "
-            self.buffers[name] = [event.text]
-            self.done.append(name)
-        elif isinstance(event, Delta):
-            if name == self.live:
-                self.out.write(event.text)
-                self.out.flush()
-            else:
-                self.buffers.setdefault(name, []).append(event.text)
-        elif isinstance(event, Finished | Failed):
-            if name == self.live:
-                self.out.write("\n")
-                self.live = None
-            elif name in self.headers:
-                self.done.append(name)
-        if self.live is None:
-            self._flush_done()
-            running = [n for n in self.buffers if n not in self.done and n not in self.printed]
-            if running:
-                self._go_live(running[0])
-
-    def _header(self, name: str) -> None:
-        self.out.write(self.headers[name].ljust(60, "─") + "\n")
-
-    def _go_live(self, name: str) -> None:
-        self.live = name
-        self.printed.add(name)
-        self._header(name)
-        self.out.write("".join(self.buffers.get(name, [])))
-        self.out.flush()
-
-    def _flush_done(self) -> None:
-        while self.done:
-            name = self.done.pop(0)
-            if name in self.printed:
-                continue
-            self.printed.add(name)
-            self._header(name)
-            self.out.write("".join(self.buffers.get(name, [])) + "\n")
-        self.out.flush()
-
-
-async def _drive(workspace: Workspace, run: Run, as_json: bool, summary: Summary) -> None:
+async def _drive(workspace: Workspace, run: Run, as_json: bool) -> None:
     printer = TextPrinter(for_terminal(sys.stdout))  # inert on a terminal, as is to a pipe
     async for event in workspace.execute(run):
-        summary.handle(event)
         if as_json:
             print(json.dumps(event.to_json(), ensure_ascii=False, default=str), flush=True)
         elif not isinstance(event, RunDone):
@@ -136,32 +73,30 @@ def run(args: argparse.Namespace) -> int:
         args.config,
         concurrency=args.concurrency,
         on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr),
+        track_staleness=False,  # prints no statuses
     )
-    workspace.track_staleness = False  # prints no statuses
     config = workspace.document
     mode: RunMode = "all" if not args.prompt else ("one" if args.no_deps else "with_deps")
+    workspace.params.update(parse_params(args.param))  # the session's: a re-run keeps them
     run_ = workspace.new_run(
         args.prompt,
         mode,
-        params=parse_params(args.param),
         model=args.model,
         settings=parse_settings(args.settings),
         force=args.force,
     )
     if args.watch:
-        return _watch(workspace, lambda: workspace.new_run(
-            args.prompt, mode, params=parse_params(args.param), model=args.model,
-            settings=parse_settings(args.settings), force=False,
-        ), args.json)  # fmt: skip
+        return _watch(workspace, run_, args.json)
     # A prompt that fails before it starts (its model cannot be routed...) still shows its model.
     summary = Summary(
+        run_,
         models={
             name: args.model or config.model_name_of(config.prompt(name)) or ""
             for name in config.prompt_names
-        }
+        },
     )
     try:
-        asyncio.run(_drive(workspace, run_, args.json, summary))
+        asyncio.run(_drive(workspace, run_, args.json))
     except KeyboardInterrupt:
         print("\nprompt-tui: cancelled", file=sys.stderr)
         return 130
@@ -187,10 +122,8 @@ def run(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
-def _watch(workspace: Workspace, new_run: Callable[[], Run], as_json: bool) -> int:
-    from .run_watch import WatchSession, watch_main
-
-    session = WatchSession(workspace, new_run, as_json=as_json)
+def _watch(workspace: Workspace, first: Run, as_json: bool) -> int:
+    session = WatchSession(workspace, first, as_json=as_json)
     try:
         summary = asyncio.run(watch_main(session))
     finally:

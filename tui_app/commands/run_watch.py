@@ -14,15 +14,16 @@ import contextlib
 import json
 import signal
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from ..core.events import Cached, Finished, Refused, RunDone, RunEvent, Started
-from ..core.reload import ReloadOutcome, ReloadResult, cancel_outdated
-from ..core.runs import Run
+from ..core.errors import PromptTuiError
+from ..core.events import Cached, Finished, Refused, RunDone
+from ..core.reload import ReloadOutcome, ReloadResult
+from ..core.runs import PromptStatus, Run
 from ..core.watch import ConfigWatcher, FileEvent, FileEventKind
 from ..core.workspace import Workspace
+from .printer import TextPrinter
 
 
 @dataclass
@@ -52,7 +53,7 @@ class WatchSession:
     def __init__(
         self,
         workspace: Workspace,
-        new_run: Callable[[], Run],
+        first: Run,
         *,
         out: TextIO = sys.stdout,
         err: TextIO = sys.stderr,
@@ -60,7 +61,7 @@ class WatchSession:
         watcher: ConfigWatcher | None = None,
     ) -> None:
         self.workspace = workspace
-        self.new_run = new_run
+        self.first: Run | None = first  # started by run(); later runs come from the reload policy
         self.out, self.err, self.as_json = out, err, as_json
         path = workspace.document.path
         assert path is not None
@@ -70,7 +71,6 @@ class WatchSession:
         self.summary = WatchSummary()
         self.tasks: set[asyncio.Task[None]] = set()
         self.current: Run | None = None
-        self.superseded: set[str] = set()
         self.reloads: list[ReloadResult] = []  # every reload, in order (tests)
         self.shown: dict[str, str] = {}  # the output printed last for each prompt
         self._broken = False  # the last version seen was invalid or missing
@@ -83,8 +83,7 @@ class WatchSession:
         print(json.dumps(data, ensure_ascii=False, default=str), file=self.out, flush=True)
 
     # --- runs ---------------------------------------------------------------------------------
-    def start_run(self) -> Run:
-        run = self.new_run()
+    def start_run(self, run: Run) -> Run:
         self.current = run
         self.summary.runs += 1
         first = self.summary.runs == 1
@@ -94,41 +93,41 @@ class WatchSession:
         return run
 
     async def _drive(self, run: Run, first: bool) -> None:
-        from .run import TextPrinter
-
         printer = TextPrinter(self.out)
-        sent: list[str] = []
-        cached: list[str] = []
         async for event in self.workspace.execute(run):
-            self._count(event, sent, cached)
-            if run.id in self.superseded:
-                continue
+            if run.superseded:
+                continue  # the re-run that took over tells the story from here
             if self.as_json:
                 self.emit_json(event.to_json())
             elif isinstance(event, Refused):
                 self.say(f"run refused, nothing sent: {event.message}")
             elif isinstance(event, RunDone):
-                self._run_line(sent, cached)
+                self._run_line(run, first)
             elif (
                 first or not isinstance(event, Cached) or self.shown.get(event.prompt) != event.text
             ):
                 printer.handle(event)  # re-runs: answers already shown are one line at the end
             if isinstance(event, Finished | Cached):
                 self.shown[event.prompt] = event.text
+        sent = self._count(run)
         self.summary.reran.append(sent)
 
-    def _count(self, event: RunEvent, sent: list[str], cached: list[str]) -> None:
-        if isinstance(event, Started):
-            self.summary.sent += 1
-            sent.append(event.prompt)
-        elif isinstance(event, Cached):
-            self.summary.cached += 1
-            cached.append(event.prompt)
-        elif event.kind == "failed":
-            self.summary.failed += 1
+    def _count(self, run: Run) -> list[str]:
+        """Add the run's outcome to the session's counts, from the run's own record; returns
+        the prompts whose request went to a model."""
+        results = run.results
+        sent = [n for n, r in results.items() if r.started_at is not None]
+        self.summary.sent += len(sent)
+        self.summary.cached += sum(r.status is PromptStatus.CACHED for r in results.values())
+        self.summary.failed += sum(r.status is PromptStatus.FAILED for r in results.values())
+        return sent
 
-    def _run_line(self, sent: list[str], cached: list[str]) -> None:
-        parts = [f"re-ran {', '.join(sent)}" if sent else "nothing re-ran"]
+    def _run_line(self, run: Run, first: bool) -> None:
+        results = run.results
+        sent = [n for n, r in results.items() if r.started_at is not None]
+        cached = [n for n, r in results.items() if r.status is PromptStatus.CACHED]
+        verb = "ran" if first else "re-ran"
+        parts = [f"{verb} {', '.join(sent)}" if sent else f"nothing {verb}"]
         if cached:
             parts.append(f"from the cache: {', '.join(cached)}")
         self.say(" · ".join(parts))
@@ -165,20 +164,25 @@ class WatchSession:
         return result
 
     def restart(self) -> None:
-        """Stop what the new version outdates in the run in flight, then run the target again."""
+        """The workspace's reload policy: stop what the new version outdates in the run in
+        flight, then run the same target again."""
         current = self.current
-        if current is not None and current.active:
-            if current.is_plain:
-                cancel_outdated(self.workspace, [current])
-            else:
-                self.workspace.cancel(current.id)
-            self.superseded.add(current.id)
+        was_active = current is not None and current.active
+        try:
+            run = self.workspace.rerun(current)
+        except PromptTuiError as exc:
+            self.say(str(exc))
+            return
+        if was_active:
             self.out.write("\n")
-        self.start_run()
+        if run is not None:
+            self.start_run(run)
 
     async def run(self, stop: asyncio.Event) -> WatchSummary:
         """First run, then one reload (and re-run) per save until ``stop`` is set."""
-        self.start_run()
+        if self.first is not None:
+            self.start_run(self.first)
+            self.first = None
         stopper = asyncio.create_task(self._stop_when(stop))
         try:
             async for event in self.watcher.events():

@@ -1,4 +1,4 @@
-"""`prompt-tui status CONFIG [--json]`: each prompt fresh, stale (and why), never run, or failed.
+"""`prompt-tui status CONFIG [--json]`: each prompt done, stale (and why), idle, or failed.
 
 The same verdicts the TUI's tree and output pane show: both ask the workspace.
 """
@@ -11,6 +11,7 @@ from typing import Any
 
 from ..core.errors import ConfigErrors
 from ..core.graph import serial_hint, serial_waits
+from ..core.inert import visible_name
 from ..core.runs import PromptStatus
 from ..core.workspace import Workspace
 from .options import add_param_option, parse_params
@@ -47,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
             data["history"] = unsaved.get(name)
             print(json.dumps(data, ensure_ascii=False))
             continue
-        label = "not in the file" if name in unsaved else state.status.label
-        line = f"{name:<{width}}  {label}"
+        line = f"{visible_name(name):<{width}}  {state.status.value}"
         detail = state.detail or unsaved.get(name)
+        if not detail and state.status is PromptStatus.IDLE:
+            detail = "never run"
         if detail:
             line += f": {detail}"
         print(line)
@@ -74,5 +76,5 @@ def _runs_not_in_the_file(workspace: Workspace, states: dict[str, Any]) -> dict[
         record = history.latest_for(str(path), name)
         if record is not None:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.started_at))
-            found[name] = f"ran {when} ({record.status}), its output was not saved"
+            found[name] = f"not in the file: ran {when} ({record.status}), its output was not saved"
     return found

@@ -2,129 +2,68 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TextIO
 
-from ..core.events import Blocked, Cached, Cancelled, Failed, Finished, RunEvent, Started
+from ..core import display
 from ..core.inert import visible_name
-from ..core.providers.base import CUT_AT_MAX_TOKENS
-from ..core.providers.routing import is_offline
+from ..core.runs import PromptResult, PromptStatus, Run
 from ..core.secrets import scrub_text
 
-
-@dataclass
-class Row:
-    prompt: str
-    model: str = ""
-    status: str = "queued"
-    cached: bool = False
-    ttft: float | None = None
-    latency: float | None = None
-    tokens: str = ""
-    cost: float | None = None
-    note: str = ""
+HEADER = ("prompt", "model", "status", "ttft", "latency", "tokens in/out", "cost")
 
 
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}s"
-
-
-def _cost(row: Row) -> str:
-    if row.cost is None:
-        done = row.status.startswith("done")
-        return "unknown" if done and row.note != "offline" else "-"
-    return "$0" if row.cost == 0 else f"${row.cost:.6f}"
+def _row(name: str, result: PromptResult, model: str) -> tuple[str, ...]:
+    started = result.started
+    offline = result.offline
+    tokens = (
+        f"{display.count(result.tokens_in)}/{display.count(result.tokens_out)}"
+        if started
+        else display.NONE
+    )
+    return (
+        visible_name(name),
+        visible_name(result.model or model) + (" (offline)" if offline else ""),
+        result.status.value,  # "cached" says the cache answered: no column of its own
+        display.seconds(result.ttft),
+        display.seconds(result.latency),
+        tokens,
+        display.cost(result.cost, offline=offline) if started else display.NONE,
+    )
 
 
 class Summary:
-    def __init__(self, models: dict[str, str] | None = None) -> None:
-        """``models``: each prompt's model name, shown until (or unless) a run event says more."""
-        self.rows: dict[str, Row] = {}
-        self.models = models or {}
+    """The end-of-run table, read from the run's own record (``run.results``)."""
 
-    def handle(self, event: RunEvent) -> None:
-        row = (
-            self.rows.setdefault(
-                event.prompt, Row(event.prompt, model=self.models.get(event.prompt, ""))
-            )
-            if event.prompt
-            else None
-        )
-        if row is None:
-            return
-        if isinstance(event, Started):
-            row.model, row.status = event.request.model, "running"
-        elif isinstance(event, Finished):
-            row.model, row.status, row.ttft, row.latency, row.cost = (
-                event.model,
-                "done",
-                event.ttft,
-                event.latency,
-                event.cost,
-            )
-            if event.usage:
-                row.tokens = (
-                    f"{event.usage.prompt_tokens or 0}/{event.usage.completion_tokens or 0}"
-                )
-            if event.offline:
-                row.note = "offline"
-            if event.finish_reason == "length":
-                row.status = "done (cut at max_tokens)"
-                row.note = CUT_AT_MAX_TOKENS
-        elif isinstance(event, Cached):
-            row.model, row.status, row.cached, row.cost = event.model, "done", True, event.cost
-            if is_offline(event.model):
-                row.note = "offline"
-            if event.usage:
-                row.tokens = (
-                    f"{event.usage.prompt_tokens or 0}/{event.usage.completion_tokens or 0}"
-                )
-        elif isinstance(event, Failed):
-            row.status, row.note = "failed", event.error
-            if event.partial_text:
-                row.status = "failed (partial)"
-                row.note += f" (partial answer kept: {len(event.partial_text)} characters)"
-        elif isinstance(event, Blocked):
-            row.status, row.note = "blocked", event.reason
-        elif isinstance(event, Cancelled):
-            row.status = "cancelled"
+    def __init__(self, run: Run, models: dict[str, str] | None = None) -> None:
+        """``models``: each prompt's model name, shown when the run never resolved its request
+        (a prompt blocked or refused before it started)."""
+        self.run = run
+        self.models = models or {}
 
     @property
     def failed(self) -> bool:
         return any(
-            row.status.startswith(("failed", "blocked", "cancelled")) for row in self.rows.values()
+            r.status in (PromptStatus.FAILED, PromptStatus.BLOCKED, PromptStatus.CANCELLED)
+            for r in self.run.results.values()
         )
 
     def print(self, out: TextIO) -> None:
-        if not self.rows:
+        results = self.run.results
+        if not results:
             return
-        header = ("prompt", "model", "status", "cached", "ttft", "latency", "tokens in/out", "cost")
-        table = [header] + [
-            (
-                visible_name(r.prompt),
-                visible_name(r.model) + (" (offline)" if r.note == "offline" else ""),
-                r.status,
-                "yes" if r.cached else "no",
-                _seconds(r.ttft),
-                _seconds(r.latency),
-                r.tokens or "-",
-                _cost(r),
-            )
-            for r in self.rows.values()
+        table = [HEADER] + [
+            _row(name, result, self.models.get(name, "")) for name, result in results.items()
         ]
-        widths = [max(len(str(line[i])) for line in table) for i in range(len(header))]
+        widths = [max(len(line[i]) for line in table) for i in range(len(HEADER))]
         out.write("\n")
         for line in table:
-            out.write(
-                "  ".join(
-                    str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)
-                ).rstrip()
-                + "\n"
-            )
-        for r in self.rows.values():
-            if r.note and r.status != "done":
+            cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+            out.write("  ".join(cells).rstrip() + "\n")
+        for name, result in results.items():
+            note = result.note()
+            if note and result.status is not PromptStatus.CACHED:
                 # names and messages may hold control characters or a URL with a password
-                out.write(f"{visible_name(r.prompt)}: {visible_name(scrub_text(r.note))}\n")
+                out.write(f"{visible_name(name)}: {visible_name(scrub_text(note))}\n")
 
 
 def save_failed_message(path: str, exc: BaseException) -> str:

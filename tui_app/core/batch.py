@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .config import AIConfig
     from .history import History
     from .keys import KeyStore
+    from .preflight import Surface
     from .request import ResolvedRequest
     from .workspace import Workspace
 
@@ -162,6 +163,7 @@ def batch_workspace(
     keys: KeyStore | None = None,
     stream: Callable[..., AsyncIterator[Any]] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    surface: Surface = "cli",
 ) -> tuple[Workspace, ProviderLimiter]:
     """A workspace whose runner sends through a :class:`ProviderLimiter` (the TUI makes one
     beside its own, over the same document, history and keys)."""
@@ -175,8 +177,9 @@ def batch_workspace(
         concurrency=concurrency,
         stream=limiter.stream,
         on_warning=on_warning,
+        surface=surface,
+        track_staleness=False,  # batch runs are experiments: no document status to keep
     )
-    workspace.track_staleness = False  # batch runs are experiments: no document status to keep
     return workspace, limiter
 
 
@@ -260,25 +263,10 @@ class Cell:
 
     def to_json(self) -> dict[str, Any]:
         """The cell as data (reports, ``--json``): every prompt's result and every check."""
-        prompts = {}
-        for name, r in self.results.items():
-            usage = r.usage
-            prompts[name] = {
-                "status": r.status.value,
-                "verdict": self.prompt_verdict(name),
-                "model": r.model,
-                "text": r.text,
-                "error": r.error,
-                "reason": r.reason,
-                "finish_reason": r.finish_reason,
-                "tokens_in": usage.prompt_tokens if usage else None,
-                "tokens_out": usage.completion_tokens if usage else None,
-                "cost": r.cost,
-                "offline": r.offline,
-                "latency": r.latency,
-                "ttft": r.ttft,
-                "attempts": r.attempts,
-            }
+        prompts = {
+            name: {**r.to_json(), "verdict": self.prompt_verdict(name)}
+            for name, r in self.results.items()
+        }
         return {
             "row": self.row.number,
             "line": self.row.line,

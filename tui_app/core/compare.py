@@ -21,9 +21,10 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import display
 from .errors import PromptTuiError
 from .events import RunEvent
-from .runs import Overrides, PromptResult, PromptStatus, Run, RunState
+from .runs import PromptResult, PromptStatus, Run, RunState
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -92,63 +93,6 @@ class Column:
         return Column(self.model, {**self.settings, **settings})
 
 
-@dataclass
-class StepMetrics:
-    """One prompt of one column: its answer and what it cost."""
-
-    prompt: str
-    status: PromptStatus
-    text: str
-    model: str = ""
-    ttft: float | None = None
-    latency: float | None = None
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    cost: float | None = None
-    error: str | None = None
-
-    @classmethod
-    def of(cls, prompt: str, result: PromptResult | None) -> StepMetrics:
-        if result is None:
-            return cls(prompt, PromptStatus.QUEUED, "")
-        usage = result.usage
-        return cls(
-            prompt,
-            result.status,
-            result.text,
-            model=result.model,
-            ttft=result.ttft,
-            latency=result.latency,
-            tokens_in=usage.prompt_tokens if usage else None,
-            tokens_out=usage.completion_tokens if usage else None,
-            cost=result.cost,
-            error=result.error or result.reason,
-        )
-
-    @property
-    def tokens_per_s(self) -> float | None:
-        """Output tokens over the time spent generating them (first token to end)."""
-        if not self.tokens_out or self.latency is None:
-            return None
-        generating = self.latency - (self.ttft or 0.0)
-        return self.tokens_out / generating if generating > 0 else None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "prompt": self.prompt,
-            "status": self.status.value,
-            "model": self.model,
-            "output": self.text,
-            "ttft": self.ttft,
-            "latency": self.latency,
-            "tokens_in": self.tokens_in,
-            "tokens_out": self.tokens_out,
-            "tokens_per_s": self.tokens_per_s,
-            "cost": self.cost,
-            "error": self.error,
-        }
-
-
 def _total(values: list[Any]) -> Any:
     """The sum, or None when any part is unknown (a partial sum would mislead)."""
     if not values or any(v is None for v in values):
@@ -162,43 +106,52 @@ class ColumnMetrics:
 
     label: str
     status: PromptStatus
-    steps: list[StepMetrics]
+    steps: dict[str, PromptResult]  # each step's record, in step order
+
+    @property
+    def _results(self) -> list[PromptResult]:
+        return list(self.steps.values())
 
     @property
     def text(self) -> str:
-        return self.steps[-1].text if self.steps else ""
+        results = self._results
+        return results[-1].text if results else ""
 
     @property
     def ttft(self) -> float | None:
-        return self.steps[0].ttft if self.steps else None
+        results = self._results
+        return results[0].ttft if results else None
 
     @property
     def latency(self) -> float | None:
-        return _total([s.latency for s in self.steps])
+        return _total([s.latency for s in self._results])
 
     @property
     def tokens_in(self) -> int | None:
-        return _total([s.tokens_in for s in self.steps])
+        return _total([s.tokens_in for s in self._results])
 
     @property
     def tokens_out(self) -> int | None:
-        return _total([s.tokens_out for s in self.steps])
+        return _total([s.tokens_out for s in self._results])
 
     @property
     def cost(self) -> float | None:
-        return _total([s.cost for s in self.steps])
+        return _total([s.cost for s in self._results])
+
+    @property
+    def offline(self) -> bool:
+        return bool(self.steps) and all(s.offline for s in self._results)
 
     @property
     def tokens_per_s(self) -> float | None:
-        rates = [s.tokens_per_s for s in self.steps]
-        if len(self.steps) == 1:
-            return rates[0]
-        out, latency = self.tokens_out, self.latency
-        return out / latency if out and latency else None
+        results = self._results
+        if len(results) == 1:
+            return results[0].tokens_per_s
+        return display.tokens_per_s(self.tokens_out, self.latency, None)
 
     @property
     def error(self) -> str | None:
-        return next((s.error for s in self.steps if s.error), None)
+        return next((s.error or s.reason for s in self._results if s.error or s.reason), None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -212,11 +165,11 @@ class ColumnMetrics:
             "tokens_per_s": self.tokens_per_s,
             "cost": self.cost,
             "error": self.error,
-            "steps": [s.to_json() for s in self.steps],
+            "steps": [{"prompt": name, **s.to_json()} for name, s in self.steps.items()],
         }
 
 
-def column_status(steps: list[StepMetrics], run: Run | None = None) -> PromptStatus:
+def column_status(steps: list[PromptResult], run: Run | None = None) -> PromptStatus:
     """One status for a column: failed if any step failed, running while any runs..."""
     statuses = [s.status for s in steps]
     if run is not None and run.state is RunState.REFUSED:
@@ -261,26 +214,22 @@ class Comparison:
     # --- building ---------------------------------------------------------------------------
     def _column_run(self, index: int, *, force: bool = True) -> Run:
         column = self.columns[index]
-        run = Run(
-            target=self.prompt,
-            mode="one",
-            overrides=Overrides(
-                params=dict(self.params),
-                model=column.model,
-                settings=dict(column.settings),
-                scope=self.prompt,
-            ),
+        run = self.workspace.new_run(
+            self.prompt,
+            "one",
+            params=dict(self.params),
+            model=column.model,
+            settings=dict(column.settings),
+            scope=self.prompt,
             force=force,  # a comparison wants fresh answers and timings; the upstream may cache
             group_id=self.group_id,
             label=column.label,
             # the column's place rides in the run id, so a comparison reopened from the
             # history shows its columns in the order they were chosen
-            id=f"{uuid.uuid4().hex[:10]}-{index}",
+            run_id=f"{uuid.uuid4().hex[:10]}-{index}",
             steps=list(self.steps),
             isolated=True,
-            revision=self.workspace.revision,
         )
-        self.workspace.runs[run.id] = run
         return run
 
     # --- running ----------------------------------------------------------------------------
@@ -372,14 +321,13 @@ class Comparison:
     # --- results ----------------------------------------------------------------------------
     def metrics(self, index: int) -> ColumnMetrics:
         run = self.runs[index]
-        steps = [StepMetrics.of(name, run.results.get(name)) for name in self.steps]
-        if run.state is RunState.REFUSED:
-            for step in steps:
-                step.status, step.error = PromptStatus.FAILED, run.refusal
+        steps = {name: run.results.get(name) or PromptResult() for name in self.steps}
+        if run.state is RunState.REFUSED:  # nothing was sent: each step says why
+            steps = {n: PromptResult(PromptStatus.FAILED, error=run.refusal) for n in steps}
         elif self.refusal is not None:
-            for step in steps:
-                step.status, step.error = PromptStatus.BLOCKED, self.refusal
-        return ColumnMetrics(self.columns[index].label, column_status(steps, run), steps)
+            steps = {n: PromptResult(PromptStatus.BLOCKED, reason=self.refusal) for n in steps}
+        label = self.columns[index].label
+        return ColumnMetrics(label, column_status(list(steps.values()), run), steps)
 
     def all_metrics(self) -> list[ColumnMetrics]:
         return [self.metrics(i) for i in range(len(self.columns))]
@@ -435,17 +383,15 @@ def new_comparison(
         states = workspace.states(upstream)
         stale = [n for n in upstream if states[n].status not in _FRESH]
         if stale:
-            run = Run(
-                target=prompt,
-                mode="one",
-                overrides=Overrides(params=dict(comparison.params)),
+            run = workspace.new_run(
+                prompt,
+                "one",
+                params=dict(comparison.params),
                 group_id=comparison.group_id,
                 label="upstream",
                 steps=stale,
                 isolated=True,
-                revision=workspace.revision,
             )
-            workspace.runs[run.id] = run
             comparison.upstream = run
     comparison.runs = [comparison._column_run(i) for i in range(len(columns))]
     return comparison
@@ -478,29 +424,3 @@ def word_diff(base: str, other: str) -> list[tuple[str, bool]]:
         else:
             out.append((piece, changed))
     return out
-
-
-# --- numbers for people (the CLI table and the TUI columns) -----------------------------------
-
-
-def fmt_secs(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.2f}s"
-
-
-def fmt_cost(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return f"${value:.6f}".rstrip("0").rstrip(".") if value else "$0"
-
-
-def fmt_tokens(tokens_in: int | None, tokens_out: int | None) -> str:
-    if tokens_in is None and tokens_out is None:
-        return "-"
-    left = "?" if tokens_in is None else str(tokens_in)
-    return f"{left}/{'?' if tokens_out is None else tokens_out}"
-
-
-def fmt_rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f} tok/s"

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .compare import MAX_COLUMNS, Column, ColumnMetrics, StepMetrics, column_status
+from .compare import MAX_COLUMNS, Column, ColumnMetrics, column_status
 from .errors import PromptTuiError
 
 if TYPE_CHECKING:
@@ -29,22 +29,9 @@ class PastComparison:
     records: list[list[RunRecord]]  # per column, in step order
 
     def metrics(self, index: int) -> ColumnMetrics:
-        steps = [
-            StepMetrics(
-                rec.prompt,
-                rec.prompt_status,
-                rec.output_text or "",
-                model=rec.model or "",
-                ttft=rec.ttft,
-                latency=rec.latency,
-                tokens_in=rec.tokens_in,
-                tokens_out=rec.tokens_out,
-                cost=rec.cost,
-                error=rec.error,
-            )
-            for rec in self.records[index]
-        ]
-        return ColumnMetrics(self.columns[index].label, column_status(steps), steps)
+        steps = {rec.prompt: rec.to_result() for rec in self.records[index]}
+        label = self.columns[index].label
+        return ColumnMetrics(label, column_status(list(steps.values())), steps)
 
     def all_metrics(self) -> list[ColumnMetrics]:
         return [self.metrics(i) for i in range(len(self.columns))]

@@ -8,6 +8,8 @@ started has no latency) is :data:`NONE`. An offline model costs nothing, and say
 
 from __future__ import annotations
 
+import time
+
 UNKNOWN = "unknown"  # a figure that exists but was not reported (no usage, no price)
 NONE = "—"  # a figure that does not apply (never started, nothing streamed)
 
@@ -29,14 +31,24 @@ def seconds(value: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def when(t: float | None) -> str:
+    """A moment in local time, ``"2026-12-07 22:41:05"``."""
+    if not t:
+        return NONE
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
 def count(value: int | None) -> str:
     """A token count: ``"1,234"``; unknown when the provider did not say."""
     return UNKNOWN if value is None else f"{value:,}"
 
 
 def tokens(tokens_in: int | None, tokens_out: int | None) -> str:
-    """``"120 in / 45 out"``, each side ``unknown`` when not reported."""
-    return f"{count(tokens_in)} in / {count(tokens_out)} out"
+    """Input/output tokens as ``"120/45"`` (under a "tokens in/out" heading); ``unknown`` when
+    the provider reported neither, a side ``unknown`` when it reported only the other."""
+    if tokens_in is None and tokens_out is None:
+        return UNKNOWN
+    return f"{count(tokens_in)}/{count(tokens_out)}"
 
 
 def tokens_per_s(tokens_out: int | None, latency: float | None, ttft: float | None) -> float | None:

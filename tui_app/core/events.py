@@ -33,8 +33,12 @@ class RunEvent:
         data.pop("request", None)
         out: dict[str, Any] = {"event": self.kind}
         out.update(data)
-        if isinstance(self, Started):
-            out["model"] = self.request.model
+        status = EVENT_STATUS.get(type(self))
+        if status is not None:
+            out["status"] = status
+        request = getattr(self, "request", None)
+        if request is not None:
+            out["model"] = request.model
         return out
 
 
@@ -83,6 +87,8 @@ class Cached(RunEvent):
     usage: Usage | None = None
     cost: float | None = None
     cached_at: float = 0.0  # unix time of the run that produced it
+    request: ResolvedRequest | None = None  # the request the cache answered
+    offline: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,7 +96,7 @@ class Failed(RunEvent):
     error: str
     partial_text: str = ""
     attempts: int = 1
-    status: int | None = None  # HTTP status when the provider answered with one
+    http_status: int | None = None  # when the provider answered with one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,16 +128,29 @@ class RunDone(RunEvent):
     counts: dict[str, int] = field(default_factory=dict)
 
 
+# What happened, never the word for the state it leads to (that is ``status``, PromptStatus):
+# ``"event": "finish", "status": "done"``, so no event reads like a status.
 EVENT_NAMES: dict[type, str] = {
-    Queued: "queued",
-    Started: "started",
+    Queued: "enqueue",
+    Started: "start",
     Delta: "delta",
-    Retrying: "retrying",
-    Finished: "finished",
+    Retrying: "retry",
+    Finished: "finish",
+    Cached: "cache_hit",
+    Failed: "fail",
+    Blocked: "block",
+    Cancelled: "cancel",
+    Refused: "refuse",
+    RunDone: "run_end",
+}
+
+# The prompt status each event leaves its prompt in (run-level events leave none).
+EVENT_STATUS: dict[type, str] = {
+    Queued: "queued",
+    Started: "running",
+    Finished: "done",
     Cached: "cached",
     Failed: "failed",
     Blocked: "blocked",
     Cancelled: "cancelled",
-    Refused: "refused",
-    RunDone: "done",
 }

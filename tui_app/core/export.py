@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from . import display
+from .runs import PromptResult
 from .secrets import scrub_settings, scrub_text
 
 Format = Literal["markdown", "json"]
@@ -22,36 +24,31 @@ SUFFIX = {"markdown": ".md", "json": ".json"}
 
 @dataclass
 class PromptRecord:
-    """What is exported of one prompt."""
+    """What is exported of one prompt: its run's record (None: the output stored in the file)."""
 
     name: str
     output: str | None
     request: dict[str, Any] | None = None
-    metrics: dict[str, Any] | None = None
+    result: PromptResult | None = None
+
+    @property
+    def metrics(self) -> dict[str, Any] | None:
+        """The run's figures for machines (JSON): the record's own, without the output."""
+        if self.result is None:
+            return None
+        data = self.result.to_json()
+        data.pop("output", None)
+        return data
 
 
-def record_of(name: str, result: Any, stored_output: str | None) -> PromptRecord:
-    """A prompt's record from its run result (``core.runs.PromptResult``) or, without one, the
-    output stored in the file."""
+def record_of(name: str, result: PromptResult | None, stored_output: str | None) -> PromptRecord:
+    """A prompt's record from its run result or, without one, the output stored in the file."""
     if result is None:
         return PromptRecord(name, stored_output)
-    usage = getattr(result, "usage", None)
-    metrics = {
-        "status": str(getattr(result.status, "value", result.status)),
-        "model": result.model or None,
-        "tokens_in": getattr(usage, "prompt_tokens", None),
-        "tokens_out": getattr(usage, "completion_tokens", None),
-        "cost_usd": result.cost,
-        "ttft_s": result.ttft,
-        "latency_s": result.latency,
-        "attempts": result.attempts,
-        "error": result.error,
-        "finish_reason": result.finish_reason,
-    }
     request = result.request.to_json() if result.request is not None else None
     if request is not None:
         request["settings"] = scrub_settings(request.get("settings") or {})
-    return PromptRecord(name, result.text or stored_output, request, metrics)
+    return PromptRecord(name, result.text or stored_output, request, result)
 
 
 def to_json(title: str, records: list[PromptRecord]) -> str:
@@ -70,8 +67,8 @@ def to_markdown(title: str, records: list[PromptRecord]) -> str:
     lines = [f"# {title}", "", f"Exported {time.strftime('%Y-%m-%d %H:%M:%S')}.", ""]
     for record in records:
         lines += [f"## {record.name}", ""]
-        if record.metrics:
-            shown = {k: v for k, v in record.metrics.items() if v is not None}
+        if record.result is not None:  # the figures as Info words them (core/display)
+            shown = {k: v for k, v in record.result.facts() if v != display.NONE}
             lines += ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
             lines += ["| " + " | ".join(_cell(v) for v in shown.values()) + " |", ""]
         if record.request:
@@ -103,10 +100,8 @@ def write_export(path: Path, text: str) -> Path:
     return path
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
 
 
 def _fenced(text: str) -> str:

@@ -1,4 +1,4 @@
-"""The run log: one SQLite row per prompt run (finished, failed, cancelled, cached or blocked).
+"""The run log: one SQLite row per prompt run (done, cached, failed, cancelled or blocked).
 
 Schema changes are a list of migration functions applied in order (simonw/llm style); the number
 applied is the database's ``PRAGMA user_version``. Each migration runs in its own
@@ -29,12 +29,24 @@ from typing import TYPE_CHECKING, Any
 
 from . import paths
 from .errors import PromptTuiError
+from .runs import PromptStatus
 from .secrets import scrub_json, scrub_settings, scrub_text
 
 if TYPE_CHECKING:
-    from .runs import PromptStatus
+    from .runs import PromptResult, Run
 
-STATUSES = ("finished", "failed", "cancelled", "cached", "blocked")
+# A row is written when a prompt's run ends: its status is one of the terminal PromptStatus words,
+# the same the tree, `run`, `status` and `--json` use (migration 3 renamed "finished" to "done").
+STATUSES = tuple(
+    s.value
+    for s in (
+        PromptStatus.DONE,
+        PromptStatus.CACHED,
+        PromptStatus.FAILED,
+        PromptStatus.CANCELLED,
+        PromptStatus.BLOCKED,
+    )
+)
 
 
 class HistoryError(PromptTuiError):
@@ -73,17 +85,73 @@ class RunRecord:
     provenance: dict[str, Any] | None = None
     id: int | None = None
 
+    @classmethod
+    def from_result(
+        cls, run: Run, prompt: str, result: PromptResult, *, config_path: str
+    ) -> RunRecord:
+        """The row of one prompt of a run, made from the run's record of it."""
+        request = result.request
+        usage = result.usage
+        return cls(
+            run_id=run.id,
+            group_id=run.group_id,
+            config_path=config_path,
+            prompt=prompt,
+            model=result.model or (request.model if request else None),
+            settings=request.settings if request else {},
+            messages=request.messages if request else [],
+            output_text=result.text,
+            output=result.output,
+            status=result.status.value,
+            error=result.error or result.reason,
+            tokens_in=usage.prompt_tokens if usage else None,
+            tokens_out=usage.completion_tokens if usage else None,
+            cost=result.cost,
+            ttft=result.ttft,
+            latency=result.latency,
+            attempts=result.attempts,
+            started_at=result.started_at or result.ended_at or time.time(),
+            ended_at=result.ended_at or time.time(),
+            cache_key=request.cache_key if request else None,
+            offline=result.offline,
+            provenance=result.provenance.to_json() if result.provenance is not None else None,
+        )
+
+    def to_result(self) -> PromptResult:
+        """The run's record of this prompt as it was recorded (a comparison read back)."""
+        from .events import Usage
+        from .runs import PromptResult
+
+        usage = None
+        if self.tokens_in is not None or self.tokens_out is not None:
+            total = (self.tokens_in or 0) + (self.tokens_out or 0)
+            usage = Usage(self.tokens_in, self.tokens_out, total)
+        failed = self.status == PromptStatus.FAILED
+        return PromptResult(
+            status=self.prompt_status,
+            text=self.output_text or "",
+            output=self.output,
+            model=self.model or "",
+            usage=usage,
+            cost=self.cost,
+            ttft=self.ttft,
+            latency=self.latency,
+            attempts=self.attempts,
+            error=self.error if failed else None,
+            reason=None if failed else self.error,
+            offline=self.offline,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+        )
+
     @property
     def cached(self) -> bool:
         """True when this run reused a stored answer instead of calling the model."""
-        return self.status == "cached"
+        return self.status == PromptStatus.CACHED
 
     @property
     def prompt_status(self) -> PromptStatus:
-        """The status in the words the tree, Info and comparisons use ("finished" is "done")."""
-        from .runs import PromptStatus
-
-        return PromptStatus.DONE if self.status == "finished" else PromptStatus(self.status)
+        return PromptStatus(self.status)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -162,9 +230,59 @@ def _m002_provenance(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE runs ADD COLUMN provenance TEXT")
 
 
+def _m003_status_words(conn: sqlite3.Connection) -> None:
+    """Rows say what the rest of the app says: "finished" becomes "done". SQLite cannot change a
+    CHECK constraint in place, so the table is rebuilt (same columns, same indexes)."""
+    conn.execute("ALTER TABLE runs RENAME TO runs_v2")
+    for index in ("runs_cache_key", "runs_config_prompt", "runs_run_id", "runs_group_id"):
+        conn.execute(f"DROP INDEX IF EXISTS {index}")
+    conn.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL,
+            group_id TEXT,
+            config_path TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            model TEXT,
+            settings TEXT NOT NULL DEFAULT '{}',
+            messages TEXT NOT NULL DEFAULT '[]',
+            output_text TEXT,
+            output TEXT,
+            status TEXT NOT NULL
+                CHECK (status IN ('done', 'cached', 'failed', 'cancelled', 'blocked')),
+            error TEXT,
+            tokens_in INTEGER,
+            tokens_out INTEGER,
+            cost REAL,
+            ttft REAL,
+            latency REAL,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            cache_key TEXT,
+            offline INTEGER NOT NULL DEFAULT 0,
+            provenance TEXT
+        )
+        """
+    )
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(runs_v2)")]
+    names = ", ".join(columns)
+    picked = ", ".join(
+        "CASE status WHEN 'finished' THEN 'done' ELSE status END" if c == "status" else c
+        for c in columns
+    )
+    conn.execute(f"INSERT INTO runs ({names}) SELECT {picked} FROM runs_v2")
+    conn.execute("DROP TABLE runs_v2")
+    conn.execute("CREATE INDEX runs_cache_key ON runs (cache_key, status, id)")
+    conn.execute("CREATE INDEX runs_config_prompt ON runs (config_path, prompt, id)")
+    conn.execute("CREATE INDEX runs_run_id ON runs (run_id)")
+    conn.execute("CREATE INDEX runs_group_id ON runs (group_id) WHERE group_id IS NOT NULL")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: list[Migration] = [_m001_runs, _m002_provenance]
+MIGRATIONS: list[Migration] = [_m001_runs, _m002_provenance, _m003_status_words]
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
@@ -360,13 +478,13 @@ class History:
 
     def cached(self, cache_key: str) -> RunRecord | None:
         """The latest finished run with this cache key (a reusable answer), or None."""
-        found = self._select("cache_key = ? AND status = 'finished'", [cache_key], 1)
+        found = self._select("cache_key = ? AND status = 'done'", [cache_key], 1)
         return found[0] if found else None
 
     def latest_for(self, config_path: str, prompt: str) -> RunRecord | None:
         """The latest finished or failed run of a prompt (for 'stale' detection and browsing)."""
         found = self._select(
-            "config_path = ? AND prompt = ? AND status IN ('finished', 'failed')",
+            "config_path = ? AND prompt = ? AND status IN ('done', 'failed')",
             [config_key(config_path), prompt],
             1,
         )

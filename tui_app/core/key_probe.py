@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .keys import scrub
+from .secrets import scrub_text
 
 Auth = Literal["bearer", "x-api-key", "x-goog-api-key"]
 
@@ -81,7 +81,7 @@ def probe_key(
         count = _model_count(response)
         listed = f" ({count} models listed)" if count is not None else ""
         return ProbeResult(True, f"key accepted by {url}{listed}", status)
-    detail = scrub(" ".join(response.text.split())[:160], [key])
+    detail = scrub_text(" ".join(response.text.split())[:160], [key], patterns=False)
     if status in (401, 403):
         return ProbeResult(False, f"key rejected by {url} ({status}): {detail}", status)
     return ProbeResult(False, f"{url} answered {status}: {detail}", status)

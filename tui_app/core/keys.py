@@ -63,12 +63,6 @@ class NoKeyringError(KeyStoreError):
     """There is no usable OS keyring to store a key in."""
 
 
-def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every occurrence of each secret replaced by its mask (the project's one
-    scrubber: :func:`.secrets.scrub_text`)."""
-    return scrub_text(text, secrets, patterns=False)
-
-
 def normalize_provider(provider: str) -> str:
     name = provider.strip().lower()
     if not name or any(c.isspace() for c in name):
@@ -163,7 +157,7 @@ def _short_name(class_path: str) -> str:
 def _describe(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:
     text = str(exc).strip()
     name = type(exc).__name__
-    text = scrub(text, secrets)
+    text = scrub_text(text, secrets, patterns=False)
     return f"{name}: {text}" if text else name
 
 

@@ -5,8 +5,7 @@ change (prompts added or removed, a template, a model, a setting, a parameter, o
 :class:`ReloadResult` is what ``Workspace.reload`` returns: applied (with the changes and what is
 now stale, and why), unchanged, invalid (the last good state is kept; the error has
 file:line:col), missing, or a conflict with edits the app has not saved.
-:func:`cancel_outdated` stops the prompts of a run in flight whose request the new version
-changes; prompts still streaming an unchanged request go on (a re-run waits for their answer).
+What a reload does to runs in flight is the workspace's policy (``Workspace.rerun``).
 """
 
 from __future__ import annotations
@@ -16,82 +15,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .changes import Change, ChangeKind
 from .config import AIConfig, Prompt, loads
 from .errors import ConfigError, PromptTuiError
-from .runs import PromptStatus, Run
 from .secrets import is_secret_setting
-from .staleness import StaleReason, short_value
 from .watch import digest_of
-
-if TYPE_CHECKING:
-    from .workspace import Workspace
-
-
-class ChangeKind(enum.StrEnum):
-    PROMPT_ADDED = "prompt-added"
-    PROMPT_REMOVED = "prompt-removed"
-    ORDER = "order"
-    TEMPLATE = "template"
-    MODEL = "model"
-    SETTING = "setting"
-    PARAMETER = "parameter"
-    CHAT_CONTEXT = "chat-context"
-    OUTPUT = "output"
-    DEFAULT_MODEL = "default-model"
-    OTHER = "other"
-
-
-@dataclass(frozen=True)
-class Change:
-    """One difference. ``prompt`` is None for file-wide changes (global parameters, a model's
-    settings in ``metadata.models``, the default model); ``name`` is the setting, parameter or
-    (for a file-wide setting) ``model.setting``."""
-
-    kind: ChangeKind
-    prompt: str | None = None
-    name: str = ""
-    before: str | None = None
-    after: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.prompt}: " if self.prompt else ""
-        change = ""
-        if self.before is not None or self.after is not None:
-            change = f" ({short_value(self.before)} → {short_value(self.after)})"
-        match self.kind:
-            case ChangeKind.PROMPT_ADDED:
-                return f"prompt {self.prompt} added"
-            case ChangeKind.PROMPT_REMOVED:
-                return f"prompt {self.prompt} removed"
-            case ChangeKind.ORDER:
-                return "prompts reordered"
-            case ChangeKind.TEMPLATE:
-                return f"{where}template changed"
-            case ChangeKind.MODEL:
-                return f"{where}model changed{change}"
-            case ChangeKind.SETTING:
-                scope = "" if self.prompt else "model "
-                return f"{where}{scope}setting {self.name} changed{change}"
-            case ChangeKind.PARAMETER:
-                scope = "" if self.prompt else "global "
-                return f"{where}{scope}parameter {self.name} changed{change}"
-            case ChangeKind.CHAT_CONTEXT:
-                return f"{where}remember_chat_context changed{change}"
-            case ChangeKind.OUTPUT:
-                return f"{where}output changed in the file"
-            case ChangeKind.DEFAULT_MODEL:
-                return f"default model changed{change}"
-        return f"{where}{self.name or 'metadata'} changed"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "prompt": self.prompt,
-            "name": self.name,
-            "text": str(self),
-        }
 
 
 def _text(value: Any) -> str | None:
@@ -118,7 +48,16 @@ def _dict_changes(
     for key in sorted(set(before) | set(after), key=str):
         old, new = before.get(key), after.get(key)
         if old != new:
-            out.append(Change(kind, prompt, prefix + str(key), _shown(key, old), _shown(key, new)))
+            out.append(
+                Change(
+                    kind,
+                    prefix + str(key),
+                    _shown(key, old),
+                    _shown(key, new),
+                    prompt=prompt,
+                    file_wide=prompt is None,
+                )
+            )
     return out
 
 
@@ -128,23 +67,23 @@ def _prompt_changes(
     name = new.name
     out: list[Change] = []
     if old.input != new.input:
-        out.append(Change(ChangeKind.TEMPLATE, name))
+        out.append(Change(ChangeKind.TEMPLATE, prompt=name))
     old_model, new_model = old_doc.model_name_of(old), new_doc.model_name_of(new)
     if old_model != new_model:
-        out.append(Change(ChangeKind.MODEL, name, before=old_model, after=new_model))
+        out.append(Change(ChangeKind.MODEL, before=old_model, after=new_model, prompt=name))
     out += _dict_changes(old.model_settings, new.model_settings, ChangeKind.SETTING, name)
     out += _dict_changes(old.parameters, new.parameters, ChangeKind.PARAMETER, name)
     if old.remember_chat_context != new.remember_chat_context:
         out.append(
             Change(
                 ChangeKind.CHAT_CONTEXT,
-                name,
+                prompt=name,
                 before=str(old.remember_chat_context).lower(),
                 after=str(new.remember_chat_context).lower(),
             )
         )
     if outputs and old.outputs != new.outputs:
-        out.append(Change(ChangeKind.OUTPUT, name))
+        out.append(Change(ChangeKind.OUTPUT, prompt=name))
     known = {"name", "input", "metadata", "outputs"}
     meta_known = {"model", "parameters", "remember_chat_context"}
     extra_old = {k: v for k, v in old.raw.items() if k not in known}
@@ -177,19 +116,19 @@ def diff(old: AIConfig, new: AIConfig, *, session_outputs: Iterable[str] = ()) -
     extra_old.update({f"metadata.{k}": v for k, v in old.metadata.items() if k not in meta_known})
     extra_new.update({f"metadata.{k}": v for k, v in new.metadata.items() if k not in meta_known})
     out += [
-        Change(ChangeKind.OTHER, None, c.name)
+        Change(ChangeKind.OTHER, c.name)
         for c in _dict_changes(extra_old, extra_new, ChangeKind.OTHER, None)
     ]
     old_names, new_names = old.prompt_names, new.prompt_names
     old_set, new_set = set(old_names), set(new_names)
-    out += [Change(ChangeKind.PROMPT_REMOVED, n) for n in old_names if n not in new_set]
+    out += [Change(ChangeKind.PROMPT_REMOVED, prompt=n) for n in old_names if n not in new_set]
     kept_old = [n for n in old_names if n in new_set]
     kept_new = [n for n in new_names if n in old_set]
     if kept_old != kept_new:
         out.append(Change(ChangeKind.ORDER))
     for name in new_names:
         if name not in old_set:
-            out.append(Change(ChangeKind.PROMPT_ADDED, name))
+            out.append(Change(ChangeKind.PROMPT_ADDED, prompt=name))
             continue
         was, now = old.get(name), new.get(name)
         if was is not None and now is not None:
@@ -211,7 +150,7 @@ class ReloadResult:
     source: str
     revision: int
     changes: tuple[Change, ...] = ()
-    stale: dict[str, tuple[StaleReason, ...]] = field(default_factory=dict)
+    stale: dict[str, tuple[Change, ...]] = field(default_factory=dict)
     error: PromptTuiError | None = None
     kept_outputs: tuple[str, ...] = ()  # unsaved outputs of this session kept over the file's
     digest: str | None = None
@@ -267,37 +206,6 @@ class ReloadResult:
             "location": self.location,
             "kept_outputs": list(self.kept_outputs),
         }
-
-
-def cancel_outdated(workspace: Workspace, runs: Iterable[Run] | None = None) -> list[str]:
-    """After a reload: in every active plain run, cancel the prompts not yet sent (the re-run
-    takes them over) and those running a request the new document no longer sends. A prompt
-    streaming an unchanged request goes on: the re-run waits for its answer (the runner shares
-    requests in flight). Returns "run:prompt" ids."""
-    from .resolve import resolve
-
-    cancelled: list[str] = []
-    document = workspace.document
-    for run in list(runs if runs is not None else workspace.active_runs()):
-        if not run.active or not run.is_plain:
-            continue
-        overlay = run.output_overlay()
-        for name, result in list(run.results.items()):
-            if not result.status.active:
-                continue
-            outdated = document.get(name) is None or result.status is PromptStatus.QUEUED
-            if not outdated:
-                sent = result.request.cache_key if result.request is not None else None
-                try:
-                    now = resolve(
-                        document, name, params=run.overrides.params, outputs=overlay
-                    ).cache_key
-                except PromptTuiError:
-                    now = None
-                outdated = sent is None or sent != now
-            if outdated and workspace.cancel(run.id, name):
-                cancelled.append(f"{run.id}:{name}")
-    return cancelled
 
 
 class FileMissing(ConfigError):

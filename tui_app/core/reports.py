@@ -156,7 +156,7 @@ def _junit_problem(
     if result is None:
         return "error", cell.get("error") or "not run", f"row {cell['row']} {params}"
     if result["status"] not in ("done", "cached"):
-        why = result.get("error") or result.get("reason") or result["status"]
+        why = result.get("error") or result["status"]
         return "error", f"{result['status']}: {why}", f"row {cell['row']} {params}"
     bad = [c for c in checks if c["verdict"] != "pass"]
     if not bad:
@@ -378,14 +378,14 @@ def _detail(cell: Mapping[str, Any]) -> dict[str, Any]:
     """What the HTML shows when a cell is clicked (texts cut to SHOWN_TEXT, secrets masked)."""
     prompts = {}
     for name, p in cell["prompts"].items():
-        text = p.get("text") or ""
+        text = p.get("output") or ""
         if len(text) > SHOWN_TEXT:
             text = text[:SHOWN_TEXT] + f"… ({len(text):,} characters)"
         prompts[name] = {
             "status": p["status"],
             "model": _clean(p.get("model") or ""),
             "text": _clean(text),
-            "error": _clean(p.get("error") or p.get("reason") or ""),
+            "error": _clean(p.get("error") or ""),
         }
     return {
         "row": cell["row"],

@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import providers  # litellm is imported by the provider that needs it, never here
 from .config import AIConfig
 from .errors import MissingReferenceError, PromptTuiError
 from .events import (
@@ -45,7 +46,7 @@ from .preflight import (
 )
 from .request import ResolvedRequest
 from .resolve import resolve
-from .runs import PromptStatus, Run, RunState
+from .runs import Run, RunState
 from .staleness import provenance
 
 if TYPE_CHECKING:
@@ -72,15 +73,17 @@ class Runner:
 
     def __init__(
         self,
-        config: AIConfig,
+        document: Callable[[], AIConfig],
         *,
+        keys: KeyStore,
         history: History | None = None,
-        keys: KeyStore | None = None,
         concurrency: int = 4,
         max_attempts: int = 4,
         stream: Callable[..., AsyncIterator[Any]] | None = None,
+        key_hint: Surface = "cli",
     ) -> None:
-        self.config = config
+        """``document``: the document now (the workspace's, which a reload replaces)."""
+        self._document = document
         self.history = history
         self.keys = keys
         self.concurrency = max(1, concurrency)
@@ -96,10 +99,14 @@ class Runner:
         self._in_flight: dict[str, asyncio.Future[_CachedAnswer | None]] = {}
         # Checks run before anything is sent; each returns problems (strings) for the run.
         # The key check names every missing key at once, worded for the front end (key_hint).
-        self.key_hint: Surface = "cli"
+        self.key_hint: Surface = key_hint
         self.preflight_checks: list[Callable[[Run, list[ResolvedRequest]], list[str]]] = [
             self._check_keys
         ]
+
+    @property
+    def config(self) -> AIConfig:
+        return self._document()
 
     # --- planning ---------------------------------------------------------------------------
     def plan(self, run: Run, graph: DependencyGraph | None = None) -> list[str]:
@@ -188,10 +195,11 @@ class Runner:
         except PromptTuiError as exc:
             problems = [str(exc)]
         if problems:
-            run.state, run.refusal = RunState.REFUSED, "; ".join(problems)
-            yield Refused(
+            refused = Refused(
                 run_id=run.id, prompt=run.target or "", t=time.time(), problems=tuple(problems)
             )
+            run.apply(refused)
+            yield refused
             yield RunDone(run_id=run.id, prompt=run.target or "", t=time.time(), counts={})
             return
         run.state = RunState.RUNNING
@@ -205,7 +213,7 @@ class Runner:
         def emit(event: RunEvent) -> None:
             if outcome[event.prompt].done():
                 return  # e.g. cancelled while recording a finished answer: it stays finished
-            _record_result(run, event)
+            run.apply(event)
             queue.put_nowait(event)
             if isinstance(event, TERMINAL) and not outcome[event.prompt].done():
                 outcome[event.prompt].set_result(event)
@@ -237,9 +245,7 @@ class Runner:
                 await asyncio.gather(*tasks, return_exceptions=True)
             for name in targets:
                 self._tasks.pop((run.id, name), None)
-            if run.state is RunState.RUNNING:
-                cancelled = any(r.status is PromptStatus.CANCELLED for r in run.results.values())
-                run.state = RunState.CANCELLED if cancelled else RunState.DONE
+            run.apply(RunDone(run_id=run.id, prompt=run.target or "", t=time.time()))
         yield RunDone(run_id=run.id, prompt=run.target or "", t=time.time(), counts=run.counts())
 
     async def _run_one(
@@ -279,15 +285,21 @@ class Runner:
                 o = run.overrides
                 model, settings = o.for_prompt(name)
                 run.result(name).provenance = provenance(
-                    self.config, name, graph, params=o.params, model=model,
-                    settings=settings, outputs=overlay, request=resolved,
-                )  # fmt: skip
+                    self.config,
+                    name,
+                    graph,
+                    params=o.params,
+                    model=model,
+                    settings=settings,
+                    outputs=overlay,
+                    request=resolved,
+                )
                 await self._execute(run, name, resolved, emit, partial)
         except asyncio.CancelledError:
             text = "".join(partial)
             emit(Cancelled(run_id=run.id, prompt=name, t=time.time(), partial_text=text))
             if resolved is not None:
-                self._record_soon(run, name, resolved, "cancelled", text=text, started=time.time())
+                self._record_soon(run, name)
         except PromptTuiError as exc:
             emit(Failed(run_id=run.id, prompt=name, t=time.time(), error=str(exc)))
         except Exception as exc:  # a bug must not take the app down: report it as a failure
@@ -326,25 +338,22 @@ class Runner:
                         usage=cached.usage,
                         cost=cached.cost,
                         cached_at=cached.at,
+                        request=resolved,
+                        offline=providers.is_offline(cached.model),
                     )
                 )
-                await self._record(
-                    run, name, resolved, "cached", text=cached.text, output=cached.output,
-                    usage=cached.usage, cost=cached.cost, started=time.time(),
-                )  # fmt: skip
+                await self._record(run, name)
                 return
-
-        from . import providers  # providers import litellm lazily themselves
 
         bad_option = call_problem(name, resolved.call_options)
         if bad_option:  # e.g. max_attempts: "lots": a clear failure, not a ValueError
             raise PromptTuiError(bad_option)
         if key in self._in_flight:  # a forced run: send anyway, leave the other one be
-            await self._send(run, name, resolved, emit, partial, providers)
+            await self._send(run, name, resolved, emit, partial)
             return
         in_flight = self._in_flight[key] = asyncio.get_running_loop().create_future()
         try:
-            await self._send(run, name, resolved, emit, partial, providers)
+            await self._send(run, name, resolved, emit, partial)
         finally:
             del self._in_flight[key]
             in_flight.set_result(self._memory_cache.get(key))
@@ -356,7 +365,6 @@ class Runner:
         resolved: ResolvedRequest,
         emit: Callable[[RunEvent], None],
         partial: list[str],
-        providers: Any,
     ) -> None:
         key = resolved.cache_key
         offline = providers.is_offline(resolved.model)
@@ -400,13 +408,10 @@ class Runner:
                     error=error,
                     partial_text=text,
                     attempts=exc.attempts,
-                    status=exc.status,
+                    http_status=exc.status,
                 )
             )
-            await self._record(
-                run, name, resolved, "failed", text=text, error=error, attempts=exc.attempts,
-                started=started, offline=offline, secret=api_key,
-            )  # fmt: skip
+            await self._record(run, name, secret=api_key)
             return
         done = time.time()
         text = "".join(partial)
@@ -436,23 +441,12 @@ class Runner:
                 finish_reason=finish_reason,
             )
         )
-        await self._record(
-            run, name, resolved, "finished", text=text, output=output, usage=usage, cost=cost,
-            ttft=ttft, latency=done - started, attempts=attempts, started=started,
-            offline=offline, secret=api_key,
-        )  # fmt: skip
-
-    def _key_store(self) -> KeyStore:
-        if self.keys is None:
-            from .keys import KeyStore
-
-            self.keys = KeyStore()
-        return self.keys
+        await self._record(run, name, secret=api_key)
 
     def _api_key(self, resolved: ResolvedRequest) -> KeyLookup | None:
         """The key a request is sent with (None: it needs none; the provider layer sends a
         placeholder to local servers). A keyring look-up: call it in a thread."""
-        return key_for(resolved, self._key_store())
+        return key_for(resolved, self.keys)
 
     def _check_keys(self, run: Run, requests: list[ResolvedRequest]) -> list[str]:
         """Preflight: every key the run's requests need and nobody set, all at once (a keyring
@@ -460,7 +454,7 @@ class Runner:
         needing = [r for r in requests if key_need(r) is not None]
         if not needing:
             return []
-        store = self._key_store()
+        store = self.keys
         missing = missing_keys(needing, store)
         if not missing:
             return []
@@ -492,115 +486,24 @@ class Runner:
             del self._memory_cache[next(iter(self._memory_cache))]
 
     # --- history ----------------------------------------------------------------------------
-    async def _record(self, *args: Any, **kwargs: Any) -> None:
-        """Write a history row in a thread: SQLite never runs on the event loop."""
+    async def _record(self, run: Run, name: str, *, secret: str | None = None) -> None:
+        """Write the prompt's history row in a thread: SQLite never runs on the event loop."""
         if self.history is not None:
-            await asyncio.to_thread(self._record_now, *args, **kwargs)
+            await asyncio.to_thread(self._record_now, run, name, secret)
 
-    def _record_soon(self, *args: Any, **kwargs: Any) -> None:
+    def _record_soon(self, run: Run, name: str) -> None:
         """Record from a task being cancelled (it cannot await): a thread of its own."""
         if self.history is not None:
-            threading.Thread(target=self._record_now, args=args, kwargs=kwargs, daemon=True).start()
+            threading.Thread(target=self._record_now, args=(run, name), daemon=True).start()
 
-    def _record_now(
-        self,
-        run: Run,
-        name: str,
-        resolved: ResolvedRequest,
-        status: str,
-        *,
-        text: str = "",
-        output: dict[str, Any] | None = None,
-        error: str | None = None,
-        usage: Usage | None = None,
-        cost: float | None = None,
-        ttft: float | None = None,
-        latency: float | None = None,
-        attempts: int = 1,
-        started: float,
-        offline: bool = False,
-        secret: str | None = None,
-    ) -> None:
+    def _record_now(self, run: Run, name: str, secret: str | None = None) -> None:
+        """The history row is made from the run's record of the prompt, nothing else."""
         if self.history is None:
             return
         from .history import RunRecord
 
-        produced = run.result(name).provenance
+        path = str(self.config.path) if self.config.path else ""
         self.history.record(
-            RunRecord(
-                run_id=run.id,
-                group_id=run.group_id,
-                config_path=str(self.config.path) if self.config.path else "",
-                prompt=name,
-                model=resolved.model,
-                settings=resolved.settings,
-                messages=resolved.messages,
-                output_text=text,
-                output=output,
-                status=status,
-                error=error,
-                tokens_in=usage.prompt_tokens if usage else None,
-                tokens_out=usage.completion_tokens if usage else None,
-                cost=cost,
-                ttft=ttft,
-                latency=latency,
-                attempts=attempts,
-                started_at=started,
-                ended_at=time.time(),
-                cache_key=resolved.cache_key,
-                offline=offline,
-                provenance=produced.to_json() if produced is not None else None,
-            ),
+            RunRecord.from_result(run, name, run.result(name), config_path=path),
             secrets=[secret],  # masked wherever it might appear (an error echoing the key)
         )
-
-
-def _record_result(run: Run, event: RunEvent) -> None:
-    """Keep the run's own results up to date with each event (the run is the record)."""
-    if isinstance(event, RunDone | Refused):
-        return
-    result = run.result(event.prompt)
-    match event:
-        case Queued():
-            result.status = PromptStatus.QUEUED
-        case Started():
-            result.status = PromptStatus.RUNNING
-            result.request, result.model = event.request, event.request.model
-            result.offline, result.started_at, result.text = event.offline, event.t, ""
-        case Delta():
-            result.text += event.text
-        case Retrying():
-            result.text, result.attempts = "", event.attempt + 1
-        case Finished():
-            result.status, result.text, result.output = PromptStatus.DONE, event.text, event.output
-            result.model, result.usage, result.cost = event.model, event.usage, event.cost
-            result.ttft, result.latency, result.attempts = event.ttft, event.latency, event.attempts
-            result.ended_at = event.t
-            result.finish_reason = event.output.get("metadata", {}).get("finish_reason")
-        case Cached():
-            result.status, result.text, result.output = (
-                PromptStatus.CACHED,
-                event.text,
-                event.output,
-            )
-            result.model, result.usage, result.cost = event.model, event.usage, event.cost
-            result.ended_at = event.t
-        case Failed():
-            result.status, result.error, result.attempts = (
-                PromptStatus.FAILED,
-                event.error,
-                event.attempts,
-            )
-            result.text, result.ended_at = event.partial_text, event.t
-        case Blocked():
-            result.status, result.reason, result.ended_at = (
-                PromptStatus.BLOCKED,
-                event.reason,
-                event.t,
-            )
-        case Cancelled():
-            result.status, result.text, result.ended_at = (
-                PromptStatus.CANCELLED,
-                event.partial_text,
-                event.t,
-            )

@@ -15,10 +15,30 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-if TYPE_CHECKING:  # annotations only: the event classes are not needed to draw the first frame
+from . import display
+from .events import (
+    Blocked,
+    Cached,
+    Cancelled,
+    Delta,
+    Failed,
+    Finished,
+    Queued,
+    Refused,
+    Retrying,
+    RunDone,
+    RunEvent,
+    Started,
+)
+
+if TYPE_CHECKING:  # annotations only
+    from .changes import Change
     from .events import Usage
     from .request import ResolvedRequest
-    from .staleness import Provenance, StaleReason
+    from .staleness import Provenance
+
+# An answer that stopped at max_tokens is a success, but the reader must know it may be cut.
+CUT_AT_MAX_TOKENS = "cut at max_tokens: the answer is complete up to the token limit"
 
 RunMode = Literal["one", "with_deps", "all"]
 
@@ -37,11 +57,6 @@ class PromptStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
     @property
-    def label(self) -> str:
-        """Words for people (``prompt-tui status``)."""
-        return _LABELS.get(self, self.value)
-
-    @property
     def active(self) -> bool:
         return self in (PromptStatus.QUEUED, PromptStatus.RUNNING)
 
@@ -50,7 +65,6 @@ class PromptStatus(enum.StrEnum):
         return self in _TERMINAL
 
 
-_LABELS = {PromptStatus.IDLE: "never run", PromptStatus.DONE: "fresh"}
 _TERMINAL = frozenset(
     {
         PromptStatus.DONE,
@@ -96,7 +110,11 @@ class Overrides:
 
 @dataclass
 class PromptResult:
-    """One prompt's outcome inside one run."""
+    """One prompt's outcome inside one run: the one record of what happened to it.
+
+    Only :meth:`Run.apply` writes it. Every surface reads it: the tree, Info and the output
+    pane's note, the CLI summary and ``--json``, history rows, comparison columns, export.
+    """
 
     status: PromptStatus = PromptStatus.QUEUED
     text: str = ""  # streamed so far; the whole answer once done; partial on failure/cancel
@@ -109,16 +127,109 @@ class PromptResult:
     latency: float | None = None
     attempts: int = 1
     error: str | None = None
+    http_status: int | None = None  # the provider's HTTP status when it answered with one
     reason: str | None = None  # why it was blocked
+    blocked_by: str | None = None
     finish_reason: str | None = None
     offline: bool = False
     started_at: float | None = None
     ended_at: float | None = None
+    cached_at: float | None = None  # cached: when the answer it reuses was produced
+    retry: str | None = None  # while retrying: what failed and when the next attempt goes
     provenance: Provenance | None = None  # what its request was built from
 
     @property
     def succeeded(self) -> bool:
         return self.status in (PromptStatus.DONE, PromptStatus.CACHED)
+
+    @property
+    def started(self) -> bool:
+        """A request was resolved and sent (or answered from the cache)."""
+        return self.started_at is not None or self.status is PromptStatus.CACHED
+
+    @property
+    def cut(self) -> bool:
+        return self.succeeded and self.finish_reason == "length"
+
+    @property
+    def tokens_in(self) -> int | None:
+        return self.usage.prompt_tokens if self.usage else None
+
+    @property
+    def tokens_out(self) -> int | None:
+        return self.usage.completion_tokens if self.usage else None
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        return display.tokens_per_s(self.tokens_out, self.latency, self.ttft)
+
+    def note(self) -> str:
+        """One line for people on what happened, or "" when the status says it all."""
+        partial = bool(self.text)
+        match self.status:
+            case PromptStatus.FAILED:
+                return f"failed: {self.error}" + (
+                    " (the partial answer is kept)" if partial else ""
+                )
+            case PromptStatus.BLOCKED:
+                return f"blocked by {self.blocked_by}: {self.reason}"
+            case PromptStatus.CANCELLED:
+                if not self.started:
+                    return "cancelled before it started"
+                return "cancelled" + (" (the partial answer is kept)" if partial else "")
+            case PromptStatus.CACHED:
+                return "cached: the same request was answered before; nothing was sent"
+            case PromptStatus.RUNNING if self.retry:
+                return self.retry
+            case PromptStatus.DONE if self.cut:
+                return CUT_AT_MAX_TOKENS
+        return ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The record for machines (``--json``, comparisons, exports): figures as numbers,
+        None where unknown."""
+        return {
+            "status": self.status.value,
+            "model": self.model,
+            "output": self.text,
+            "ttft": self.ttft,
+            "latency": self.latency,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "tokens_per_s": self.tokens_per_s,
+            "cost": self.cost,
+            "attempts": self.attempts,
+            "error": self.error or self.reason,
+            "finish_reason": self.finish_reason,
+            "offline": self.offline,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+        }
+
+    def facts(self) -> list[tuple[str, str]]:
+        """The run facts of Info and exports, each worded by :mod:`.display`."""
+        when = display.when(self.cached_at if self.status is PromptStatus.CACHED else None)
+        if when == display.NONE:
+            when = display.when(self.started_at)
+        started = self.started
+        model = self.model or display.NONE
+        if self.offline:  # built-in models: say so wherever their output is shown
+            model += " (offline, built-in)"
+        return [
+            ("status", self.status.value),
+            ("model", model),
+            ("started", when),
+            ("ttft", display.seconds(self.ttft)),
+            ("latency", display.seconds(self.latency)),
+            ("tokens in", display.count(self.tokens_in) if started else display.NONE),
+            ("tokens out", display.count(self.tokens_out) if started else display.NONE),
+            ("tokens/s", display.rate(self.tokens_per_s)),
+            ("cost", display.cost(self.cost, offline=self.offline) if started else display.NONE),
+            ("cached", "yes" if self.status is PromptStatus.CACHED else "no"),
+            ("attempts", str(self.attempts)),
+            ("finish reason", self.finish_reason or display.NONE),
+            ("error", self.error or self.reason or display.NONE),
+        ]
 
 
 @dataclass
@@ -140,6 +251,8 @@ class Run:
     # outputs handed to the run (a comparison's upstream, resolved once): read before the document
     seed: dict[str, dict[str, Any]] = field(default_factory=dict)
     isolated: bool = False  # an experiment even without a model override (a comparison's upstream)
+    # a reload handed this run's outdated prompts to a re-run: their cancellation is not news
+    superseded: bool = False
 
     @property
     def is_plain(self) -> bool:
@@ -154,6 +267,71 @@ class Run:
         if prompt not in self.results:
             self.results[prompt] = PromptResult()
         return self.results[prompt]
+
+    def apply(self, event: RunEvent) -> PromptResult | None:
+        """The one reducer: fold a runner event into this run's record. Returns the prompt's
+        result (None for run-level events)."""
+        if isinstance(event, Refused):
+            self.state, self.refusal = RunState.REFUSED, event.message
+            return None
+        if isinstance(event, RunDone):
+            if self.state in (RunState.PENDING, RunState.RUNNING):
+                cancelled = any(r.status is PromptStatus.CANCELLED for r in self.results.values())
+                self.state = RunState.CANCELLED if cancelled else RunState.DONE
+            return None
+        if self.state is RunState.PENDING:
+            self.state = RunState.RUNNING
+        result = self.result(event.prompt)
+        match event:
+            case Queued():
+                result.status = PromptStatus.QUEUED
+            case Started():
+                result.status, result.request = PromptStatus.RUNNING, event.request
+                result.model, result.offline = event.request.model, event.offline
+                result.started_at, result.text, result.retry = event.t, "", None
+            case Delta():
+                result.text += event.text
+            case Retrying():
+                result.text, result.attempts = "", event.attempt + 1
+                result.retry = (
+                    f"attempt {event.attempt} failed ({event.reason}); "
+                    f"retrying in {display.seconds(event.delay)}"
+                )
+            case Finished():
+                result.status, result.text, result.output = (
+                    PromptStatus.DONE,
+                    event.text,
+                    event.output,
+                )
+                result.model, result.usage, result.cost = event.model, event.usage, event.cost
+                result.ttft, result.latency = event.ttft, event.latency
+                result.attempts, result.offline = event.attempts, event.offline
+                result.finish_reason, result.ended_at, result.retry = (
+                    event.finish_reason,
+                    event.t,
+                    None,
+                )
+            case Cached():
+                result.status, result.text, result.output = (
+                    PromptStatus.CACHED,
+                    event.text,
+                    event.output,
+                )
+                result.model, result.usage, result.cost = event.model, event.usage, event.cost
+                result.offline, result.request = event.offline, event.request or result.request
+                result.finish_reason = (event.output.get("metadata") or {}).get("finish_reason")
+                result.cached_at, result.ended_at = event.cached_at or None, event.t
+            case Failed():
+                result.status, result.error = PromptStatus.FAILED, event.error
+                result.attempts, result.http_status = event.attempts, event.http_status
+                result.text, result.ended_at, result.retry = event.partial_text, event.t, None
+            case Blocked():
+                result.status, result.ended_at = PromptStatus.BLOCKED, event.t
+                result.reason, result.blocked_by = event.reason, event.by
+            case Cancelled():
+                result.status, result.text = PromptStatus.CANCELLED, event.partial_text
+                result.ended_at, result.retry = event.t, None
+        return result
 
     def output_overlay(self) -> dict[str, dict[str, Any]]:
         """Outputs this run produced (and those it was seeded with): resolution reads them
@@ -190,7 +368,7 @@ class PromptState:
 
     name: str
     status: PromptStatus
-    reasons: tuple[StaleReason, ...] = ()
+    reasons: tuple[Change, ...] = ()
     error: str | None = None  # failed: the error; blocked: why
     has_output: bool = False
 
@@ -204,7 +382,6 @@ class PromptState:
         return {
             "prompt": self.name,
             "status": self.status.value,
-            "label": self.status.label,
             "reasons": [r.to_json() for r in self.reasons],
             "error": self.error,
             "has_output": self.has_output,

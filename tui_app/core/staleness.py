@@ -10,73 +10,19 @@ will change its request).
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .changes import Change, ChangeKind
 from .config import AIConfig, output_text
 from .errors import PromptTuiError
 from .graph import DependencyGraph, prompt_sources
 from .request import ResolvedRequest
 from .resolve import Outputs, ParamSource, latest_output, parameter_table, resolve
 from .secrets import is_secret_setting, scrub_text
-
-
-class ReasonKind(enum.StrEnum):
-    MODEL = "model"
-    SETTING = "setting"
-    TEMPLATE = "template"
-    PARAMETER = "parameter"
-    UPSTREAM_OUTPUT = "upstream-output"
-    UPSTREAM_INPUT = "upstream-input"  # an earlier prompt's input, sent as chat context
-    UPSTREAM_STALE = "upstream-stale"
-    REQUEST = "request"  # the request differs in a way none of the above explains
-    UNRESOLVABLE = "unresolvable"
-
-
-@dataclass(frozen=True)
-class StaleReason:
-    kind: ReasonKind
-    name: str = ""  # the setting, parameter or upstream prompt
-    before: str | None = None
-    after: str | None = None
-
-    def __str__(self) -> str:
-        change = ""
-        if self.before is not None or self.after is not None:
-            change = f" ({short_value(self.before)} → {short_value(self.after)})"
-        match self.kind:
-            case ReasonKind.MODEL:
-                return f"model changed{change}"
-            case ReasonKind.SETTING:
-                return f"setting {self.name} changed{change}"
-            case ReasonKind.TEMPLATE:
-                return f"{self.name or 'template'} changed"
-            case ReasonKind.PARAMETER:
-                return f"parameter {self.name} changed{change}"
-            case ReasonKind.UPSTREAM_OUTPUT:
-                return f"output of {self.name} changed"
-            case ReasonKind.UPSTREAM_INPUT:
-                return f"input of {self.name} changed (sent as chat context)"
-            case ReasonKind.UPSTREAM_STALE:
-                return f"upstream {self.name} is stale"
-            case ReasonKind.UNRESOLVABLE:
-                return f"cannot build its request: {self.name}"
-        return "its request changed"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind.value, "name": self.name, "text": str(self)}
-
-
-def short_value(value: str | None, width: int = 24) -> str:
-    """A value in a one-line reason: "unset", line breaks as ⏎, cut with … (reload uses it too)."""
-    if value is None:
-        return "unset"
-    text = value.replace("\n", "⏎")
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _digest(value: Any) -> str:
@@ -172,37 +118,37 @@ def provenance(
     )
 
 
-def reasons(produced: Provenance, now: Provenance) -> list[StaleReason]:
+def reasons(produced: Provenance, now: Provenance) -> list[Change]:
     """Why ``now`` differs from the provenance that produced an output ([] when it does not)."""
     if produced.cache_key == now.cache_key:
         return []
-    out: list[StaleReason] = []
+    out: list[Change] = []
     if produced.model != now.model:
-        out.append(StaleReason(ReasonKind.MODEL, "", produced.model, now.model))
+        out.append(Change(ChangeKind.MODEL, "", produced.model, now.model))
     for key in sorted(set(produced.settings) | set(now.settings)):
         before, after = produced.settings.get(key), now.settings.get(key)
         if before != after:
-            out.append(StaleReason(ReasonKind.SETTING, key, before, after))
+            out.append(Change(ChangeKind.SETTING, key, before, after))
     for label in sorted(set(produced.templates) | set(now.templates)):
         if produced.templates.get(label) != now.templates.get(label):
-            out.append(StaleReason(ReasonKind.TEMPLATE, label))
+            out.append(Change(ChangeKind.TEMPLATE, label))
     for key in sorted(set(produced.params) | set(now.params)):
         before, after = produced.params.get(key), now.params.get(key)
         if before != after:
-            out.append(StaleReason(ReasonKind.PARAMETER, key, before or None, after or None))
+            out.append(Change(ChangeKind.PARAMETER, key, before or None, after or None))
     for dep, digest in now.upstream_outputs.items():
         if produced.upstream_outputs.get(dep, digest) != digest:
-            out.append(StaleReason(ReasonKind.UPSTREAM_OUTPUT, dep))
+            out.append(Change(ChangeKind.UPSTREAM_OUTPUT, dep))
     for dep, digest in now.upstream_inputs.items():
         if produced.upstream_inputs.get(dep, digest) != digest:
-            out.append(StaleReason(ReasonKind.UPSTREAM_INPUT, dep))
-    return out or [StaleReason(ReasonKind.REQUEST)]
+            out.append(Change(ChangeKind.UPSTREAM_INPUT, dep))
+    return out or [Change(ChangeKind.REQUEST)]
 
 
 def safe_provenance(
     config: AIConfig, name: str, graph: DependencyGraph, **kwargs: Any
-) -> Provenance | StaleReason:
+) -> Provenance | Change:
     try:
         return provenance(config, name, graph, **kwargs)
     except PromptTuiError as exc:
-        return StaleReason(ReasonKind.UNRESOLVABLE, str(exc))
+        return Change(ChangeKind.UNRESOLVABLE, str(exc))

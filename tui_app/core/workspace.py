@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 from .config import AIConfig, load
 from .errors import PromptTuiError
 from .graph import DependencyGraph
-from .resolve import ParamInfo, batch, parameter_table
+from .keys import KeyStore
+from .preflight import Surface
+from .resolve import ParamInfo, batch, parameter_table, resolve
 from .runs import (
     Overrides,
     PromptResult,
@@ -36,13 +38,13 @@ from .runs import (
 
 if TYPE_CHECKING:
     # Runs, staleness and the runner are imported when first used, after the first frame (their
-    # modules define ~20 dataclasses: ~1.4 ms each to create).
+    # modules define many dataclasses, each costly to create at import).
+    from .changes import Change
     from .events import RunEvent
     from .history import History
-    from .keys import KeyStore
     from .reload import ReloadResult
     from .runner import Runner
-    from .staleness import Provenance, StaleReason
+    from .staleness import Provenance
 
 
 @dataclass
@@ -57,7 +59,10 @@ class _Produced:
 class Workspace:
     document: AIConfig
     history_enabled: bool = True
-    keys: KeyStore | None = None
+    keys: KeyStore = field(
+        default_factory=KeyStore
+    )  # the one store: the runner's, the keys screen's
+    surface: Surface = "cli"  # who words the messages: "tui" says "press k", the CLI a command
     concurrency: int = 4
     stream: Callable[..., AsyncIterator[Any]] | None = None
     # one error policy: problems that must not stop the app (history unavailable...) land here
@@ -81,7 +86,7 @@ class Workspace:
     # run of this session changed since the last save (kept over the file's on reload)
     unsaved_edits: bool = False
     _unsaved_outputs: set[str] = field(default_factory=set)
-    last_target: tuple[str | None, RunMode] | None = None  # the newest plain run's target
+    last_plain: Run | None = None  # the newest plain run: what a reload runs again
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -91,18 +96,22 @@ class Workspace:
         *,
         history: bool | History = True,
         keys: KeyStore | None = None,
+        surface: Surface = "cli",
         concurrency: int = 4,
         stream: Callable[..., AsyncIterator[Any]] | None = None,
         on_warning: Callable[[str], None] | None = None,
+        track_staleness: bool = True,
     ) -> Workspace:
         """The one constructor every front end uses (raises PromptTuiError for a bad file)."""
         return cls.for_document(
             load(path),
             history=history,
             keys=keys,
+            surface=surface,
             concurrency=concurrency,
             stream=stream,
             on_warning=on_warning,
+            track_staleness=track_staleness,
         )
 
     @classmethod
@@ -112,17 +121,21 @@ class Workspace:
         *,
         history: bool | History = True,
         keys: KeyStore | None = None,
+        surface: Surface = "cli",
         concurrency: int = 4,
         stream: Callable[..., AsyncIterator[Any]] | None = None,
         on_warning: Callable[[str], None] | None = None,
+        track_staleness: bool = True,
     ) -> Workspace:
         ws = cls(
             document,
             history_enabled=bool(history),
-            keys=keys,
+            keys=keys if keys is not None else KeyStore(),
+            surface=surface,
             concurrency=concurrency,
             stream=stream,
             on_warning=on_warning,
+            track_staleness=track_staleness,
         )
         if history is not True and history is not False:
             ws._history = history
@@ -153,11 +166,12 @@ class Workspace:
             from .runner import Runner
 
             self._runner = Runner(
-                self.document,
+                lambda: self.document,
                 history=self.history,
                 keys=self.keys,
                 concurrency=self.concurrency,
                 stream=self.stream,
+                key_hint=self.surface,
             )
         return self._runner
 
@@ -332,8 +346,6 @@ class Workspace:
                 del self._produced[name]  # an output the file changed: its origin is unknown
         with self._lock:
             self.document = new
-            if self._runner is not None:
-                self._runner.config = new
             self._unsaved_outputs, self.unsaved_edits = set(kept), False
             self.revision += 1
             if not kept:
@@ -363,15 +375,23 @@ class Workspace:
         force: bool = False,
         group_id: str | None = None,
         label: str = "",
+        scope: str | None = None,
+        steps: list[str] | None = None,
+        isolated: bool = False,
+        run_id: str | None = None,
     ) -> Run:
-        """A run with the session's parameters updated by ``params``; not started yet."""
-        if target is None:
+        """A run with the session's parameters updated by ``params``; not started yet. Every
+        run is made here (a comparison's columns and shared upstream too): ``scope`` limits the
+        model and settings override to one prompt, ``steps`` names the prompts to run instead
+        of what target and mode select, ``isolated`` keeps its outputs out of the document."""
+        if target is None and steps is None:
             mode = "all"
         overrides = Overrides(
-            params={**self.params, **(params or {})}, model=model, settings=dict(settings or {})
+            params={**self.params, **(params or {})},
+            model=model,
+            settings=dict(settings or {}),
+            scope=scope,
         )
-        if not overrides.changes_model:
-            self.last_target = (target, mode)
         run = Run(
             target=target,
             mode=mode,
@@ -380,9 +400,70 @@ class Workspace:
             group_id=group_id,
             label=label,
             revision=self.revision,
+            steps=list(steps) if steps is not None else None,
+            isolated=isolated,
         )
+        if run_id is not None:
+            run.id = run_id
         self.runs[run.id] = run
+        if run.is_plain:
+            self.last_plain = run
         return run
+
+    # --- live reload policy: the TUI and `run --watch` both follow it ----------------------------
+    def supersede(self, runs: Iterable[Run]) -> list[str]:
+        """A new revision outdates runs in flight. In a plain run, the prompts not yet sent and
+        those streaming a request the new document no longer sends are cancelled; a prompt
+        streaming an unchanged request goes on (the re-run waits for its answer: the runner
+        shares requests in flight). An experiment (model or settings override) is cancelled
+        whole. Each run is marked superseded: the re-run tells the story of what it takes over.
+        Returns "run:prompt" ids of what was cancelled."""
+        cancelled: list[str] = []
+        for run in list(runs):
+            if not run.active:
+                continue
+            run.superseded = True
+            if not run.is_plain:
+                cancelled += [f"{run.id}:{n}" for n, r in run.results.items() if r.status.active]
+                self.cancel(run.id)
+                continue
+            overlay = run.output_overlay()
+            for name, result in list(run.results.items()):
+                if not result.status.active:
+                    continue
+                outdated = self.document.get(name) is None or result.status is PromptStatus.QUEUED
+                if not outdated:
+                    sent = result.request.cache_key if result.request is not None else None
+                    try:
+                        now = resolve(
+                            self.document, name, params=run.overrides.params, outputs=overlay
+                        ).cache_key
+                    except PromptTuiError:
+                        now = None
+                    outdated = sent is None or sent != now
+                if outdated and self.cancel(run.id, name):
+                    cancelled.append(f"{run.id}:{name}")
+        return cancelled
+
+    def rerun(self, previous: Run | None = None) -> Run | None:
+        """After a reload: supersede what runs in flight (every plain run, and ``previous``) and
+        make, not start, the run that takes over: ``previous``'s target, mode, model and
+        settings (or the newest plain run's) with the session's parameters now. None when
+        nothing ran yet; PromptTuiError when its prompt is gone from the file."""
+        template = previous or self.last_plain
+        if template is None:
+            return None
+        if template.target is not None and self.document.get(template.target) is None:
+            raise PromptTuiError(f"not re-run: the last run's prompt '{template.target}' is gone")
+        in_flight = [r for r in self.active_runs() if r.is_plain or r is previous]
+        self.supersede(in_flight)
+        o = template.overrides
+        return self.new_run(
+            template.target,
+            template.mode,
+            model=o.model,
+            settings=o.settings,
+        )
 
     def plan(self, target: str | None, mode: RunMode = "with_deps") -> list[str]:
         """The prompts a run of ``target`` would execute, dependencies first."""
@@ -511,7 +592,7 @@ class Workspace:
         try:
             for prompt in self.document.prompt_names:
                 row = history.latest_for(str(self.document.path), prompt)
-                if row is None or row.status not in ("finished", "cached") or not row.provenance:
+                if row is None or row.status not in ("done", "cached") or not row.provenance:
                     continue
                 found = Provenance.from_json(row.provenance)
                 if found is not None:
@@ -548,7 +629,8 @@ class Workspace:
         upstream: dict[str, PromptState],
         shared: Any,
     ) -> PromptState:
-        from .staleness import ReasonKind, StaleReason, reasons, safe_provenance
+        from .changes import Change, ChangeKind
+        from .staleness import reasons, safe_provenance
 
         prompt = self.document.get(name)
         has_output = prompt is not None and prompt.output_text is not None
@@ -567,20 +649,20 @@ class Workspace:
             return PromptState(name, last.status, error=error, has_output=has_output)
         if not has_output:
             return PromptState(name, PromptStatus.IDLE)
-        why: list[StaleReason] = []
+        why: list[Change] = []
         produced = self._produced.get(name)
         if produced is not None:
             now = safe_provenance(self.document, name, graph, params=self.params, batch=shared)
-            if isinstance(now, StaleReason):
+            if isinstance(now, Change):
                 why.append(now)
             else:
                 why += reasons(produced.provenance, now)
         stale_deps = [
-            StaleReason(ReasonKind.UPSTREAM_STALE, dep)
+            Change(ChangeKind.UPSTREAM_STALE, dep)
             for dep in graph.deps.get(name, ())
             if (found := upstream.get(dep)) is not None and found.status is PromptStatus.STALE
         ]
-        if stale_deps and [r.kind for r in why] == [ReasonKind.REQUEST]:
+        if stale_deps and [r.kind for r in why] == [ChangeKind.REQUEST]:
             why = []  # the stale upstream explains it (e.g. its input, sent as chat context)
         why += stale_deps
         if why:

@@ -10,16 +10,24 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from ..core.config import AIConfig
 from ..core.errors import PromptTuiError
-from .messages import RunFinished, RunUpdate
+from ..core.events import Blocked, Cancelled, Delta, Refused
+from ..core.keys import KeyStore
+from ..core.runs import Run, RunMode
+from ..core.workspace import Workspace
+from .messages import AppReady, FileSaved, RunFinished, RunUpdate
+from .screens.main import MainScreen
 from .state import Session
 from .themes import APP_VARIABLES, DEFAULT_DARK, load_themes, theme_cycle
 
@@ -28,7 +36,8 @@ YIELD_EVERY = 0.02
 
 
 def _prompt_commands() -> Any:
-    """The palette's provider, imported when the palette first opens (textual.command is ~100 ms)."""
+    """The palette's provider, imported when the palette first opens (textual.command is slow to
+    import: bench/startup.py)."""
     from .commands import PromptCommands
 
     return PromptCommands
@@ -79,23 +88,22 @@ class PromptTuiApp(App[int]):
         *,
         preload: bool = True,
         history: bool = True,
-        keys: Any = None,
+        keys: KeyStore | None = None,
     ) -> None:
         # Everything imported so far (Textual, Rich, the app's modules) lives as long as the
         # process: move it out of the collector's sight. Without this, the first full garbage
-        # collection lands between mount and the first frame and walks all of it (~25-40 ms).
+        # collection lands between mount and the first frame and walks all of it.
         gc.freeze()
         super().__init__()
         self.config_path = str(path)
-        self.workspace: Any = None  # core.workspace.Workspace, once the file loads
+        self.workspace: Workspace | None = None  # once the file loads
         self.session: Session | None = None
+        self.main_screen: MainScreen | None = None  # the app talks to it with messages only
         self.load_error: Exception | None = None
         self._preload = preload
         self._use_history = history
         self._keys = keys
         self.ready_at: float | None = None  # perf_counter() at the first frame (bench/startup.py)
-        # runs a reload handed over to a re-run: their cancelled/blocked prompts are not drawn
-        self.superseded_runs: set[str] = set()
         self._gc_was_enabled = False  # on_load() paused the collector until the first frame
         from ..core import settings as user_settings
 
@@ -119,7 +127,7 @@ class PromptTuiApp(App[int]):
         """Start with theme ``name`` before anything is parsed or mounted.
 
         Assigning ``self.theme`` runs Textual's theme watcher, which queues a full re-parse of
-        every stylesheet and a restyle of the app after startup (~20-30 ms). Before the first
+        every stylesheet and a restyle of the app after startup. Before the first
         parse that work is unneeded when the new theme is as dark, and as ANSI, as the starting
         one (same line filters): then set the value without watchers, do what the watcher does
         for a screen that does not exist yet (theme classes, CSS variables) and skip the rest.
@@ -138,13 +146,12 @@ class PromptTuiApp(App[int]):
 
     # --- loading ------------------------------------------------------------------------------
     def _load(self) -> None:
-        from ..core.workspace import Workspace
-
         try:
             self.workspace = Workspace.open(
                 self.config_path,
                 history=self._use_history,
                 keys=self._keys,
+                surface="tui",  # a missing key: "press k to add one"
                 on_warning=self._engine_warning,
             )
         except PromptTuiError as exc:
@@ -163,7 +170,7 @@ class PromptTuiApp(App[int]):
         self.load_error = None
 
     @property
-    def config(self) -> Any:
+    def config(self) -> AIConfig | None:
         """The document now (a reload from disk replaces it): None when the file never loaded."""
         return self.workspace.document if self.workspace is not None else None
 
@@ -185,19 +192,18 @@ class PromptTuiApp(App[int]):
         self.theme_variables = variables
         return variables
 
-    def get_default_screen(self) -> Any:
+    def get_default_screen(self) -> Screen[Any]:
         """The first screen: the main screen, or the load error (no empty screen in between)."""
         if self.session is None:
             from .screens.load_error import LoadErrorScreen
 
             return LoadErrorScreen(self.config_path, self.load_error or Exception("?"))
-        from .screens.main import MainScreen
-
-        return MainScreen(self.session, self.config_path)
+        self.main_screen = MainScreen(self.session, self.config_path)
+        return self.main_screen
 
     def on_load(self) -> None:
         # Startup allocates a lot and frees little: no collections until the first frame is
-        # painted (~10 ms of gen-0/1 collections between mount and ready otherwise).
+        # painted.
         self._gc_was_enabled = gc.isenabled()
         gc.disable()
 
@@ -212,9 +218,8 @@ class PromptTuiApp(App[int]):
     def on_ready(self) -> None:
         self._restore_gc()
         self.ready_at = time.perf_counter()
-        main = self._main_screen()
-        if main is not None:
-            self.call_later(main.after_first_frame)
+        if self.main_screen is not None:
+            self.main_screen.post_message(AppReady())
         if self.theme_problems:  # one notification naming every skipped theme
             self.notify(
                 "\n".join(self.theme_problems),
@@ -228,9 +233,9 @@ class PromptTuiApp(App[int]):
     @work(thread=True, exclusive=True, group="preload", description="prepare the file's providers")
     def _preload_providers(self) -> None:
         """Prepare the providers the file's models use, off the event loop. litellm (~3 s of CPU,
-        ~230 MiB) is imported only when the file names a model it serves; an offline or
+        memory) is imported only when the file names a model it serves; an offline or
         OpenAI-compatible file never loads it (a prompt that needs it later loads it then)."""
-        from textual.widgets import Markdown  # noqa: F401 - ~80 ms, needed for the first output
+        from textual.widgets import Markdown  # noqa: F401 - slow to import, needed for output
 
         try:
             from ..core import providers
@@ -240,7 +245,7 @@ class PromptTuiApp(App[int]):
             return
         if providers.preload_for(self.model_ids()):
             # litellm leaves ~1.5 million long-lived objects: every full garbage collection then
-            # walks them all, a 200-300 ms freeze of the UI (measured mid-stream). Move everything
+            # walks them all, a visible freeze of the UI (bench/stream.py). Move everything
             # alive now out of the collector's sight; later garbage is collected as usual.
             gc.freeze()
 
@@ -273,10 +278,9 @@ class PromptTuiApp(App[int]):
                 screen.show_error(self.load_error or Exception("?"))
             self.notify(str(self.load_error), title="Still cannot load", severity="error")
             return
-        from .screens.main import MainScreen
-
         # on top of the error screen, which stops watching the file when it is covered
-        self.push_screen(MainScreen(self.session, self.config_path))
+        self.main_screen = MainScreen(self.session, self.config_path)
+        self.push_screen(self.main_screen)
         self.notify(f"Loaded {self.config_path}")
 
     # --- runs ---------------------------------------------------------------------------------
@@ -287,44 +291,43 @@ class PromptTuiApp(App[int]):
         )
 
     def start_run(
-        self, target: str | None, mode: str, *, force: bool = False, **overrides: Any
-    ) -> Any:
+        self, target: str | None, mode: RunMode, *, force: bool = False, **overrides: Any
+    ) -> Run:
         """Start a run worker: ``mode`` is "one", "with_deps" or "all"; returns the Run."""
         assert self.workspace is not None
         run = self.workspace.new_run(target, mode, force=force, **overrides)
         self._run_worker(run)
         return run
 
-    @work(group="run", exclusive=False, description="run prompts")
-    async def _run_worker(self, run: Any) -> None:
-        from ..core.events import Blocked, Cancelled, Delta, Refused
+    def start_run_of(self, run: Run) -> None:
+        """Start a run the workspace made (a re-run after a reload)."""
+        self._run_worker(run)
 
+    @work(group="run", exclusive=False, description="run prompts")
+    async def _run_worker(self, run: Run) -> None:
         worker = get_current_worker()
-        session = self.session
-        if worker.is_cancelled or session is None:
+        session, workspace = self.session, self.workspace
+        if worker.is_cancelled or session is None or workspace is None:
             return
         error: str | None = None
-        main = self._main_screen()
-        self.workspace.runner.key_hint = "tui"  # a missing key: "press k to add one"
+        main = self.main_screen
         try:
             last_yield = time.monotonic()
-            async for event in self.workspace.execute(run):
-                if run.id in self.superseded_runs and isinstance(event, Cancelled | Blocked):
+            async for event in workspace.execute(run):
+                if run.superseded and isinstance(event, Cancelled | Blocked):
                     continue  # the re-run that took over this prompt tells its story
-                session.apply(event)
+                session.apply(event, run)
                 if isinstance(event, Refused):
                     error = event.message
-                if isinstance(event, Delta):
-                    if main is not None:
-                        main.stream_dirty.add(event.prompt)
-                elif main is not None:
+                # a delta only marks the stream dirty: the screen draws it on its next tick
+                if not isinstance(event, Delta) and main is not None:
                     main.post_message(RunUpdate(event))
                 now = time.monotonic()
                 if now - last_yield > YIELD_EVERY:
                     await asyncio.sleep(0)
                     last_yield = time.monotonic()
         except asyncio.CancelledError:
-            self.workspace.cancel(run.id)
+            workspace.cancel(run.id)
             raise
         except Exception as exc:  # the app never dies of a run: one place catches them all
             error = f"internal error: {type(exc).__name__}: {exc}"
@@ -337,19 +340,11 @@ class PromptTuiApp(App[int]):
             return 0
         return int(self.workspace.cancel(run_id, prompt))
 
-    def _main_screen(self) -> Any:
-        from .screens.main import MainScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, MainScreen):
-                return screen
-        return None
-
     # --- saving -------------------------------------------------------------------------------
     def action_save(self) -> None:
         self.save_config()
 
-    def save_config(self, then: Any = None) -> None:
+    def save_config(self, then: Callable[[], None] | None = None) -> None:
         """Save the document; asks first when the file changed on disk since it was loaded."""
         if self.config is None:
             return
@@ -378,12 +373,12 @@ class PromptTuiApp(App[int]):
             return
         self._write(then=then)
 
-    def save_copy(self, then: Any = None) -> None:
+    def save_copy(self, then: Callable[[], None] | None = None) -> None:
         """Write this session's version beside the file (``NAME.mine-STAMP.json``)."""
         self._write(copy=True, then=then)
 
     @work(thread=True, group="save", exclusive=False, description="save the config")
-    def _write(self, *, copy: bool = False, then: Any = None) -> None:
+    def _write(self, *, copy: bool = False, then: Callable[[], None] | None = None) -> None:
         """Write the file in a thread (an fsync can take a while), then report on the loop."""
         assert self.workspace is not None
         try:
@@ -405,11 +400,10 @@ class PromptTuiApp(App[int]):
             return
         self.call_from_thread(self._saved, message, then)
 
-    def _saved(self, message: str, then: Any) -> None:
+    def _saved(self, message: str, then: Callable[[], None] | None) -> None:
         self.notify(message, title="Saved")
-        main = self._main_screen()
-        if main is not None:
-            main.refresh_header()
+        if self.main_screen is not None:
+            self.main_screen.post_message(FileSaved())
         if then is not None:
             then()
 
@@ -472,9 +466,6 @@ class PromptTuiApp(App[int]):
     def watch_theme(self, theme: str) -> None:
         if not self.is_running:
             return  # no screen to redraw yet
-        main = self._main_screen()
-        if main is not None:
-            main.on_theme_changed()
         if theme != self._theme_saved:  # `t`, the palette's theme picker: kept for next time
             self._theme_saved = theme
             self._save_theme(theme)

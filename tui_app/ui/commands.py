@@ -8,6 +8,8 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from .screens.main import MainScreen
+
 # (title, action on the main screen, help). Every key binding's action is here too.
 ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Run selected prompt", "run('one')", "r: run the selected prompt"),
@@ -70,9 +72,8 @@ APP_ACTIONS: tuple[tuple[str, str, str], ...] = (
 class PromptCommands(Provider):
     """Knows the app's state: offers "Run <prompt>" and "Select <prompt>" for every prompt."""
 
-    def _main(self) -> Any:
-        finder = getattr(self.app, "_main_screen", None)
-        return finder() if callable(finder) else None
+    def _main(self) -> MainScreen | None:
+        return next((s for s in self.app.screen_stack if isinstance(s, MainScreen)), None)
 
     def _palette_commands(self) -> Iterator[tuple[str, Callable[[], Any], str]]:
         app: Any = self.app

@@ -11,7 +11,7 @@ def breakpoint_classes(app: Any) -> str:
     """The horizontal breakpoint class Textual gives a screen of the app's current width.
 
     Textual sets it when the screen first gets its size, after every widget is styled: a change
-    of class then restyles the whole screen (~10 ms before the first frame). Starting with the
+    of class then restyles the whole screen. Starting with the
     right class makes that a no-op; a wrong guess is corrected by Textual as before.
     """
     try:

@@ -76,3 +76,13 @@ class RunFinished(Message):
 class FileChanged(Message):
     """The config file changed on disk (the watcher saw a save, a move or a deletion). The
     newest event waits in the screen: a burst of saves is handled once, for the last one."""
+
+
+@dataclass
+class AppReady(Message):
+    """The app painted its first frame: the main screen may load the rest of the engine."""
+
+
+@dataclass
+class FileSaved(Message):
+    """The app wrote the config file (the header's "unsaved" mark goes)."""

@@ -7,95 +7,66 @@ each prompt's stream as chunks (cheap to append), its last request, its run fact
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..core.runs import PromptStatus
+from ..core.events import (
+    Blocked,
+    Cached,
+    Cancelled,
+    Delta,
+    Failed,
+    Finished,
+    Refused,
+    Retrying,
+    RunDone,
+    RunEvent,
+    Started,
+)
+from ..core.runs import PromptResult, PromptState, PromptStatus, Run
 
-if TYPE_CHECKING:  # the engine's event and config modules are not needed to start drawing
+if TYPE_CHECKING:
     from ..core.config import AIConfig
-    from ..core.events import RunEvent
+    from ..core.graph import DependencyGraph
     from ..core.request import ResolvedRequest
-    from ..core.workspace import PromptState, Workspace
-
-
-@dataclass
-class RunInfo:
-    """Facts about one prompt's latest run, shown in the Info view."""
-
-    model: str = ""
-    status: str = ""
-    ttft: float | None = None
-    latency: float | None = None
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    cost: float | None = None
-    cached: bool = False
-    attempts: int = 1
-    error: str | None = None
-    offline: bool = False
-    started_at: float | None = None
-
-    @property
-    def tokens_per_s(self) -> float | None:
-        if not self.tokens_out or not self.latency:
-            return None
-        streaming = self.latency - (self.ttft or 0.0)
-        return self.tokens_out / streaming if streaming > 0 else None
-
-    def rows(self) -> list[tuple[str, str]]:
-        def secs(value: float | None) -> str:
-            return (
-                "—"
-                if value is None
-                else f"{value * 1000:.0f} ms"
-                if value < 1
-                else f"{value:.2f} s"
-            )
-
-        def num(value: int | float | None, fmt: str = "{}") -> str:
-            return "—" if value is None else fmt.format(value)
-
-        when = (
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started_at))
-            if self.started_at
-            else "—"
-        )
-        cost = "unknown" if self.cost is None else f"${self.cost:.6f}"
-        model = self.model or "—"
-        if self.offline:  # built-in models: say so wherever their output is shown
-            cost = "$0 (offline model)"
-            model += " (offline, built-in)"
-        return [
-            ("status", self.status or "—"),
-            ("model", model),
-            ("started", when),
-            ("ttft", secs(self.ttft)),
-            ("latency", secs(self.latency)),
-            ("tokens in", num(self.tokens_in)),
-            ("tokens out", num(self.tokens_out)),
-            ("tokens/s", num(self.tokens_per_s, "{:.1f}")),
-            ("cost", cost),
-            ("cached", "yes" if self.cached else "no"),
-            ("attempts", str(self.attempts)),
-            ("error", self.error or "—"),
-        ]
+    from ..core.resolve import ParamInfo
+    from ..core.workspace import Workspace
 
 
 @dataclass
 class PromptView:
+    """What drawing needs about one prompt on top of the engine's record: the stream as chunks
+    (cheap to append, drawn in batches) and the engine's verdict. What happened in a run is
+    ``result``, the run's own :class:`~tui_app.core.runs.PromptResult` (never copied here)."""
+
     status: PromptStatus = PromptStatus.IDLE
     chunks: list[str] = field(default_factory=list)
-    request: ResolvedRequest | None = None
-    info: RunInfo | None = None
-    note: str = ""  # one line shown above the output: why it failed, was blocked, is stale...
     streaming: bool = False  # the chunks are a live (or just ended) stream of this session
+    result: PromptResult | None = None  # the latest run's record of this prompt
     verdict: PromptState | None = None  # the engine's last word on it (reasons, error)
+    stale_note: str = ""
+    document_has_output: bool = False  # the file still holds a good output (after a failure)
 
     @property
     def text(self) -> str:
         return "".join(self.chunks)
+
+    @property
+    def request(self) -> ResolvedRequest | None:
+        return self.result.request if self.result is not None else None
+
+    @property
+    def note(self) -> str:
+        """One line above the output: why it failed, was blocked, is stale, is cached..."""
+        if self.status is PromptStatus.STALE:
+            return self.stale_note
+        result = self.result
+        if result is None or result.status is not self.status:
+            return ""
+        note = result.note()
+        if result.status is PromptStatus.FAILED and self.document_has_output:
+            note += " (the file keeps its last good output)"
+        return note
 
 
 class Session:
@@ -104,6 +75,8 @@ class Session:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.prompts: dict[str, PromptView] = {}
+        # prompts whose stream grew since the screen last drew it (the screen's timer drains it)
+        self.stream_dirty: set[str] = set()
         self.rebuild()
 
     @property
@@ -124,11 +97,11 @@ class Session:
         names = self.config.prompt_names
         self.prompts = {name: self.prompts.get(name) or self._initial(name) for name in names}
 
-    def ensure_graph(self) -> Any:
+    def ensure_graph(self) -> DependencyGraph:
         return self.workspace.graph
 
     @property
-    def graph(self) -> Any:
+    def graph(self) -> DependencyGraph | None:
         return self.workspace.graph if self.workspace.graph_ready else None
 
     @property
@@ -161,7 +134,7 @@ class Session:
                 out += [n for n in graph.downstream(name) if n not in out]
         return out
 
-    def parameter_rows(self, name: str) -> list[Any]:
+    def parameter_rows(self, name: str) -> list[ParamInfo]:
         return self.workspace.parameter_rows(name)
 
     # --- the engine's verdicts ----------------------------------------------------------------
@@ -176,97 +149,43 @@ class Session:
                 continue
             view.verdict = verdict
             view.status = verdict.status
-            if verdict.status is PromptStatus.STALE:
-                view.note = stale_note(verdict)
-            elif before[0] is PromptStatus.STALE:
-                view.note = ""
+            view.stale_note = stale_note(verdict) if verdict.status is PromptStatus.STALE else ""
             if (view.status, verdict.detail) != before:
                 changed.append(name)
         return changed
 
     # --- runs ---------------------------------------------------------------------------------
-    def apply(self, event: RunEvent) -> PromptView | None:
-        """Record a runner event for drawing; returns the prompt's view (None for run events)."""
-        from ..core import events as ev
-
-        if isinstance(event, ev.RunDone | ev.Refused):
+    def apply(self, event: RunEvent, run: Run) -> PromptView | None:
+        """Follow a runner event for drawing (the run's record is already up to date): keep
+        the stream's chunks and point at the run's result. Returns the prompt's view (None
+        for run-level events)."""
+        if isinstance(event, RunDone | Refused):
             return None
-        state = self.state(event.prompt)
+        view = self.state(event.prompt)
+        result = run.results.get(event.prompt)
+        if isinstance(event, Delta):
+            view.chunks.append(event.text)
+            self.stream_dirty.add(event.prompt)
+            return view
+        view.result = result
+        if result is None:
+            return view
+        view.status = result.status
         match event:
-            case ev.Delta():
-                state.chunks.append(event.text)
-            case ev.Queued():
-                state.status, state.note = PromptStatus.QUEUED, ""
-            case ev.Started():
-                state.status, state.chunks, state.streaming = PromptStatus.RUNNING, [], True
-                state.request, state.note = event.request, ""
-                state.info = RunInfo(
-                    model=event.request.model,
-                    status="running",
-                    offline=event.offline,
-                    started_at=event.t,
-                )
-            case ev.Retrying():
-                state.note = (
-                    f"attempt {event.attempt} failed ({event.reason}); "
-                    f"retrying in {event.delay:.1f} s"
-                )
-                state.chunks = []
-                if state.info:
-                    state.info.attempts = event.attempt + 1
-            case ev.Finished():
-                state.status, state.chunks = PromptStatus.DONE, [event.text]
-                state.streaming, state.note = False, ""
-                if event.finish_reason == "length":
-                    from ..core.providers.base import CUT_AT_MAX_TOKENS
-
-                    state.note = CUT_AT_MAX_TOKENS
-                info = _this_runs_info(state, event.t)
-                info.model, info.status = event.model, "done"
-                info.ttft, info.latency = event.ttft, event.latency
-                info.attempts, info.offline, info.cost = event.attempts, event.offline, event.cost
-                if event.usage:
-                    info.tokens_in = event.usage.prompt_tokens
-                    info.tokens_out = event.usage.completion_tokens
-                state.info = info
-            case ev.Cached():
-                state.status, state.chunks = PromptStatus.CACHED, [event.text]
-                state.streaming = False
-                state.note = "cached: the same request was answered before; nothing was sent"
-                info = RunInfo(
-                    model=event.model,
-                    status="cached",
-                    cached=True,
-                    cost=event.cost,
-                    started_at=event.cached_at or event.t,
-                )
-                if event.usage:
-                    info.tokens_in = event.usage.prompt_tokens
-                    info.tokens_out = event.usage.completion_tokens
-                state.info = info
-            case ev.Failed():
-                state.status, state.streaming = PromptStatus.FAILED, False
-                state.chunks = [event.partial_text] if event.partial_text else []
-                state.note = f"failed: {event.error}" + (
-                    " (partial output below)" if event.partial_text else ""
-                )
-                if self.config.get(event.prompt) and self.config.prompt(event.prompt).output_text:
-                    state.note += " (the file keeps its last good output)"
-                info = _this_runs_info(state, event.t)
-                info.status, info.error, info.attempts = "failed", event.error, event.attempts
-                state.info = info
-            case ev.Blocked():
-                state.status, state.streaming = PromptStatus.BLOCKED, False
-                state.note = f"blocked by {event.by}: {event.reason}"
-            case ev.Cancelled():
-                state.status, state.streaming = PromptStatus.CANCELLED, False
-                state.note = "cancelled" + (" (partial output below)" if event.partial_text else "")
-                if event.partial_text:
-                    state.chunks = [event.partial_text]
-                info = _this_runs_info(state, event.t)
-                info.status = "cancelled" if info.model else "cancelled before it started"
-                state.info = info
-        return state
+            case Started():
+                view.chunks, view.streaming = [], True
+            case Retrying():
+                view.chunks = []
+            case Finished() | Cached():
+                view.chunks, view.streaming = [result.text], False
+            case Failed() | Cancelled():
+                view.streaming = False
+                view.chunks = [result.text] if result.text else []
+                prompt = self.config.get(event.prompt)
+                view.document_has_output = prompt is not None and prompt.output_text is not None
+            case Blocked():
+                view.streaming = False
+        return view
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -283,12 +202,3 @@ def stale_note(verdict: PromptState) -> str:
     upstream_only = all(r.kind.value == "upstream-stale" for r in verdict.reasons)
     key = "R re-runs it with its dependencies" if upstream_only else "r re-runs it"
     return f"stale ({key}): {verdict.detail}"  # the key first: a long list of changes follows
-
-
-def _this_runs_info(state: PromptView, t: float) -> RunInfo:
-    """The info of the run that just ended for a prompt: the one its start made, or a new one
-    when it never started (cancelled or failed while queued). An earlier run's latency and
-    tokens never sit beside this run's status."""
-    if state.info is not None and state.info.status == "running":
-        return state.info
-    return RunInfo(started_at=t)

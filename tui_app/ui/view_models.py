@@ -15,7 +15,7 @@ from .widgets.param_form import FormData, ParamRow
 def offline_model(model_id: str | None) -> bool | None:
     """Whether a model is a built-in offline one; None when not known yet.
 
-    Importing ``core.providers`` costs ~75 ms (its package imports every provider module), so
+    Importing ``core.providers`` is slow (its package imports every provider module), so
     before the first frame the form does without; the app redraws it once the engine is loaded.
     """
     if not model_id:

@@ -26,7 +26,7 @@ import importlib
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
-from .base import ProviderError, RetryNotice, StreamEnd, TextChunk, scrub_secrets
+from .base import ProviderError, RetryNotice, StreamEnd, TextChunk
 from .routing import (
     is_offline,
     key_env_var,
@@ -65,7 +65,6 @@ __all__ = [
     "preload",
     "preload_for",
     "provider_of",
-    "scrub_secrets",
     "stream_chat",
     "uses_direct_openai",
 ]

@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import PromptTuiError
 from ..events import Usage
 from ..request import ResolvedRequest
+from ..runs import CUT_AT_MAX_TOKENS
 from ..secrets import scrub_text
 from .routing import api_base_of, is_local_url, key_env_var, needs_key, provider_of
 
@@ -37,7 +38,7 @@ __all__ = [
     "detail_from_error_body",
     "ended_early",
     "failure_for_status",
-    "scrub_secrets",
+    "is_retryable_status",
     "url_problem",
     "usage_from",
 ]
@@ -77,12 +78,6 @@ class RetryNotice:
     reason: str
 
 
-def scrub_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """``text`` without the given secrets and without anything that looks like a key (the
-    project's one scrubber, :func:`..secrets.scrub_text`)."""
-    return scrub_text(text, secrets)
-
-
 class ProviderError(PromptTuiError):
     """A model call that failed. ``str()`` is one line and never contains a key.
 
@@ -106,7 +101,7 @@ class ProviderError(PromptTuiError):
         secrets: Iterable[str | None] = (),
     ) -> None:
         line = " ".join(str(message).split())  # one line
-        self.message = scrub_secrets(line, secrets)
+        self.message = scrub_text(line, secrets)
         self.status = status
         self.retryable = retryable
         self.attempts = attempts
@@ -148,6 +143,11 @@ class Failure:
     kind: str = "status"  # status | connection | timeout | dropped | other
 
 
+def is_retryable_status(status: int | None) -> bool:
+    """Rate limits and server errors may pass; a client error (400/401/403/404) never will."""
+    return status is not None and (status == 429 or 500 <= status <= 599)
+
+
 class AttemptFailed(Exception):
     """Raised by a transport's attempt; carries the classified :class:`Failure`."""
 
@@ -183,9 +183,10 @@ class Call:
             elif needs_key(request):
                 env = key_env_var(provider)
                 if env and not os.environ.get(env):
+                    # the preflight's wording (the runner never gets here without a key)
                     raise ProviderError(
-                        f"no API key for {provider}: set {env} or run "
-                        f"`prompt-tui keys set {provider}`",
+                        f"No key for {provider}: run `prompt-tui keys set {provider}`, "
+                        f"or set {env}",
                         provider=provider,
                         attempts=0,
                     )
@@ -299,10 +300,9 @@ def detail_from_error_body(body: Any) -> tuple[str, str | None]:
 
 
 ENDED_EARLY = "the stream ended before the answer was complete"
+
+
 # finish_reason "length": a success, but the answer stops at the token limit, not where it ended
-CUT_AT_MAX_TOKENS = "cut at max_tokens: the answer is complete up to the token limit"
-
-
 def ended_early(where: str) -> Failure:
     """A stream whose body ended with no finish_reason (and no ``[DONE]``): a truncated answer,
     never a success. Retryable: the retry loop only retries it when no text had been shown."""
@@ -328,8 +328,6 @@ def failure_for_status(
 ) -> Failure:
     """The failure (message, retryability) for an HTTP error status; ``detail`` is the server's
     message (from the error body), ``code`` its error code or type when it gave one."""
-    from .retry import is_retryable_status
-
     label = f"{status} {_http_reason(status)}".strip()
     said = f": {detail}" if detail else ""
     if status == 429 and code == "insufficient_quota":  # billing, not load: waiting won't help

@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
+from ..secrets import scrub_text
 from . import pricing
 from .base import (
     AttemptEnd,
@@ -33,14 +34,9 @@ from .base import (
     RetryNotice,
     StreamEnd,
     TextChunk,
-    scrub_secrets,
 )
 
 MAX_RETRY_AFTER = 60.0  # seconds; a longer Retry-After fails the call instead of hanging it
-
-
-def is_retryable_status(status: int | None) -> bool:
-    return status is not None and (status == 429 or 500 <= status <= 599)
 
 
 def backoff_delay(
@@ -164,9 +160,7 @@ async def run(
             failure.message += f"; the server asks to wait {failure.retry_after:.0f} s"
             raise final_error(failure, n, call)
         delay = next_delay(n, failure.retry_after, backoff_base, backoff_max)
-        yield RetryNotice(
-            attempt=n, delay=delay, reason=scrub_secrets(failure.reason, call.secrets)
-        )
+        yield RetryNotice(attempt=n, delay=delay, reason=scrub_text(failure.reason, call.secrets))
         await asyncio.sleep(delay)
 
     end = end or AttemptEnd()

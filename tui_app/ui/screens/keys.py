@@ -52,13 +52,7 @@ class KeyRow:
 
 def key_store_of(app: Any) -> KeyStore:
     """The key store the app's runs use, so a key set here is the one the next run sends."""
-    workspace = app.workspace
-    if workspace.keys is None:
-        workspace.keys = KeyStore()
-    runner = workspace.runner
-    if runner.keys is None:
-        runner.keys = workspace.keys
-    keys: KeyStore = runner.keys
+    keys: KeyStore = app.workspace.keys
     return keys
 
 

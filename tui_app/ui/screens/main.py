@@ -2,40 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer
 
+from ...core.config import AIConfig
 from ...core.errors import PromptTuiError
-from ...core.runs import PromptStatus
+from ...core.runs import PromptStatus, Run, RunMode
 from .. import layout
 from .. import messages as msg
 from ..state import Session
-from ..view_models import form_data, request_preview, run_state, tree_deps
+from ..view_models import form_data, offline_models, request_preview, run_state, tree_deps
 from ..widgets.find_bar import FindBar
 from ..widgets.header import AppHeader
 from ..widgets.output_pane import OutputPane, record_text
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
-from .authoring import AuthoringMixin
-from .export import ExportMixin
-from .live_reload import LiveReloadMixin
 from .main_bindings import MAIN_BINDINGS
+from .reload_controller import LiveReload
+
+if TYPE_CHECKING:
+    from ...core.reload import ReloadResult
+    from ...core.workspace import Workspace
+    from ..app import PromptTuiApp
 
 FLUSH_INTERVAL = 0.05  # seconds between draws of streamed text (batches deltas)
 # The spinner turns every SPIN_EVERY ticks, half a tick after a stream draw. Textual composites
 # the bounding box of everything dirty in a frame: a spinner (left) and the stream (right) in the
-# same frame repaint the whole screen, which measured 2x slower streaming and 100 ms key lag.
+# same frame repaint the whole screen, which slowed streaming and key presses (bench/stream.py).
 SPIN_EVERY = 3
 # More characters than this in one 50 ms batch (~16,000 tokens/s) is a torrent, not a model.
 TORRENT_CHARS = 4_000
 
 
-class MainScreen(LiveReloadMixin, AuthoringMixin, ExportMixin, Screen[None]):
+EXPORT_CHOICES = [
+    ("output-markdown", "Output → Markdown", "primary"),
+    ("output-json", "Output → JSON", "default"),
+    ("run-markdown", "Run → Markdown", "default"),
+    ("run-json", "Run → JSON", "default"),
+    ("copy", "Copy output", "default"),
+]
+
+
+class MainScreen(Screen[None]):
     HELP = """\
 ### Main screen
 
@@ -57,14 +72,19 @@ target runs again, and only prompts whose request changed are sent.
         self.session = session
         self.path = path
         self.selected: str | None = None
-        self.stream_dirty: set[str] = set()
         self._drawn = 0  # chunks of the selected prompt's stream already in the view
-        self._stale_timer: Any = None
+        self._stale_timer: Timer | None = None
         self._history_prompt: str | None = None
         self._live_shown: str | None = None  # the prompt whose live stream the output pane shows
         self._cancel_shown = False  # what check_action last told the footer about "cancel"
         self.form_ready = True  # kept for the benchmark's probe: the form is drawn at compose
+        self.live_reload = LiveReload(self)
         self.engine_ready = False  # the graph is built too: dependencies, staleness, runs
+
+    @property
+    def tui(self) -> PromptTuiApp:
+        """The app that shows this screen, typed: its run and save actions are called here."""
+        return cast("PromptTuiApp", self.app)
 
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -88,7 +108,7 @@ target runs again, and only prompts whose request changed are sent.
 
     def _build_tree(self) -> PromptTree:
         """The tree with its prompts, built before it is mounted: a node added to a mounted tree
-        schedules a layout, which made a 1,000-prompt file ~40 ms slower to show."""
+        schedules a layout per node (bench/scale.py)."""
         tree = PromptTree(id="tree")
         tree.configure(
             status=lambda name: self.session.state(name).status,
@@ -111,7 +131,7 @@ target runs again, and only prompts whose request changed are sent.
         return self.query_one(OutputPane)
 
     @property
-    def config(self) -> Any:
+    def config(self) -> AIConfig:
         return self.session.config
 
     def on_mount(self) -> None:
@@ -126,10 +146,11 @@ target runs again, and only prompts whose request changed are sent.
                 "", "", live=False, note="This config has no prompts: n adds one."
             )
         self.prompt_tree.focus()
+        self.tui.theme_changed_signal.subscribe(self, self._theme_changed)
         self._ticks = 0
         self._torrent = False
         self.set_interval(FLUSH_INTERVAL, self._tick, name="stream-and-spinner")
-        if self.app.ready_at is not None:  # a reload: the app's first frame is long gone
+        if self.tui.ready_at is not None:  # a reload: the app's first frame is long gone
             self.call_after_refresh(self.after_first_frame)
 
     def after_first_frame(self) -> None:
@@ -160,7 +181,7 @@ target runs again, and only prompts whose request changed are sent.
         self.session.ensure_graph()
         from ...core import providers  # noqa: F401 - the form can now tell offline models
 
-        self.app.call_from_thread(self._graph_built)
+        self.tui.call_from_thread(self._graph_built)
 
     def _graph_built(self) -> None:
         self.prompt_tree.refresh_expandable()  # prompts with dependencies get their arrow
@@ -169,14 +190,14 @@ target runs again, and only prompts whose request changed are sent.
         self._redraw_form()
         self.engine_ready = True
         self._load_baselines()
-        self.app.engine_loaded()  # the providers' preparation may start now
-        self.start_watching()
+        self.tui.engine_loaded()  # the providers' preparation may start now
+        self.live_reload.start()
 
     @work(thread=True, group="baselines", description="read where outputs came from")
     def _load_baselines(self) -> None:
         """The history lookup behind staleness touches SQLite: never on the event loop."""
         self.session.workspace.ensure_baselines()
-        self.app.call_from_thread(self.refresh_stale)
+        self.tui.call_from_thread(self.refresh_stale)
 
     def refresh_header(self) -> None:
         self.query_one(AppHeader).show(
@@ -184,20 +205,30 @@ target runs again, and only prompts whose request changed are sent.
             path=self.path,
             dirty=self.session.dirty,
             state=run_state(self.session),
-            watch=self.watch_state(),
+            watch=self.live_reload.state,
         )
 
     def fit_tree_width(self) -> None:
         """The tree pane as wide as its labels (see layout.tree_pane_width)."""
         widest = self.prompt_tree.widest_label  # measured when the tree is built, not per resize
-        width = layout.tree_pane_width(widest, self.app.size.width)
+        width = layout.tree_pane_width(widest, self.tui.size.width)
         self.query_one("#tree-pane").styles.width = width
 
     def on_resize(self) -> None:
         self.fit_tree_width()
 
-    def on_theme_changed(self) -> None:
+    def _theme_changed(self, _theme: object) -> None:
         self.prompt_tree.refresh_all()
+
+    @on(msg.AppReady)
+    def _app_ready(self, message: msg.AppReady) -> None:
+        message.stop()
+        self.after_first_frame()
+
+    @on(msg.FileSaved)
+    def _file_saved(self, message: msg.FileSaved) -> None:
+        message.stop()
+        self.refresh_header()
 
     # --- selection ----------------------------------------------------------------------------
     @on(msg.PromptSelected)
@@ -269,7 +300,7 @@ target runs again, and only prompts whose request changed are sent.
                 request, error = request_preview(self.session, name)
                 self.output.show_request(request, error)
         elif tab == "info":
-            self.output.show_info(state.info)
+            self.output.show_info(state.result)
         elif tab == "history":
             self._show_history(name)
 
@@ -278,16 +309,16 @@ target runs again, and only prompts whose request changed are sent.
         """Read a prompt's earlier runs in a thread (SQLite), then draw them on the loop."""
         history = self.session.workspace.history
         if history is None:
-            self.app.call_from_thread(self.output.show_history, name, [], "History is off.")
+            self.tui.call_from_thread(self.output.show_history, name, [], "History is off.")
             return
         path = str(self.config.path) if self.config.path else self.path
         try:
             records = history.runs(config_path=path, prompt=name, limit=100)
         except Exception as exc:
             message = f"Cannot read the history: {exc}"
-            self.app.call_from_thread(self.output.show_history, name, [], message)
+            self.tui.call_from_thread(self.output.show_history, name, [], message)
             return
-        self.app.call_from_thread(self.output.show_history, name, records)
+        self.tui.call_from_thread(self.output.show_history, name, records)
 
     @on(msg.HistoryRunChosen)
     def _history_chosen(self, message: msg.HistoryRunChosen) -> None:
@@ -316,9 +347,9 @@ target runs again, and only prompts whose request changed are sent.
             self.set_timer(FLUSH_INTERVAL / 2, self._spin)
 
     def _flush_stream(self) -> None:
-        if not self.stream_dirty:
+        if not self.session.stream_dirty:
             return
-        dirty, self.stream_dirty = self.stream_dirty, set()
+        dirty, self.session.stream_dirty = self.session.stream_dirty, set()
         name = self.selected
         if name is None or name not in dirty:
             return
@@ -407,7 +438,7 @@ target runs again, and only prompts whose request changed are sent.
         self._stale_timer = self.set_timer(0.2, self.refresh_stale)
 
     # --- run actions --------------------------------------------------------------------------
-    def action_run(self, mode: str, force: bool = False) -> None:
+    def action_run(self, mode: RunMode, force: bool = False) -> None:
         name = self.selected
         if mode != "all" and name is None:
             self.notify("Select a prompt first.", severity="warning")
@@ -426,14 +457,14 @@ target runs again, and only prompts whose request changed are sent.
         if invalid:  # a run would send the old value: the user typed another one
             self.notify("\n".join(invalid), title="Not run: fix the form first", severity="error")
             return
-        self.app.start_run(target, mode, force=force)
+        self.tui.start_run(target, mode, force=force)
 
     def action_keys(self) -> None:
         from .keys import open_keys_screen
 
         open_keys_screen(self.app)
 
-    def run_prompt(self, name: str, mode: str) -> None:
+    def run_prompt(self, name: str, mode: RunMode) -> None:
         self.select(name)
         self.action_run(mode)
 
@@ -445,10 +476,10 @@ target runs again, and only prompts whose request changed are sent.
             return
         run = workspace.run_of(self.selected) if self.selected else None
         if run is not None:
-            count = self.app.cancel_runs(run.id)
+            count = self.tui.cancel_runs(run.id)
             self.notify(f"Cancelled run {run.describe()} ({count} prompts)", timeout=2)
         else:
-            count = self.app.cancel_runs()
+            count = self.tui.cancel_runs()
             self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
 
     def action_cancel_prompt(self) -> None:
@@ -457,7 +488,7 @@ target runs again, and only prompts whose request changed are sent.
         if name is None or not self.session.state(name).status.active:
             self.notify("The selected prompt is not running.", timeout=2)
             return
-        self.app.cancel_runs(prompt=name)
+        self.tui.cancel_runs(prompt=name)
         self.notify(f"Cancelled {name}", timeout=2)
 
     def action_compare(self) -> None:
@@ -480,7 +511,7 @@ target runs again, and only prompts whose request changed are sent.
         self._structure_changed(select=name)
 
     def action_cancel_all(self) -> None:
-        count = self.app.cancel_runs()
+        count = self.tui.cancel_runs()
         self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
 
     # --- parameters and model -----------------------------------------------------------------
@@ -504,7 +535,7 @@ target runs again, and only prompts whose request changed are sent.
             return
         scope = None if message.scope == "global" else prompt_name
         self.session.workspace.write_parameter(scope, name, row.value)
-        self.app.save_config(
+        self.tui.save_config(
             then=lambda: self.notify(f"{name} written as a {message.scope} parameter")
         )
         self.form.show(form_data(self.session, prompt_name), focus=name)
@@ -576,9 +607,305 @@ target runs again, and only prompts whose request changed are sent.
 
     def _sync_cancel_key(self) -> None:
         """Refresh the bindings only when "cancel" appears or goes: each refresh recomposes the
-        footer (~20 ms of the event loop), and a re-run after a save sent ten in a row, which
-        held the re-run's request back (measured: ~100 ms of a 170 ms save-to-request)."""
+        footer, and a re-run after a save sent ten in a row, which held the re-run's request
+        back (bench/reload.py)."""
         shown = bool(self.session.active())
         if shown != self._cancel_shown:
             self._cancel_shown = shown
             self.refresh_bindings()
+
+    # --- live reload (the controller does the work; the screen redraws) -----------------------
+    @on(msg.FileChanged)
+    def _file_changed(self, message: msg.FileChanged) -> None:
+        message.stop()
+        self.live_reload.file_changed()
+
+    def action_reload_from_disk(self) -> None:
+        self.live_reload.apply(None)
+
+    def action_toggle_autorun(self) -> None:
+        self.live_reload.toggle_auto_run()
+
+    def redraw_after_reload(self, result: ReloadResult) -> None:
+        """A new version of the file is the document: tree, form and notes follow it, keeping
+        selection, expansion and scroll."""
+        names = self.session.config.prompt_names
+        selected = self.selected if self.selected in names else (names[0] if names else None)
+        self.prompt_tree.rebuild_keeping(names, select=selected)
+        self.fit_tree_width()  # a renamed or added prompt may need a wider pane
+        form_scroll = self.form.scroll_y
+        if selected is not None:
+            self.select(selected, force=True)
+            self.form.call_after_refresh(self.form.scroll_to, y=form_scroll, animate=False)
+        else:
+            self.selected = None
+            self.form.show(None)
+        lines = [result.summary(), *result.stale_lines()[:6]]
+        self.notify("\n".join(lines), title="Reloaded from disk", timeout=6)
+        self.say_file_warnings()
+        self.refresh_stale()
+        self.prompt_tree.refresh_all()
+        self.refresh_header()
+
+    # --- authoring: model, template, new and deleted prompts ----------------------------------
+    def action_model(self) -> None:
+        from ..recent import load_recent
+        from .model_picker import ModelPickerScreen
+
+        name = self.selected
+        if name is None:
+            return
+        prompt = self.config.prompt(name)
+        current = self.config.model_name_of(prompt)
+
+        def chosen(model: str | None) -> None:
+            if model == "mock" and not self._has_mock_response(name):
+                self.ask_mock_response(name)
+            elif model:
+                self.set_model(name, model)
+
+        self.tui.push_screen(
+            ModelPickerScreen(
+                name,
+                current,
+                config_models=list(self.config.models),
+                recent=load_recent(),
+                offline=offline_models(),
+            ),
+            chosen,
+        )
+
+    def set_model(self, name: str, model: str, settings: dict[str, Any] | None = None) -> None:
+        # "recent" remembers a model once a run with it succeeds (the app does), not when picked:
+        # a mistyped id must not come back as a suggestion.
+        if not self.session.workspace.set_model(name, model, settings):
+            return
+        self._structure_changed(select=name)
+        just_asked = {"response"} if model == "mock" else set()  # typed a moment ago
+        kept = [k for k in self.config.prompt(name).model_settings if k not in just_asked]
+        more = f" (its settings kept: {', '.join(kept)})" if kept else ""
+        self.notify(f"{name} now uses {model}{more}", timeout=3)
+
+    def _has_mock_response(self, name: str) -> bool:
+        prompt = self.config.prompt(name)
+        own = prompt.model_settings if prompt.model_name == "mock" else {}
+        merged = {**self.config.models.get("mock", {}), **own}
+        return isinstance(merged.get("response"), str)
+
+    def ask_mock_response(self, name: str) -> None:
+        """The mock model answers with its ``response`` setting: ask for it when it has none."""
+        from .ask_text import AskTextScreen
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                return
+            own = dict(self.config.prompt(name).model_settings)  # kept, as for any model
+            self.set_model(name, "mock", {**own, "response": text})
+
+        self.tui.push_screen(
+            AskTextScreen(
+                "The mock model answers with a fixed text: what should it say?",
+                placeholder="e.g. Three sunny days, pack light.",
+                value="A fixed answer from the mock model.",
+            ),
+            answered,
+        )
+
+    def action_edit(self) -> None:
+        from .template_editor import TemplateEditorScreen
+
+        name = self.selected
+        if name is None:
+            return
+        prompt = self.config.prompt(name)
+        if prompt.template is None:
+            self.notify(
+                "This prompt's input is not text (attachments): edit it in the file.",
+                severity="warning",
+            )
+            return
+
+        def saved(text: str | None) -> None:
+            if text is None or text == prompt.template:
+                return
+            self.write_template(name, text)
+
+        self.tui.push_screen(
+            TemplateEditorScreen(name, prompt.template, self.config.prompt_names), saved
+        )
+
+    def write_template(self, name: str, text: str) -> None:
+        """The editor's ctrl+s: this template goes into the file, nothing else of the session."""
+        workspace = self.session.workspace
+        if self.config.changed_on_disk():
+            workspace.set_template(name, text)
+            self._structure_changed(select=name)
+            self.notify(
+                "The file changed on disk: the template is kept in this session "
+                "(ctrl+s asks how to save it).",
+                severity="warning",
+            )
+            return
+        try:
+            written = workspace.save_template(name, text)
+        except (PromptTuiError, OSError) as exc:
+            self._structure_changed(select=name)
+            self.notify(str(exc), title="Save failed", severity="error")
+            return
+        self._structure_changed(select=name)
+        self.notify(f"Template of {name} written to {written}", title="Saved", timeout=3)
+
+    def action_new(self) -> None:
+        from .ask_text import AskTextScreen
+
+        names = set(self.config.prompt_names)
+
+        def check(value: str) -> str | None:
+            if not value:
+                return "a prompt needs a name"
+            if value in names:
+                return f"a prompt named '{value}' already exists"
+            return None
+
+        def created(value: str | None) -> None:
+            if not value:
+                return
+            try:
+                self.session.workspace.add_prompt(value, "", after=self.selected)
+            except PromptTuiError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self._structure_changed(select=value)
+            self.action_edit()
+
+        self.tui.push_screen(
+            AskTextScreen("New prompt: its name", placeholder="e.g. summarize", check=check),
+            created,
+        )
+
+    def action_delete(self) -> None:
+        from .confirm import ConfirmScreen
+
+        name = self.selected
+        if name is None:
+            return
+        if self.session.state(name).status.active:
+            self.notify(f"{name} is running: cancel it first (escape).", severity="warning")
+            return
+        extra = _what_depends_on(self.session, name)
+
+        def answered(answer: str | None) -> None:
+            if answer != "delete":
+                return
+            names = self.config.prompt_names
+            index = names.index(name)
+            self.session.workspace.delete_prompt(name)
+            remaining = self.config.prompt_names
+            after = remaining[min(index, len(remaining) - 1)] if remaining else None
+            self.selected = None
+            self._structure_changed(select=after)
+            self.notify(f"Deleted {name} (ctrl+s writes the file)", timeout=3)
+
+        self.tui.push_screen(
+            ConfirmScreen(
+                "Delete prompt",
+                f"Delete '{name}'?{extra}",
+                [("delete", "Delete", "error"), ("cancel", "Cancel", "default")],
+            ),
+            answered,
+        )
+
+    # --- export -------------------------------------------------------------------------------
+    def action_export(self, choice: str = "") -> None:
+        if self.selected is None:
+            self.notify("Select a prompt first.", severity="warning")
+            return
+        if choice:
+            self.export(choice)
+            return
+        from .confirm import ConfirmScreen
+
+        def answered(answer: str | None) -> None:
+            if answer:
+                self.export(answer)
+
+        self.tui.push_screen(
+            ConfirmScreen(
+                "Export",
+                f"Export the output of '{self.selected}', or the whole run it was part of "
+                "(every prompt's request, output and metrics), beside the config file.",
+                EXPORT_CHOICES + [("cancel", "Cancel", "default")],
+            ),
+            answered,
+        )
+
+    def export(self, choice: str) -> Path | None:
+        name = self.selected
+        if name is None or choice == "cancel":
+            return None
+        if choice == "copy":
+            text, _ = self._shown_text(name)
+            if not text:
+                self.notify("Nothing to copy: this prompt has no output yet.", severity="warning")
+                return None
+            self.tui.copy_to_clipboard(text)
+            self.notify(
+                f"Copied {len(text):,} characters (OSC 52: needs a terminal that allows it)",
+                timeout=3,
+            )
+            return None
+        from ...core import export
+
+        what, fmt_name = choice.split("-", 1)
+        fmt: export.Format = "json" if fmt_name == "json" else "markdown"
+        workspace = self.session.workspace
+        run: Run | None = None
+        if what == "output":
+            names, title = [name], f"{self.config.name or 'prompt-tui'}: {name}"
+        else:
+            run = newest_run_with(workspace, name)
+            if run is None:
+                self.notify("No run in this session yet: r, R or a runs prompts.", timeout=3)
+                return None
+            names = [n for n in self.config.prompt_names if n in run.results]
+            title = f"{self.config.name or 'prompt-tui'}: run of {run.describe()}"
+        records = []
+        for prompt in names:
+            stored = self.config.get(prompt)
+            result = workspace.last_result(prompt) if run is None else run.results.get(prompt)
+            records.append(export.record_of(prompt, result, stored.output_text if stored else None))
+        target = export.export_path(Path(self.path), name if what == "output" else "run", fmt)
+        try:
+            export.write_export(target, export.render(fmt, title, records))
+        except (OSError, PromptTuiError) as exc:
+            self.notify(f"Cannot write {target}: {exc}", title="Export failed", severity="error")
+            return None
+        self.notify(f"Exported to {target}", title="Export", timeout=5)
+        return target
+
+
+def _what_depends_on(session: Session, name: str) -> str:
+    """The delete dialog's line on what would miss a prompt: the prompts that read its output,
+    and apart from them the ones that depend on it only through others (or the chat history)."""
+    dependents = session.with_downstream([name])[1:]
+    if not dependents:
+        return ""
+    direct = [n for n in dependents if name in session.reads(n)]
+    further = [n for n in dependents if n not in direct]
+    parts = []
+    if direct:
+        parts.append(f"{', '.join(direct)} read{'s' if len(direct) == 1 else ''} its output")
+    if further:
+        how = "through them" if direct else "through the chat history"
+        verb = "depends" if len(further) == 1 else "depend"
+        parts.append(f"{', '.join(further)} {verb} on it {how}")
+    return "\n" + "; ".join(parts) + "."
+
+
+def newest_run_with(workspace: Workspace, prompt: str) -> Run | None:
+    """The newest run of this session that reached ``prompt`` (else the newest run)."""
+    runs = list(workspace.runs.values())
+    for run in reversed(runs):
+        if prompt in run.results:
+            return run
+    return runs[-1] if runs else None

@@ -182,6 +182,7 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
                 history=ws.history or False,
                 keys=ws.keys,
                 stream=ws.stream,
+                surface="tui",
             )
         batch = Batch(
             runner_ws,

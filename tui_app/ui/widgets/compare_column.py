@@ -10,7 +10,8 @@ from textual.markup import escape
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ...core.compare import ColumnMetrics, fmt_cost, fmt_rate, fmt_secs, fmt_tokens, word_diff
+from ...core import display
+from ...core.compare import ColumnMetrics, word_diff
 from ...core.runs import PromptStatus
 from .stream_view import StreamView
 
@@ -18,25 +19,28 @@ from .stream_view import StreamView
 def metrics_text(m: ColumnMetrics, chain: bool) -> str:
     lines = []
     if chain and len(m.steps) > 1:
-        for step in m.steps:
+        for name, step in m.steps.items():
             lines.append(
-                f"{step.prompt[:14]:<14} {step.status.value:<9} {fmt_secs(step.latency):>7} "
-                f"{fmt_tokens(step.tokens_in, step.tokens_out):>7} {fmt_cost(step.cost)}"
+                f"{name[:14]:<14} {step.status.value:<9} {display.seconds(step.latency):>7} "
+                f"{display.tokens(step.tokens_in, step.tokens_out):>7} "
+                f"{display.cost(step.cost, offline=step.offline)}"
             )
         lines.append("── totals")
-    lines.append(f"ttft {fmt_secs(m.ttft)}  latency {fmt_secs(m.latency)}")
-    lines.append(f"tokens {fmt_tokens(m.tokens_in, m.tokens_out)}  {fmt_rate(m.tokens_per_s)}")
-    lines.append(f"cost {fmt_cost(m.cost)}")
+    lines.append(f"ttft {display.seconds(m.ttft)}  latency {display.seconds(m.latency)}")
+    lines.append(
+        f"tokens {display.tokens(m.tokens_in, m.tokens_out)}  {display.rate(m.tokens_per_s)}"
+    )
+    lines.append(f"cost {display.cost(m.cost, offline=m.offline)}")
     return "\n".join(lines)
 
 
 def shown_answer(m: ColumnMetrics) -> tuple[str, str]:
     """(step, text) to show: the last step's answer, or while a chain streams, the step that
     has got furthest (so the column shows progress)."""
-    for step in reversed(m.steps):
+    for name, step in reversed(m.steps.items()):
         if step.text:
-            return step.prompt, step.text
-    return (m.steps[-1].prompt if m.steps else ""), ""
+            return name, step.text
+    return (next(reversed(m.steps), "")), ""
 
 
 class CompareColumn(Widget, can_focus=True):

@@ -1,9 +1,9 @@
 """The reusable rows of the parameter form: one slot per parameter or model setting.
 
 The form fills the same widgets for whichever prompt is selected (a recompose per selection was
-most of the 170-430 ms a selection took). Widgets a row seldom needs (a read-only value, a
-validation message) are made the first time they are needed: each widget costs ~4 ms before the
-first frame.
+most of what a selection cost: bench/selection.py). Widgets a row seldom needs (a read-only
+value, a validation message) are made the first time they are needed: each widget costs time
+before the first frame.
 """
 
 from __future__ import annotations

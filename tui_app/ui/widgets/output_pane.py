@@ -1,7 +1,7 @@
 """The output pane: the selected prompt's stream or output, its request, JSON, run info, history.
 
 Streams go into a StreamView (O(new text) appends, soft wrap, virtual rendering). Markdown is rendered only for a
-finished output of moderate size: it costs ~5 ms per block, so a long document would freeze the
+finished output of moderate size: its cost grows with the blocks, so a long document would freeze the
 app (DESIGN.md, "Markdown is slow for long documents").
 """
 
@@ -15,8 +15,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ...core import display
+from ...core.inert import visible_name
+from ...core.runs import PromptResult
 from ..messages import HistoryRunChosen
-from ..state import RunInfo
 from .stream_view import StreamView
 
 # Above this many characters a finished output stays raw (Markdown would take ~0.3 s or more).
@@ -118,7 +120,7 @@ The selected prompt's answer: live while it runs, then the stored output.
         super().__init__(id=id, classes=classes)
         self.prompt: str | None = None
         self.rendered_wanted = True
-        # Markdown costs ~80 ms to import: not before the first frame (the app turns this on).
+        # Markdown is slow to import: not before the first frame (the app turns this on).
         self.markdown_allowed = False
         self._markdown: Any = None
         self._md_scroll: Any = None
@@ -260,7 +262,7 @@ The selected prompt's answer: live while it runs, then the stored output.
         self.stream.display = False
         self.stream.set_text(text)  # kept in sync so `v` flips instantly
         if self._markdown is None:
-            from textual.widgets import Markdown  # ~170 ms to import: never before the first frame
+            from textual.widgets import Markdown  # slow to import: never before the first frame
 
             # The first document goes in the constructor: Markdown renders it when mounted
             # (an update() before that would be overwritten).
@@ -325,13 +327,15 @@ The selected prompt's answer: live while it runs, then the stored output.
         # TextArea(language="json") segfaults the interpreter (measured); plain text is safe.
         json_view.load_text(json.dumps(request.to_json(), indent=2, ensure_ascii=False))
 
-    def show_info(self, info: RunInfo | None) -> None:
+    def show_info(self, result: PromptResult | None) -> None:
+        """The run facts of the prompt's latest run, from the run's own record."""
         view = self._view("info-view")
-        if info is None:
+        if result is None:
             view.update("No run in this session yet.")
             return
-        width = max(len(k) for k, _ in info.rows())
-        view.update("\n".join(f"{k:<{width}}  {v}" for k, v in info.rows()))
+        facts = result.facts()
+        width = max(len(k) for k, _ in facts)
+        view.update("\n".join(f"{k:<{width}}  {visible_name(v)}" for k, v in facts))
 
     # --- history ------------------------------------------------------------------------------
     def show_history(self, prompt: str, records: list[Any], note: str = "") -> None:
@@ -369,7 +373,7 @@ def _history_row(record: Any) -> tuple[str, ...]:
 
     started = getattr(record, "started_at", None)
     if not started:
-        when = "?"
+        when = display.NONE
     else:
         today = time.localtime()[:3]
         at = time.localtime(started)
@@ -381,11 +385,11 @@ def _history_row(record: Any) -> tuple[str, ...]:
     model = str(getattr(record, "model", "") or "")
     return (
         when,
-        record.prompt_status.value,  # "done", as the tree says it (the history has "finished")
+        record.prompt_status.value,
         model.rsplit("/", 1)[-1][:18],  # "openai/gpt-4o-mini": the name is what differs
         text.replace("\n", " ")[:32],
-        f"{latency:.2f}s" if isinstance(latency, (int, float)) else "",
-        str(tokens_out) if tokens_out is not None else "",
+        display.seconds(latency),
+        display.count(tokens_out),
     )
 
 

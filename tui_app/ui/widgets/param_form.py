@@ -133,7 +133,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         # until it is fixed (leaving the field used to put the old value back without a word)
         self.invalid: dict[tuple[str, str], tuple[str, str]] = {}
         # Widgets are reused from one prompt to the next (a recompose of the form was most of
-        # the 170-430 ms a selection took): rows are filled in place, extra ones hidden.
+        # what a selection cost): rows are filled in place, extra ones hidden.
         self._param_slots: list[ParamSlot] = []
         self._setting_slots: list[SettingSlot] = []
         self._params_head = Label("Parameters", classes="form-section")
