@@ -177,3 +177,27 @@ async def test_an_edit_made_in_the_app_rechecks_the_matrix(tmp_path: Path) -> No
 
         await wait_for(pilot, rerun, what="the edited step re-run")
         assert {c["own models"].results["say"].status.value for c in screen.cells} == {"cached"}
+
+
+async def test_leaving_while_cells_run_stops_them_cleanly(tmp_path: Path) -> None:
+    path = config(tmp_path)
+    data = json.loads(path.read_text())
+    data["metadata"]["models"]["echo"]["delay"] = 0.01  # cells take a moment: some are in flight
+    path.write_text(json.dumps(data), encoding="utf-8")
+    rows = "word,expected\n" + "".join(f"w{i},w{i}\n" for i in range(300))
+    (tmp_path / "rows.csv").write_text(rows, encoding="utf-8")
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, MatrixScreen) and sum(map(len, app.screen.cells)) > 5,
+            what="some cells",
+        )
+        screen = app.screen
+        await pilot.press("escape")
+        assert not isinstance(app.screen, MatrixScreen)
+    # leaving run_test at once (cells still finishing come back to a dismissed screen) re-raises
+    # any worker's exception: reaching here means none
+    assert sum(map(len, screen.cells)) < 300  # the rest were not run

@@ -100,6 +100,7 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
         self._figures_dirty = True
         self._filter_dirty = False
         self._revision = -1
+        self.leaving = False  # dismissed: cells still finishing are dropped, not drawn
 
     # --- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -249,7 +250,7 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
 
         def on_cell(cell: Cell) -> None:
             i = index_of.get(id(cell.row))
-            if i is None:
+            if i is None or self.leaving:
                 return
             key = (i, cell.column)
             self.running.discard(key)
@@ -274,6 +275,8 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
             self._show_detail()
 
     def mark_running(self, index: int, column: str) -> None:
+        if self.leaving:
+            return
         key = (index, column)
         self.queued.discard(key)
         self.running.add(key)
@@ -506,6 +509,7 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
 
     # --- leaving ------------------------------------------------------------------------------
     def action_back(self) -> None:
+        self.leaving = True
         self.workers.cancel_group(self, "matrix-run")
         self.dismiss(None)
 
@@ -528,6 +532,8 @@ class _Marking(Sequence[tuple[Row, str]]):
 
     def __iter__(self) -> Any:
         for row, column in self._cells:
+            if self._screen.leaving:  # the screen was dismissed: take no more cells
+                return
             self._screen.mark_running(self._index_of[id(row)], column)
             yield row, column
 
