@@ -201,3 +201,19 @@ async def test_leaving_while_cells_run_stops_them_cleanly(tmp_path: Path) -> Non
     # leaving run_test at once (cells still finishing come back to a dismissed screen) re-raises
     # any worker's exception: reaching here means none
     assert sum(map(len, screen.cells)) < 300  # the rest were not run
+
+
+async def test_with_several_datasets_the_matrix_asks_which(tmp_path: Path) -> None:
+    path = config(tmp_path)
+    (tmp_path / "more.jsonl").write_text('{"word": "fig", "expected": "fig"}\n', encoding="utf-8")
+    data = json.loads(path.read_text())
+    data["metadata"]["datasets"]["more"] = "more.jsonl"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # the second: more
+        await wait_for(pilot, lambda: finished(app, 1), what="the one row of 'more'")
+        assert matrix(app).dataset.label == "more"

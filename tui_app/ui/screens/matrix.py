@@ -19,9 +19,10 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
 
 from ...core import display
 from ...core.batch import OWN_MODELS, Batch, Cell, ColumnStats, batch_workspace
@@ -538,16 +539,44 @@ class _Marking(Sequence[tuple[Row, str]]):
             yield row, column
 
 
+class DatasetPickerScreen(ModalScreen[str | None]):
+    """Which of the config's datasets the matrix runs (when it names more than one)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.names = names
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog picker"):
+            yield Static("Dataset for the matrix", classes="dialog-title")
+            yield OptionList(*[Option(escape(visible(n)), id=n) for n in self.names])
+            yield Static("enter: choose   escape: cancel", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
 def open_matrix(main: Any) -> None:
-    """Open the matrix of the config's dataset (``metadata.datasets``) from the main screen."""
+    """Open the matrix of the config's dataset (``metadata.datasets``) from the main screen;
+    with several, ask which."""
     workspace = main.session.workspace
     named = named_datasets(workspace.document)
+    if len(named) > 1:
+
+        def chosen(name: str | None) -> None:
+            if name is not None and name in named:
+                main.app.push_screen(MatrixScreen(workspace, Dataset(named[name], name)))
+
+        main.app.push_screen(DatasetPickerScreen(list(named)), chosen)
+        return
     try:
-        if len(named) > 1:  # the first one; `prompt-tui batch --data NAME` runs any of them
-            name, path = next(iter(named.items()))
-            dataset = Dataset(path, name)
-        else:
-            dataset = find_dataset(workspace.document, None)
+        dataset = find_dataset(workspace.document, None)
     except DatasetError as exc:
         main.notify(
             f"{exc}\nName one in the config: metadata.datasets: {{name: rows.csv}}",
