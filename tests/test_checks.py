@@ -184,3 +184,23 @@ def test_config_with_checks_roundtrips(tmp_path):
     config.prompt("a").set_template("y")
     config.save()
     assert load(path).prompt("a").metadata["checks"] == [{"contains": "x"}]
+
+
+def test_a_judge_whose_grader_does_not_read_the_answer_is_a_problem():
+    config = loads(
+        json.dumps(
+            chain(
+                [
+                    {
+                        "name": "answer",
+                        "input": "{{q}}",
+                        "metadata": {"checks": [{"judge": {"prompt": "grader", "pass": "PASS"}}]},
+                    },
+                    {"name": "grader", "input": "Say PASS"},
+                ]
+            )
+        )
+    )
+    [(prompt, where, message)] = problems(config)
+    assert prompt == "answer" and where[-1] == "judge"
+    assert "does not read this prompt's answer: write {{answer.output}}" in message

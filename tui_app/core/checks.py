@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import MissingReferenceError, PromptTuiError, TemplateError, did_you_mean
+from .graph import prompt_references
 from .templates import default_engine
 
 if TYPE_CHECKING:
@@ -254,6 +255,15 @@ def _value_problem(
         return f"no prompt is named '{grader}'" + (f" ({hint})" if hint else "")
     if grader == prompt:
         return "a prompt cannot judge its own answer"
+    try:
+        read = {ref.root for ref in prompt_references(config.prompt(grader), config)}
+    except TemplateError:
+        read = {prompt}  # the grader's own template error is reported for the grader
+    if prompt not in read:
+        return (
+            f"the grader '{grader}' does not read this prompt's answer: write "
+            f"{{{{{prompt}.output}}}} in its template"
+        )
     extra = set(value) - {"prompt", "pass"}
     if extra:
         return f"unknown key(s) {', '.join(sorted(map(str, extra)))} (use prompt and pass)"
