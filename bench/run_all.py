@@ -45,6 +45,7 @@ BENCHES = (
     Bench("stream", "stream.py"),
     Bench("fan-out and serial chains", "chain.py"),
     Bench("provider stream", "provider_stream.py"),
+    Bench("native providers", "native_providers.py"),
     Bench("reload", "reload.py"),
     Bench("compare", "compare.py"),
     Bench("memory", "memory.py"),

@@ -134,7 +134,9 @@ async def test_persistent_500_reports_the_server_message(model_server):
     _, err = await collect_until_error(
         make_request(model_server.base_url), api_key=KEY, max_attempts=3, **FAST
     )
-    assert str(err) == "openai: server error (500): the server is on fire (after 3 attempts)"
+    assert str(err) == (
+        "openai: 500 Internal Server Error: the server is on fire (gave up after 3 attempts)"
+    )
     assert err.status == 500 and err.retryable and err.attempts == 3
     assert len(model_server.chat_requests) == 3
 
@@ -199,7 +201,7 @@ async def test_connection_refused_is_a_clear_error_after_max_attempts():
     base = f"http://127.0.0.1:{closed_port()}/v1"
     items, err = await collect_until_error(make_request(base), max_attempts=3, **FAST)
     assert [n.attempt for n in items if isinstance(n, RetryNotice)] == [1, 2]
-    assert str(err) == f"connection refused: {base} (after 3 attempts)"
+    assert str(err) == f"openai: connection refused: {base} (gave up after 3 attempts)"
     assert err.attempts == 3 and err.retryable and err.status is None
 
 

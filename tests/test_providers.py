@@ -134,7 +134,9 @@ async def test_persistent_429_gives_up_after_max_attempts(model_server, via):
     )
     assert len([i for i in items if isinstance(i, RetryNotice)]) == 2
     assert err.status == 429 and err.attempts == 3 and err.retryable
-    assert str(err) == "rate limited (429) after 3 attempts"
+    assert str(err) == (
+        "openai: 429 Too Many Requests: injected 429 Too Many Requests (gave up after 3 attempts)"
+    )
     assert len(model_server.chat_requests) == 3
 
 
@@ -166,6 +168,7 @@ async def test_401_is_not_retried(model_server, via):
     # the server's own message (scrubbed), then where to look
     assert str(err) == (
         "openai: 401 Unauthorized: Incorrect API key provided: ••••cdef — check OPENAI_API_KEY"
+        " (not retried: a key problem)"
     )
     assert len(model_server.chat_requests) == 1
 
@@ -267,7 +270,7 @@ async def test_connection_refused_is_retried_then_reported(via):
     assert [n.attempt for n in notices] == [1, 2]
     assert all("connection refused" in n.reason for n in notices)
     assert err.attempts == 3 and err.status is None and err.retryable
-    assert str(err) == f"connection refused: {base} (after 3 attempts)"
+    assert str(err) == f"openai: connection refused: {base} (gave up after 3 attempts)"
 
 
 async def test_client_timeout_is_reported_and_not_retried(model_server, via):

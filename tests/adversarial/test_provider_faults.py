@@ -75,7 +75,7 @@ CASES: dict[str, Case] = {
         1,
         2,
         "failed",
-        "rate limited (429) after 2 attempts",
+        "429 Too Many Requests: injected 429 Too Many Requests (gave up after 2 attempts)",
         partial="",
         b_blocked=True,
     ),

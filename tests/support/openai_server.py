@@ -147,6 +147,19 @@ class Fault:
         return cls("raw", text=body, message=content_type)
 
     @classmethod
+    def error_after(cls, n_chunks: int, message: str, code: str | None = None) -> Fault:
+        """Native servers: stream ``n_chunks`` chunks, then the protocol's in-stream error
+        (Anthropic's ``error`` event of type ``code``, Gemini's error frame, Ollama's
+        ``{"error": ...}`` line) and end the body."""
+        return cls("error", n_chunks=n_chunks, message=message, text=code)
+
+    @classmethod
+    def blocked(cls, reason: str = "SAFETY") -> Fault:
+        """Native servers: a safety block instead of an answer (Gemini's
+        ``promptFeedback.blockReason`` with no candidates, Anthropic's ``refusal``)."""
+        return cls("blocked", message=reason)
+
+    @classmethod
     def reply(cls, text: str) -> Fault:
         """Reply with ``text`` for this one request."""
         return cls("reply", text=text)

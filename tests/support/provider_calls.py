@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tui_app.core.providers import ProviderError, TextChunk, stream_chat
+from tui_app.core.providers import ProviderError, RequestSent, TextChunk, stream_chat
 from tui_app.core.request import ResolvedRequest
 
 FAST = {"backoff_base": 0.001, "backoff_max": 0.01}  # retries without real waiting
@@ -38,15 +38,21 @@ def make_request(
     )
 
 
-async def collect(request, **kw):
-    return [item async for item in stream_chat(request, **kw)]
+async def collect(request, *, sent: bool = False, **kw):
+    """Every item of the stream; the leading RequestSent marker only with ``sent=True``."""
+    return [
+        item
+        async for item in stream_chat(request, **kw)
+        if sent or not isinstance(item, RequestSent)
+    ]
 
 
-async def collect_until_error(request, **kw):
+async def collect_until_error(request, *, sent: bool = False, **kw):
     items = []
     with pytest.raises(ProviderError) as info:
         async for item in stream_chat(request, **kw):
-            items.append(item)
+            if sent or not isinstance(item, RequestSent):
+                items.append(item)
     return items, info.value
 
 

@@ -15,8 +15,9 @@ HEADER = ("prompt", "model", "status", "ttft", "latency", "tokens in/out", "cost
 def _row(name: str, result: PromptResult, model: str) -> tuple[str, ...]:
     started = result.started
     offline = result.offline
+    estimated = result.tokens_estimated
     tokens = (
-        f"{display.count(result.tokens_in)}/{display.count(result.tokens_out)}"
+        display.tokens(result.tokens_in, result.tokens_out, estimated=estimated)
         if started
         else display.NONE
     )

@@ -38,17 +38,20 @@ def when(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
-def count(value: int | None) -> str:
-    """A token count: ``"1,234"``; unknown when the provider did not say."""
-    return UNKNOWN if value is None else f"{value:,}"
+def count(value: int | None, *, estimated: bool = False) -> str:
+    """A token count: ``"1,234"``; unknown when the provider did not say; ``"≈1,234"`` when it
+    is an estimate (litellm counted, the server did not)."""
+    if value is None:
+        return UNKNOWN
+    return f"≈{value:,}" if estimated else f"{value:,}"
 
 
-def tokens(tokens_in: int | None, tokens_out: int | None) -> str:
+def tokens(tokens_in: int | None, tokens_out: int | None, *, estimated: bool = False) -> str:
     """Input/output tokens as ``"120/45"`` (under a "tokens in/out" heading); ``unknown`` when
     the provider reported neither, a side ``unknown`` when it reported only the other."""
     if tokens_in is None and tokens_out is None:
         return UNKNOWN
-    return f"{count(tokens_in)}/{count(tokens_out)}"
+    return f"{count(tokens_in, estimated=estimated)}/{count(tokens_out, estimated=estimated)}"
 
 
 def tokens_per_s(tokens_out: int | None, latency: float | None, ttft: float | None) -> float | None:

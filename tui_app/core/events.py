@@ -16,6 +16,14 @@ class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+    # Of prompt_tokens, those read from the provider's prompt cache (Anthropic
+    # cache_read_input_tokens, Gemini cachedContentTokenCount, OpenAI cached_tokens).
+    cached_tokens: int | None = None
+    # Of completion_tokens, those spent thinking (Anthropic thinking is billed as output; Gemini
+    # thoughtsTokenCount is added to completion_tokens; OpenAI reasoning_tokens).
+    reasoning_tokens: int | None = None
+    # True: the counts are litellm's own estimate, not figures the server sent.
+    estimated: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -49,6 +49,9 @@ CALL_OPTIONS = frozenset(
         "transport",
         "api_key_env",
         "api_key_keyring",
+        # USD per token for a model the price table does not list (or to override it)
+        "input_cost_per_token",
+        "output_cost_per_token",
     }
 )
 # Settings that shape the request itself rather than being sent as one value.
@@ -120,6 +123,8 @@ SPECS: dict[str, SettingSpec] = _specs(
     SettingSpec("base_url", "text"),
     SettingSpec("api_version", "text"),
     SettingSpec("transport", "text"),
+    SettingSpec("input_cost_per_token", "number", 0.0, 1.0),
+    SettingSpec("output_cost_per_token", "number", 0.0, 1.0),
     # the request's shape
     SettingSpec("system_prompt", "system_prompt"),
     SettingSpec("stream", "flag"),

@@ -100,8 +100,11 @@ class Runner:
         # Checks run before anything is sent; each returns problems (strings) for the run.
         # The key check names every missing key at once, worded for the front end (key_hint).
         self.key_hint: Surface = key_hint
+        # prewarm_check imports litellm (in the preflight's thread) when the plan needs it: off
+        # every prompt's clock, and a comparison's columns start together.
         self.preflight_checks: list[Callable[[Run, list[ResolvedRequest]], list[str]]] = [
-            self._check_keys
+            self._check_keys,
+            providers.prewarm_check,
         ]
 
     @property
@@ -397,6 +400,8 @@ class Runner:
                     partial.clear()
                 elif isinstance(item, providers.StreamEnd):
                     end = item
+                elif isinstance(item, providers.RequestSent):
+                    started = item.t  # TTFT and latency count from the request, not the import
         except providers.ProviderError as exc:
             text = "".join(partial)
             error = explain_auth_failure(str(exc), exc.status, found)  # 401: where the key was

@@ -163,6 +163,11 @@ class PromptResult:
     def tokens_per_s(self) -> float | None:
         return display.tokens_per_s(self.tokens_out, self.latency, self.ttft)
 
+    @property
+    def tokens_estimated(self) -> bool:
+        """litellm counted the tokens itself: the server sent none."""
+        return bool(self.usage and self.usage.estimated)
+
     def note(self) -> str:
         """One line for people on what happened, or "" when the status says it all."""
         partial = bool(self.text)
@@ -196,6 +201,8 @@ class PromptResult:
             "latency": self.latency,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
+            # litellm counted the tokens itself (the server sent none): not the server's figures
+            "tokens_estimated": self.tokens_estimated,
             "tokens_per_s": self.tokens_per_s,
             "cost": self.cost,
             "attempts": self.attempts,
@@ -221,8 +228,18 @@ class PromptResult:
             ("started", when),
             ("ttft", display.seconds(self.ttft)),
             ("latency", display.seconds(self.latency)),
-            ("tokens in", display.count(self.tokens_in) if started else display.NONE),
-            ("tokens out", display.count(self.tokens_out) if started else display.NONE),
+            (
+                "tokens in",
+                display.count(self.tokens_in, estimated=self.tokens_estimated)
+                if started
+                else display.NONE,
+            ),
+            (
+                "tokens out",
+                display.count(self.tokens_out, estimated=self.tokens_estimated)
+                if started
+                else display.NONE,
+            ),
             ("tokens/s", display.rate(self.tokens_per_s)),
             ("cost", display.cost(self.cost, offline=self.offline) if started else display.NONE),
             ("cached", "yes" if self.status is PromptStatus.CACHED else "no"),

@@ -25,6 +25,7 @@ from ..secrets import scrub_text
 from .routing import api_base_of, is_local_url, key_env_var, needs_key, provider_of
 
 __all__ = [
+    "tool_call",
     "AttemptEnd",
     "AttemptFailed",
     "Call",
@@ -32,6 +33,7 @@ __all__ = [
     "ENDED_EARLY",
     "Failure",
     "ProviderError",
+    "RequestSent",
     "RetryNotice",
     "StreamEnd",
     "TextChunk",
@@ -39,10 +41,12 @@ __all__ = [
     "ended_early",
     "failure_for_status",
     "is_retryable_status",
+    "split_userinfo",
     "url_problem",
     "usage_from",
 ]
 
+_RATE_KEYS = ("input_cost_per_token", "output_cost_per_token")
 DEFAULT_TIMEOUT = 600.0  # seconds for a whole attempt (call_options["timeout"])
 DEFAULT_MAX_ATTEMPTS = 4
 # Sent when the server is local and no key was given: OpenAI-style clients insist on a key, and we
@@ -67,6 +71,19 @@ class StreamEnd:
     model: str  # the model that answered (as the server reports it, else the id sent)
     attempts: int  # 1 + the number of retries it took
     offline: bool  # a built-in offline model answered (no network)
+    raw_finish_reason: str | None = None  # as the provider said it ("end_turn", "MAX_TOKENS")
+    # Tool calls the answer made, in the canonical OpenAI shape ({"id", "type": "function",
+    # "function": {"name", "arguments": JSON text}}); the native clients fill it in.
+    tool_calls: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestSent:
+    """The first request of a call is going out now (``t``: unix time). Yielded once, before any
+    text: TTFT and latency are measured from here, so loading a transport (litellm's import,
+    httpx's TLS context) is never on a prompt's clock."""
+
+    t: float
 
 
 @dataclass(frozen=True)
@@ -126,9 +143,11 @@ class ProviderError(PromptTuiError):
 class AttemptEnd:
     """How a successful attempt ended (its text was yielded as TextChunk items)."""
 
-    finish_reason: str | None = None
+    finish_reason: str | None = None  # normalized: stop, length, tool_calls, content_filter
     usage: Usage | None = None
     model: str | None = None  # as the server reported it
+    raw_finish_reason: str | None = None  # the provider's own word, when it differs
+    tool_calls: tuple[dict[str, Any], ...] = ()  # canonical OpenAI shape (see StreamEnd)
 
 
 @dataclass
@@ -141,6 +160,7 @@ class Failure:
     retryable: bool
     retry_after: float | None = None
     kind: str = "status"  # status | connection | timeout | dropped | other
+    no_retry: str = ""  # why a failure that is not retryable is not retried (for the message)
 
 
 def is_retryable_status(status: int | None) -> bool:
@@ -162,19 +182,22 @@ class Call:
 
     provider: str
     api_base: str | None  # from call_options (None: the provider's default endpoint)
-    where: str  # for messages: the api_base, else the provider
+    where: str  # for messages: the api_base without user:password, else the provider
     timeout: float
     max_attempts: int
     # None: the transport finds it (litellm reads the environment). Never in the repr.
     api_key: str | None = field(repr=False)
     secrets: list[str | None] = field(default_factory=list, repr=False)
+    placeholder_key: bool = False  # the local-server placeholder is sent, no real key
+    # the model's input_cost_per_token / output_cost_per_token settings (win over the table)
+    rates: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, request: ResolvedRequest, api_key: str | None, max_attempts: int | None) -> Call:
         """Raises ProviderError (attempts=0) when the call needs a key and none is available."""
         options = request.call_options or {}
         provider = provider_of(request.model, options)
-        api_base = api_base_of(options)
+        api_base, password = split_userinfo(api_base_of(options))
         if max_attempts is None:
             max_attempts = options.get("max_attempts") or DEFAULT_MAX_ATTEMPTS
         if api_key is None:
@@ -206,7 +229,7 @@ class Call:
                 f"invalid api_base {api_base}: {problem}",
                 provider=provider,
                 attempts=0,
-                secrets=[api_key],
+                secrets=[api_key, password],
             )
         if not (timeout > 0 and math.isfinite(timeout)):
             timeout = DEFAULT_TIMEOUT
@@ -217,8 +240,40 @@ class Call:
             timeout=timeout,
             max_attempts=attempts,
             api_key=api_key,
-            secrets=[api_key],
+            secrets=[api_key, password],
+            placeholder_key=api_key == LOCAL_DUMMY_KEY,
+            rates={k: options[k] for k in _RATE_KEYS if k in options},
         )
+
+
+def tool_call(call_id: str | None, name: str, arguments: Any, index: int) -> dict[str, Any]:
+    """One tool call in the canonical OpenAI shape; ``arguments`` as JSON text (a provider that
+    sends an object gets it serialized), an id made up when the provider gives none."""
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+    return {
+        "id": call_id or f"call_{index}",
+        "type": "function",
+        "function": {"name": name, "arguments": text},
+    }
+
+
+def split_userinfo(url: str | None) -> tuple[str | None, str | None]:
+    """``(url without "user:password@", the password)``: the password is a secret (scrubbed from
+    every message) and the URL without it is what messages name. The user name stays. The
+    transports send the credentials as HTTP basic auth (httpx reads them from the full URL)."""
+    if not url or "@" not in url:
+        return url, None
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+        host = parts.netloc.rsplit("@", 1)[1]
+    except ValueError:
+        return url, None
+    if "@" not in parts.netloc:
+        return url, None
+    return urlunsplit(parts._replace(netloc=host)), password or None
 
 
 def url_problem(url: str) -> str | None:
@@ -251,7 +306,21 @@ def usage_from(raw: Any) -> Usage | None:
             int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         )
 
-    usage = Usage(num("prompt_tokens"), num("completion_tokens"), num("total_tokens"))
+    def detail(group: str, name: str) -> int | None:
+        inner = raw.get(group) if isinstance(raw, dict) else getattr(raw, group, None)
+        value = inner.get(name) if isinstance(inner, dict) else getattr(inner, name, None)
+        return (
+            int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        )
+
+    usage = Usage(
+        num("prompt_tokens"),
+        num("completion_tokens"),
+        num("total_tokens"),
+        # 0 is what litellm fills in when the server said nothing: no information either way
+        cached_tokens=detail("prompt_tokens_details", "cached_tokens") or None,
+        reasoning_tokens=detail("completion_tokens_details", "reasoning_tokens") or None,
+    )
     if usage.prompt_tokens is None and usage.completion_tokens is None:
         return None
     return usage
@@ -309,11 +378,27 @@ def ended_early(where: str) -> Failure:
     return Failure(f"{ENDED_EARLY} ({where})", "stream ended early", None, True, kind="dropped")
 
 
+# Statuses the standard library has no phrase for, as the providers name them.
+_PHRASES = {529: "Overloaded"}
+
+
 def _http_reason(status: int) -> str:
+    if status in _PHRASES:
+        return _PHRASES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:  # a code the standard library does not know
         return ""
+
+
+_QUOTA_WORDS = ("billing", "exceeded your current quota", "insufficient_quota", "credit balance")
+
+
+def is_quota_failure(code: str | None, detail: str) -> bool:
+    """A 429 that is a quota or billing limit (OpenAI ``insufficient_quota``, Gemini's
+    RESOURCE_EXHAUSTED "exceeded your current quota ... billing"): waiting will not help."""
+    lowered = detail.lower()
+    return code == "insufficient_quota" or any(word in lowered for word in _QUOTA_WORDS)
 
 
 def failure_for_status(
@@ -325,27 +410,30 @@ def failure_for_status(
     where: str,
     retry_after: float | None = None,
     code: str | None = None,
+    placeholder_key: bool = False,
 ) -> Failure:
     """The failure (message, retryability) for an HTTP error status; ``detail`` is the server's
-    message (from the error body), ``code`` its error code or type when it gave one."""
+    message (from the error body), ``code`` its error code or type when it gave one. The message
+    names the provider, the status as sent (529 stays 529) and the server's own words."""
     label = f"{status} {_http_reason(status)}".strip()
     said = f": {detail}" if detail else ""
-    if status == 429 and code == "insufficient_quota":  # billing, not load: waiting won't help
-        return Failure(f"{provider}: {label}{said}", label, 429, False)
-    if status == 429:
-        return Failure("rate limited (429)", "rate limited (429)", 429, True, retry_after)
+    head = f"{provider}: {label}{said}"
+    if status == 429 and is_quota_failure(code, detail):
+        why = "a quota or billing limit, waiting will not help"
+        return Failure(head, label, 429, False, no_retry=why)
     if is_retryable_status(status):
-        return Failure(
-            f"{provider}: server error ({status}){said}",
-            f"server error ({status})",
-            status,
-            True,
-            retry_after,
-        )
-    if status == 401:
-        env = key_env_var(provider)
-        hint = f"check {env}" if env else "check the API key"
-        return Failure(f"{provider}: {label}{said} — {hint}", label, 401, False)
+        return Failure(head, label, status, True, retry_after)
+    if status in (401, 403):
+        if placeholder_key:  # a local server that checks keys got our placeholder
+            hint = (
+                "the server wants a key: name it with the model's api_key_env "
+                "(or api_key_keyring) setting"
+            )
+        else:
+            env = key_env_var(provider)
+            hint = f"check {env}" if env else "check the API key"
+        return Failure(f"{head} — {hint}", label, status, False, no_retry="a key problem")
     if status == 404:
-        return Failure(f"{provider}: {label}{said} — model '{model}' at {where}", label, 404, False)
-    return Failure(f"{provider}: {label}{said}", label, status, False)
+        msg = f"{head} — model '{model}' at {where}"
+        return Failure(msg, label, 404, False, no_retry="the server does not have it")
+    return Failure(head, label, status, False, no_retry="the server refused the request")

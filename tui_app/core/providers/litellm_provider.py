@@ -13,13 +13,16 @@ other provider.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import dataclasses
 import importlib
 import os
 import sys
 import threading
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ..request import ResolvedRequest
 from . import retry
@@ -30,6 +33,7 @@ from .base import (
     Call,
     Failure,
     ProviderError,
+    RequestSent,
     RetryNotice,
     StreamEnd,
     TextChunk,
@@ -45,6 +49,9 @@ _ENV_DEFAULTS = {
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # else it fetches a price table at import
     "LITELLM_MODE": "PRODUCTION",  # else it loads .env from the working directory
     "LITELLM_LOG": "ERROR",
+    # litellm ends a stream that repeats one chunk 100 times (a "looping model" guard) and the
+    # error read as a dropped connection; repeating is the model's business, not a failure.
+    "REPEATED_STREAMING_CHUNK_LIMIT": "1000000000",
 }
 # Modules the first acompletion() imports lazily (~0.7-1 s on the event loop otherwise).
 # Missing ones are skipped, so a litellm upgrade only makes the warm-up less complete.
@@ -189,11 +196,19 @@ def _short(exc: BaseException) -> str:
 
 
 def _status_of(exc: BaseException) -> int | None:
-    status = getattr(exc, "status_code", None)
-    try:
-        return int(status) if status is not None else None
-    except (TypeError, ValueError):
-        return None
+    """The HTTP status the server sent: the innermost HTTP response's own status first (litellm
+    wraps Anthropic's 529 and Gemini's 503 into a 500 InternalServerError, in a
+    MidStreamFallbackError mid-stream; the response underneath still says 529 or 503)."""
+    chain = _chain(exc)
+    for e in reversed(chain):
+        value = getattr(getattr(e, "response", None), "status_code", None)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 400:
+            return value
+    for e in chain:
+        value = getattr(e, "status_code", None)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 400:
+            return value
+    return None
 
 
 def _retry_after_of(exc: BaseException) -> float | None:
@@ -260,6 +275,7 @@ def classify(
         return Failure(msg, msg, None, True, kind="connection")
     if dropped or names & _CONNECTION_TYPES:
         # A real HTTP error status wrapped in a mid-stream error keeps its meaning.
+        # (Anthropic's in-stream overloaded_error, Gemini's 503): never "connection closed".
         original = getattr(exc, "original_exception", None)
         if (
             dropped
@@ -267,7 +283,7 @@ def classify(
             and "litellm.exceptions.APIConnectionError" not in _names(original)
         ):
             status = _status_of(original)
-            if status is not None and status < 500:
+            if status is not None:
                 return classify(
                     original, provider=provider, model=model, where=where, timeout=timeout
                 )
@@ -310,7 +326,8 @@ async def stream(
     max_attempts: int | None = None,
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
-) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
+    sleep: Callable[[float], Awaitable[object]] | None = None,
+) -> AsyncGenerator[TextChunk | RequestSent | RetryNotice | StreamEnd, None]:
     options = request.call_options or {}
     call = Call.of(request, api_key, max_attempts)
     try:
@@ -333,6 +350,12 @@ async def stream(
         api_base=call.api_base,
         api_key=call.api_key,
     )
+    basic = _basic_auth(options)
+    if basic is not None:  # user:password@ in the api_base: litellm would drop it, send it here
+        headers = dict(kwargs.get("extra_headers") or {})
+        headers.setdefault("Authorization", basic)
+        kwargs["extra_headers"] = headers
+        call.secrets.append(basic.split(" ", 1)[1])
     if options.get("api_version"):
         kwargs["api_version"] = options["api_version"]
     if options.get("custom_llm_provider"):
@@ -343,6 +366,7 @@ async def stream(
         usage = None
         answered_by: str | None = None
         response: Any = None
+        answered = False
         try:
             response = await litellm.acompletion(**kwargs)
             async for chunk in response:
@@ -352,6 +376,7 @@ async def stream(
                     delta = getattr(choice, "delta", None)
                     text = getattr(delta, "content", None) if delta is not None else None
                     if text:
+                        answered = True
                         yield TextChunk(text)
                     reason = getattr(choice, "finish_reason", None)
                     if reason:
@@ -363,6 +388,17 @@ async def stream(
                     answered_by = getattr(chunk, "model", None) or None
             if finish_reason is None:  # the stream stopped without saying it was complete
                 raise AttemptFailed(ended_early(call.where))
+            if finish_reason == "content_filter" and not answered:  # a block, not an answer
+                msg = (
+                    f"{call.provider}: the answer was blocked by the provider's content filter "
+                    "(finish_reason content_filter)"
+                )
+                raise AttemptFailed(
+                    Failure(msg, "answer blocked", None, False, kind="other", no_retry="a refusal")
+                )
+            if usage is not None and not _server_sent_usage(response):
+                # litellm counted the tokens itself: say so, never show them as the server's
+                usage = dataclasses.replace(usage, estimated=True)
         except AttemptFailed:
             raise
         except Exception as exc:  # every failure becomes a classified Failure
@@ -389,12 +425,37 @@ async def stream(
         price_model=request.model,
         backoff_base=backoff_base,
         backoff_max=backoff_max,
+        sleep=sleep,
     )
     try:
         async for item in inner:
             yield item
     finally:
         await inner.aclose()
+
+
+def _basic_auth(options: dict[str, Any]) -> str | None:
+    """``Basic ...`` for an api_base written ``scheme://user:password@host``, else None."""
+    raw = str(options.get("api_base") or options.get("base_url") or "")
+    if "@" not in raw:
+        return None
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        return None
+    if parts.username is None and parts.password is None:
+        return None
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode()
+
+
+def _server_sent_usage(response: Any) -> bool:
+    """Whether any raw chunk of litellm's stream wrapper carried the provider's own usage (the
+    final usage chunk litellm adds is otherwise its own count from the text)."""
+    chunks = getattr(response, "chunks", None)
+    if not isinstance(chunks, list):
+        return True  # cannot tell: do not claim an estimate
+    return any(getattr(chunk, "usage", None) is not None for chunk in chunks)
 
 
 def litellm_imported() -> bool:

@@ -43,8 +43,9 @@ import importlib
 import json
 import os
 import re
+import sys
 import threading
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..request import ResolvedRequest
@@ -55,6 +56,7 @@ from .base import (
     Call,
     Failure,
     ProviderError,
+    RequestSent,
     RetryNotice,
     StreamEnd,
     TextChunk,
@@ -97,6 +99,7 @@ def prepare() -> None:
         return
     with _lock:
         if _httpx is None:
+            _skip_httpx_cli()
             import httpx
 
             for name in _WARM_MODULES:
@@ -105,6 +108,31 @@ def prepare() -> None:
             _ssl_context = httpx.create_ssl_context(trust_env=True)
             _scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
             _httpx = httpx
+
+
+def _skip_httpx_cli() -> None:
+    """``import httpx`` also imports its command-line tool (``httpx._main``: click, rich,
+    pygments), ~130 ms of a fresh ``prompt-tui run`` for a tool we never call. httpx imports it
+    in a ``try``/``except ImportError`` and falls back to a stub ``main``; a module that raises
+    ImportError when imported takes that path. Only before httpx's first import, and only when
+    nobody has loaded the real one."""
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    import importlib.abc
+    import importlib.machinery
+
+    class _NoHttpxCli(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+            if name == "httpx._main":
+                raise ImportError("prompt-tui does not load httpx's command-line tool")
+            return None
+
+    finder = _NoHttpxCli()
+    sys.meta_path.insert(0, finder)
+    try:
+        importlib.import_module("httpx")
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def is_prepared() -> bool:
@@ -316,7 +344,8 @@ async def stream(
     max_attempts: int | None = None,
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
-) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
+    sleep: Callable[[float], Awaitable[object]] | None = None,
+) -> AsyncGenerator[TextChunk | RequestSent | RetryNotice | StreamEnd, None]:
     call = Call.of(request, api_key, max_attempts)
     base = api_base_for(request.call_options)
     call.where = call.api_base or base
@@ -366,6 +395,7 @@ async def stream(
                             where=call.where,
                             retry_after=retry.retry_after_from_headers(response.headers),
                             code=code,
+                            placeholder_key=call.placeholder_key,
                         )
                     )
                 sse = "event-stream" in response.headers.get("content-type", "")
@@ -420,7 +450,8 @@ async def stream(
                         if data is None:  # a blank line ends an event (none pending)
                             event = ""
                             continue
-                        if data == "[DONE]":
+                        # "[DONE]", also with odd whitespace ("data:   [DONE]  ")
+                        if data == "[DONE]" or (data[:1] != "{" and data.strip() == "[DONE]"):
                             done = True
                             read_deadline = min(deadline, loop.time() + DONE_GRACE)
                             break
@@ -487,6 +518,7 @@ async def stream(
         price_model=model_id,
         backoff_base=backoff_base,
         backoff_max=backoff_max,
+        sleep=sleep,
     )
     try:
         async for item in inner:
@@ -527,3 +559,15 @@ def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | N
         usage_from(obj.get("usage")) if isinstance(obj.get("usage"), dict) else None,
         model if isinstance(model, str) else None,
     )
+
+
+# -- shared with the native clients (wire.py): one pooled client per loop, one classification of
+# transport errors, one bounded read of an error body.
+shared_client = _client
+classify_exception = _classify
+read_error_body = _read_limited
+
+
+def httpx_module() -> Any:
+    """httpx, imported by :func:`prepare` (None before)."""
+    return _httpx

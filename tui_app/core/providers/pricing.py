@@ -106,10 +106,28 @@ def _rate(entry: dict[str, Any], key: str) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def cost_of(model: str, usage: Usage | None, provider: str | None = None) -> float | None:
-    """USD for ``usage`` on ``model``; None when the model or the token counts are unknown."""
+def cost_of(
+    model: str,
+    usage: Usage | None,
+    provider: str | None = None,
+    rates: dict[str, Any] | None = None,
+) -> float | None:
+    """USD for ``usage`` on ``model``; None when the model or the token counts are unknown.
+    ``rates``: the model's own ``input_cost_per_token`` / ``output_cost_per_token`` settings,
+    which win over the table (a model it does not list, a negotiated price)."""
     if usage is None or usage.prompt_tokens is None or usage.completion_tokens is None:
         return None
+    stated = {
+        key: float(value)
+        for key, value in (rates or {}).items()
+        if key in ("input_cost_per_token", "output_cost_per_token")
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    }
+    if stated:
+        return int(usage.prompt_tokens) * stated.get("input_cost_per_token", 0.0) + int(
+            usage.completion_tokens
+        ) * stated.get("output_cost_per_token", 0.0)
     entry = entry_of(model, provider)
     if entry is None:
         return None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any
 
 from ..secrets import scrub_text
@@ -31,6 +31,7 @@ from .base import (
     Call,
     Failure,
     ProviderError,
+    RequestSent,
     RetryNotice,
     StreamEnd,
     TextChunk,
@@ -97,15 +98,30 @@ def next_delay(attempt: int, retry_after: float | None, base: float, cap: float)
     return backoff_delay(attempt, base, cap)
 
 
-def final_error(failure: Failure, attempts: int, call: Call, partial: str = "") -> ProviderError:
+def final_error(
+    failure: Failure, attempts: int, call: Call, partial: str = "", note: str | None = None
+) -> ProviderError:
+    """The one error a call ends with: the provider, the failure's own message (HTTP status and
+    the server's words), and whether it was retried and why."""
     message = failure.message
-    if failure.retryable and attempts > 1:
-        if failure.status == 429:
-            message = f"rate limited (429) after {attempts} attempts"
-        else:
-            message = f"{message} (after {attempts} attempts)"
+    if not message.startswith(f"{call.provider}:"):
+        message = f"{call.provider}: {message}"
+    if note is not None:
+        pass
+    elif partial:
+        note = "not retried: text had already streamed"
+    elif failure.retryable and attempts > 1:
+        note = f"gave up after {attempts} attempts"
+    elif failure.retryable:
+        note = "not retried: max_attempts is 1"
+    elif failure.no_retry:
+        note = f"not retried: {failure.no_retry}"
+    elif failure.kind == "timeout":
+        note = "not retried: the timeout setting bounds the whole call"
+    else:
+        note = "not retried"
     return ProviderError(
-        message,
+        f"{message} ({note})",
         status=failure.status,
         retryable=failure.retryable,
         attempts=attempts,
@@ -123,10 +139,17 @@ async def run(
     price_model: str,
     backoff_base: float,
     backoff_max: float,
-) -> AsyncGenerator[TextChunk | RetryNotice | StreamEnd, None]:
+    sleep: Callable[[float], Awaitable[object]] | None = None,
+) -> AsyncGenerator[TextChunk | RequestSent | RetryNotice | StreamEnd, None]:
     """Make attempts until one succeeds, the failure is not transient, text has streamed, or
     ``call.max_attempts`` is used up. ``attempt()`` starts one attempt (see :mod:`.base`).
-    ``model``: the id reported when the server names none; ``price_model``: the id priced."""
+    ``model``: the id reported when the server names none; ``price_model``: the id priced.
+    ``sleep``: how to wait between attempts (``asyncio.sleep``; tests pass a recorder).
+    Yields :class:`RequestSent` first: the transport is loaded, the request goes out now."""
+    wait = sleep if sleep is not None else asyncio.sleep
+    if not pricing.is_loaded():  # read the price table while the request is out
+        asyncio.get_running_loop().run_in_executor(None, pricing.load)
+    yield RequestSent(time.time())
     n = 0
     while True:
         n += 1
@@ -151,24 +174,30 @@ async def run(
         if parts:  # never retry once text has streamed: the caller already showed it
             partial = "".join(parts)
             failure.message = (
-                f"stream interrupted after {len(partial)} characters: {failure.message}"
+                f"stream interrupted after {len(partial)} characters: "
+                + failure.message.removeprefix(f"{call.provider}: ")
             )
             raise final_error(failure, n, call, partial)
         if not failure.retryable or n >= call.max_attempts:
             raise final_error(failure, n, call)
         if failure.retry_after is not None and failure.retry_after > MAX_RETRY_AFTER:
             failure.message += f"; the server asks to wait {failure.retry_after:.0f} s"
-            raise final_error(failure, n, call)
+            why = f"not retried: longer than {MAX_RETRY_AFTER:.0f} s"
+            raise final_error(failure, n, call, note=why)
         delay = next_delay(n, failure.retry_after, backoff_base, backoff_max)
         yield RetryNotice(attempt=n, delay=delay, reason=scrub_text(failure.reason, call.secrets))
-        await asyncio.sleep(delay)
+        await wait(delay)
 
     end = end or AttemptEnd()
+    if not pricing.is_loaded():  # ~40 ms once, off the event loop
+        await asyncio.to_thread(pricing.load)
     yield StreamEnd(
         finish_reason=end.finish_reason,
         usage=end.usage,
-        cost=pricing.cost_of(price_model, end.usage, call.provider),
+        cost=pricing.cost_of(price_model, end.usage, call.provider, call.rates),
         model=end.model or model,
         attempts=n,
         offline=False,
+        raw_finish_reason=end.raw_finish_reason or end.finish_reason,
+        tool_calls=end.tool_calls,
     )
