@@ -84,7 +84,8 @@ class ProgressLine:
             now = time.monotonic()
             if final or now - self.last_paint >= 0.1:
                 self.last_paint = now
-                self.out.write("\r\x1b[2K" + progress.line() + ("\n" if final else ""))
+                line = bar(progress.done, progress.total_cells) + " " + progress.line()
+                self.out.write("\r\x1b[2K" + line + ("\n" if final else ""))
                 self.out.flush()
             return
         tenth = progress.done * 10 // max(1, progress.total_cells)
@@ -93,15 +94,21 @@ class ProgressLine:
             print(progress.line(), file=self.out, flush=True)
 
 
+def bar(done: int, total: int, width: int = 20) -> str:
+    """``[██████░░░░]``: the share of cells done, for a terminal's progress line."""
+    filled = width * done // total if total else width
+    return "[" + "█" * filled + "░" * (width - filled) + "]"
+
+
 def _summary(batch: Batch, out: TextIO) -> None:
     headers = ("model", "pass rate", "passed", "failed", "errors", "cost", "mean latency")
     rows = [
         (
             visible(column),
             s.rate_text(),
-            str(s.passed),
-            str(s.failed),
-            str(s.errors),
+            display.count(s.passed),
+            display.count(s.failed),
+            display.count(s.errors),
             s.cost_text(),
             display.seconds(s.mean_latency),
         )
