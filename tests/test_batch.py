@@ -358,3 +358,10 @@ def test_a_key_in_an_answer_is_masked_in_every_report(tmp_path, capsys):
     assert key not in captured.out and "o5P6" in captured.out  # masked, not dropped
     for path in outputs.values():
         assert key not in path.read_text(), path.name
+
+
+def test_the_terminal_progress_bar():
+    from tui_app.commands.batch import bar
+
+    assert bar(1, 4, 8) == "[██░░░░░░]"
+    assert bar(0, 0, 4) == "[████]"  # nothing to do is done
