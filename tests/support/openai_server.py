@@ -164,6 +164,40 @@ class Fault:
         """Reply with ``text`` for this one request."""
         return cls("reply", text=text)
 
+    @classmethod
+    def tool_calls(
+        cls, *calls: tuple[str, str], piece: int = 4, model: str = "test-model"
+    ) -> Fault:
+        """Answer with tool calls, streamed as a real server streams them: the first delta of
+        each call carries its index, id and name, then its JSON ``arguments`` arrive in pieces of
+        ``piece`` characters; ``finish_reason`` "tool_calls", a usage chunk, ``[DONE]``.
+        ``calls``: (function name, arguments JSON text)."""
+        events: list[dict[str, Any]] = [
+            {"choices": [{"index": 0, "delta": {"role": "assistant", "content": None}}]}
+        ]
+        for index, (name, arguments) in enumerate(calls):
+            first = {"index": index, "id": f"call_{index}_x", "type": "function"}
+            first["function"] = {"name": name, "arguments": ""}
+            events.append({"choices": [{"index": 0, "delta": {"tool_calls": [first]}}]})
+            for start in range(0, len(arguments), max(1, piece)):
+                fragment = {
+                    "index": index,
+                    "function": {"arguments": arguments[start : start + piece]},
+                }
+                events.append({"choices": [{"index": 0, "delta": {"tool_calls": [fragment]}}]})
+        events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+        events.append(
+            {
+                "choices": [],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+            }
+        )
+        body = "".join(
+            "data: " + json.dumps({"id": "chatcmpl-t", "model": model, **e}) + "\n\n"
+            for e in events
+        )
+        return cls.raw(body + "data: [DONE]\n\n", content_type="text/event-stream")
+
 
 def http_date(seconds_from_now: float) -> str:
     """An HTTP date (for ``Retry-After``) ``seconds_from_now`` in the future."""
@@ -194,6 +228,27 @@ class RequestRecord:
     def api_key(self) -> str | None:
         auth = self.authorization or ""
         return auth[7:] if auth.lower().startswith("bearer ") else None
+
+    @property
+    def content_parts(self) -> list[dict[str, Any]]:
+        """Every non-text content part of every message received (image_url, file...)."""
+        messages = self.body.get("messages") if isinstance(self.body, dict) else None
+        return [
+            part
+            for message in messages or []
+            if isinstance(message, dict) and isinstance(message.get("content"), list)
+            for part in message["content"]
+            if isinstance(part, dict) and part.get("type") != "text"
+        ]
+
+    @property
+    def image_urls(self) -> list[str]:
+        """The ``image_url`` parts received, as their URLs (``data:`` URLs for local files)."""
+        return [
+            str(part.get("image_url", {}).get("url"))
+            for part in self.content_parts
+            if part.get("type") == "image_url"
+        ]
 
     @property
     def duration(self) -> float | None:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..core.message_view import elide, message_text
 from ..core.resolve import resolve
 from ..core.secrets import scrub_settings
 from ..core.workspace import Workspace
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.json:
-        print(json.dumps(request.to_json(), indent=2, ensure_ascii=False))
+        print(json.dumps(elide(request.to_json()), indent=2, ensure_ascii=False))
         return 0
     print(f"prompt:   {request.prompt}")
     print(
@@ -58,6 +59,5 @@ def run(args: argparse.Namespace) -> int:
         print("call:     " + ", ".join(f"{k}={v}" for k, v in options.items()))
     for message in request.messages:
         print(f"\n--- {message.get('role', '?')} " + "-" * 40)
-        content = message.get("content")
-        print(content if isinstance(content, str) else json.dumps(content, indent=2))
+        print(message_text(message))
     return 0

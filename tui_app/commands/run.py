@@ -10,9 +10,10 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from ..core.errors import PromptTuiError
-from ..core.events import RunDone
+from ..core.events import Cached, Failed, Finished, RunDone
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
 from .options import UsageError, add_override_options, parse_params, parse_settings
@@ -44,6 +45,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per event per line")
     parser.add_argument(
+        "--tool-result",
+        dest="tool_results",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="answer a tool call of function (or call id) NAME with FILE's text and continue the "
+        "prompt's conversation; repeatable",
+    )
+    parser.add_argument(
         "--watch",
         action="store_true",
         help="after the run, re-run on every save of CONFIG (only what changed is sent); Ctrl+C stops",
@@ -55,7 +65,11 @@ async def _drive(workspace: Workspace, run: Run, as_json: bool) -> None:
     printer = TextPrinter(for_terminal(sys.stdout))  # inert on a terminal, as is to a pipe
     async for event in workspace.execute(run):
         if as_json:
-            print(json.dumps(event.to_json(), ensure_ascii=False, default=str), flush=True)
+            data = event.to_json()
+            structured = run.result(event.prompt).structured if event.prompt else None
+            if structured is not None and isinstance(event, Finished | Cached | Failed):
+                data["structured"] = structured.to_json()  # the parsed value and its verdict
+            print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
         elif not isinstance(event, RunDone):
             printer.handle(event)
 
@@ -95,8 +109,18 @@ def run(args: argparse.Namespace) -> int:
             for name in config.prompt_names
         },
     )
+    results = _tool_results(args.tool_results, Path(args.config).parent)
     try:
         asyncio.run(_drive(workspace, run_, args.json))
+        for _ in range(MAX_TOOL_ROUNDS):  # a tool call answered: continue the conversation
+            answered = _answer_calls(workspace, run_, results) if results else {}
+            if not answered or run_.refusal is not None:
+                break
+            overrides = {"model": args.model, "settings": parse_settings(args.settings)}
+            run_ = workspace.new_run(args.prompt, mode, **overrides)
+            run_.seed.update(answered)
+            summary.run = run_  # the summary tells the last round
+            asyncio.run(_drive(workspace, run_, args.json))
     except KeyboardInterrupt:
         print("\nprompt-tui: cancelled", file=sys.stderr)
         return 130
@@ -120,6 +144,41 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"prompt-tui: saved outputs to {config.source}", file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+MAX_TOOL_ROUNDS = 8  # a model that keeps calling tools is stopped here
+
+
+def _tool_results(items: list[str], base: Path) -> dict[str, str]:
+    """``--tool-result NAME=FILE`` values: the function name (or call id) -> the file's text
+    (FILE relative to the working directory, else to the config's folder)."""
+    from ..core.tool_answer import read_result
+
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise UsageError(f"--tool-result expects NAME=FILE, got '{item}'")
+        out[name.strip()] = read_result(path.strip(), base)
+    return out
+
+
+def _answer_calls(workspace: Workspace, run: Run, results: dict[str, str]) -> dict[str, dict]:
+    """The run's tool calls that ``results`` answer, answered (prompt -> output). A plain run's
+    are answered in the document too (``--save`` keeps them); the next run is seeded with them
+    either way, so an experiment (``--model``, ``--set``) continues its own conversation."""
+    from ..core.tool_answer import answer, answered_output
+
+    answered: dict[str, dict] = {}
+    for name, result in run.results.items():
+        new = answered_output(result.output, results)
+        if new is None:
+            continue
+        answered[name] = new
+        if run.is_plain:
+            answer(workspace, name, results)
+        print(f"prompt-tui: answered the tool call of {name}; continuing", file=sys.stderr)
+    return answered
 
 
 def _watch(workspace: Workspace, first: Run, as_json: bool) -> int:

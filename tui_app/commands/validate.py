@@ -7,10 +7,11 @@ import json
 import re
 from dataclasses import asdict, dataclass
 
+from ..core.attachments import AttachmentError
 from ..core.checks import problems as bad_checks
 from ..core.config import AIConfig, Prompt, load
 from ..core.datasets import dataset_columns, dataset_problems
-from ..core.errors import ConfigError, ConfigErrors, no_such_prompt
+from ..core.errors import ConfigError, ConfigErrors, PromptTuiError, no_such_prompt
 from ..core.fileio import locate
 from ..core.graph import (
     DependencyGraph,
@@ -20,7 +21,9 @@ from ..core.graph import (
     serial_waits,
 )
 from ..core.model_settings import settings_problems
+from ..core.resolve import resolve
 from ..core.schema import format_path
+from ..core.templates import default_engine
 
 
 @dataclass
@@ -84,6 +87,7 @@ def check_file(path: str) -> list[Problem]:
         if prompt.name in graph.errors:
             continue
         problems += _reference_problems(path, config, index, prompt, columns)
+        problems += _structured_notes(path, config, index, prompt)
         if not config.model_name_of(prompt):
             problems.append(
                 Problem(
@@ -167,6 +171,44 @@ def _reference_problems(
                 severity="warning",
             )
         )
+    return problems
+
+
+def _structured_notes(path: str, config: AIConfig, index: int, prompt: Prompt) -> list[Problem]:
+    """Reads of a field of an upstream JSON answer (``{{extract.output.city}}``): a prompt-tui
+    extension, said as a hint (other AIConfig tools render it empty); and attachments that
+    cannot be sent (missing file, unsupported type, over the size limit, a model that cannot
+    see them), as errors with their location."""
+    problems: list[Problem] = []
+    names = config.prompt_name_set
+    engine = default_engine()
+    for source in prompt_sources(prompt, config):
+        compiled = engine.compile(source, names, prompt=prompt.name)
+        for root, keys in dict.fromkeys(compiled.field_paths):
+            if keys[0] != "output" or root not in names or len(keys) < 2:
+                continue
+            longer = [k for r, k in compiled.field_paths if r == root and len(k) > len(keys)]
+            if any(k[: len(keys)] == keys for k in longer):
+                continue  # the longest read says it
+            read = ".".join((root, *keys))
+            problems.append(
+                Problem(
+                    path,
+                    f"'{{{{{read}}}}}' reads a field of {root}'s JSON answer: a prompt-tui "
+                    "extension the AIConfig SDK does not resolve (it renders it empty)",
+                    location=f"prompts[{index}].input",
+                    prompt=prompt.name,
+                    severity="hint",
+                )
+            )
+    raw = prompt.input
+    if isinstance(raw, dict) and raw.get("attachments"):
+        try:
+            resolve(config, prompt.name, allow_missing=True)
+        except AttachmentError as exc:
+            problems.append(Problem(path, exc.message, location=exc.location, prompt=prompt.name))
+        except PromptTuiError:
+            pass  # reported by the other checks
     return problems
 
 

@@ -29,6 +29,15 @@ def prompt_sources(prompt: Prompt, config: AIConfig) -> list[str]:
     sources: list[str] = []
     if prompt.template is not None:
         sources.append(prompt.template)
+    raw = prompt.input
+    attachments = raw.get("attachments") if isinstance(raw, dict) else None
+    if isinstance(attachments, list):  # an attachment's path may be a parameter ({{photo}})
+        for item in attachments:
+            data = item.get("data") if isinstance(item, dict) else None
+            if isinstance(data, dict):  # the SDK's {kind: "file_uri", value}
+                data = data.get("value")
+            if isinstance(data, str):
+                sources.append(data)
     settings = {
         **config.models.get(config.model_name_of(prompt) or "", {}),
         **prompt.model_settings,

@@ -8,16 +8,21 @@ position in the file, and the current prompt's own earlier answer is not sent ba
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from . import toolcalls
+from .attachments import AttachmentInfo, content_parts, infos
 from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
 from .errors import ConfigError, MissingReferenceError, PromptTuiError, no_such_prompt
 from .graph import prompt_references, prompt_sources
 from .model_settings import STRUCTURAL
 from .outputs import call_kind
 from .param_sources import ParamInfo, ParamSource
+from .providers.capabilities import model_accepts
 from .request import ResolvedRequest
-from .templates import Reference, TemplateEngine, default_engine
+from .structured import JsonText, data_of, missing_field
+from .templates import CompiledTemplate, Reference, TemplateEngine, default_engine
 
 # Settings that shape the request itself rather than being model parameters.
 _STRUCTURAL_KEYS = STRUCTURAL  # settings that shape the request instead of being sent
@@ -72,20 +77,26 @@ def _context(
     params: dict[str, Any],
     refs: tuple[Reference, ...] | list[Reference],
     outputs: Outputs | None = None,
+    fields_of: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Lowest to highest: other prompts' {input, output}, global, prompt, run-time parameters.
 
     Only the prompts the template reads are looked up, so resolving stays linear in file size.
+    ``fields_of``: prompts whose answer the template reads field by field (``{{p.output.city}}``):
+    their output is a :class:`JsonText` (the same text, with fields).
     """
     names = config.prompt_name_set
     context: dict[str, Any] = {}
     for ref in refs:
         if ref.root in names and ref.root != prompt.name and ref.root not in context:
             other = config.prompt(ref.root)
-            context[ref.root] = {
-                "input": other.template,
-                "output": output_text(latest_output(other, outputs)),
-            }
+            output = latest_output(other, outputs)
+            text: Any = output_text(output)
+            if ref.root in fields_of and text is not None:
+                is_data, value = data_of(output)
+                if is_data:
+                    text = JsonText(text, value)
+            context[ref.root] = {"input": other.template, "output": text}
     context.update(config.global_parameters)
     context.update(prompt.parameters)
     context.update(params)
@@ -192,6 +203,8 @@ class _Session:
         # (gpt3.5-run) cannot be split back out of the key's text
         self.missing_of: dict[str, str] = {}
         self.notes: list[str] = []  # what the request leaves out on purpose, and why
+        # (prompt, model id) of the prompt being resolved: its attachments go to that model
+        self.model_of: tuple[str, str] | None = None
         self._history: dict[
             str, tuple[list[dict[str, Any]], dict[str, tuple[str, str | None]]]
         ] = {}
@@ -205,10 +218,14 @@ class _Session:
         into: dict[str, tuple[str, str | None]] | None = None,
     ) -> str:
         compiled = self.engine.compile(source, self.name_set, prompt=owner.name)
-        context = _context(self.config, owner, self.params, compiled.references, self.outputs)
-        for name, (why, of) in _missing(
-            compiled.references, context, self.name_set, compiled.guarded
-        ).items():
+        fields_of = frozenset(root for root, keys in compiled.field_paths if keys[0] == "output")
+        context = _context(
+            self.config, owner, self.params, compiled.references, self.outputs, fields_of
+        )
+        found = _missing(compiled.references, context, self.name_set, compiled.guarded)
+        if fields_of:
+            found.update(self._missing_fields(compiled, owner, context, found))
+        for name, (why, of) in found.items():
             key = f"{name} (in history prompt '{label}')" if label else name
             if into is not None:
                 into.setdefault(key, (why, of))
@@ -216,16 +233,47 @@ class _Session:
                 self._note_missing(key, why, of)
         return compiled.render(context, prompt=owner.name, missing_ok=True)
 
+    def _missing_fields(
+        self,
+        compiled: CompiledTemplate,
+        owner: Prompt,
+        context: dict[str, Any],
+        found: dict[str, tuple[str, str | None]],
+    ) -> dict[str, tuple[str, str | None]]:
+        """Fields of upstream JSON answers the template reads and the answer lacks: named by
+        prompt and path before anything is sent (an extension: the SDK has no such reads)."""
+        out: dict[str, tuple[str, str | None]] = {}
+        for root, keys in compiled.field_paths:
+            if keys[0] != "output" or root == owner.name or root not in self.name_set:
+                continue
+            if Reference(root, "output", "") in compiled.guarded or any(
+                k.startswith(f"{root}.output") or k == root for k in found
+            ):
+                continue
+            value = context.get(root, {}).get("output")
+            if value is None:
+                continue  # not run yet: said already
+            head = root if "." not in root and " " not in root else f"[{root}]"
+            if not isinstance(value, JsonText):
+                out.setdefault(f"{head}.output.{keys[1]}", ("its answer is not JSON", root))
+                continue
+            miss = missing_field(object.__getattribute__(value, "_value"), keys[1:])
+            if miss is not None:
+                index, why = miss
+                path = ".".join(keys[: index + 2])
+                out.setdefault(f"{head}.{path}", (f"{why} in its JSON answer", root))
+        return out
+
     def history_of(self, earlier: Prompt) -> list[dict[str, Any]]:
         """An earlier prompt as chat history: its input, then its answer when it has one."""
         if earlier.name not in self._history:
             missing: dict[str, tuple[str, str | None]] = {}
             messages = [_message_for(earlier, self, label=earlier.name, into=missing)]
-            answer = _answer_message(earlier.name, latest_output(earlier, self.outputs))
+            answer = _answer_messages(earlier.name, latest_output(earlier, self.outputs))
             if isinstance(answer, str):
                 missing[answer] = ("note", None)
-            elif answer is not None:
-                messages.append(answer)
+            else:
+                messages += answer
             self._history[earlier.name] = (messages, missing)
         messages, missing = self._history[earlier.name]
         for key, (why, of) in missing.items():
@@ -267,37 +315,65 @@ def _message_for(
             if message_input.get(key) is not None:
                 message[key] = message_input[key]
         return message
-    if prompt.template is None:
+    raw = prompt.input
+    attachments = raw.get("attachments") if isinstance(raw, dict) else None
+    if prompt.template is None and not attachments:
         raise ConfigError(
-            f"prompt '{prompt.name}' has no text input (attachments only): only text prompts can run",
+            f"prompt '{prompt.name}' has no input to send (neither text nor attachments)",
             source=session.config.source,
             location=f"prompts[{session.config.index_of(prompt.name)}].input",
         )
-    return {"content": session.render(prompt.template, prompt, label, into), "role": "user"}
+    text = session.render(prompt.template, prompt, label, into) if prompt.template else ""
+    if not attachments:
+        return {"content": text, "role": "user"}
+    # An input with attachments becomes content parts: its text, then each attachment.
+    config = session.config
+    base_dir = config.path.parent if config.path is not None else Path.cwd()
+    model = str(
+        merged_settings(config, prompt).get("model") or effective_model_name(config, prompt)
+    )
+    if session.model_of is not None and prompt.name == session.model_of[0]:
+        model = session.model_of[1]  # the current prompt's run-time model override
+    parts, _ = content_parts(
+        attachments,
+        prompt=prompt.name,
+        location=f"prompts[{config.index_of(prompt.name)}].input.attachments",
+        base_dir=base_dir,
+        model=model,
+        source=config.source,
+        render=lambda source: session.render(source, prompt, label, into),
+        accepts=model_accepts,
+    )
+    head = [{"type": "text", "text": text}] if text else []
+    return {"content": head + parts, "role": "user"}
 
 
-def _answer_message(name: str, output: dict[str, Any] | None) -> dict[str, Any] | str | None:
-    """An earlier prompt's latest answer as an assistant message (only role 'assistant').
+def _answer_messages(name: str, output: dict[str, Any] | None) -> list[dict[str, Any]] | str:
+    """An earlier prompt's latest answer as chat messages (only role 'assistant'): the tool
+    exchange it came from (structured assistant calls and tool results, canonical OpenAI shape),
+    then the answer itself.
 
-    An answer that is a function or tool call is left out, as the AIConfig SDK leaves it out
-    (returned instead: a note saying so). It is never sent as its JSON text: the model would
-    read it as something it said. A structured call message is no option either: providers
-    refuse an assistant tool call that no tool result follows, and the file holds none.
+    A call nobody answered yet is left out, as the AIConfig SDK leaves it out (returned instead:
+    a note saying so): providers refuse an assistant tool call that no result follows, and its
+    JSON text would read as something the model said.
     """
     if output_role(output) != "assistant":
-        return None
+        return []
     kind = call_kind(output)
     if kind is not None:
-        return (
-            f"prompt '{name}': its answer is a {kind}, left out of the chat history"
-            " (pass its result on as a parameter)"
-        )
+        answered = toolcalls.answer_messages(output)
+        if answered is None:
+            return (
+                f"prompt '{name}': its answer is a {kind}, left out of the chat history"
+                " until it is answered (T in the app, run --tool-result in the CLI)"
+            )
+        return toolcalls.continuation(output)
     text = output_text(output)
     message: dict[str, Any] = {"content": text, "role": "assistant"}
     meta = output.get("metadata") if output else None
     if isinstance(meta, dict) and meta.get("name"):
         message["name"] = meta["name"]
-    return message
+    return toolcalls.continuation(output) + [message]
 
 
 def resolve(
@@ -344,7 +420,13 @@ def resolve(
                 if earlier.template is None and earlier.input_message is None:
                     continue
                 messages += session.history_of(earlier)
-    messages.append(_message_for(prompt, session))
+    session.model_of = (prompt.name, str(merged.get("model") or model_name))
+    try:
+        messages.append(_message_for(prompt, session))
+    finally:
+        session.model_of = None
+    # A conversation in progress: the tool calls this prompt made and the results it was given.
+    messages += toolcalls.continuation(latest_output(prompt, session.outputs))
 
     if session.missing and not allow_missing:
         raise MissingReferenceError(prompt.name, list(session.missing), reasons=session.missing)
@@ -364,6 +446,22 @@ def resolve(
         missing_why=dict(session.missing),
         missing_of=dict(session.missing_of),
         notes=list(dict.fromkeys(session.notes)),
+    )
+
+
+def attachment_infos(
+    config: AIConfig, prompt_name: str, params: dict[str, Any] | None = None
+) -> list[AttachmentInfo]:
+    """The prompt's attachments (name, type, size, or what is wrong), for the form and Info."""
+    prompt = config.prompt(prompt_name)
+    raw = prompt.input
+    attachments = raw.get("attachments") if isinstance(raw, dict) else None
+    if not attachments:
+        return []
+    session = _Session(config, default_engine(), dict(params or {}), None)
+    base_dir = config.path.parent if config.path is not None else Path.cwd()
+    return infos(
+        attachments, base_dir=base_dir, render=lambda source: session.render(source, prompt)
     )
 
 

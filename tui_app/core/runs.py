@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # annotations only
     from .events import Usage
     from .request import ResolvedRequest
     from .staleness import Provenance
+    from .structured import StructuredAnswer
 
 # An answer that stopped at max_tokens is a success, but the reader must know it may be cut.
 CUT_AT_MAX_TOKENS = "cut at max_tokens: the answer is complete up to the token limit"
@@ -137,6 +138,8 @@ class PromptResult:
     cached_at: float | None = None  # cached: when the answer it reuses was produced
     retry: str | None = None  # while retrying: what failed and when the next attempt goes
     provenance: Provenance | None = None  # what its request was built from
+    # the answer read as data (JSON or a tool call) with its schema verdict; None: plain text
+    structured: StructuredAnswer | None = None
 
     @property
     def succeeded(self) -> bool:

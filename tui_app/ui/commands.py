@@ -51,6 +51,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Show run info", "tab('info')", "4: model, ttft, latency, tokens, cost"),
     ("Show history", "tab('history')", "5: earlier outputs of this prompt"),
     ("Toggle raw / rendered output", "toggle_rendered", "v: Markdown or plain text"),
+    ("Answer tool call", "answer_tool", "T: give the tool's result and continue the prompt"),
     ("Provider keys", "keys", "k: see, set, replace, delete and test API keys"),
     ("Export output as Markdown", "export('output-markdown')", "x: the selected prompt's output"),
     ("Export output as JSON", "export('output-json')", "x: the output with its request"),

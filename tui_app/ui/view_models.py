@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from ..core.errors import PromptTuiError, no_such_prompt
+from ..core.resolve import attachment_infos
 from ..core.secrets import scrub_text
 from .state import Session
 from .values import COMMON_SETTINGS, HIDDEN_SETTINGS
@@ -59,6 +60,11 @@ def form_data(session: Session, name: str) -> FormData:
         if isinstance(value, str):  # a password in an api_base URL is never on the screen
             value = scrub_text(value)
         data.settings.append((key, value, where))
+    try:
+        params = session.workspace.params
+        data.attachments = [a.describe() for a in attachment_infos(config, name, params)]
+    except PromptTuiError as exc:
+        data.attachments = [str(exc)]
     graph_error = getattr(session.graph, "errors", {}).get(name)
     if graph_error is not None:
         data.error = str(graph_error)

@@ -29,8 +29,11 @@ import asyncio
 import contextlib
 import importlib
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ..attachments import materialize
+from ..toolcalls import ToolCallPiece
 from .base import ProviderError, RequestSent, RetryNotice, StreamEnd, TextChunk
 from .routing import (
     is_offline,
@@ -89,6 +92,7 @@ __all__ = [
     "RetryNotice",
     "StreamEnd",
     "TextChunk",
+    "ToolCallPiece",
     "is_offline",
     "key_env_var",
     "needs_key",
@@ -103,7 +107,7 @@ __all__ = [
     "uses_direct_openai",
 ]
 
-StreamItem = TextChunk | RequestSent | RetryNotice | StreamEnd
+StreamItem = TextChunk | ToolCallPiece | RequestSent | RetryNotice | StreamEnd
 _TRANSPORT_MODULES = {
     "openai": "openai_compat",
     "anthropic": "anthropic",
@@ -182,6 +186,11 @@ def _prepare_direct() -> None:
     openai_compat.prepare()
 
 
+def _with_attachments_inline(request: ResolvedRequest) -> ResolvedRequest:
+    messages = materialize(request.messages)
+    return request if messages is request.messages else replace(request, messages=messages)
+
+
 async def stream_chat(
     request: ResolvedRequest,
     *,
@@ -219,6 +228,8 @@ async def stream_chat(
         unsupported = unsupported_reason(request.model)
         if unsupported is not None:
             raise ProviderError(unsupported, attempts=0, provider=provider_of(request.model))
+        # Local files attached to the prompt go out as data: URLs (read now, not at resolve).
+        request = _with_attachments_inline(request)
         route = transport_for(request.model, request.call_options, request.settings)
         if route == "litellm":
             unknown = unknown_model_reason(request.model, request.call_options)

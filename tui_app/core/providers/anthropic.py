@@ -30,6 +30,7 @@ from typing import Any
 
 from ..events import Usage
 from ..request import ResolvedRequest
+from ..toolcalls import ToolCallPiece
 from . import retry, wire
 from .base import (
     AttemptEnd,
@@ -364,7 +365,7 @@ async def stream(
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
     sleep: Callable[[float], Awaitable[object]] | None = None,
-) -> AsyncGenerator[TextChunk | RequestSent | RetryNotice | StreamEnd, None]:
+) -> AsyncGenerator[TextChunk | ToolCallPiece | RequestSent | RetryNotice | StreamEnd, None]:
     call = Call.of(request, api_key, max_attempts)
     key = call.api_key or os.environ.get("ANTHROPIC_API_KEY") or None
     call.secrets.append(key)

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 from ..events import Usage
 from ..request import ResolvedRequest
+from ..toolcalls import ToolCallPiece
 from . import retry, wire
 from .base import (
     AttemptEnd,
@@ -358,7 +359,7 @@ async def stream(
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
     sleep: Callable[[float], Awaitable[object]] | None = None,
-) -> AsyncGenerator[TextChunk | RequestSent | RetryNotice | StreamEnd, None]:
+) -> AsyncGenerator[TextChunk | ToolCallPiece | RequestSent | RetryNotice | StreamEnd, None]:
     call = Call.of(request, api_key, max_attempts)
     key = (
         call.api_key or os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY") or None

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..request import ResolvedRequest
+from ..toolcalls import ToolCallPiece, pieces_of_delta
 from . import retry
 from .base import (
     LOCAL_DUMMY_KEY,
@@ -327,7 +328,7 @@ async def stream(
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
     sleep: Callable[[float], Awaitable[object]] | None = None,
-) -> AsyncGenerator[TextChunk | RequestSent | RetryNotice | StreamEnd, None]:
+) -> AsyncGenerator[TextChunk | ToolCallPiece | RequestSent | RetryNotice | StreamEnd, None]:
     options = request.call_options or {}
     call = Call.of(request, api_key, max_attempts)
     try:
@@ -361,7 +362,7 @@ async def stream(
     if options.get("custom_llm_provider"):
         kwargs["custom_llm_provider"] = options["custom_llm_provider"]
 
-    async def attempt() -> AsyncGenerator[TextChunk | AttemptEnd, None]:
+    async def attempt() -> AsyncGenerator[TextChunk | ToolCallPiece | AttemptEnd, None]:
         finish_reason: str | None = None
         usage = None
         answered_by: str | None = None
@@ -378,6 +379,12 @@ async def stream(
                     if text:
                         answered = True
                         yield TextChunk(text)
+                    dump = getattr(delta, "model_dump", None)
+                    if dump is not None and (
+                        getattr(delta, "tool_calls", None) or getattr(delta, "function_call", None)
+                    ):
+                        for piece in pieces_of_delta(dump()):  # a tool call, in pieces
+                            yield piece
                     reason = getattr(choice, "finish_reason", None)
                     if reason:
                         finish_reason = reason

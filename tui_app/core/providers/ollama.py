@@ -24,6 +24,7 @@ from typing import Any
 
 from ..events import Usage
 from ..request import ResolvedRequest
+from ..toolcalls import ToolCallPiece
 from . import retry, wire
 from .base import (
     LOCAL_DUMMY_KEY,
@@ -256,7 +257,7 @@ async def stream(
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
     sleep: Callable[[float], Awaitable[object]] | None = None,
-) -> AsyncGenerator[TextChunk | RequestSent | RetryNotice | StreamEnd, None]:
+) -> AsyncGenerator[TextChunk | ToolCallPiece | RequestSent | RetryNotice | StreamEnd, None]:
     call = Call.of(request, api_key, max_attempts)
     key = call.api_key if call.api_key != LOCAL_DUMMY_KEY else None
     call.placeholder_key = key is None  # a 401 then means: name a key with api_key_env

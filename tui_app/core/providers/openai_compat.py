@@ -49,6 +49,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..request import ResolvedRequest
+from ..toolcalls import ToolCallPiece, pieces_of_delta
 from . import retry
 from .base import (
     AttemptEnd,
@@ -345,7 +346,7 @@ async def stream(
     backoff_base: float = 0.5,
     backoff_max: float = 20.0,
     sleep: Callable[[float], Awaitable[object]] | None = None,
-) -> AsyncGenerator[TextChunk | RequestSent | RetryNotice | StreamEnd, None]:
+) -> AsyncGenerator[TextChunk | ToolCallPiece | RequestSent | RetryNotice | StreamEnd, None]:
     call = Call.of(request, api_key, max_attempts)
     base = api_base_for(request.call_options)
     call.where = call.api_base or base
@@ -368,7 +369,7 @@ async def stream(
     connect = min(CONNECT_TIMEOUT, call.timeout)
     timeouts = _httpx.Timeout(call.timeout, connect=connect)
 
-    async def attempt() -> AsyncGenerator[TextChunk | AttemptEnd, None]:
+    async def attempt() -> AsyncGenerator[TextChunk | ToolCallPiece | AttemptEnd, None]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + call.timeout
         response: httpx.Response | None = None
@@ -402,9 +403,11 @@ async def stream(
                 if not sse:  # the server ignored "stream": one JSON completion
                     whole = await response.aread()
             if not sse:
-                text, finish, usage, answered_by = _whole_answer(whole, call)
+                text, finish, usage, answered_by, pieces = _whole_answer(whole, call)
                 if text:
                     yield TextChunk(text)
+                for whole_piece in pieces:
+                    yield whole_piece
             else:
                 scan = _scan
                 decode = codecs.getincrementaldecoder("utf-8")("replace").decode
@@ -436,6 +439,7 @@ async def stream(
                             break
                         continue
                     out: list[str] = []
+                    calls: list[ToolCallPiece] = []  # tool-call pieces of this read, in order
                     for line in lines:
                         if line.startswith("data:"):
                             payload = line[6:] if line[5:6] == " " else line[5:]
@@ -486,6 +490,8 @@ async def stream(
                                     piece = delta.get("content")
                                     if piece and isinstance(piece, str):
                                         out.append(piece)
+                                    if "tool_calls" in delta or "function_call" in delta:
+                                        calls += pieces_of_delta(delta)
                                 reason = choice.get("finish_reason")
                                 if reason and isinstance(reason, str):
                                     finish = reason
@@ -496,6 +502,8 @@ async def stream(
                             answered_by = obj.get("model") or None
                     if out:
                         yield TextChunk("".join(out))
+                    for call_piece in calls:
+                        yield call_piece
                     if raw is None:
                         break
                 if not done and finish is None:
@@ -527,8 +535,10 @@ async def stream(
         await inner.aclose()
 
 
-def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | None]:
-    """Text, finish_reason, usage and model of a non-streamed chat completion."""
+def _whole_answer(
+    raw: bytes, call: Call
+) -> tuple[str, str | None, Any, str | None, list[ToolCallPiece]]:
+    """Text, finish_reason, usage, model and tool calls of a non-streamed chat completion."""
     try:
         obj = json.loads(raw)
     except ValueError:
@@ -549,6 +559,7 @@ def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | N
         raise AttemptFailed(_malformed(call, "choices[0] is not an object"))
     message = choice.get("message")
     text = message.get("content") if isinstance(message, dict) else None
+    pieces = pieces_of_delta(message) if isinstance(message, dict) else []
     if not isinstance(text, str):
         text = ""
     reason = choice.get("finish_reason")
@@ -558,6 +569,7 @@ def _whole_answer(raw: bytes, call: Call) -> tuple[str, str | None, Any, str | N
         reason if isinstance(reason, str) else None,
         usage_from(obj.get("usage")) if isinstance(obj.get("usage"), dict) else None,
         model if isinstance(model, str) else None,
+        pieces,
     )
 
 

@@ -24,6 +24,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any
 
 from ..secrets import scrub_text
+from ..toolcalls import ToolCallPiece
 from . import pricing
 from .base import (
     AttemptEnd,
@@ -132,7 +133,7 @@ def final_error(
 
 
 async def run(
-    attempt: Callable[[], AsyncGenerator[TextChunk | AttemptEnd, None]],
+    attempt: Callable[[], AsyncGenerator[TextChunk | ToolCallPiece | AttemptEnd, None]],
     call: Call,
     *,
     model: str,
@@ -140,7 +141,7 @@ async def run(
     backoff_base: float,
     backoff_max: float,
     sleep: Callable[[float], Awaitable[object]] | None = None,
-) -> AsyncGenerator[TextChunk | RequestSent | RetryNotice | StreamEnd, None]:
+) -> AsyncGenerator[TextChunk | ToolCallPiece | RequestSent | RetryNotice | StreamEnd, None]:
     """Make attempts until one succeeds, the failure is not transient, text has streamed, or
     ``call.max_attempts`` is used up. ``attempt()`` starts one attempt (see :mod:`.base`).
     ``model``: the id reported when the server names none; ``price_model``: the id priced.
@@ -161,6 +162,9 @@ async def run(
             async for item in agen:
                 if isinstance(item, TextChunk):
                     parts.append(item.text)
+                    yield item
+                elif isinstance(item, ToolCallPiece):
+                    parts.append("")  # shown like text: never retried after it
                     yield item
                 else:
                     end = item

@@ -2,8 +2,8 @@
 never imports litellm; a prefix table follows litellm's conventions.
 
 Rules
-- ``echo`` and ``mock`` (also spelled ``offline/echo``, ``offline/mock``) are built-in offline
-  models: provider ``"offline"``, no key.
+- ``echo``, ``mock``, ``mock-json`` and ``mock-tool`` (also spelled ``offline/echo``...) are
+  built-in offline models: provider ``"offline"``, no key.
 - ``provider/model`` (``anthropic/claude-...``, ``ollama/llama3``, ``openai/<any>``): the prefix.
   ``call_options["custom_llm_provider"]`` wins when present.
 - A bare name is matched on well-known families (``gpt-*``, ``o3``, ``claude-*``, ``gemini-*``,
@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from ..errors import did_you_mean
 from ..keys import PROVIDER_ENV_VARS
 
-OFFLINE_MODELS = frozenset({"echo", "mock"})
+OFFLINE_MODELS = frozenset({"echo", "mock", "mock-json", "mock-tool"})
 
 _KNOWN_PREFIXES = frozenset(
     {

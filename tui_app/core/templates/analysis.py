@@ -67,6 +67,9 @@ class _Analyzer:
         self.required: set[tuple[str, str | None]] = set()
         self.idents: dict[str, str] = {}  # original root name -> identifier in the template
         self.guards: list[frozenset[str]] = []  # roots tested with `is defined` around here
+        # (identifier, attribute chain) of reads two or more levels deep (`p.output.city`):
+        # fields of a JSON answer, checked before sending (resolve.py)
+        self.paths: dict[tuple[str, tuple[str, ...]], None] = {}
 
     def run(self, template: nodes.Template) -> None:
         scope = _Scope(set(), ())
@@ -108,9 +111,30 @@ class _Analyzer:
     def v_Name(self, node: nodes.Name, scope: _Scope) -> nodes.Node:
         return self.name(node, scope, None, False, False)
 
+    def chain(self, node: nodes.Getattr | nodes.Getitem, scope: _Scope) -> None:
+        """Record a constant read two or more levels deep from a top-level name."""
+        keys: list[str] = []
+        target: nodes.Node = node
+        while isinstance(target, nodes.Getattr | nodes.Getitem):
+            if isinstance(target, nodes.Getattr):
+                keys.append(target.attr)
+            elif isinstance(target.arg, nodes.Const) and isinstance(target.arg.value, str | int):
+                keys.append(str(target.arg.value))
+            else:
+                return
+            target = target.node
+        if (
+            len(keys) >= 2
+            and isinstance(target, nodes.Name)
+            and not scope.frames
+            and target.name not in scope.bound
+        ):
+            self.paths[(target.name, tuple(reversed(keys)))] = None
+
     def v_Getattr(
         self, node: nodes.Getattr, scope: _Scope, *, called: bool = False, guarded: bool = False
     ) -> nodes.Node:
+        self.chain(node, scope)
         if isinstance(node.node, nodes.Name):
             attr = None if called else node.attr
             node.node = self.name(node.node, scope, attr, False, guarded)
@@ -119,6 +143,7 @@ class _Analyzer:
         return node
 
     def v_Getitem(self, node: nodes.Getitem, scope: _Scope, *, guarded: bool = False) -> nodes.Node:
+        self.chain(node, scope)
         if isinstance(node.node, nodes.Name):
             arg = node.arg
             attr = (

@@ -54,6 +54,11 @@ class CompiledTemplate:
             ref for key, ref in analyzer.refs.items() if key not in analyzer.required
         )
         self._roots: tuple[tuple[str, str], ...] = tuple(analyzer.idents.items())
+        # Reads two or more levels deep from a reference (`p.output.city`): (root, keys).
+        root_of = {ident: root for root, ident in analyzer.idents.items()}
+        self.field_paths: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+            (root_of[ident], keys) for ident, keys in analyzer.paths if ident in root_of
+        )
         required_roots = {root for root, _ in analyzer.required}
         self._optional_roots = frozenset(analyzer.idents) - required_roots
         self._engine = engine

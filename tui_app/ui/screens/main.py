@@ -300,7 +300,9 @@ target runs again, and only prompts whose request changed are sent.
                 request, error = request_preview(self.session, name)
                 self.output.show_request(request, error)
         elif tab == "info":
-            self.output.show_info(state.result)
+            form = self.form.data
+            attachments = form.attachments if form is not None and form.prompt == name else []
+            self.output.show_info(state.result, attachments)
         elif tab == "history":
             self._show_history(name)
 
@@ -458,6 +460,15 @@ target runs again, and only prompts whose request changed are sent.
             self.notify("\n".join(invalid), title="Not run: fix the form first", severity="error")
             return
         self.tui.start_run(target, mode, force=force)
+
+    def action_answer_tool(self) -> None:
+        """Answer the selected prompt's tool call, then run it again (its conversation goes on)."""
+        from functools import partial
+
+        from .tool_answer import ask_tool_results
+
+        run_again = partial(self.action_run, "one")
+        ask_tool_results(self.app, self.session.workspace, self.selected, run_again)
 
     def action_keys(self) -> None:
         from .keys import open_keys_screen

@@ -17,7 +17,10 @@ from textual.widgets import Static
 
 from ...core import display
 from ...core.inert import visible_name
+from ...core.message_view import elide, message_text
 from ...core.runs import PromptResult
+from ...core.structured import parse_json
+from ...core.toolcalls import describe_calls
 from ..messages import HistoryRunChosen
 from .stream_view import StreamView
 
@@ -113,6 +116,10 @@ The selected prompt's answer: live while it runs, then the stored output.
 - `1` output, `2` resolved request (the exact messages), `3` request JSON, `4` run info
   (model, ttft, latency, tokens, cost, attempts, error), `5` earlier runs from the history.
 - `v` toggles raw text / rendered Markdown (long outputs always stay raw: rendering is slow).
+- A JSON answer is shown as a folded tree (`enter` folds and unfolds, the JSON path of the
+  highlighted node is under the pane); `v` shows its raw text.
+- A tool call is shown as the function's name and its arguments; `T` answers it (type the
+  result or name a file) and continues the prompt's conversation.
 - In the history view, `enter` shows that run's output.
 """
 
@@ -129,6 +136,8 @@ The selected prompt's answer: live while it runs, then the stored output.
         self._history: list[Any] = []
         self._views: dict[str, Any] = {}
         self._tab = "output"  # the view shown; each view is a container, the others hidden
+        self._tree: Any = None  # the JSON tree, built the first time a JSON answer is shown
+        self._parsed: tuple[str, tuple[str, Any] | None] | None = None  # (text, its data)
 
     def compose(self) -> ComposeResult:
         yield TabStrip(id="view-tabs")
@@ -229,6 +238,10 @@ The selected prompt's answer: live while it runs, then the stored output.
         if not text and not live and not note:
             note = "No output yet: r runs this prompt, R runs it with its dependencies."
         self.set_note(note, severity)
+        data = None if live or not text else self._data_of(text)
+        if data is not None:
+            self._show_data(data, text, note, severity)
+            return
         if (
             not live
             and not keep_raw
@@ -249,6 +262,70 @@ The selected prompt's answer: live while it runs, then the stored output.
             self._show_raw("")
         self.stream.append(text)
 
+    # --- JSON answers and tool calls ----------------------------------------------------------
+    def _data_of(self, text: str) -> tuple[str, Any] | None:
+        """("tool", calls) for a tool-call answer, ("json", value) for a JSON answer, else None
+        (remembered for the last text: selection changes re-show the same answer)."""
+        if self._parsed is not None and self._parsed[0] == text:
+            return self._parsed[1]
+        found: tuple[str, Any] | None = None
+        if text.lstrip()[:1] in ("{", "[", "`"):
+            try:
+                value = parse_json(text)
+            except ValueError:
+                value = None
+            if _is_tool_calls(value):
+                found = ("tool", value)
+            elif isinstance(value, dict | list):
+                found = ("json", value)
+        self._parsed = (text, found)
+        return found
+
+    def _show_data(self, data: tuple[str, Any], text: str, note: str, severity: str) -> None:
+        kind, value = data
+        if kind == "tool":
+            hint = "tool call: T answers it and continues the conversation · v raw JSON"
+            self.set_note(f"{note}  ·  {hint}" if note else hint, severity)
+            if self.rendered_wanted:
+                self._show_raw(
+                    describe_calls(
+                        {
+                            "output_type": "execute_result",
+                            "data": {"kind": "tool_calls", "value": value},
+                        }
+                    )
+                )
+            else:
+                self._show_raw(text)
+            return
+        hint = "JSON: enter folds · v raw text"
+        self.set_note(f"{note}  ·  {hint}" if note else hint, severity)
+        if self.rendered_wanted:
+            self._show_tree(value)
+        else:
+            self._show_raw(text)
+
+    def _show_tree(self, value: Any) -> None:
+        self._mode = "tree"
+        self.stream.display = False
+        if self._markdown is not None:
+            self._md_scroll.display = False
+        if self._tree is None:
+            from .json_tree import JsonTree
+
+            view = self.query_one("#view-output")
+            if not view.is_attached:
+                return
+            self._tree = JsonTree(id="json-tree")
+            view.mount(self._tree)
+        self._tree.display = True
+        self._tree.show_value(value, title="JSON answer")
+
+    def on_tree_node_highlighted(self, event: Any) -> None:  # from the JSON tree
+        if self._tree is not None and event.control is self._tree:
+            event.stop()
+            self.border_subtitle = self._tree.path_of_cursor
+
     def _show_raw(self, text: str) -> None:
         self._mode = "raw"
         stream = self.stream
@@ -256,10 +333,15 @@ The selected prompt's answer: live while it runs, then the stored output.
         stream.set_text(text)
         if self._markdown is not None:
             self._md_scroll.display = False
+        if self._tree is not None:
+            self._tree.display = False
+            self.border_subtitle = ""
 
     def _show_markdown(self, text: str) -> None:
         self._mode = "rendered"
         self.stream.display = False
+        if self._tree is not None:
+            self._tree.display = False
         self.stream.set_text(text)  # kept in sync so `v` flips instantly
         if self._markdown is None:
             from textual.widgets import Markdown  # slow to import: never before the first frame
@@ -290,8 +372,12 @@ The selected prompt's answer: live while it runs, then the stored output.
         await self._markdown.update(text)
 
     def toggle_rendered(self, text: str, live: bool) -> None:
-        self.rendered_wanted = self._mode != "rendered"  # flips what is shown now
+        self.rendered_wanted = self._mode == "raw"  # flips what is shown now
         if live:
+            return
+        data = self._data_of(text) if text else None
+        if data is not None:
+            self._show_data(data, text, "", "")
             return
         if self.rendered_wanted and text and len(text) <= MARKDOWN_LIMIT:
             self._show_markdown(text)
@@ -320,22 +406,23 @@ The selected prompt's answer: live while it runs, then the stored output.
         for message in request.messages:
             lines.append("")
             lines.append(f"── {message.get('role', '?')} " + "─" * 30)
-            content = message.get("content")
-            lines.append(content if isinstance(content, str) else json.dumps(content, indent=2))
+            lines.append(message_text(message))  # attachments named, never their bytes
         view.load_text("\n".join(lines))
         # No syntax highlighting on purpose: with tree-sitter 0.26.1 + tree-sitter-json 0.24.8,
         # TextArea(language="json") segfaults the interpreter (measured); plain text is safe.
-        json_view.load_text(json.dumps(request.to_json(), indent=2, ensure_ascii=False))
+        json_view.load_text(json.dumps(elide(request.to_json()), indent=2, ensure_ascii=False))
 
-    def show_info(self, result: PromptResult | None) -> None:
-        """The run facts of the prompt's latest run, from the run's own record."""
+    def show_info(self, result: PromptResult | None, attachments: list[str] | None = None) -> None:
+        """The run facts of the prompt's latest run, from the run's own record; ``attachments``:
+        the prompt's, one line each (name, type, size)."""
         view = self._view("info-view")
+        attached = "".join(f"\nattachment  {visible_name(line)}" for line in attachments or [])
         if result is None:
-            view.update("No run in this session yet.")
+            view.update("No run in this session yet." + ("\n" + attached if attached else ""))
             return
         facts = result.facts()
         width = max(len(k) for k, _ in facts)
-        view.update("\n".join(f"{k:<{width}}  {visible_name(v)}" for k, v in facts))
+        view.update("\n".join(f"{k:<{width}}  {visible_name(v)}" for k, v in facts) + attached)
 
     # --- history ------------------------------------------------------------------------------
     def show_history(self, prompt: str, records: list[Any], note: str = "") -> None:
@@ -399,3 +486,18 @@ def record_text(record: Any) -> str | None:
         if isinstance(value, str):
             return value
     return None
+
+
+def _is_tool_calls(value: Any) -> bool:
+    """The JSON text of a tool-call answer: a list of ``{type: "function", function: {name}}``."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(
+            isinstance(c, dict)
+            and c.get("type") == "function"
+            and isinstance(c.get("function"), dict)
+            and isinstance(c["function"].get("name"), str)
+            for c in value
+        )
+    )

@@ -56,6 +56,8 @@ class FormData:
     settings: list[tuple[str, Any, str]] = field(default_factory=list)  # key, value, source
     params: list[ParamRow] = field(default_factory=list)
     error: str | None = None
+    # the prompt's attachments, one line each: name (type, size), or what is wrong with it
+    attachments: list[str] = field(default_factory=list)
 
 
 def _short_source(source: str) -> str:
@@ -139,6 +141,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._params_head = Label("Parameters", classes="form-section")
         # the prompt's error, else "reads no parameters": one widget for either
         self._note = Static("", classes="form-empty", markup=False)
+        self._attachments_head = Label("Attachments", classes="form-section")
+        self._attachments = Static("", classes="form-attachments", markup=False)
         self._model_head = Label("Model", classes="form-section")
         self._model_label = Label("", classes="form-head")
         self._model_button = Static("", id="model-button", classes="model-button")
@@ -158,6 +162,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         yield self._note
         for param in self._param_slots:
             yield from param.widgets
+        yield self._attachments_head
+        yield self._attachments
         yield self._model_head
         yield self._model_label
         yield self._model_button
@@ -202,7 +208,10 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             param = ParamSlot(len(self._param_slots), readonly=not needs.editable)
             self._param_slots.append(param)
             added += param.widgets
-        self._mount_rows(added, before=self._model_head)
+        self._mount_rows(added, before=self._attachments_head)
+        attached = data.attachments if data is not None else []
+        self._attachments_head.display = self._attachments.display = bool(attached)
+        self._put(self._attachments, "\n".join(attached), fixed=False)
         added = []
         while len(self._setting_slots) < len(settings):
             setting = SettingSlot(len(self._setting_slots))
