@@ -26,7 +26,6 @@ no check results: its cell is an error, not a failed check.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -385,15 +384,15 @@ def _render(config: AIConfig, prompt: str, source: str, context: Mapping[str, An
 
 
 def _json_of(text: str) -> tuple[Any, str | None]:
-    """The answer as JSON (a lone fenced ```json block counts), or why it is not."""
-    body = text.strip()
-    fenced = re.fullmatch(r"```[\w-]*\s*\n(.*?)\n?```", body, re.DOTALL)
-    if fenced:
-        body = fenced.group(1)
+    """The answer as JSON, read by the app's one rule (:func:`.structured.parse_json`: the whole
+    answer or its one fenced block; too large or too deep stays text), or why it is not."""
+    from .structured import parse_json
+
     try:
-        return json.loads(body), None
+        return parse_json(text), None
     except ValueError as exc:
-        return None, f"not JSON ({exc})"
+        why = str(exc)
+        return None, why if why.startswith("not JSON") else f"not JSON: {why}"
 
 
 def evaluate(
@@ -491,27 +490,24 @@ def _text_rule(kind: str, wanted: str, text: str, out: Any) -> CheckResult:
 
 
 def _schema_check(schema: Any, text: str, out: Any) -> CheckResult:
-    import jsonschema
+    """The answer against the schema with the app's one schema check (:func:`.structured.check`,
+    the one a ``response_format`` schema gets): a mismatch fails; a schema that cannot be
+    applied (invalid, a ``$ref`` without end) is an error of the check."""
+    from .structured import check
 
+    expected = "JSON matching the schema"
     parsed, why = _json_of(text)
     if why is not None:
-        return out("fail", "JSON matching the schema", why)
+        return out("fail", expected, why)
     problem = _schema_problem(schema)
     if problem:
-        return out("error", "JSON matching the schema", problem)
-    try:
-        validator = jsonschema.validators.validator_for(schema)(schema)
-        error = jsonschema.exceptions.best_match(validator.iter_errors(parsed))
-    except RecursionError:
-        return out("error", "JSON matching the schema", "the schema refers to itself without end")
-    except jsonschema.exceptions.RefResolutionError as exc:  # pragma: no cover - old jsonschema
-        return out("error", "JSON matching the schema", f"bad $ref: {exc}")
-    except Exception as exc:  # referencing.exceptions.Unresolvable and friends: a bad $ref
-        return out("error", "JSON matching the schema", f"{type(exc).__name__}: {exc}")
-    if error is None:
-        return out("pass", "JSON matching the schema", "it matches")
-    where = "/".join(str(p) for p in error.absolute_path) or "the top level"
-    return out("fail", "JSON matching the schema", f"at {where}: {error.message}")
+        return out("error", expected, problem)
+    verdict = check(parsed, schema)
+    if verdict.ok:
+        return out("pass", expected, "it matches")
+    if verdict.expected.startswith("the schema"):  # structured.check's words for its own limits
+        return out("error", expected, verdict.expected)
+    return out("fail", expected, f"at {verdict.path}: {verdict.expected}")
 
 
 def _judge(
