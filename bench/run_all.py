@@ -50,6 +50,7 @@ BENCHES = (
     Bench("compare", "compare.py"),
     Bench("memory", "memory.py"),
     Bench("scale", "scale.py"),
+    Bench("diff", "diff.py"),
     Bench("batch", "batch.py"),
 )
 

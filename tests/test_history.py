@@ -134,7 +134,13 @@ def test_migrations_are_idempotent(tmp_path):
         assert len(second.runs()) == 1
     with sqlite3.connect(path) as raw:
         tables = raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    assert [t for (t,) in tables if not t.startswith("sqlite_")] == ["runs"]
+    assert [t for (t,) in tables if not t.startswith("sqlite_")] == [
+        "runs",
+        "answers",
+        "run_origins",
+        "ratings",
+        "baselines",
+    ]
 
 
 def test_new_migrations_apply_once_in_order(tmp_path):

@@ -13,7 +13,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from .commands.terminal import inert_streams
+from .core.cancel import stop_renders
 from .core.errors import PromptTuiError, did_you_mean
+from .core.inert import visible_name
 
 COMMANDS = {
     "resolve": "Print the request a prompt would send, without sending it",
@@ -23,6 +26,9 @@ COMMANDS = {
     "compare": "Run one prompt (or its downstream chain) with several models side by side",
     "status": "Show each prompt's status: fresh, stale (and why), never run, failed",
     "history": "Show recorded runs from the history database",
+    "diff": "Compare two recorded runs prompt by prompt (exit 1 when outputs differ)",
+    "baseline": "Mark the run later runs of a config are compared with",
+    "rate": "Rate a prompt's answer in a recorded run (score, comment, expected text)",
     "keys": "Manage provider API keys in the OS keyring",
 }
 
@@ -75,6 +81,15 @@ def _hint(word: str) -> str:
     return f" ({hint})" if hint else " (commands: " + ", ".join(COMMANDS) + "; prompt-tui --help)"
 
 
+def _run_command(parsed: argparse.Namespace) -> int:
+    try:
+        return int(parsed.func(parsed))
+    finally:
+        # A template render still going in a worker thread (the run was interrupted) would keep
+        # the interpreter from exiting: every render stops at its next check.
+        stop_renders()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
@@ -86,32 +101,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"prompt-tui {__version__}")
         return EXIT_OK
     if args[0] in COMMANDS:
-        parsed = parse_command(args)
-        try:
-            return int(parsed.func(parsed))
-        except PromptTuiError as exc:
-            print(f"prompt-tui: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except KeyboardInterrupt:
-            return 130
-        except BrokenPipeError:
-            # `prompt-tui run ... | head`: the reader left; stop quietly like other Unix tools.
-            import os
-
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 141
+        # Every line a command prints (its output, its errors, argparse's) is shown, never
+        # executed, on a terminal: names, templates and answers come from elsewhere.
+        with inert_streams():
+            return _command(args)
     if len(args) > 1 or args[0].startswith("-"):
-        print(f"prompt-tui: unknown command '{args[0]}'{_hint(args[0])}", file=sys.stderr)
+        word = visible_name(args[0])
+        print(f"prompt-tui: unknown command '{word}'{_hint(args[0])}", file=sys.stderr)
         return EXIT_USAGE
     from pathlib import Path
 
     if not Path(args[0]).exists():
         # Neither a command nor a file: say so on one line, never open the full-screen UI.
-        print(f"prompt-tui: no such command or file: '{args[0]}'{_hint(args[0])}", file=sys.stderr)
+        word = visible_name(args[0])
+        print(f"prompt-tui: no such command or file: '{word}'{_hint(args[0])}", file=sys.stderr)
         return EXIT_USAGE
     from .ui.launch import launch
 
-    return launch(args[0])
+    try:
+        return launch(args[0])
+    finally:
+        stop_renders()
+
+
+def _command(args: list[str]) -> int:
+    parsed = parse_command(args)
+    try:
+        return _run_command(parsed)
+    except PromptTuiError as exc:
+        print(f"prompt-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `prompt-tui run ... | head`: the reader left; stop quietly like other Unix tools.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

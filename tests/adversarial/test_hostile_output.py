@@ -15,10 +15,9 @@ import pytest
 from rich.text import Text
 
 from tests.helpers import REPO, chain, write_config
+from tests.support.hostile_text import HOSTILE  # the one payload list every surface is tested with
 from tui_app.cli import main
 from tui_app.core.inert import visible, visible_name
-
-HOSTILE = "title\x1b]0;pwned\x07 clear\x1b[2J csi\x9b31m rtl\u202eevil bell\x07 done"
 
 
 def _config(tmp_path: Path, name: str = "a") -> Path:

@@ -112,7 +112,7 @@ def test_bad_call_option_fails_the_run_clearly(
     path = _config(tmp_path, {"max_attempts": "lots"})
     code = main(["run", str(path)])
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == 2  # refused before anything is sent, as validate refuses it
     assert "max_attempts must be a whole number between 1 and 100" in err
     assert "internal error" not in err and "ValueError" not in err
 

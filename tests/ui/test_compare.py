@@ -233,3 +233,25 @@ def test_compare_screen_snapshot(
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(160, 40), run_before=run_before)
+
+
+async def test_two_json_answers_are_compared_by_path_not_by_words(write_config: Any) -> None:
+    """Columns whose answers are JSON are diffed structurally: the changed field is named by its
+    path, and an unchanged field is not highlighted (a word diff would flag the reordered keys)."""
+    path = write_config(chain([{"name": "extract", "input": "where?", "metadata": NO_CONTEXT}]))
+    app = make_app(path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        screen = await start_compare(
+            pilot,
+            "extract",
+            [
+                """mock response='{"city": "Lisbon", "days": 3}'""",
+                """mock response='{"days": 3, "city": "Porto"}'""",
+            ],
+        )
+        await finished(pilot, screen)
+        await pilot.press("right", "b")  # column 2 is the base
+        assert screen.diff and screen.base == 1
+        other = screen.query_one("#column-2", CompareColumn)
+        assert other.highlighted == ['~ $.city: "Lisbon" -> "Porto"']

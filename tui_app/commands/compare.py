@@ -92,9 +92,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="a setting for every column, e.g. max_tokens=200; repeatable",
     )
+    parser.add_argument(
+        "--ref",
+        metavar="REV",
+        help="columns: the prompt as committed at REV and as edited now (before any -m), "
+        "then the word diff; a column '-m @REV' is the file at REV too",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per column")
     parser.add_argument(
-        "--width", type=int, default=0, metavar="N", help="table width (default: the terminal's)"
+        "--width",
+        type=_width,
+        default=0,
+        metavar="N",
+        help=f"table width, {MIN_WIDTH} to {MAX_WIDTH} (default: the terminal's)",
     )
     parser.set_defaults(func=run, columns=[])
 
@@ -112,7 +122,7 @@ def columns_of(items: list[tuple[str, str]], common: dict[str, Any]) -> list[Col
         if not sep or not key.strip():
             raise UsageError(f"--col-set expects KEY=VALUE, got '{value}'")
         columns[-1] = columns[-1].with_settings({key.strip(): parse_value(raw)})
-    return [Column(c.model, {**common, **c.settings}) for c in columns]
+    return [Column(c.model, {**common, **c.settings}, c.ref) for c in columns]
 
 
 async def _drive(comparison: Comparison, err: TextIO) -> None:
@@ -133,6 +143,9 @@ async def _drive(comparison: Comparison, err: TextIO) -> None:
 
 def run(args: argparse.Namespace) -> int:
     columns = columns_of(args.columns, parse_settings(args.settings))
+    if args.ref is not None:  # versions side by side: as committed, as edited, then any -m
+        common = parse_settings(args.settings)
+        columns = [Column("", common, ref=args.ref), Column("", common), *columns]
     if not MIN_COLUMNS <= len(columns) <= MAX_COLUMNS:
         raise UsageError(
             f"give {MIN_COLUMNS} to {MAX_COLUMNS} columns with -m MODEL, got {len(columns)}"
@@ -167,14 +180,29 @@ def run(args: argparse.Namespace) -> int:
             row.update(found.to_json())
             print(json.dumps(row, ensure_ascii=False, default=str))
     else:
-        width = args.width or shutil.get_terminal_size((120, 40)).columns
+        width = args.width or min(shutil.get_terminal_size((120, 40)).columns, MAX_WIDTH)
         sys.stdout.write(render_table(comparison, metrics, width))
+        if args.ref is not None:
+            _print_version_diff(metrics[0], metrics[1])
         print(f"group {comparison.group_id}: prompt-tui history --group {comparison.group_id}")
     ok = (PromptStatus.DONE, PromptStatus.CACHED)
     return 0 if all(m.status in ok for m in metrics) else 1
 
 
 # --- the side-by-side table -------------------------------------------------------------------
+
+
+MIN_WIDTH = 40
+MAX_WIDTH = 1000  # wider than any screen; 99,999,999 would print a gigabyte of padding
+
+
+def _width(text: str) -> int:
+    """``--width``: a whole number, clamped to what a table can use."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    return 0 if value == 0 else min(max(value, MIN_WIDTH), MAX_WIDTH)
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -229,6 +257,28 @@ def render_table(comparison: Comparison, metrics: list[ColumnMetrics], total_wid
     for name, get in rows:
         out.append(_row([f"{name:<14}{get(m)}" for m in metrics], width))
     return "".join(out)
+
+
+def _print_version_diff(committed: ColumnMetrics, edited: ColumnMetrics) -> None:
+    """The diff from the committed column's answer to the edited one's: by path when both are
+    JSON, else word by word."""
+    from ..core.jsondiff import diff_answers
+    from ..core.rundiff import render_words
+    from ..core.textdiff import diff_words
+    from .terminal import for_terminal
+
+    out = for_terminal(sys.stdout)
+    out.write(f"diff {committed.label} → {edited.label}:\n")
+    by_path = diff_answers(committed.text, edited.text)
+    if committed.text == edited.text or (by_path is not None and by_path.same):
+        out.write("   the same answer\n")
+    elif by_path is not None:
+        for line in by_path.lines():
+            out.write(f"   {line}\n")
+    else:
+        for line in render_words(diff_words(committed.text, edited.text), inert=False):
+            out.write(f"   {line}\n")
+    out.flush()
 
 
 def _problem(m: ColumnMetrics) -> str:

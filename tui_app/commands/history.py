@@ -1,16 +1,22 @@
 """`prompt-tui history [CONFIG] [--prompt P] [--limit N] [--group ID | --groups] [--json]`:
-recorded runs, newest first; a comparison's runs (one group) oldest first."""
+recorded runs, newest first; a comparison's runs (one group) oldest first.
+
+`prompt-tui history prune [--max-size MB]`: keep the database within its size budget (answers no
+run uses deleted, the messages and answers of old runs dropped, the file compacted). A config
+file named ``prune`` is read as ``./prune``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..core import display, paths
-from ..core.history import History, RunRecord, config_key
+from ..core.history import MAX_HISTORY_BYTES, History, RunRecord, config_key
 from ..core.inert import visible_name
+from .run_labels import RunLabels
 
 EXIT_OK = 0
 
@@ -22,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=f"Recorded runs, newest first, from {paths.HISTORY_FILE} in the data "
         f"directory (${paths.HOME_ENV} or the platform's user data dir).",
     )
-    parser.add_argument("config", nargs="?", help="only runs of this config file")
+    parser.add_argument(
+        "config", nargs="?", help="only runs of this config file; or `prune` (see --max-size)"
+    )
     parser.add_argument("--prompt", metavar="P", help="only runs of this prompt")
     parser.add_argument(
         "--limit", type=_limit, default=50, metavar="N", help="at most N runs (0: all; default 50)"
@@ -35,8 +43,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--groups", action="store_true", help="list the comparisons (group ids), newest first"
     )
+    parser.add_argument("--tag", metavar="NAME", help="only runs tagged NAME (run --tag)")
+    parser.add_argument(
+        "--ref",
+        metavar="REV",
+        help="only runs made from CONFIG as committed at REV (a ref, or a commit id's start)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument(
+        "--max-size",
+        type=_megabytes,
+        default=None,
+        metavar="MB",
+        help=f"with prune: the budget in MB (default {MAX_HISTORY_BYTES // 2**20})",
+    )
     parser.set_defaults(func=run)
+
+
+def _megabytes(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of MB, got {text!r}") from None
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError("a number of MB between 0 and 1,000,000")
+    return int(value * 2**20)
+
+
+MAX_LIMIT = 1_000_000_000
 
 
 def _limit(text: str) -> int:
@@ -46,11 +80,15 @@ def _limit(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 (all) or more")
+    if value > MAX_LIMIT:  # SQLite's integers stop at 2^63: say so instead of an OverflowError
+        raise argparse.ArgumentTypeError(f"at most {MAX_LIMIT:,} (0 shows every run)")
     return value
 
 
 def run(args: argparse.Namespace) -> int:
     path = paths.history_path()
+    if args.config == "prune":
+        return run_prune(path, args.max_size)
     if not path.exists():  # reading must not create the database
         if not args.json:
             print(f"no runs recorded yet ({path})", file=sys.stderr)
@@ -60,20 +98,27 @@ def run(args: argparse.Namespace) -> int:
             config_path=config_key(args.config) if args.config else None,
             prompt=args.prompt,
             group_id=args.group,
-            limit=None if args.group or args.groups else (args.limit or None),
+            limit=None
+            if args.group or args.groups or args.tag or args.ref
+            else (args.limit or None),
         )
+        labels = RunLabels.of(history, records)
+        if args.tag or args.ref:
+            records = labels.matching(history, records, args)[: args.limit or None]
     if args.groups:
         return print_groups(records, args.json, args.limit)
     if args.group:
         records.reverse()  # a comparison reads oldest first: upstream, then the columns
     if args.json:
         for rec in records:
-            print(json.dumps(rec.to_json(), ensure_ascii=False, default=str))
+            row = rec.to_json()
+            row.update(labels.json_of(rec))
+            print(json.dumps(row, ensure_ascii=False, default=str))
         return EXIT_OK
     if not records:
         print("no matching runs", file=sys.stderr)
         return EXIT_OK
-    print_table(records, show_config=not args.config)
+    print_table(records, show_config=not args.config, labels=labels)
     return EXIT_OK
 
 
@@ -87,8 +132,12 @@ def _short_config(path: str) -> str:
     return path.rsplit("/", 1)[-1] if path else "-"
 
 
-def table_rows(records: list[RunRecord], *, show_config: bool) -> list[list[str]]:
+def table_rows(
+    records: list[RunRecord], *, show_config: bool, labels: RunLabels | None = None
+) -> list[list[str]]:
     header = ["time", "prompt", "model", "status", "ttft", "latency", "tokens", "cost"]
+    if labels is not None and labels.any:
+        header += ["revision", "tags", "score"]
     if show_config:
         header.insert(1, "config")
     grouped = any(rec.group_id for rec in records)
@@ -107,6 +156,8 @@ def table_rows(records: list[RunRecord], *, show_config: bool) -> list[list[str]
             _tokens(rec),
             display.cost(rec.cost, offline=rec.offline) if ran else display.NONE,
         ]
+        if labels is not None and labels.any:
+            row += labels.cells(rec)
         if show_config:
             row.insert(1, _short_config(rec.config_path))
         if grouped:
@@ -141,8 +192,10 @@ def print_groups(records: list[RunRecord], as_json: bool, limit: int) -> int:
     return EXIT_OK
 
 
-def print_table(records: list[RunRecord], *, show_config: bool) -> None:
-    rows = table_rows(records, show_config=show_config)
+def print_table(
+    records: list[RunRecord], *, show_config: bool, labels: RunLabels | None = None
+) -> None:
+    rows = table_rows(records, show_config=show_config, labels=labels)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     right = {"ttft", "latency", "tokens", "cost"}
     for row in rows:
@@ -151,3 +204,18 @@ def print_table(records: list[RunRecord], *, show_config: bool) -> None:
             aligned = cell.rjust(widths[i]) if rows[0][i] in right else cell.ljust(widths[i])
             cells.append(aligned)
         print("  ".join(cells).rstrip())
+
+
+def run_prune(path: Path, max_bytes: int | None) -> int:
+    if not path.exists():
+        print(f"no history to prune ({path})", file=sys.stderr)
+        return EXIT_OK
+    with History(path) as history:
+        result = history.prune(max_bytes)
+    mb = 2**20
+    print(
+        f"pruned {path}: {display.plural(result.orphans, 'unused answer')} deleted, "
+        f"{display.plural(result.cleared, 'old run')} without their messages and answer; "
+        f"{result.size_before / mb:.1f} MB -> {result.size_after / mb:.1f} MB"
+    )
+    return EXIT_OK

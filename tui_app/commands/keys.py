@@ -124,7 +124,8 @@ def run_list(args: argparse.Namespace) -> int:
     print(f"keyring: {status.message}")
     width = max(len(hit.provider) for hit in lookups)
     for hit in lookups:
-        print(f"{hit.provider:<{width}}  {_where(hit):<34}  {hit.masked()}".rstrip())
+        shown = hit.masked() or (f"({hit.problem})" if hit.problem else "")
+        print(f"{hit.provider:<{width}}  {_where(hit):<34}  {shown}".rstrip())
     return EXIT_OK
 
 

@@ -13,11 +13,12 @@ import sys
 from pathlib import Path
 
 from ..core.errors import PromptTuiError
-from ..core.events import Cached, Failed, Finished, RunDone
+from ..core.events import RunDone
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
 from .options import UsageError, add_override_options, parse_params, parse_settings
 from .printer import TextPrinter
+from .revision_options import add_label_options, add_ref_option, open_workspace, origin_from
 from .run_watch import WatchSession, watch_main
 from .summary import Summary, save_failed_message
 from .terminal import for_terminal
@@ -33,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_override_options(parser)
     parser.add_argument("--force", action="store_true", help="ignore cached answers")
+    add_ref_option(parser)
+    add_label_options(parser)
     parser.add_argument(
         "--save", action="store_true", help="write outputs back to the file (atomically)"
     )
@@ -65,11 +68,7 @@ async def _drive(workspace: Workspace, run: Run, as_json: bool) -> None:
     printer = TextPrinter(for_terminal(sys.stdout))  # inert on a terminal, as is to a pipe
     async for event in workspace.execute(run):
         if as_json:
-            data = event.to_json()
-            structured = run.result(event.prompt).structured if event.prompt else None
-            if structured is not None and isinstance(event, Finished | Cached | Failed):
-                data["structured"] = structured.to_json()  # the parsed value and its verdict
-            print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
+            print(json.dumps(event.to_json(), ensure_ascii=False, default=str), flush=True)
         elif not isinstance(event, RunDone):
             printer.handle(event)
 
@@ -83,8 +82,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be at least 1")
     if args.watch and args.save:
         raise UsageError("--save with --watch would rewrite the file you are editing: drop one")
-    workspace = Workspace.open(
+    if args.ref is not None and (args.save or args.watch):
+        raise UsageError("--ref runs a committed version: --save and --watch need the working file")
+    origin = origin_from(args)
+    workspace = open_workspace(
         args.config,
+        args.ref,
         concurrency=args.concurrency,
         on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr),
         track_staleness=False,  # prints no statuses
@@ -99,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         settings=parse_settings(args.settings),
         force=args.force,
     )
+    run_.origin = origin
     if args.watch:
         return _watch(workspace, run_, args.json)
     # A prompt that fails before it starts (its model cannot be routed...) still shows its model.
@@ -130,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"prompt-tui: {run_.refusal}", file=sys.stderr)
         return 2
     summary.print(sys.stderr)
-    if args.save:
+    if args.save and not workspace.dirty:  # every prompt failed: the file stays as it was
+        print(f"prompt-tui: no new outputs: {config.source} not rewritten", file=sys.stderr)
+    elif args.save:
         if config.changed_on_disk():
             print(
                 f"prompt-tui: {config.source} changed on disk during the run: outputs not saved",

@@ -9,12 +9,12 @@ import argparse
 import json
 from typing import Any
 
-from ..core.errors import ConfigErrors
 from ..core.graph import serial_hint, serial_waits
 from ..core.inert import visible_name
 from ..core.runs import PromptStatus
 from ..core.workspace import Workspace
 from .options import add_param_option, parse_params
+from .revision_options import add_ref_option, open_workspace
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,16 +23,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("config", help="AIConfig file (.json, .yaml, .yml)")
     add_param_option(parser)
+    add_ref_option(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per prompt per line")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    workspace = Workspace.open(args.config)
+    workspace = open_workspace(args.config, args.ref)
     try:
-        duplicates = workspace.graph.duplicates
-        if duplicates:  # every verdict would be about an ambiguous name: say that instead
-            raise duplicates[0] if len(duplicates) == 1 else ConfigErrors(duplicates)
+        # A name used twice, or a cycle: every verdict would be about an ambiguous name or an
+        # order that cannot exist, so say that instead.
+        workspace.graph.check()
         workspace.params.update(parse_params(args.param))
         states = workspace.states()
         waits = serial_waits(workspace.graph)

@@ -11,7 +11,7 @@ from ..core.attachments import AttachmentError
 from ..core.checks import problems as bad_checks
 from ..core.config import AIConfig, Prompt, load
 from ..core.datasets import dataset_columns, dataset_problems
-from ..core.errors import ConfigError, ConfigErrors, PromptTuiError, no_such_prompt
+from ..core.errors import ConfigError, ConfigErrors, CycleError, PromptTuiError, no_such_prompt
 from ..core.fileio import locate
 from ..core.graph import (
     DependencyGraph,
@@ -79,9 +79,7 @@ def check_file(path: str) -> list[Problem]:
     for name, template_error in graph.errors.items():
         problems.append(Problem(path, str(template_error), prompt=name))
     if graph.cycle:
-        problems.append(
-            Problem(path, "dependency cycle: " + " -> ".join([*graph.cycle, graph.cycle[0]]))
-        )
+        problems.append(Problem(path, str(CycleError(graph.cycle))))
     columns = frozenset(dataset_columns(config)) if "datasets" in config.metadata else frozenset()
     for index, prompt in enumerate(config.prompts):
         if prompt.name in graph.errors:

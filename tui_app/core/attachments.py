@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from .display import plural
 from .errors import ConfigError
+from .fileio import read_bytes
 
 __all__ = [
     "MAX_ATTACHMENT_BYTES",
@@ -304,7 +305,7 @@ def _data_url(url: str) -> str:
                 f"{path.name} is {_size_text(size)}, over the "
                 f"{_size_text(MAX_ATTACHMENT_BYTES)} limit for an attachment"
             )
-        blob = path.read_bytes()
+        blob = read_bytes(path, limit=MAX_ATTACHMENT_BYTES)  # the one reader: regular files only
     except OSError as exc:
         raise AttachmentError(f"cannot read attachment {path}: {exc.strerror or exc}") from None
     return f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"

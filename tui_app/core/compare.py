@@ -53,9 +53,14 @@ class Column:
 
     model: str
     settings: dict[str, Any] = field(default_factory=dict)
+    # "this file at REV": the prompt as committed there, with its own model ("" model)
+    ref: str | None = None
 
     @property
     def label(self) -> str:
+        if self.ref is not None or not self.model:
+            where = f"@{self.ref}" if self.ref is not None else "as edited"
+            return where + "".join(f" {k}={v}" for k, v in self.settings.items())
         if not self.settings:
             return self.model
         extra = " ".join(
@@ -75,6 +80,7 @@ class Column:
             words = shlex.split(spec)  # quotes keep spaces: mock response="Day one: Alfama"
         except ValueError as exc:
             raise ColumnSpecError(f"column '{spec}': {exc}") from None
+        ref = words[0][1:] if words and words[0].startswith("@") and len(words[0]) > 1 else None
         if not words or "=" in words[0]:
             raise ColumnSpecError(
                 f"column '{spec}': expected MODEL [KEY=VALUE]..., e.g. 'echo delay=0'"
@@ -87,10 +93,14 @@ class Column:
                     f"column '{spec}': setting '{word}' must be KEY=VALUE (e.g. temperature=0.2)"
                 )
             settings[key] = parse_value(value)
+        if ref is not None:  # "@REV": the file as committed at REV
+            return cls("", settings, ref=ref)
+        if words[0] == "@":  # the file as edited, with the prompt's own model
+            return cls("", settings)
         return cls(words[0], settings)
 
     def with_settings(self, settings: dict[str, Any]) -> Column:
-        return Column(self.model, {**self.settings, **settings})
+        return Column(self.model, {**self.settings, **settings}, self.ref)
 
 
 def _total(values: list[Any]) -> Any:
@@ -210,15 +220,22 @@ class Comparison:
     upstream: Run | None = None  # the shared run of the stale upstream prompts (None: all fresh)
     runs: list[Run] = field(default_factory=list)  # one per column, same order as ``columns``
     refusal: str | None = None  # the upstream failed: no column could run
+    # a column of "this file at REV" runs in a workspace of its own on that revision
+    sources: dict[int, Workspace] = field(default_factory=dict)
+
+    def workspace_of(self, index: int) -> Workspace:
+        return self.sources.get(index, self.workspace)
 
     # --- building ---------------------------------------------------------------------------
     def _column_run(self, index: int, *, force: bool = True) -> Run:
         column = self.columns[index]
-        run = self.workspace.new_run(
+        run = self.workspace_of(
+            index
+        ).new_run(
             self.prompt,
             "one",
             params=dict(self.params),
-            model=column.model,
+            model=column.model or None,
             settings=dict(column.settings),
             scope=self.prompt,
             force=force,  # a comparison wants fresh answers and timings; the upstream may cache
@@ -287,7 +304,8 @@ class Comparison:
 
         async def pump(index: int, run: Run) -> None:
             try:
-                async with contextlib.aclosing(self.workspace.execute(run)) as events:
+                source = self.workspace_of(index)
+                async with contextlib.aclosing(source.execute(run)) as events:
                     async for event in events:
                         queue.put_nowait(ColumnEvent(index, event))
             finally:
@@ -313,10 +331,11 @@ class Comparison:
 
     def cancel(self, index: int | None = None) -> int:
         """Cancel one column (the others go on), or every column and the upstream."""
-        runs = self.runs if index is None else [self.runs[index]]
+        indices = range(len(self.runs)) if index is None else [index]
+        done = sum(self.workspace_of(i).cancel(self.runs[i].id) for i in indices)
         if index is None and self.upstream is not None:
-            runs = [self.upstream, *runs]
-        return sum(self.workspace.cancel(run.id) for run in runs)
+            done += self.workspace.cancel(self.upstream.id)
+        return done
 
     # --- results ----------------------------------------------------------------------------
     def metrics(self, index: int) -> ColumnMetrics:
@@ -343,6 +362,11 @@ class Comparison:
         chain mode the downstream's too, and the upstream answers the column read, so nothing
         goes stale). The caller saves the file."""
         run = self.runs[index]
+        if self.columns[index].ref is not None:
+            raise PromptTuiError(
+                f"column {self.columns[index].label} is the file as committed: nothing to adopt "
+                f"(`git checkout {self.columns[index].ref} -- FILE` brings that version back)"
+            )
         missing = [n for n in self.steps if not run.results.get(n, PromptResult()).succeeded]
         if missing:
             raise PromptTuiError(
@@ -393,8 +417,34 @@ def new_comparison(
                 isolated=True,
             )
             comparison.upstream = run
+    for index, column in enumerate(columns):
+        if column.ref is not None:
+            comparison.sources[index] = _at_revision(workspace, column.ref, comparison.steps)
     comparison.runs = [comparison._column_run(i) for i in range(len(columns))]
     return comparison
+
+
+def _at_revision(workspace: Workspace, ref: str, steps: list[str]) -> Workspace:
+    """A workspace on the file as committed at ``ref`` sharing the history (its cache) and the
+    key store, for a "this file at REV" column. Raises PromptTuiError (bad ref, prompt absent)."""
+    path = workspace.document.path
+    if path is None:
+        raise PromptTuiError(f"column @{ref}: this config has no file in git to read from")
+    source = type(workspace).open_at(
+        path,
+        ref,
+        history=workspace.history or False,
+        keys=workspace.keys,
+        concurrency=workspace.concurrency,
+        stream=workspace.stream,
+        on_warning=workspace.on_warning,
+    )
+    missing = [name for name in steps if source.document.get(name) is None]
+    if missing:
+        raise PromptTuiError(
+            f"column @{ref}: {', '.join(repr(n) for n in missing)} did not exist at {ref}"
+        )
+    return source
 
 
 _FRESH = (PromptStatus.DONE, PromptStatus.CACHED)
@@ -405,22 +455,8 @@ _FRESH = (PromptStatus.DONE, PromptStatus.CACHED)
 
 def word_diff(base: str, other: str) -> list[tuple[str, bool]]:
     """``other`` cut into (text, differs-from-base) pieces, compared word by word (the
-    whitespace after a word belongs to it), for highlighting against a chosen column."""
-    import difflib
-    import re
+    whitespace after a word belongs to it), for highlighting against a chosen column. The one
+    bounded word diff (:mod:`.textdiff`): a long answer that differs everywhere stays fast."""
+    from .textdiff import pieces_of_other
 
-    words = re.compile(r"\S+\s*|\s+")
-    a, b = words.findall(base), words.findall(other)
-    key_a, key_b = [w.strip() for w in a], [w.strip() for w in b]
-    matcher = difflib.SequenceMatcher(None, key_a, key_b, autojunk=False)
-    out: list[tuple[str, bool]] = []
-    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
-        if j1 == j2:
-            continue
-        piece = "".join(b[j1:j2])
-        changed = tag != "equal"
-        if out and out[-1][1] == changed:
-            out[-1] = (out[-1][0] + piece, changed)
-        else:
-            out.append((piece, changed))
-    return out
+    return pieces_of_other(base, other)

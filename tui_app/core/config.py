@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import limits
+from . import fileio, limits
 from .errors import ConfigError, ConfigErrors, UnknownPromptError
 from .fileio import atomic_write, dump_text, format_of, locate, parse_text
 from .model_settings import CALL_OPTIONS
@@ -396,8 +396,8 @@ class AIConfig:
         if self.path is None or self.disk_digest is None:
             return False
         try:
-            return _digest(self.path.read_bytes()) != self.disk_digest
-        except FileNotFoundError:
+            return _digest(fileio.read_bytes(self.path)) != self.disk_digest
+        except OSError:  # gone, or replaced by something that is not a file
             return True
 
     def save(self, path: Path | None = None) -> Path:
@@ -411,6 +411,8 @@ class AIConfig:
             raise ConfigError("this config has no file yet: give a path to save it to")
         fmt = format_of(target) if path is not None else self.format
         text = self.dumps(fmt)
+        # what is written must open again: the load limits, checked before the file is touched
+        limits.check_savable(self.data, text, str(target))
         atomic_write(target, (BOM if self.bom else "") + text)
         if path is None or target == self.path:
             self.disk_digest = _digest(((BOM if self.bom else "") + text).encode("utf-8"))
@@ -430,10 +432,9 @@ def load(path: str | Path) -> AIConfig:
     path = Path(path)
     fmt = format_of(path)
     try:
-        size = path.stat().st_size
-        if size > limits.MAX_FILE_BYTES:
-            raise limits.file_too_large(size, str(path))
-        raw = path.read_bytes()
+        raw = fileio.read_bytes(path)
+    except fileio.FileTooLarge as exc:
+        raise limits.file_too_large(exc.size, str(path)) from None
     except FileNotFoundError:
         raise ConfigError("file not found", source=str(path)) from None
     except IsADirectoryError:

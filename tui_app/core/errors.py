@@ -104,7 +104,12 @@ class CycleError(PromptTuiError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return "dependency cycle: " + " -> ".join([*self.cycle, self.cycle[0]])
+        loop = [*self.cycle, self.cycle[0]]
+        if len(self.cycle) <= 12:
+            return "dependency cycle: " + " -> ".join(loop)
+        # a loop of thousands of prompts: its two ends say where to look, the count says how big
+        shown = [*loop[:6], f"... ({len(loop) - 10:,} more) ...", *loop[-4:]]
+        return f"dependency cycle of {len(self.cycle):,} prompts: " + " -> ".join(shown)
 
 
 class UnknownPromptError(PromptTuiError):

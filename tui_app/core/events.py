@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .request import ResolvedRequest
+from .structured import StructuredAnswer
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class RunEvent:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("request", None)
+        data.pop("structured", None)
+        structured = getattr(self, "structured", None)  # a JSON answer: value and verdict
+        if structured is not None:
+            data["structured"] = structured.to_json()
         out: dict[str, Any] = {"event": self.kind}
         out.update(data)
         status = EVENT_STATUS.get(type(self))
@@ -85,6 +90,7 @@ class Finished(RunEvent):
     attempts: int = 1
     offline: bool = False
     finish_reason: str | None = None  # "stop"; "length": cut at max_tokens (still a success)
+    structured: StructuredAnswer | None = None  # a JSON answer: its value and schema verdict
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +103,7 @@ class Cached(RunEvent):
     cached_at: float = 0.0  # unix time of the run that produced it
     request: ResolvedRequest | None = None  # the request the cache answered
     offline: bool = False
+    structured: StructuredAnswer | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +112,7 @@ class Failed(RunEvent):
     partial_text: str = ""
     attempts: int = 1
     http_status: int | None = None  # when the provider answered with one
+    structured: StructuredAnswer | None = None  # a JSON answer that missed its schema
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,11 +12,15 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import display
-from .runs import PromptResult
+from .errors import PromptTuiError
+from .runs import PromptResult, Run
 from .secrets import scrub_settings, scrub_text
+
+if TYPE_CHECKING:
+    from .history import History
 
 Format = Literal["markdown", "json"]
 SUFFIX = {"markdown": ".md", "json": ".json"}
@@ -30,6 +34,11 @@ class PromptRecord:
     output: str | None
     request: dict[str, Any] | None = None
     result: PromptResult | None = None
+    # the run that made it: its id, git revision and tags (history.RunOrigin.to_json()), and
+    # the rating given to this answer (history.Rating.to_json())
+    run_id: str | None = None
+    origin: dict[str, Any] | None = None
+    rating: dict[str, Any] | None = None
 
     @property
     def metrics(self) -> dict[str, Any] | None:
@@ -41,14 +50,39 @@ class PromptRecord:
         return data
 
 
-def record_of(name: str, result: PromptResult | None, stored_output: str | None) -> PromptRecord:
-    """A prompt's record from its run result or, without one, the output stored in the file."""
+def record_of(
+    name: str,
+    result: PromptResult | None,
+    stored_output: str | None,
+    *,
+    run_id: str | None = None,
+    origin: dict[str, Any] | None = None,
+    rating: dict[str, Any] | None = None,
+) -> PromptRecord:
+    """A prompt's record from its run result or, without one, the output stored in the file;
+    ``run_id``/``origin``/``rating``: see :func:`run_labels`."""
     if result is None:
         return PromptRecord(name, stored_output)
     request = result.request.to_json() if result.request is not None else None
     if request is not None:
         request["settings"] = scrub_settings(request.get("settings") or {})
-    return PromptRecord(name, result.text or stored_output, request, result)
+    return PromptRecord(name, result.text or stored_output, request, result, run_id, origin, rating)
+
+
+def run_labels(history: History | None, run: Run | None, prompt: str) -> dict[str, Any]:
+    """``record_of``'s run_id/origin/rating for ``prompt`` in ``run`` (a ``core.runs.Run``, or
+    None): the origin is the run's own, the rating one indexed look-up in the history."""
+    if run is None or prompt not in run.results:
+        return {}
+    origin = run.origin.to_json() if run.origin is not None else None
+    rating = None
+    if history is not None:
+        try:
+            found = history.ratings([run.id]).get((run.id, prompt))
+        except PromptTuiError:  # an unreadable history must not stop an export
+            found = None
+        rating = found.to_json() if found is not None else None
+    return {"run_id": run.id, "origin": origin, "rating": rating}
 
 
 def to_json(title: str, records: list[PromptRecord]) -> str:
@@ -56,7 +90,15 @@ def to_json(title: str, records: list[PromptRecord]) -> str:
         "title": title,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "prompts": [
-            {"name": r.name, "request": r.request, "output": r.output, "metrics": r.metrics}
+            {
+                "name": r.name,
+                "request": r.request,
+                "output": r.output,
+                "metrics": r.metrics,
+                "run_id": r.run_id,
+                "origin": r.origin,
+                "rating": r.rating,
+            }
             for r in records
         ],
     }
@@ -67,6 +109,9 @@ def to_markdown(title: str, records: list[PromptRecord]) -> str:
     lines = [f"# {title}", "", f"Exported {time.strftime('%Y-%m-%d %H:%M:%S')}.", ""]
     for record in records:
         lines += [f"## {record.name}", ""]
+        about = _about(record)
+        if about:
+            lines += [about, ""]
         if record.result is not None:  # the figures as Info words them (core/display)
             shown = {k: v for k, v in record.result.facts() if v != display.NONE}
             lines += ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
@@ -98,6 +143,34 @@ def write_export(path: Path, text: str) -> Path:
 
     atomic_write(path, text)
     return path
+
+
+def _about(record: PromptRecord) -> str:
+    """Run, revision, tags and rating in one line (Markdown)."""
+    parts: list[str] = []
+    if record.run_id:
+        parts.append(f"Run `{record.run_id}`")
+    origin = record.origin or {}
+    if origin.get("commit"):
+        commit = str(origin["commit"])[:10] + ("+" if origin.get("dirty") else "")
+        ref = origin.get("ref")
+        parts.append(f"revision `{ref} ({commit})`" if ref else f"revision `{commit}`")
+    if origin.get("tags"):
+        parts.append("tags " + ", ".join(f"`{t}`" for t in origin["tags"]))
+    rating = record.rating or {}
+    if rating:
+        score = rating.get("score")
+        words = (
+            "no score"
+            if score is None
+            else ("👍" if score >= 1 else "👎" if score <= 0 else f"{score:.2f}")
+        )
+        if rating.get("comment"):
+            words += f" “{_cell(str(rating['comment']))}”"
+        if rating.get("expected"):
+            words += f"; expected: {_cell(str(rating['expected']))}"
+        parts.append(f"rated {words}")
+    return " · ".join(parts)
 
 
 def _cell(value: str) -> str:

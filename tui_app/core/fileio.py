@@ -7,9 +7,11 @@ error needs one, by :func:`locate`, so loading a valid file pays nothing for the
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import stat as stat_module
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -103,6 +105,7 @@ def parse_text(text: str, fmt: str, source: str, warnings: list[ConfigError] | N
         if data is None:
             raise ConfigError("empty file: no YAML document (only comments)", source=source)
         limits.check_expansion(data, text, source)
+        limits.check_big_integers(data, text, source, lambda path: locate(text, fmt, path))
     limits.check_value_sizes(data, text, source, lambda path: locate(text, fmt, path))
     if duplicates and warnings is not None:
         warnings += duplicate_key_warnings(text, fmt, source)
@@ -172,6 +175,72 @@ def dump_text(data: Any, fmt: str) -> str:
     from .roundtrip import render_document
 
     return render_document(data, fmt)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+class NotRegularFile(OSError):
+    """A path that is not a plain file (a FIFO, a device such as /dev/zero, a socket): reading
+    it could block forever or never end, so it is refused before any read."""
+
+
+class FileTooLarge(OSError):
+    """A file over the size a reader accepts (checked on the open file, not only by stat)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(errno.EFBIG, f"too large: over {limit:,} bytes")
+        self.size = size
+        self.limit = limit
+
+
+_KINDS = (
+    (stat_module.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat_module.S_ISCHR, "a character device"),
+    (stat_module.S_ISBLK, "a block device"),
+    (stat_module.S_ISSOCK, "a socket"),
+)
+
+
+def read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
+    """The bytes of the regular file at ``path``, at most ``limit`` of them: every file
+    prompt-tui loads is read here.
+
+    The file is opened without blocking (a FIFO's open would wait for a writer) and checked on
+    the open descriptor, so a symlink to ``/dev/zero`` or a FIFO named ``x.json`` is refused
+    (:class:`NotRegularFile`), a directory raises IsADirectoryError, and a file that grows past
+    ``limit`` while being read raises :class:`FileTooLarge` instead of filling memory.
+    """
+    limit = limits.MAX_FILE_BYTES if limit is None else limit
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if stat_module.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(path))
+        if not stat_module.S_ISREG(info.st_mode):
+            kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a plain file")
+            raise NotRegularFile(errno.EINVAL, f"not a regular file: {kind}", str(path))
+        if info.st_size > limit:
+            raise FileTooLarge(info.st_size, limit)
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise FileTooLarge(total, limit)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_text(path: str | os.PathLike[str], limit: int | None = None) -> str:
+    """:func:`read_bytes` decoded as UTF-8 (a leading BOM dropped); UnicodeDecodeError as is."""
+    return read_bytes(path, limit).decode("utf-8-sig")
 
 
 # Temp files are named ``.<name>.<pid>.<random>.tmp``: the pid tells a later save whether the

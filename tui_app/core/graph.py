@@ -13,7 +13,7 @@ reference is a parameter, not an edge.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from graphlib import CycleError as _GraphlibCycle
@@ -140,30 +140,29 @@ class DependencyGraph:
         }
 
     def _find_cycle(self) -> list[str] | None:
+        """The first cycle met walking the file in order, or None. Walked with an explicit stack,
+        not recursion: a chain of thousands of prompts must not hit Python's recursion limit."""
         deps = self.deps
         state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-        stack: list[str] = []
-
-        def visit(node: str) -> list[str] | None:
-            state[node] = 1
-            stack.append(node)
-            for dep in deps.get(node, ()):
+        for root in self.order_in_file:
+            if root in state:
+                continue
+            path: list[str] = [root]
+            state[root] = 1
+            pending: list[Iterator[str]] = [iter(deps.get(root, ()))]
+            while pending:
+                dep = next(pending[-1], None)
+                if dep is None:
+                    pending.pop()
+                    state[path.pop()] = 2
+                    continue
                 if state.get(dep) == 1:
-                    return stack[stack.index(dep) :]
-                if dep not in state:
-                    found = visit(dep)
-                    if found:
-                        return found
-            stack.pop()
-            state[node] = 2
-            return None
-
-        for name in self.order_in_file:
-            if name not in state:
-                found = visit(name)
-                if found:
                     # report it in the direction a reader follows: A reads B reads C reads A
-                    return found
+                    return path[path.index(dep) :]
+                if dep not in state:
+                    state[dep] = 1
+                    path.append(dep)
+                    pending.append(iter(deps.get(dep, ())))
         return None
 
     def check(self) -> None:

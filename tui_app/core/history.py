@@ -17,6 +17,8 @@ and every text field is scrubbed of the literal secrets the caller passes to :me
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -179,12 +181,49 @@ PRIVATE_FILE_MODE = 0o600
 def _create_private(path: Path) -> None:
     """Create the database file 0600 before SQLite opens it: SQLite would create it 0644, and it
     creates the -wal and -shm files with the database file's permissions, so all three are
-    private from the first byte."""
+    private from the first byte. A file found readable by others (made by an older version, or
+    copied in) is tightened to 0600, its -wal and -shm files too: the history holds prompts,
+    answers and settings."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     except FileExistsError:
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                mode = os.stat(name).st_mode
+            except FileNotFoundError:
+                continue
+            if mode & 0o077:
+                os.chmod(name, PRIVATE_FILE_MODE)
         return
     os.close(fd)
+
+
+def _check_usable(
+    conn: sqlite3.Connection, path: Path, *, pages: bool = True, schema: bool = True
+) -> None:
+    """Refuse, at open, a database that would fail later: damaged pages (SQLite only notices
+    when it reads them, so a run would silently record nothing) or a ``runs`` table that another
+    program made (every record would fail with "no such column")."""
+    problems = (
+        [row[0] for row in conn.execute("PRAGMA quick_check(3)").fetchall()] if pages else ["ok"]
+    )
+    if problems != ["ok"]:
+        raise HistoryError(
+            f"{path}: the history database is damaged ({'; '.join(problems)[:200]}): move it "
+            "away to start a new one; runs go on without history until then"
+        )
+    if not schema:
+        return
+    found = {row[1] for row in conn.execute("PRAGMA table_info(runs)").fetchall()}
+    missing = [c for c in _COLUMNS if c not in found]
+    if missing:
+        what = (
+            "has no runs table" if not found else f"has a runs table without {', '.join(missing)}"
+        )
+        raise HistoryError(
+            f"{path}: not a prompt-tui history database (it {what}): move it away to start a "
+            "new one; runs go on without history until then"
+        )
 
 
 # -- migrations -------------------------------------------------------------------------------
@@ -280,9 +319,120 @@ def _m003_status_words(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX runs_group_id ON runs (group_id) WHERE group_id IS NOT NULL")
 
 
+def _answer_digest(output_text: str | None, output: str | None) -> str:
+    """The content key of a stored answer: its text and its stored output (JSON text)."""
+    body = json.dumps([output_text, output], ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _m004_answers_by_content(conn: sqlite3.Connection) -> None:
+    """Answers stored once by content: a re-run, a cached reuse or a comparison column that got
+    the same answer again points at it instead of holding another copy (a long answer run a
+    hundred times was a hundred copies). Existing rows are moved over."""
+    conn.execute(
+        """
+        CREATE TABLE answers (
+            digest TEXT PRIMARY KEY,
+            output_text TEXT,
+            output TEXT,
+            size INTEGER NOT NULL
+        )
+        """
+    )
+    conn.execute("ALTER TABLE runs ADD COLUMN answer TEXT")
+    rows = conn.execute(
+        "SELECT id, output_text, output FROM runs"
+        " WHERE output_text IS NOT NULL OR output IS NOT NULL"
+    ).fetchall()
+    for row_id, output_text, output in rows:
+        digest = _answer_digest(output_text, output)
+        conn.execute(
+            "INSERT OR IGNORE INTO answers (digest, output_text, output, size) VALUES (?, ?, ?, ?)",
+            (digest, output_text, output, len(output_text or "") + len(output or "")),
+        )
+        conn.execute(
+            "UPDATE runs SET answer = ?, output_text = NULL, output = NULL WHERE id = ?",
+            (digest, row_id),
+        )
+    conn.execute("CREATE INDEX runs_answer ON runs (answer) WHERE answer IS NOT NULL")
+
+
+def _m005_run_origins(conn: sqlite3.Connection) -> None:
+    """Where a run's config came from (git commit, edited or not, the ref asked for) and the
+    user's tags and metadata: one row per run id, written when the run starts."""
+    conn.execute(
+        """
+        CREATE TABLE run_origins (
+            run_id TEXT PRIMARY KEY,
+            config_path TEXT NOT NULL,
+            git_commit TEXT,
+            git_dirty INTEGER,
+            git_ref TEXT,
+            git_path TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            meta TEXT NOT NULL DEFAULT '{}',
+            recorded_at REAL NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX run_origins_config ON run_origins (config_path, recorded_at)")
+
+
+def _m006_ratings(conn: sqlite3.Connection) -> None:
+    """A person's judgement of a prompt's answer in a run: the latest one per (run, prompt)."""
+    conn.execute(
+        """
+        CREATE TABLE ratings (
+            run_id TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            score REAL CHECK (score IS NULL OR (score >= 0 AND score <= 1)),
+            comment TEXT,
+            expected TEXT,
+            rated_at REAL NOT NULL,
+            PRIMARY KEY (run_id, prompt)
+        )
+        """
+    )
+
+
+def _m007_baselines(conn: sqlite3.Connection) -> None:
+    """The run a config's later runs are compared with by default (one per config)."""
+    conn.execute(
+        """
+        CREATE TABLE baselines (
+            config_path TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            set_at REAL NOT NULL
+        )
+        """
+    )
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: list[Migration] = [_m001_runs, _m002_provenance, _m003_status_words]
+MIGRATIONS: list[Migration] = [
+    _m001_runs,
+    _m002_provenance,
+    _m003_status_words,
+    _m004_answers_by_content,
+    _m005_run_origins,
+    _m006_ratings,
+    _m007_baselines,
+]
+
+# The history's size budget: over it, the bulky part (request messages, answers) of old runs is
+# dropped, newest first kept (see History.prune). The rows themselves (what ran, when, its status,
+# tokens and cost) stay.
+MAX_HISTORY_BYTES = 256 * 1024 * 1024
+KEEP_FULL_RUNS = 20  # per config and prompt, the newest runs keep their messages and answer
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    orphans: int  # answers no run pointed at any more
+    cleared: int  # old runs whose messages and answer were dropped
+    size_before: int  # bytes of the database file (and its WAL)
+    size_after: int
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
@@ -346,6 +496,11 @@ class History:
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
         self._closed = False
+        # Where a failure to record is said (a workspace's warnings: stderr, a notification).
+        # With it set, a run whose row cannot be written goes on and the failure is said once;
+        # without it, record() raises.
+        self.on_error: Callable[[str], None] | None = None
+        self._error_said = False
         try:
             paths.make_private_dir(self.path.parent)
             _create_private(self.path)
@@ -353,6 +508,9 @@ class History:
             raise HistoryError(f"{self.path}: cannot create: {exc.strerror or exc}") from None
         with self._lock:
             self._connection()
+        if migrations is None and self.size() > MAX_HISTORY_BYTES:
+            # over its budget: old runs' payloads go (their space is reused; no slow rewrite)
+            self.prune(vacuum=False)
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -373,9 +531,14 @@ class History:
             raise HistoryError(f"{self.path}: cannot open history database: {exc}") from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            if self._migrations is None:  # checked before anything is written to the file
+                current = _user_version(conn) >= len(MIGRATIONS)
+                _check_usable(conn, self.path, schema=current)
             self._set_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; no fsync per commit
             migrate(conn, self._migrations)
+            if self._migrations is None:  # a test's own migrations make their own schema
+                _check_usable(conn, self.path, pages=False)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise HistoryError(f"{self.path}: not a usable history database: {exc}") from None
@@ -449,21 +612,134 @@ class History:
             row[name] = value
         columns = ", ".join(_COLUMNS)
         marks = ", ".join(f":{c}" for c in _COLUMNS)
-        sql = f"INSERT INTO runs ({columns}) VALUES ({marks})"
+        sql = f"INSERT INTO runs ({columns}, answer) VALUES ({marks}, :answer)"
+        # the answer is stored once by content; the row points at it
+        output_text, output = row["output_text"], row["output"]
+        answer = None
+        if output_text is not None or output is not None:
+            answer = _answer_digest(output_text, output)
+            row["output_text"] = row["output"] = None
+        row["answer"] = answer
         with self._lock:
+            conn = self._connection()
             try:
-                cursor = self._connection().execute(sql, row)
+                conn.execute("BEGIN IMMEDIATE")  # the answer and its row, or neither
+                try:
+                    if answer is not None:
+                        conn.execute(
+                            "INSERT OR IGNORE INTO answers (digest, output_text, output, size)"
+                            " VALUES (?, ?, ?, ?)",
+                            (
+                                answer,
+                                output_text,
+                                output,
+                                len(output_text or "") + len(output or ""),
+                            ),
+                        )
+                    cursor = conn.execute(sql, row)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
             except sqlite3.Error as exc:
-                raise HistoryError(f"{self.path}: cannot record run: {exc}") from None
+                message = f"{self.path}: cannot record run: {exc}"
+                if self.on_error is None:
+                    raise HistoryError(message) from None
+                if not self._error_said:
+                    self._error_said = True
+                    self.on_error(f"{message}; runs go on without history")
+                return 0
             return int(cursor.lastrowid or 0)
+
+    # -- size ----------------------------------------------------------------------------------
+
+    def size(self) -> int:
+        """Bytes on disk: the database file and its write-ahead log."""
+        total = 0
+        for name in (self.path, Path(f"{self.path}-wal")):
+            with contextlib.suppress(OSError):
+                total += name.stat().st_size
+        return total
+
+    def prune(
+        self,
+        max_bytes: int | None = None,
+        *,
+        keep: int = KEEP_FULL_RUNS,
+        vacuum: bool = True,
+    ) -> PruneResult:
+        """Keep the history within ``max_bytes`` (default :data:`MAX_HISTORY_BYTES`).
+
+        Answers no run points at are deleted. While the stored messages and answers are over
+        the budget, the oldest runs beyond the newest ``keep`` of each config and prompt lose
+        them (their rows stay: what ran, when, how it ended, tokens, cost); an answer the
+        cache can still reuse is kept as long as a newer run points at it. ``vacuum`` gives the
+        space back to the file system (a full rewrite of the file: `history prune` does it,
+        the automatic prune at open does not).
+        """
+        budget = MAX_HISTORY_BYTES if max_bytes is None else max_bytes
+        before = self.size()
+        cleared = 0
+        with self._lock:
+            conn = self._connection()
+            try:
+                while self._payload_bytes(conn) > budget:
+                    ids = [
+                        r[0]
+                        for r in conn.execute(
+                            """
+                            SELECT id FROM (
+                                SELECT id, (messages != '[]' OR answer IS NOT NULL) AS bulky,
+                                       ROW_NUMBER() OVER (
+                                           PARTITION BY config_path, prompt ORDER BY id DESC
+                                       ) AS newer
+                                FROM runs
+                            ) WHERE bulky AND newer > ? ORDER BY id LIMIT 500
+                            """,
+                            (keep,),
+                        )
+                    ]
+                    if not ids:
+                        break  # only the newest runs are left: the budget is theirs
+                    marks = ", ".join("?" * len(ids))
+                    conn.execute(
+                        f"UPDATE runs SET messages = '[]', answer = NULL WHERE id IN ({marks})",
+                        ids,
+                    )
+                    cleared += len(ids)
+                    self._delete_orphans(conn)
+                orphans = self._delete_orphans(conn)
+                if vacuum:
+                    conn.execute("VACUUM")
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                raise HistoryError(f"{self.path}: cannot prune history: {exc}") from None
+        return PruneResult(orphans, cleared, before, self.size())
+
+    @staticmethod
+    def _payload_bytes(conn: sqlite3.Connection) -> int:
+        answers = conn.execute("SELECT coalesce(sum(size), 0) FROM answers").fetchone()[0]
+        messages = conn.execute("SELECT coalesce(sum(length(messages)), 0) FROM runs").fetchone()
+        return int(answers) + int(messages[0])
+
+    @staticmethod
+    def _delete_orphans(conn: sqlite3.Connection) -> int:
+        cursor = conn.execute(
+            "DELETE FROM answers WHERE NOT EXISTS"
+            " (SELECT 1 FROM runs WHERE runs.answer = answers.digest)"
+        )
+        return max(cursor.rowcount, 0)
 
     # -- reading -------------------------------------------------------------------------------
 
     def _select(self, where: str, params: list[Any], limit: int | None) -> list[RunRecord]:
-        sql = "SELECT * FROM runs"
+        sql = (
+            "SELECT runs.*, answers.output_text AS answer_text, answers.output AS answer_output"
+            " FROM runs LEFT JOIN answers ON answers.digest = runs.answer"
+        )
         if where:
             sql += f" WHERE {where}"
-        sql += " ORDER BY id DESC"
+        sql += " ORDER BY runs.id DESC"
         if limit is not None and limit > 0:
             sql += " LIMIT ?"
             params = [*params, int(limit)]
@@ -517,8 +793,249 @@ class History:
         with self._lock:
             return int(self._connection().execute("SELECT count(*) FROM runs").fetchone()[0])
 
+    # -- run origins, ratings, baselines (issue 22) --------------------------------------------
+
+    def _execute(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                cursor = self._connection().execute(sql, params)
+                return list(cursor.fetchall())
+            except sqlite3.Error as exc:
+                raise HistoryError(f"{self.path}: {exc}") from None
+
+    def record_origin(self, origin: RunOrigin) -> None:
+        """Store where a run came from (once per run id; a second call replaces it)."""
+        self._execute(
+            "INSERT OR REPLACE INTO run_origins (run_id, config_path, git_commit, git_dirty, "
+            "git_ref, git_path, tags, meta, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                origin.run_id,
+                config_key(origin.config_path or ""),
+                origin.commit,
+                None if origin.dirty is None else int(origin.dirty),
+                origin.ref,
+                origin.git_path,
+                # labels the user typed: a credential pasted into one is masked like any text
+                json.dumps([scrub_text(t) for t in origin.tags], ensure_ascii=False),
+                json.dumps(scrub_json(dict(origin.meta), patterns=True), ensure_ascii=False),
+                origin.recorded_at,
+            ),
+        )
+
+    def origins(self, run_ids: Iterable[str]) -> dict[str, RunOrigin]:
+        ids = list(dict.fromkeys(run_ids))
+        out: dict[str, RunOrigin] = {}
+        for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._execute(
+                "SELECT run_id, config_path, git_commit, git_dirty, git_ref, git_path, tags, "
+                f"meta, recorded_at FROM run_origins WHERE run_id IN ({marks})",
+                chunk,
+            )
+            for row in rows:
+                out[row[0]] = RunOrigin(
+                    run_id=row[0],
+                    config_path=row[1],
+                    commit=row[2],
+                    dirty=None if row[3] is None else bool(row[3]),
+                    ref=row[4],
+                    git_path=row[5],
+                    tags=tuple(_json_or(row[6], [])),
+                    meta=dict(_json_or(row[7], {})),
+                    recorded_at=row[8],
+                )
+        return out
+
+    def run_ids_matching(
+        self,
+        *,
+        config_path: str | None = None,
+        tag: str | None = None,
+        ref: str | None = None,
+        clean: bool = False,
+    ) -> list[str]:
+        """Run ids (newest first) with this tag and/or recorded at this ref (a ref as typed,
+        or a commit id or its start). ``clean``: only runs of the file exactly as committed."""
+        clauses, params = [], []
+        if config_path is not None:
+            clauses.append("config_path = ?")
+            params.append(config_key(config_path))
+        if tag is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(run_origins.tags) WHERE value = ?)")
+            params.append(tag)
+        if ref is not None:
+            clauses.append("(git_ref = ? OR git_commit LIKE ? || '%')")
+            params += [ref, ref]
+        if clean:
+            clauses.append("git_dirty = 0")
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self._execute(
+            f"SELECT run_id FROM run_origins{where} ORDER BY recorded_at DESC", params
+        )
+        return [row[0] for row in rows]
+
+    def run_ids(self, config_path: str, *, limit: int | None = None) -> list[str]:
+        """The config's runs, newest first (by their latest row); a comparison's runs are
+        experiments, not "the last run": left out."""
+        sql = (
+            "SELECT run_id, max(id) AS last FROM runs WHERE config_path = ? AND group_id IS NULL "
+            "GROUP BY run_id ORDER BY last DESC"
+        )
+        params: list[Any] = [config_key(config_path)]
+        if limit:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [row[0] for row in self._execute(sql, params)]
+
+    def run_id_prefix(self, start: str) -> list[str]:
+        """The run ids that are ``start`` or begin with it (at most a few)."""
+        if not start:
+            return []
+        rows = self._execute(
+            "SELECT DISTINCT run_id FROM runs WHERE run_id = ? OR substr(run_id, 1, ?) = ? LIMIT 5",
+            (start, len(start), start),
+        )
+        exact = [row[0] for row in rows if row[0] == start]
+        return exact or [row[0] for row in rows]
+
+    def rate(self, rating: Rating) -> None:
+        """Attach a rating to a prompt's result in a run (replacing an earlier one)."""
+        self._execute(
+            "INSERT OR REPLACE INTO ratings (run_id, prompt, score, comment, expected, rated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                rating.run_id,
+                rating.prompt,
+                rating.score,
+                None if rating.comment is None else scrub_text(rating.comment),
+                None if rating.expected is None else scrub_text(rating.expected, patterns=False),
+                rating.rated_at,
+            ),
+        )
+
+    def ratings(self, run_ids: Iterable[str]) -> dict[tuple[str, str], Rating]:
+        ids = list(dict.fromkeys(run_ids))
+        out: dict[tuple[str, str], Rating] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._execute(
+                "SELECT run_id, prompt, score, comment, expected, rated_at FROM ratings "
+                f"WHERE run_id IN ({marks})",
+                chunk,
+            )
+            for row in rows:
+                out[(row[0], row[1])] = Rating(
+                    run_id=row[0],
+                    prompt=row[1],
+                    score=row[2],
+                    comment=row[3],
+                    expected=row[4],
+                    rated_at=row[5],
+                )
+        return out
+
+    def set_baseline(self, config_path: str, run_id: str) -> None:
+        self._execute(
+            "INSERT OR REPLACE INTO baselines (config_path, run_id, set_at) VALUES (?, ?, ?)",
+            (config_key(config_path), run_id, time.time()),
+        )
+
+    def baseline(self, config_path: str) -> tuple[str, float] | None:
+        """The config's baseline run id and when it was set, or None."""
+        rows = self._execute(
+            "SELECT run_id, set_at FROM baselines WHERE config_path = ?",
+            (config_key(config_path),),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def clear_baseline(self, config_path: str) -> bool:
+        had = self.baseline(config_path) is not None
+        self._execute("DELETE FROM baselines WHERE config_path = ?", (config_key(config_path),))
+        return had
+
+
+def _json_or(raw: str | None, default: Any) -> Any:
+    if raw is None:
+        return default
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return default
+    return value if isinstance(value, type(default)) else default
+
+
+@dataclass(kw_only=True)
+class RunOrigin:
+    """Where one run's config came from, and how its user labelled it."""
+
+    run_id: str
+    config_path: str
+    commit: str | None = None  # None: not in git (or unknown)
+    dirty: bool | None = None  # the config run differed from ``commit``'s version
+    ref: str | None = None  # the revision asked for with --ref (None: the working file)
+    git_path: str | None = None  # the file inside its repository
+    tags: tuple[str, ...] = ()
+    meta: dict[str, str] = field(default_factory=dict)
+    recorded_at: float = field(default_factory=time.time)
+
+    @property
+    def revision(self) -> str:
+        """The revision words people see: ``abc1234567``, ``abc1234567+`` (edited),
+        ``HEAD~1 (abc1234567)``, ``not in git``."""
+        if self.commit is None:
+            return "not in git" if self.dirty is None else "uncommitted"
+        text = self.commit[:10] + ("+" if self.dirty else "")
+        if self.ref and not self.commit.startswith(self.ref):
+            return f"{self.ref} ({text})"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "commit": self.commit,
+            "dirty": self.dirty,
+            "ref": self.ref,
+            "git_path": self.git_path,
+            "tags": list(self.tags),
+            "meta": dict(self.meta),
+        }
+
+
+@dataclass(kw_only=True)
+class Rating:
+    """A person's judgement of one prompt's answer in one run. ``score`` 0..1 (👎 0, 👍 1)."""
+
+    run_id: str
+    prompt: str
+    score: float | None = None
+    comment: str | None = None
+    expected: str | None = None
+    rated_at: float = field(default_factory=time.time)
+
+    @property
+    def thumb(self) -> str:
+        if self.score is None:
+            return ""
+        if self.score >= 1:
+            return "👍"
+        if self.score <= 0:
+            return "👎"
+        return f"{self.score:.2f}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "comment": self.comment,
+            "expected": self.expected,
+            "rated_at": self.rated_at,
+        }
+
 
 def _to_record(row: dict[str, Any]) -> RunRecord:
+    if row.get("answer") is not None:  # stored once by content (see _m004_answers_by_content)
+        row["output_text"] = row.get("answer_text")
+        row["output"] = row.get("answer_output")
     for name in _JSON_COLUMNS:
         raw = row.get(name)
         if raw is not None:

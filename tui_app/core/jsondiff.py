@@ -1,7 +1,7 @@
 """Two JSON answers compared by path, not by words: what was added, removed or changed where.
 
 ``diff(a, b)`` walks both values together (iteratively: no recursion limit, whatever the depth)
-and lists :class:`Change` items in document order, ``$.items[2].price`` style paths. Objects are
+and lists :class:`PathChange` items in document order, ``$.items[2].price`` style paths. Objects are
 compared key by key; arrays index by index (an item inserted at the front shows as changes down
 the list: positional, as the paths say). At most ``limit`` changes are listed; ``truncated`` says
 when there were more.
@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from .structured import parse_json
 
-__all__ = ["Change", "JsonDiff", "diff", "diff_answers", "path_join"]
+__all__ = ["JsonDiff", "PathChange", "diff", "diff_answers", "path_join"]
 
 ChangeKind = Literal["added", "removed", "changed"]
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -38,7 +38,7 @@ def _short(value: Any) -> str:
 
 
 @dataclass(frozen=True)
-class Change:
+class PathChange:
     path: str
     kind: ChangeKind
     before: Any = None
@@ -57,7 +57,7 @@ class Change:
 
 @dataclass
 class JsonDiff:
-    changes: list[Change] = field(default_factory=list)
+    changes: list[PathChange] = field(default_factory=list)
     truncated: bool = False
 
     @property
@@ -102,25 +102,25 @@ def diff(before: Any, after: Any, *, limit: int = 500) -> JsonDiff:
             todo: list[tuple[str, Any, Any]] = []
             for key in a:
                 if key not in b:
-                    out.changes.append(Change(path_join(path, key), "removed", before=a[key]))
+                    out.changes.append(PathChange(path_join(path, key), "removed", before=a[key]))
                 else:
                     todo.append((path_join(path, key), a[key], b[key]))
             for key in b:
                 if key not in a:
-                    out.changes.append(Change(path_join(path, key), "added", after=b[key]))
+                    out.changes.append(PathChange(path_join(path, key), "added", after=b[key]))
             stack.extend(reversed(todo))
         elif isinstance(a, list) and isinstance(b, list):
             common = min(len(a), len(b))
             for index in range(common, len(a)):
-                out.changes.append(Change(path_join(path, index), "removed", before=a[index]))
+                out.changes.append(PathChange(path_join(path, index), "removed", before=a[index]))
             for index in range(common, len(b)):
-                out.changes.append(Change(path_join(path, index), "added", after=b[index]))
+                out.changes.append(PathChange(path_join(path, index), "added", after=b[index]))
             stack.extend(reversed([(path_join(path, i), a[i], b[i]) for i in range(common)]))
         elif isinstance(a, dict | list) or isinstance(b, dict | list):
             if a != b:
-                out.changes.append(Change(path, "changed", before=a, after=b))
+                out.changes.append(PathChange(path, "changed", before=a, after=b))
         elif not _same_scalar(a, b):
-            out.changes.append(Change(path, "changed", before=a, after=b))
+            out.changes.append(PathChange(path, "changed", before=a, after=b))
     if len(out.changes) > limit:
         out.changes = out.changes[:limit]
         out.truncated = True

@@ -71,20 +71,22 @@ def probe_key(
     url, auth = target
     import httpx
 
+    shown = scrub_text(url, [key])  # the one scrubber: a password or token in the URL is masked
+
     try:
         response = httpx.get(url, headers=_headers(auth, key), timeout=timeout)
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         # The error text can quote the request (headers included): keep only its kind.
-        return ProbeResult(False, f"could not reach {url}: {type(exc).__name__}")
+        return ProbeResult(False, f"could not reach {shown}: {type(exc).__name__}")
     status = response.status_code
     if 200 <= status < 300:
         count = _model_count(response)
         listed = f" ({count} models listed)" if count is not None else ""
-        return ProbeResult(True, f"key accepted by {url}{listed}", status)
-    detail = scrub_text(" ".join(response.text.split())[:160], [key], patterns=False)
+        return ProbeResult(True, f"key accepted by {shown}{listed}", status)
+    detail = scrub_text(" ".join(response.text.split())[:160], [key])
     if status in (401, 403):
-        return ProbeResult(False, f"key rejected by {url} ({status}): {detail}", status)
-    return ProbeResult(False, f"{url} answered {status}: {detail}", status)
+        return ProbeResult(False, f"key rejected by {shown} ({status}): {detail}", status)
+    return ProbeResult(False, f"{shown} answered {status}: {detail}", status)
 
 
 def _model_count(response: object) -> int | None:

@@ -9,6 +9,14 @@ A key never appears in a ``repr``/``str``, a log line or an exception message: e
 is :func:`mask`-ed, and errors raised by a keyring backend are re-raised with the secret scrubbed
 and without the original exception chained.
 
+Every keyring call (loading the backend included) runs in a daemon thread and is waited for at
+most :data:`KEYRING_TIMEOUT_S`: a backend that never answers (a dead D-Bus peer, a keyring
+waiting on an unlock prompt nobody sees) is reported as such, never hangs a command, and never
+keeps the process alive after Ctrl+C. When the environment variable holds the key, the keyring
+is given only :data:`ENV_GRACE_S` to answer (a healthy Secret Service answers its first read in
+~0.3 s, later ones in tens of ms), so the documented order (keyring first) holds while a hung
+keyring costs a run at most that once.
+
 ``keyring`` is imported lazily (it costs ~130 ms, backend discovery ~100 ms more), so importing
 this module is cheap and has no side effects.
 """
@@ -17,7 +25,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -28,6 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from keyring.backend import KeyringBackend
 
 SERVICE = "prompt-tui"
+
+KEYRING_TIMEOUT_S = 3.0  # longest wait for any keyring call
+ENV_GRACE_S = 0.5  # longest wait for the keyring when the environment holds the key
 
 Source = Literal["explicit", "keyring", "environment"]
 
@@ -63,6 +74,18 @@ class NoKeyringError(KeyStoreError):
     """There is no usable OS keyring to store a key in."""
 
 
+def key_problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent as an API key (it goes into an HTTP header, which holds one
+    line of ASCII), in words that never quote it; None for a usable key."""
+    if any(c in value for c in "\r\n"):
+        return "it contains a line break"
+    if not value.isascii():
+        return "it contains a non-ASCII character (a key is plain ASCII: pasted quotes or spaces?)"
+    if not value.isprintable() or any(c.isspace() for c in value):
+        return "it contains a space or a control character"
+    return None
+
+
 def normalize_provider(provider: str) -> str:
     name = provider.strip().lower()
     if not name or any(c.isspace() for c in name):
@@ -91,6 +114,9 @@ class KeyLookup:
     # The keyring entry (user name under service ``prompt-tui``) that was read: the provider, or
     # the entry a model's settings name (``api_key_keyring``); None when the keyring is not asked.
     entry: str | None = field(default=None, compare=False)
+    # Why a key that was found cannot be used (a line break, a non-ASCII character): the key is
+    # then not used, and this says where it was and what is wrong, never the key itself.
+    problem: str | None = field(default=None, compare=False)
 
     def where(self) -> str:
         """Where the key came from, in words: "the OS keyring (entry 'openai')",
@@ -164,6 +190,55 @@ def _describe(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:
 _FALLBACK = "keys are read from environment variables"
 
 
+class _Call:
+    """One keyring call in a daemon thread: waited for with a timeout, and never a reason for
+    the interpreter to stay alive (a hung backend call is abandoned at exit)."""
+
+    def __init__(self, fn: Callable[..., object], *args: object) -> None:
+        self.done = threading.Event()
+        self.value: object = None
+        self.error: BaseException | None = None
+        self.expired = False  # a waiter gave up on it once: later waiters do not wait again
+        worker = threading.Thread(
+            target=self._run, args=(fn, args), name="prompt-tui-keyring", daemon=True
+        )
+        worker.start()
+
+    def _run(self, fn: Callable[..., object], args: tuple[object, ...]) -> None:
+        try:
+            self.value = fn(*args)
+        except BaseException as exc:  # handed to the waiter, scrubbed there
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def wait(self, timeout: float) -> bool:
+        if self.expired and not self.done.is_set():
+            return False
+        if not self.done.wait(timeout):
+            self.expired = True
+            return False
+        return True
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+class KeyringTimeout(Exception):
+    """A keyring call did not answer in time (its words are shown; never holds a secret)."""
+
+
+def _call(fn: Callable[..., object], *args: object, timeout: float = KEYRING_TIMEOUT_S) -> object:
+    """``fn(*args)`` in a daemon thread, waited for at most ``timeout`` seconds."""
+    call = _Call(fn, *args)
+    if not call.wait(timeout):
+        raise KeyringTimeout(f"the OS keyring did not answer within {_seconds(timeout)}")
+    if call.error is not None:
+        raise call.error
+    return call.value
+
+
 class KeyStore:
     """Looks up, stores and deletes provider keys.
 
@@ -194,6 +269,7 @@ class KeyStore:
         self._lock = threading.RLock()
         # provider -> (value or None, error message or None)
         self._cache: dict[str, tuple[str | None, str | None]] = {}
+        self._pending: dict[str, _Call] = {}  # keyring reads in flight (one per entry)
 
     # -- backend -------------------------------------------------------------------------------
 
@@ -201,9 +277,10 @@ class KeyStore:
         with self._lock:
             if not self._backend_resolved:
                 try:
-                    import keyring
-
-                    self._backend = keyring.get_keyring()
+                    self._backend = _call(_load_backend)  # type: ignore[assignment]
+                except KeyringTimeout as exc:  # backend discovery itself can hang on D-Bus
+                    self._backend = None
+                    self._backend_error = str(exc)
                 except Exception as exc:  # a configured backend that cannot load
                     self._backend = None
                     self._backend_error = _describe(exc)
@@ -265,25 +342,39 @@ class KeyStore:
     def env_var_for(self, provider: str) -> str | None:
         return self._env_vars.get(normalize_provider(provider))
 
-    def _from_keyring(self, provider: str) -> tuple[str | None, str | None]:
+    def _from_keyring(
+        self, provider: str, wait: float = KEYRING_TIMEOUT_S
+    ) -> tuple[str | None, str | None]:
+        """(value, error) for a keyring entry, waiting at most ``wait`` seconds for it."""
         with self._lock:
             if provider in self._cache:
                 return self._cache[provider]
-            result: tuple[str | None, str | None]
             if self._read_error is not None:
                 # One failed read is enough: a locked collection would prompt again and a dead
                 # D-Bus peer costs a 25 s timeout per call. refresh() tries again.
-                result = (None, self._read_error)
-            elif not self.backend_status().usable:
-                result = (None, None)
-            else:
-                try:
-                    value = self._backend.get_password(SERVICE, provider)  # type: ignore[union-attr]
-                    result = (value or None, None)
-                except Exception as exc:  # locked collection, D-Bus failure...
-                    self._read_error = _describe(exc)
-                    result = (None, self._read_error)
-            self._cache[provider] = result
+                return None, self._read_error
+            if not self.backend_status().usable:
+                self._cache[provider] = (None, None)
+                return None, None
+            call = self._pending.get(provider)
+            if call is None:
+                backend = self._backend
+                assert backend is not None
+                call = self._pending[provider] = _Call(backend.get_password, SERVICE, provider)
+        # Waited for outside the lock: other lookups (an explicit key, the environment) go on.
+        if not call.wait(wait):
+            why = f"the OS keyring did not answer within {_seconds(wait)}"
+            if wait >= KEYRING_TIMEOUT_S:
+                with self._lock:  # hung: later lookups do not wait for it again
+                    self._read_error = why
+            return None, why
+        with self._lock:
+            self._pending.pop(provider, None)
+            if call.error is not None:  # locked collection, D-Bus failure...
+                self._read_error = _describe(call.error)
+                return None, self._read_error
+            value = call.value if isinstance(call.value, str) else None
+            self._cache[provider] = result = (value or None, None)
             return result
 
     def lookup(self, provider: str, *, env_var: str | None = None) -> KeyLookup:
@@ -300,20 +391,42 @@ class KeyStore:
 
     def _lookup(self, label: str, entry: str | None, env_var: str | None) -> KeyLookup:
         error: str | None = None
+        problems: list[str] = []
+        environ = os.environ if self._environ is None else self._environ
+        env_value = environ.get(env_var) if env_var else None
+        if env_value and (why := key_problem(env_value)):
+            problems.append(f"the key in {env_var} is not usable: {why}")
+            env_value = None
         if entry is not None:
             explicit = self._explicit.get(entry)
             if explicit:
                 return KeyLookup(label, explicit, "explicit", env_var, entry=entry)
-            value, error = self._from_keyring(entry)
+            # With the key in the environment, a keyring that does not answer at once is not
+            # waited for: the environment's key is used and the lookup says why.
+            value, error = self._from_keyring(
+                entry, ENV_GRACE_S if env_value else KEYRING_TIMEOUT_S
+            )
+            if value and (why := key_problem(value)):
+                problems.insert(
+                    0, f"the key in the OS keyring (entry '{entry}') is not usable: {why}"
+                )
+                value = None
             if value:
                 return KeyLookup(label, value, "keyring", env_var, entry=entry)
-        environ = os.environ if self._environ is None else self._environ
-        env_value = environ.get(env_var) if env_var else None
+        problem = "; ".join(problems) or None
         if env_value:
             return KeyLookup(
-                label, env_value, "environment", env_var, keyring_error=error, entry=entry
+                label,
+                env_value,
+                "environment",
+                env_var,
+                keyring_error=error,
+                entry=entry,
+                problem=problem,
             )
-        return KeyLookup(label, None, None, env_var, keyring_error=error, entry=entry)
+        return KeyLookup(
+            label, None, None, env_var, keyring_error=error, entry=entry, problem=problem
+        )
 
     def lookup_all(self, providers: Iterable[str] | None = None) -> list[KeyLookup]:
         """One lookup per provider (default: every known provider), found or not."""
@@ -327,6 +440,7 @@ class KeyStore:
         """Forget cached keyring reads and read errors (the keyring may have changed)."""
         with self._lock:
             self._cache.clear()
+            self._pending.clear()
             self._read_error = None
 
     # -- changes -------------------------------------------------------------------------------
@@ -337,14 +451,17 @@ class KeyStore:
         secret = (value or "").strip()
         if not secret:
             raise KeyStoreError(f"refusing to store an empty key for {name}")
-        if any(c in secret for c in "\r\n\0"):
-            raise KeyStoreError(f"the key for {name} contains a line break or NUL; not stored")
+        why = key_problem(secret)
+        if why is not None:
+            raise KeyStoreError(f"the key for {name} was not stored: {why}")
         with self._lock:
             backend = self._usable_backend()
             self._cache.pop(name, None)
             failure: str | None = None
             try:
-                backend.set_password(SERVICE, name, secret)
+                _call(backend.set_password, SERVICE, name, secret)
+            except KeyringTimeout as exc:
+                failure = str(exc)
             except Exception as exc:
                 failure = _describe(exc, (secret, value))
             # Raised outside the except block so the backend's exception (whose text, arguments
@@ -365,12 +482,15 @@ class KeyStore:
             current: str | None = None
             failure: str | None = None
             try:
-                current = backend.get_password(SERVICE, name)
+                found = _call(backend.get_password, SERVICE, name)
+                current = found if isinstance(found, str) else None
                 if current is None:
                     return False
-                backend.delete_password(SERVICE, name)
+                _call(backend.delete_password, SERVICE, name)
             except PasswordDeleteError:
                 return False
+            except KeyringTimeout as exc:
+                failure = str(exc)
             except Exception as exc:
                 failure = _describe(exc, (current,))
             if failure is not None:  # outside the except block: see set()
@@ -378,6 +498,12 @@ class KeyStore:
                     f"could not delete the key for {name} from the OS keyring: {failure}"
                 )
             return True
+
+
+def _load_backend() -> KeyringBackend:
+    import keyring
+
+    return keyring.get_keyring()
 
 
 # -- words for people ---------------------------------------------------------------------------

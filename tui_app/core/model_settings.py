@@ -148,6 +148,13 @@ def check_setting(key: str, value: Any) -> str | None:
             return wrong
         if spec.low is not None and spec.high is not None and not spec.low <= value <= spec.high:
             return wrong
+        if key == "timeout" and value == 0:
+            # 0 once silently meant the default 600 s; "no timeout" would let a silent server
+            # hold a run forever. Refused, with what to write instead.
+            return (
+                "timeout must be more than 0 seconds (at most 3600); leave it out for the "
+                "default of 600 s"
+            )
         return None
     if spec.kind == "whole":
         if not isinstance(value, int) or isinstance(value, bool):
@@ -259,6 +266,21 @@ def settings_problems(doc: Any) -> list[tuple[Path, str]]:
             error = check_setting(str(key), value)
             if error:
                 problems.append(((*base, str(key)), error))
+    return problems
+
+
+def request_problems(
+    prompt: str, settings: Mapping[str, Any], call_options: Mapping[str, Any]
+) -> list[str]:
+    """Every setting of a resolved request that :func:`check_setting` refuses (the check
+    ``validate`` makes), as one-line messages naming the prompt: a run refuses what validate
+    refuses, word for word, before anything is sent."""
+    merged = {**settings, **call_options}
+    problems = []
+    for key in merged:
+        error = check_setting(str(key), merged[key])
+        if error:
+            problems.append(f"prompt '{prompt}': {error}")
     return problems
 
 

@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Literal
 
 from .errors import PromptTuiError
 from .keys import PROVIDER_ENV_VARS, KeyLookup, KeyStore, env_var_for
+from .model_settings import request_problems
 from .request import ResolvedRequest
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import AIConfig
+    from .runs import Run
 
 Surface = Literal["tui", "cli"]
 
@@ -108,6 +110,7 @@ class MissingKey:
     need: KeyNeed
     prompts: tuple[str, ...]
     keyring_error: str | None = None  # why the keyring could not be read, when it could not
+    problem: str | None = None  # why a key that was found cannot be used (never the key)
 
 
 def missing_keys(requests: Iterable[ResolvedRequest], store: KeyStore) -> list[MissingKey]:
@@ -122,7 +125,7 @@ def missing_keys(requests: Iterable[ResolvedRequest], store: KeyStore) -> list[M
         hit = find_key(store, need)
         if not hit.found:
             unique = tuple(dict.fromkeys(prompts))
-            missing.append(MissingKey(need, unique, hit.keyring_error))
+            missing.append(MissingKey(need, unique, hit.keyring_error, hit.problem))
     return missing
 
 
@@ -150,6 +153,8 @@ def missing_key_message(missing: MissingKey, surface: Surface, keyring_usable: b
     which = f"prompt{'s' if len(prompts) != 1 else ''} {', '.join(prompts)}"
     text = f"No key for {missing.need.label} ({which}): "
     text += ", or ".join(_fixes(missing.need, surface, keyring_usable))
+    if missing.problem:
+        text += f" ({missing.problem})"
     if missing.keyring_error:
         text += f" (the OS keyring could not be read: {missing.keyring_error})"
     return text
@@ -176,9 +181,19 @@ def key_for(request: ResolvedRequest, store: KeyStore) -> KeyLookup | None:
         return None
     hit = find_key(store, need)
     if not hit.found:
-        missing = MissingKey(need, (request.prompt,), hit.keyring_error)
+        missing = MissingKey(need, (request.prompt,), hit.keyring_error, hit.problem)
         raise MissingKeysError([missing], keyring_usable=store.backend_status().usable)
     return hit
+
+
+def settings_refusals(run: Run, requests: Iterable[ResolvedRequest]) -> list[str]:
+    """Preflight: every setting ``validate`` would refuse in the requests a run would send
+    (temperature 9, max_tokens -3, a delay of 1e9 s for an offline model...), with validate's
+    words. The runner refuses the run on any."""
+    problems: list[str] = []
+    for request in requests:
+        problems += request_problems(request.prompt, request.settings, request.call_options)
+    return problems
 
 
 def explain_auth_failure(message: str, status: int | None, key: KeyLookup | None) -> str:

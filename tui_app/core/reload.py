@@ -20,6 +20,7 @@ from typing import Any
 from .changes import Change, ChangeKind
 from .config import AIConfig, Prompt, loads
 from .errors import ConfigError, PromptTuiError
+from .fileio import read_bytes
 from .secrets import is_secret_setting
 from .watch import digest_of
 
@@ -223,10 +224,10 @@ def read_version(current: AIConfig, source: str | bytes | Path | None = None) ->
         if read_from is None:
             raise ConfigError("this config has no file to reload from", source=where)
         try:
-            raw = read_from.read_bytes()
+            raw = read_bytes(read_from)
         except FileNotFoundError:
             raise FileMissing("moved away or deleted", source=str(read_from)) from None
-        except OSError as exc:
+        except OSError as exc:  # not a regular file, too large, no permission...
             raise ConfigError(f"cannot read: {exc.strerror}", source=str(read_from)) from None
     else:
         raw = source if isinstance(source, bytes) else source.encode("utf-8")

@@ -44,6 +44,7 @@ from .preflight import (
     key_need,
     missing_key_message,
     missing_keys,
+    settings_refusals,
 )
 from .request import ResolvedRequest
 from .resolve import resolve
@@ -106,6 +107,7 @@ class Runner:
         # prewarm_check imports litellm (in the preflight's thread) when the plan needs it: off
         # every prompt's clock, and a comparison's columns start together.
         self.preflight_checks: list[Callable[[Run, list[ResolvedRequest]], list[str]]] = [
+            settings_refusals,  # what validate refuses, a run refuses (same words)
             self._check_keys,
             providers.prewarm_check,
         ]
@@ -336,7 +338,6 @@ class Runner:
                 cached = await asyncio.shield(self._in_flight[key])  # None: it failed
                 cached = cached or await self._cached(key)
             if cached is not None:
-                run.result(name).structured = answer_of(resolved.settings, cached.output)
                 emit(
                     Cached(
                         run_id=run.id,
@@ -350,6 +351,7 @@ class Runner:
                         cached_at=cached.at,
                         request=resolved,
                         offline=providers.is_offline(cached.model),
+                        structured=answer_of(resolved.settings, cached.output),
                     )
                 )
                 await self._record(run, name)
@@ -448,11 +450,20 @@ class Runner:
             text = output_text(output) or ""
         keep_exchange(output, resolved.messages)  # a continued tool conversation
         ttft = (first_token - started) if first_token else None
-        answer = run.result(name).structured = answer_of(resolved.settings, output, text)
+        answer = answer_of(resolved.settings, output, text)
         if answer is not None and answer.verdict is not None and not answer.verdict.ok:
             # A JSON answer that misses its schema fails (kept and shown; never adopted).
             error = answer.verdict.message
-            emit(Failed(run_id=run.id, prompt=name, t=time.time(), error=error, partial_text=text))
+            emit(
+                Failed(
+                    run_id=run.id,
+                    prompt=name,
+                    t=time.time(),
+                    error=error,
+                    partial_text=text,
+                    structured=answer,
+                )
+            )
             await self._record(run, name, secret=api_key)
             return
         self._remember(key, _CachedAnswer(text, output, resolved.model, usage, cost, done))
@@ -471,6 +482,7 @@ class Runner:
                 attempts=attempts,
                 offline=offline,
                 finish_reason=finish_reason,
+                structured=answer,
             )
         )
         await self._record(run, name, secret=api_key)

@@ -34,6 +34,7 @@ from .events import (
 if TYPE_CHECKING:  # annotations only
     from .changes import Change
     from .events import Usage
+    from .history import RunOrigin
     from .request import ResolvedRequest
     from .staleness import Provenance
     from .structured import StructuredAnswer
@@ -271,6 +272,8 @@ class Run:
     # outputs handed to the run (a comparison's upstream, resolved once): read before the document
     seed: dict[str, dict[str, Any]] = field(default_factory=dict)
     isolated: bool = False  # an experiment even without a model override (a comparison's upstream)
+    # where the config came from (git) and the user's tags/metadata; filled in as the run starts
+    origin: RunOrigin | None = None
     # a reload handed this run's outdated prompts to a re-run: their cancellation is not news
     superseded: bool = False
 
@@ -331,6 +334,7 @@ class Run:
                     event.t,
                     None,
                 )
+                result.structured = event.structured
             case Cached():
                 result.status, result.text, result.output = (
                     PromptStatus.CACHED,
@@ -341,10 +345,12 @@ class Run:
                 result.offline, result.request = event.offline, event.request or result.request
                 result.finish_reason = (event.output.get("metadata") or {}).get("finish_reason")
                 result.cached_at, result.ended_at = event.cached_at or None, event.t
+                result.structured = event.structured
             case Failed():
                 result.status, result.error = PromptStatus.FAILED, event.error
                 result.attempts, result.http_status = event.attempts, event.http_status
                 result.text, result.ended_at, result.retry = event.partial_text, event.t, None
+                result.structured = event.structured
             case Blocked():
                 result.status, result.ended_at = PromptStatus.BLOCKED, event.t
                 result.reason, result.blocked_by = event.reason, event.by

@@ -6,7 +6,9 @@ Three kinds of secret are masked:
 
 - literal secrets the caller knows (the API key a call used): replaced by their :func:`mask`
   (``••••abcd``) wherever they appear;
-- passwords inside URLs (``https://user:pw@host`` -> ``https://user:••••@host``);
+- passwords inside URLs (``https://user:pw@host`` -> ``https://user:••••@host``, a password
+  holding ``@`` included) and tokens used as a URL's user (``https://TOKEN@host`` ->
+  ``https://••••@host``);
 - things that look like credentials whatever the provider (``sk-...``, ``AIza...``,
   ``Bearer ...``/``Basic ...`` credentials, ``api_key=...`` / ``x-api-key: ...`` pairs).
 
@@ -48,7 +50,20 @@ def mask(secret: str) -> str:
     return MASK + secret[-_SHOWN:]
 
 
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/\s:@]*):[^@/\s]+@")
+# The userinfo of a URL: everything before the authority's LAST '@' (a password may hold '@'),
+# so "https://u:p@ss@host" masks "p@ss", not "p". A userinfo without ':' is a token used as the
+# user name ("https://TOKEN@host", as GitHub and many proxies accept): masked whole.
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/\s?#\"'<>]*)@(?=[^@/\s?#\"'<>]*)"
+)
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    user, colon, _ = match["userinfo"].partition(":")
+    shown = f"{user}:{MASK}" if colon else MASK
+    return f"{match['scheme']}{shown}@"
+
+
 # A credential after "Bearer"/"Basic": 12+ token characters including a digit (so that
 # "Basic authentication failed" stays readable).
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}")
@@ -70,7 +85,7 @@ def scrub_text(text: str, secrets: Iterable[str | None] = (), *, patterns: bool 
         if secret and len(secret) >= _MIN_SECRET and secret in text:
             text = text.replace(secret, mask(secret))
     if patterns:
-        text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+        text = _URL_USERINFO.sub(_mask_userinfo, text)
         text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
         for shape in _KEY_SHAPES:
             text = shape.sub(lambda m: mask(m.group(0)), text)

@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from . import fileio, paths
+
+# a settings file holds a few choices; anything larger is not one
+MAX_SETTINGS_BYTES = 1 << 20
 
 
 @dataclass
@@ -38,7 +41,7 @@ def settings_file() -> Path:
 def load(path: Path | None = None) -> Settings:
     path = path or settings_file()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = fileio.read_bytes(path, limit=MAX_SETTINGS_BYTES)
     except FileNotFoundError:
         return Settings()
     except OSError as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import PromptTuiError
+from .fileio import read_bytes
 from .toolcalls import attach_results, calls_of, is_answered
 
 if TYPE_CHECKING:
@@ -39,7 +40,9 @@ def read_result(path: str | Path, base: Path | None = None) -> str:
             raise PromptTuiError(
                 f"tool result {file}: {size:,} bytes, over the {MAX_RESULT_BYTES:,}-byte limit"
             )
-        return file.read_text(encoding="utf-8", errors="replace")
+        # the one reader: a FIFO or /dev/zero is refused, a file growing past the limit stops
+        raw = read_bytes(file, limit=MAX_RESULT_BYTES)
+        return raw.decode("utf-8", errors="replace")
     except OSError as exc:
         raise PromptTuiError(f"tool result {file}: {exc.strerror or exc}") from None
 

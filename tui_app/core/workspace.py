@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .events import RunEvent
     from .history import History
     from .reload import ReloadResult
+    from .revisions import GitFacts
     from .runner import Runner
     from .staleness import Provenance
 
@@ -87,6 +89,8 @@ class Workspace:
     unsaved_edits: bool = False
     _unsaved_outputs: set[str] = field(default_factory=set)
     last_plain: Run | None = None  # the newest plain run: what a reload runs again
+    # the document was read at a git revision (`--ref`), not from the working file
+    at_revision: GitFacts | None = None
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -113,6 +117,18 @@ class Workspace:
             on_warning=on_warning,
             track_staleness=track_staleness,
         )
+
+    @classmethod
+    def open_at(cls, path: str | Path, rev: str, **kwargs: Any) -> Workspace:
+        """A workspace on the config as committed at git revision ``rev`` (``git show``; the
+        working file is untouched), taking ``open``'s options. Its runs are recorded with that
+        revision. Never save it: its path is the working file's, so runs file under one config."""
+        from .revisions import load_at  # git and subprocess: only when a revision is asked for
+
+        document, found = load_at(path, rev)
+        workspace = cls.for_document(document, **kwargs)
+        workspace.at_revision = found
+        return workspace
 
     @classmethod
     def for_document(
@@ -155,6 +171,7 @@ class Workspace:
                 from .paths import history_path
 
                 self._history = History(history_path(create_dir=True))
+                self._history.on_error = self.warn  # a row that cannot be written is said
             except Exception as exc:  # a read-only home must not stop a run
                 self.history_enabled = False
                 self.warn(f"history disabled: {exc}")
@@ -293,6 +310,12 @@ class Workspace:
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the document (atomically). Saving elsewhere leaves the document dirty."""
+        if self.at_revision is not None and path is None:
+            # its path is the working file's: writing the old version over it would lose work
+            raise PromptTuiError(
+                f"{self.document.path}: this is the file as committed at "
+                f"{self.at_revision.ref}; it is never written over the working file"
+            )
         revision = self.revision  # a change made while the file is written stays unsaved
         written = self.document.save(Path(path) if path is not None else None)
         if path is None:
@@ -458,12 +481,17 @@ class Workspace:
         in_flight = [r for r in self.active_runs() if r.is_plain or r is previous]
         self.supersede(in_flight)
         o = template.overrides
-        return self.new_run(
+        run = self.new_run(
             template.target,
             template.mode,
             model=o.model,
             settings=o.settings,
         )
+        if template.origin is not None:  # `run --watch --tag`: every re-run keeps the labels
+            run.origin = dataclasses.replace(
+                template.origin, run_id=run.id, commit=None, dirty=None, ref=None, git_path=None
+            )
+        return run
 
     def plan(self, target: str | None, mode: RunMode = "with_deps") -> list[str]:
         """The prompts a run of ``target`` would execute, dependencies first."""
@@ -475,6 +503,7 @@ class Workspace:
 
         if self.track_staleness:
             await asyncio.to_thread(self.ensure_baselines)
+        await asyncio.to_thread(self._note_origin, run)
         try:
             # aclosing: leaving this generator early must close the runner's at once (its
             # finally cancels the prompts and closes their HTTP streams)
@@ -486,6 +515,12 @@ class Workspace:
         finally:
             if run.state in (RunState.PENDING, RunState.RUNNING):
                 run.state = RunState.CANCELLED
+
+    def _note_origin(self, run: Run) -> None:
+        """The run's git facts and tags, once, before it starts (off the prompts' clocks)."""
+        from .revisions import note_origin
+
+        note_origin(self, run)
 
     async def run(self, target: str | None, mode: RunMode = "with_deps", **kw: Any) -> Run:
         """Run to the end, discarding events; returns the run (its results)."""

@@ -10,22 +10,25 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from ..core.cancel import stop_renders
 from ..core.config import AIConfig
 from ..core.errors import PromptTuiError
 from ..core.events import Blocked, Cancelled, Delta, Refused
 from ..core.keys import KeyStore
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
+from .inert_lines import InertLines
 from .messages import AppReady, FileSaved, RunFinished, RunUpdate
 from .screens.main import MainScreen
 from .state import Session
@@ -96,6 +99,7 @@ class PromptTuiApp(App[int]):
         gc.freeze()
         super().__init__()
         self.config_path = str(path)
+        self._inert_lines = InertLines()  # every rendered line: control characters shown
         self.workspace: Workspace | None = None  # once the file loads
         self.session: Session | None = None
         self.main_screen: MainScreen | None = None  # the app talks to it with messages only
@@ -212,8 +216,14 @@ class PromptTuiApp(App[int]):
             self._gc_was_enabled = False
             gc.enable()
 
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the one that keeps every widget's text inert (see
+        :mod:`.inert_lines`)."""
+        return [*super().get_line_filters(), self._inert_lines]
+
     def on_unmount(self) -> None:
         self._restore_gc()  # an exit before the first frame
+        stop_renders()  # a render in a worker thread would keep the process alive after exit
 
     def on_ready(self) -> None:
         self._restore_gc()
@@ -434,6 +444,7 @@ class PromptTuiApp(App[int]):
         self._quit_now()
 
     def _quit_now(self) -> None:
+        stop_renders()  # a template still rendering in a worker stops now, not after its budget
         self.cancel_runs()
         self.exit(0 if self.session is not None else 1)  # 1: the config never loaded
 

@@ -20,10 +20,11 @@ KEY_MAP_SOURCES = (
     ("Comparison", "tui_app.ui.screens.compare", "CompareScreen"),
     ("Past comparisons", "tui_app.ui.screens.compare_setup", "PastComparisonsScreen"),
     ("Keys (k)", "tui_app.ui.screens.keys", "KeysScreen"),
+    ("History view (5)", "tui_app.ui.widgets.run_history", "RunHistoryTable"),
 )
 # Keys that are no binding of ours (a DataTable's enter): listed by hand after their pane.
 EXTRA_ROWS = (
-    ("Main screen", "enter", "In the history view (5): show that run's output"),
+    ("History view (5)", "enter", "In the history view: that run's diff with the output"),
     ("Everywhere", "ctrl+p", "Command palette: every action by name"),
 )
 

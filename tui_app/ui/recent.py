@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from ..core.fileio import read_text
+
 LIMIT = 10
 FILE = "recent_models.json"
 
@@ -16,7 +18,7 @@ def _path():  # noqa: ANN202 - a Path; imported lazily
 
 def load_recent() -> list[str]:
     try:
-        data = json.loads(_path().read_text(encoding="utf-8"))
+        data = json.loads(read_text(_path(), limit=1 << 20))
     except (OSError, ValueError):
         return []
     return [str(x) for x in data if isinstance(x, str)][:LIMIT] if isinstance(data, list) else []

@@ -20,6 +20,8 @@ from typing import Any
 
 from textual.theme import Theme
 
+from ..core.fileio import read_text
+
 # CSS variables the app defines on top of Textual's, with the base variable each falls back to.
 APP_VARIABLES: dict[str, str] = {
     "status-idle": "text-muted",
@@ -68,14 +70,18 @@ def theme_from_mapping(data: Any, source: str = "<theme>") -> Theme:
         raise ThemeFileError(f"{source}: {exc}") from None
 
 
+THEME_FILE_BYTES = 1 << 20  # a theme is a few colours
+
+
 def read_theme_file(path: Path) -> Any:
     """The parsed YAML of a theme file (not yet checked)."""
     import yaml
 
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~10x faster
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
-    except (OSError, yaml.YAMLError) as exc:
+        text = read_text(path, limit=THEME_FILE_BYTES)  # the one reader: no FIFO, no /dev/zero
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         raise ThemeFileError(f"{path}: {exc}") from None
 
 
@@ -106,7 +112,7 @@ class ThemeCache:
         try:
             import json
 
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(path))
             if isinstance(data, dict) and data.get("version") == self.VERSION:
                 entries = data.get("files")
                 if isinstance(entries, dict):

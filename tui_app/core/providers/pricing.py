@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..events import Usage
+from ..fileio import read_bytes
 
 __all__ = ["cost_of", "entry_of", "is_loaded", "load", "mode_of"]
 
@@ -55,7 +56,7 @@ def load() -> dict[str, Any]:
             path = table_path()
             if path is not None:
                 try:
-                    data = json.loads(path.read_bytes())
+                    data = json.loads(read_bytes(path))
                 except (OSError, ValueError):
                     data = None
                 if isinstance(data, dict):

@@ -36,7 +36,10 @@ class CompareScreen(Screen[None]):
 
 Each column is one model (and its settings) answering the same prompt; in chain mode each column
 also runs the prompt's downstream with its answer. `←`/`→` move between columns.
-`d` highlights the words that differ from the diff base (`b` makes the focused column the base).
+`d` highlights the words that differ from the diff base: the config's baseline run when it has
+one (`prompt-tui baseline set`), else column 1 (`b` makes the focused column the base).
+`+` / `-` rate the focused column's answer 👍 / 👎 (kept in the history). A column `@REV` is the
+file as committed at that git revision.
 `x` cancels the focused column (the others go on), `X` cancels all; `r` re-runs the focused
 column, `R` all. `A` adopts the focused column: its model and settings become the prompt's, its
 answers the outputs, and the file is saved. `escape` goes back (running columns are cancelled).
@@ -53,6 +56,8 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
         Binding("r", "rerun", "Re-run col"),
         Binding("R", "rerun_all", "Re-run all", show=False),
         Binding("A", "adopt", "Adopt"),
+        Binding("plus", "rate(1)", "👍", show=False),
+        Binding("minus", "rate(0)", "👎", show=False),
     ]
 
     def __init__(
@@ -69,6 +74,9 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
         self.on_adopted = on_adopted
         self.diff = False
         self.base = 0
+        # the baseline run's answer to the compared prompt: the diff base until `b` picks a column
+        self.baseline_text: str | None = None
+        self.base_is_baseline = False
         self._next = 0  # the column the next streaming redraw starts with
 
     # --- what is shown ----------------------------------------------------------------------
@@ -123,6 +131,7 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
         self.columns[0].focus()
         self.refresh_title()
         self.redraw()
+        self._load_baseline()
         if self.comparison is not None:
             self.set_interval(REDRAW_INTERVAL, self._tick, name="compare-redraw")
             self._drive("all")
@@ -132,7 +141,8 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
         assert source is not None
         mode = f"chain: {' → '.join(source.steps)}" if self.chain else "prompt"
         where = "from history, " if self.past is not None else ""
-        diff = f"  diff vs {self.base + 1}" if self.diff else ""
+        against = "baseline" if self.base_is_baseline else str(self.base + 1)
+        diff = f"  diff vs {against}" if self.diff else ""
         self.query_one("#compare-title", Static).update(
             f"Compare [b]{escape(self.prompt)}[/b] ({escape(mode)})  {where}group "
             f"{source.group_id}{diff}"
@@ -142,13 +152,16 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
         """Draw the columns whose state changed (while streaming: ``limit`` per call, in turn)."""
         found = self.metrics()
         base_text = found[self.base].text if self.diff else None
+        if self.diff and self.base_is_baseline:
+            base_text = self.baseline_text
         columns = self.columns
         count = len(columns)
         drawn = 0
         for offset in range(count):
             index = (self._next + offset) % count
             column = columns[index]
-            if column.show(found[index], base_text if index != self.base else None):
+            own_base = index == self.base and not self.base_is_baseline
+            if column.show(found[index], None if own_base else base_text):
                 drawn += 1
                 if limit is not None and drawn >= limit:
                     self._next = (index + 1) % count
@@ -156,6 +169,53 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
 
     def _tick(self) -> None:
         self.redraw(limit=COLUMNS_PER_TICK)
+
+    @work(thread=True, group="compare-baseline", description="read the baseline")
+    def _load_baseline(self) -> None:
+        """The config's baseline answer to this prompt (SQLite: in a thread)."""
+        from ...core.rundiff import baseline_answer
+
+        app: Any = self.app
+        workspace = app.workspace
+        path = workspace.document.path
+        text = baseline_answer(workspace.history, str(path) if path else "", self.prompt)
+        if text is not None:
+            app.call_from_thread(self._baseline_loaded, text)
+
+    def _baseline_loaded(self, text: str) -> None:
+        self.baseline_text, self.base_is_baseline = text, True
+        self.refresh_title()
+        self.redraw()
+
+    def action_rate(self, score: float) -> None:
+        """Rate the focused column's answer to the compared prompt (its run in the history)."""
+        comparison = self.comparison
+        if comparison is None:
+            self.notify("A comparison from the history: r re-runs it, then rate.", timeout=4)
+            return
+        index = self.focused_index
+        run = comparison.runs[index]
+        if not run.results.get(self.prompt) or not run.results[self.prompt].succeeded:
+            self.notify("This column has no answer to rate yet.", severity="warning")
+            return
+        self._rate(run.id, float(score), comparison.columns[index].label)
+
+    @work(thread=True, group="compare-rate", description="store a rating")
+    def _rate(self, run_id: str, score: float, label: str) -> None:
+        from ...core.history import Rating
+
+        app: Any = self.app
+        history = app.workspace.history
+        if history is None:
+            app.call_from_thread(self.notify, "History is off: nothing to rate.")
+            return
+        try:
+            history.rate(Rating(run_id=run_id, prompt=self.prompt, score=score))
+        except PromptTuiError as exc:
+            app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        thumb = "👍" if score >= 1 else "👎"
+        app.call_from_thread(self.notify, f"{label}: {thumb}", title="Rated")
 
     # --- running ----------------------------------------------------------------------------
     @work(group="compare", exclusive=False, description="compare models")
@@ -198,12 +258,14 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
     def action_toggle_diff(self) -> None:
         self.diff = not self.diff
         for column in self.columns:
-            column.set_title(base=self.diff and column.index == self.base)
+            own = column.index == self.base and not self.base_is_baseline
+            column.set_title(base=self.diff and own)
         self.refresh_title()
         self.redraw()
 
     def action_set_base(self) -> None:
         self.base = self.focused_index
+        self.base_is_baseline = False
         self.diff = True
         for column in self.columns:
             column.set_title(base=column.index == self.base)

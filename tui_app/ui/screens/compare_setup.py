@@ -39,6 +39,8 @@ class CompareSetupScreen(ModalScreen[CompareChoice | None]):
 Add {MIN_COLUMNS}-{MAX_COLUMNS} columns. Type to filter the models (the config's, recently used,
 offline) and press `enter` to add the highlighted one, or type any litellm id. A column can have
 its own settings: `gpt-4o-mini temperature=0.9` (values parse as JSON: numbers, true, "text").
+`@HEAD~1` (any git revision) is the file as committed there, with the prompt's own model; `@` the
+file as edited: the same prompt (or chain) as committed and as edited, side by side.
 `ctrl+d` removes the last column, `ctrl+t` toggles chain mode (the prompt's downstream runs
 per column too), `ctrl+r` (or `enter` on an empty line) starts.
 """

@@ -12,13 +12,16 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ...core.fileio import read_bytes
+
 
 def error_snippet(path: Path, line: int | None, col: int | None, context: int = 3) -> Text | None:
     """The lines around ``line`` with a caret under ``col`` (None when the file can't be read)."""
     if line is None:
         return None
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        raw = read_bytes(path)
+        lines = raw.decode("utf-8", errors="replace").splitlines()
     except OSError:
         return None
     if not 1 <= line <= max(len(lines), 1):
@@ -63,7 +66,7 @@ Fix it in your editor: the file is loaded again when it is saved (or press `r`).
         from ...core.watch import ConfigWatcher, FileEventKind, digest_of
 
         try:  # the bytes that failed: not a change to report
-            seen: str | None = digest_of(Path(self.path).read_bytes())
+            seen: str | None = digest_of(read_bytes(Path(self.path)))
         except OSError:
             seen = None
         watcher = ConfigWatcher(self.path, known_digest=lambda: seen)

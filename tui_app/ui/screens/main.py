@@ -21,9 +21,11 @@ from ..state import Session
 from ..view_models import form_data, offline_models, request_preview, run_state, tree_deps
 from ..widgets.find_bar import FindBar
 from ..widgets.header import AppHeader
-from ..widgets.output_pane import OutputPane, record_text
+from ..widgets.output_pane import OutputPane
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
+from ..widgets.run_history import BaselineRequested, RateRequested
+from . import revision_actions
 from .main_bindings import MAIN_BINDINGS
 from .reload_controller import LiveReload
 
@@ -198,6 +200,7 @@ target runs again, and only prompts whose request changed are sent.
         """The history lookup behind staleness touches SQLite: never on the event loop."""
         self.session.workspace.ensure_baselines()
         self.tui.call_from_thread(self.refresh_stale)
+        revision_actions.refresh_marks_now(self)
 
     def refresh_header(self) -> None:
         self.query_one(AppHeader).show(
@@ -297,8 +300,7 @@ target runs again, and only prompts whose request changed are sent.
             if state.status == "running" and state.request is not None:
                 self.output.show_request(state.request)
             else:
-                request, error = request_preview(self.session, name)
-                self.output.show_request(request, error)
+                self._preview_request(name)
         elif tab == "info":
             form = self.form.data
             attachments = form.attachments if form is not None and form.prompt == name else []
@@ -306,35 +308,43 @@ target runs again, and only prompts whose request changed are sent.
         elif tab == "history":
             self._show_history(name)
 
+    @work(thread=True, exclusive=True, group="request-preview", description="render a request")
+    def _preview_request(self, name: str) -> None:
+        """Rendering runs the prompt's templates: off the event loop, so a heavy template never
+        freezes the screen (its work budget ends it; quitting stops it at once)."""
+        request, error = request_preview(self.session, name)
+        self.app.call_from_thread(self._show_preview, name, request, error)
+
+    def _show_preview(self, name: str, request: Any, error: str | None) -> None:
+        if name == self.selected:  # the selection may have moved on while it rendered
+            self.output.show_request(request, error)
+
     @work(thread=True, exclusive=True, group="history-view", description="read the history")
     def _show_history(self, name: str) -> None:
         """Read a prompt's earlier runs in a thread (SQLite), then draw them on the loop."""
-        history = self.session.workspace.history
-        if history is None:
-            self.tui.call_from_thread(self.output.show_history, name, [], "History is off.")
-            return
-        path = str(self.config.path) if self.config.path else self.path
-        try:
-            records = history.runs(config_path=path, prompt=name, limit=100)
-        except Exception as exc:
-            message = f"Cannot read the history: {exc}"
-            self.tui.call_from_thread(self.output.show_history, name, [], message)
-            return
-        self.tui.call_from_thread(self.output.show_history, name, records)
+        revision_actions.load_history(self, name)
 
     @on(msg.HistoryRunChosen)
     def _history_chosen(self, message: msg.HistoryRunChosen) -> None:
-        record = self.output.history_record(message.index)
-        if record is None:
-            return
-        from time import localtime, strftime
+        revision_actions.show_diff(self, message.prompt, message.index)
 
-        when = strftime("%Y-%m-%d %H:%M:%S", localtime(record.started_at or 0))
-        note = f"history: {record.status} run of {when} with {record.model}"
-        if record.error:
-            note += f": {record.error}"
-        self.output.show_tab("output")
-        self.output.show_output(message.prompt, record_text(record) or "", live=False, note=note)
+    @on(BaselineRequested)
+    def _baseline_requested(self, message: BaselineRequested) -> None:
+        revision_actions.set_baseline(self, message.prompt, message.index)
+
+    @on(RateRequested)
+    def _rate_requested(self, message: RateRequested) -> None:
+        revision_actions.rate_history_row(self, message.prompt, message.index, message.score)
+
+    def action_rate(self, score: float) -> None:
+        revision_actions.rate_output(self, float(score))
+
+    def action_rate_dialog(self) -> None:
+        revision_actions.rate_output(self, None, ask=True)
+
+    def shown_text(self, name: str) -> str:
+        """The text the output view shows for a prompt (its stream, else its stored output)."""
+        return self._shown_text(name)[0]
 
     # --- streaming ----------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -419,6 +429,7 @@ target runs again, and only prompts whose request changed are sent.
         self.refresh_header()
         if self.selected is not None and self.output.active_tab == "history":
             self._show_history(self.selected)
+        revision_actions.refresh_marks(self)
 
     def _redraw_form(self) -> None:
         """Redraw the form's values, unless the user is typing in it."""
@@ -884,7 +895,15 @@ target runs again, and only prompts whose request changed are sent.
         for prompt in names:
             stored = self.config.get(prompt)
             result = workspace.last_result(prompt) if run is None else run.results.get(prompt)
-            records.append(export.record_of(prompt, result, stored.output_text if stored else None))
+            made_by = run or newest_run_with(workspace, prompt)
+            records.append(
+                export.record_of(
+                    prompt,
+                    result,
+                    stored.output_text if stored else None,
+                    **export.run_labels(workspace.history, made_by, prompt),
+                )
+            )
         target = export.export_path(Path(self.path), name if what == "output" else "run", fmt)
         try:
             export.write_export(target, export.render(fmt, title, records))

@@ -118,4 +118,28 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("3", "tab('json')", "JSON", show=False, id="main.tab_json"),
     Binding("4", "tab('info')", "Info", show=False, id="main.tab_info"),
     Binding("5", "tab('history')", "History", show=False, id="main.tab_history"),
+    Binding(
+        "plus",
+        "rate(1)",
+        "👍",
+        show=False,
+        id="main.rate_up",
+        tooltip="Rate the shown output as good (its run in the history)",
+    ),
+    Binding(
+        "minus",
+        "rate(0)",
+        "👎",
+        show=False,
+        id="main.rate_down",
+        tooltip="Rate the shown output as bad (its run in the history)",
+    ),
+    Binding(
+        "asterisk",
+        "rate_dialog",
+        "Rate",
+        show=False,
+        id="main.rate",
+        tooltip="Rate the shown output: score, comment, expected answer",
+    ),
 ]

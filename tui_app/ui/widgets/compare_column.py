@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from ...core import display
 from ...core.compare import ColumnMetrics, word_diff
+from ...core.jsondiff import diff_answers
 from ...core.runs import PromptStatus
 from .stream_view import StreamView
 
@@ -131,10 +132,21 @@ class CompareColumn(Widget, can_focus=True):
         self.set_class(diff_base is not None, "-diff")
         if diff_base is not None:
             body = Text(prefix, style="dim")
-            for piece, changed in word_diff(diff_base, text):
-                body.append(piece, style="reverse" if changed else "")
-                if changed:
-                    self.highlighted.append(piece.strip())
+            by_path = diff_answers(diff_base, text)
+            if by_path is not None:  # two JSON answers: compared by path, not by words
+                body.append(
+                    "the same JSON value\n" if by_path.same else "JSON, compared by path:\n",
+                    style="dim",
+                )
+                for line in by_path.lines():
+                    body.append(line + "\n", style="reverse")
+                    self.highlighted.append(line)
+                body.append("\n" + text)
+            else:
+                for piece, changed in word_diff(diff_base, text):
+                    body.append(piece, style="reverse" if changed else "")
+                    if changed:
+                        self.highlighted.append(piece.strip())
             self._diff_view.update(body)
         else:
             self._stream(prefix + text)

@@ -120,7 +120,9 @@ The selected prompt's answer: live while it runs, then the stored output.
   highlighted node is under the pane); `v` shows its raw text.
 - A tool call is shown as the function's name and its arguments; `T` answers it (type the
   result or name a file) and continues the prompt's conversation.
-- In the history view, `enter` shows that run's output.
+- In the history view, `enter` shows that run's word diff against the current output, `b` makes
+  that run the config's baseline, `+` / `-` rate its answer.
+- `+` / `-` rate the shown output 👍 / 👎, `*` opens a rating with a comment and the expected text.
 """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -184,13 +186,9 @@ The selected prompt's answer: live while it runs, then the stored output.
             self._container("info").mount(VerticalScroll(view))
             self._views[widget_id] = view
         elif widget_id in ("history-table", "history-note"):
-            from textual.widgets import DataTable
+            from .run_history import RunHistoryTable  # DataTable: imported when first shown
 
-            table: DataTable[str] = DataTable(
-                id="history-table", cursor_type="row", zebra_stripes=True
-            )
-            # model (its short name) and output first: in a 46-cell pane they tell runs apart
-            table.add_columns("when", "status", "model", "output", "latency", "tokens")
+            table = RunHistoryTable(id="history-table")
             note = Static("", id="history-note", markup=False)
             self._container("history").mount(note, table)
             self._views.update({"history-table": table, "history-note": note})
@@ -425,18 +423,34 @@ The selected prompt's answer: live while it runs, then the stored output.
         view.update("\n".join(f"{k:<{width}}  {visible_name(v)}" for k, v in facts) + attached)
 
     # --- history ------------------------------------------------------------------------------
-    def show_history(self, prompt: str, records: list[Any], note: str = "") -> None:
+    def show_history(
+        self,
+        prompt: str,
+        records: list[Any],
+        note: str = "",
+        labels: list[tuple[str, str, str]] | None = None,
+    ) -> None:
+        """``labels``: each record's (revision, tags, score)."""
         self._history = records
         table = self._view("history-table")
+        from .run_history import row_cells
+
+        # the same prompt's list read again (a rating, a new run): the cursor stays on its row
+        keep = table.cursor_row if table.prompt == prompt and table.row_count else 0
         table.clear()
+        table.prompt = prompt
         for index, record in enumerate(records):
-            table.add_row(*_history_row(record), key=str(index))
+            extra = labels[index] if labels is not None and index < len(labels) else ("", "", "")
+            table.add_row(*row_cells(_history_row(record), extra), key=str(index))
+        if 0 < keep < table.row_count:
+            table.move_cursor(row=keep)
         note_widget = self._view("history-note")
         note_widget.update(
             note
             or (
                 f"{len(records)} earlier run{'' if len(records) == 1 else 's'} of {prompt}"
-                " (shift+tab to the list, enter shows one)"
+                " (shift+tab to the list; enter: its diff with the current output, b: baseline,"
+                " +/-: rate)"
                 if records
                 else f"No recorded runs of {prompt} yet."
             )

@@ -63,6 +63,7 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         self._model: Callable[[str], str] = lambda name: ""
         self._deps: Callable[[str], list[tuple[str, bool]]] = lambda name: []
         self._frame = 0
+        self.marks: frozenset[str] = frozenset()  # outputs that differ from the baseline's
         self._prompt_nodes: dict[str, list[TreeNode[str]]] = {}
         self.widest_label = 0  # cells the widest top-level label needs (see label_width)
 
@@ -168,6 +169,8 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
             label.append(" (chat context: runs after)", Style(dim=True, italic=True))
         if status in ("failed", "blocked"):
             label.append(f" {status}", color)
+        if name in self.marks:
+            label.append(" ≠base", Style(italic=True))  # changed since the baseline run
         return label
 
     def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
@@ -186,6 +189,14 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         for node in self._prompt_nodes.get(name, []):
             context = bool(node.parent and node.parent.data and _is_context(self, node))
             node.set_label(self.label_for(name, context))
+
+    def set_marks(self, names: set[str] | frozenset[str]) -> None:
+        """Mark the prompts whose latest output differs from the baseline's (redraws those
+        whose mark changed)."""
+        new = frozenset(names)
+        changed, self.marks = new ^ self.marks, new
+        for name in changed:
+            self.refresh_prompt(name)
 
     def refresh_all(self) -> None:
         for name in self._prompt_nodes:
