@@ -51,6 +51,7 @@ BENCHES = (
     Bench("memory", "memory.py"),
     Bench("scale", "scale.py"),
     Bench("diff", "diff.py"),
+    Bench("estimate", "estimate.py"),
     Bench("batch", "batch.py"),
 )
 

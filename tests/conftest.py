@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.support.openai_server import OpenAIServer
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's prompt-tui files (history, settings, custom key names) go to its own temp
+    dir, never the real home; a test that wants another home sets PROMPT_TUI_HOME itself."""
+    monkeypatch.setenv("PROMPT_TUI_HOME", str(tmp_path / "prompt-tui-home"))
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ def test_keys_list_shows_sources_masked(memory, monkeypatch, capsys):
     assert "environment (ANTHROPIC_API_KEY)" in table["anthropic"]
     assert table["anthropic"].endswith("••••ENVK")
     assert table["groq"].split()[1:] == ["none"]
-    assert len(table) == 13
+    assert len(table) == 13  # the well-known providers; a --custom entry would be listed too
 
 
 def test_keys_set_reads_one_line_from_piped_stdin(memory, monkeypatch, capsys):
@@ -306,7 +306,11 @@ def test_history_filters_by_config_and_prompt(pt_home, tmp_path, monkeypatch, ca
     assert main(["history", "chain.json", "--prompt", "translate", "--limit", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and "failed" in lines[1]
-    assert main(["history", "nothing.json"]) == 0
+    # issue 19: a file that does not exist and has no runs is a typo, not "no matching runs"
+    assert main(["history", "nothing.json"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    (tmp_path / "empty.json").write_text("{}")
+    assert main(["history", "empty.json"]) == 0
     assert "no matching runs" in capsys.readouterr().err
 
 

@@ -317,7 +317,8 @@ def test_cli_compare_history_group(capsys, model_server: OpenAIServer, tmp_path:
     assert {r["group_id"] for r in rows} == {group}
     assert [r["prompt"] for r in rows] == ["plan", "draft", "draft"]  # oldest first
     code, out, _ = run_cli(capsys, "history", "--groups")
-    assert out.startswith(group) and "draft" in out
+    header, first = out.splitlines()[:2]  # issue 19: a header over the columns
+    assert header.split()[0] == "group" and first.startswith(group) and "draft" in first
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ def test_test_accepts_a_good_key_with_one_models_request(
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.startswith("my-vllm: the key ••••SCRP from the OS keyring (entry 'my-vllm'): ")
-    assert "key accepted" in out and "(1 models listed)" in out
+    assert "key accepted" in out and "(1 model listed)" in out  # issue 19: plurals
     (request,) = model_server.requests
     assert (request.method, request.path, request.api_key) == ("GET", "/v1/models", SECRET)
     assert model_server.chat_requests == []  # no tokens spent

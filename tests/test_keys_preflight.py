@@ -78,13 +78,15 @@ async def test_two_missing_providers_are_named_at_once_and_nothing_is_sent(
     assert refusal(await collect(ws, None)) == (
         "No key for anthropic (prompts b, d): run `prompt-tui keys set anthropic`, "
         "or set ANTHROPIC_API_KEY",
-        "No key for gemini (prompt c): run `prompt-tui keys set gemini`, or set GEMINI_API_KEY",
+        "No key for gemini (prompt c): run `prompt-tui keys set gemini`, or set GEMINI_API_KEY"
+        "; or try it offline now: --model echo (no key, no network)",
     )
     assert model_server.requests == []  # not even the local prompt a went out
     ws.runner.key_hint = "tui"  # how the TUI words it
     assert refusal(await collect(ws, None)) == (
         "No key for anthropic (prompts b, d): press k to add one, or set ANTHROPIC_API_KEY",
-        "No key for gemini (prompt c): press k to add one, or set GEMINI_API_KEY",
+        "No key for gemini (prompt c): press k to add one, or set GEMINI_API_KEY"
+        "; or try it offline now: m picks echo or mock (no key, no network)",
     )
     assert model_server.requests == []
 
@@ -94,10 +96,14 @@ async def test_without_a_keyring_the_hint_is_the_environment_variable_only(
 ):
     config = load(write_config(tmp_path / "c.json", mixed_chain(model_server)))
     ws = workspace(config, KeyStore(environ={}, backend=keyring.backends.fail.Keyring()))
-    only_env = ("No key for anthropic (prompt b): set ANTHROPIC_API_KEY",)
-    assert refusal(await collect(ws, "b")) == only_env
+    only_env = "No key for anthropic (prompt b): set ANTHROPIC_API_KEY"
+    assert refusal(await collect(ws, "b")) == (
+        only_env + "; or try it offline now: --model echo (no key, no network)",
+    )
     ws.runner.key_hint = "tui"
-    assert refusal(await collect(ws, "b")) == only_env
+    assert refusal(await collect(ws, "b")) == (
+        only_env + "; or try it offline now: m picks echo or mock (no key, no network)",
+    )
     assert model_server.requests == []
 
 
@@ -113,7 +119,7 @@ def test_cli_run_is_refused_with_the_cli_hint(
     err = capsys.readouterr().err
     assert err.strip() == (
         "prompt-tui: No key for anthropic (prompts b, d): run `prompt-tui keys set anthropic`, "
-        "or set ANTHROPIC_API_KEY"
+        "or set ANTHROPIC_API_KEY; or try it offline now: --model echo (no key, no network)"
     )
     assert model_server.requests == []
 
@@ -170,7 +176,8 @@ async def test_a_named_key_that_is_missing_refuses_the_run(
     keys = KeyStore(environ={"OPENAI_API_KEY": PROVIDER_KEY}, backend=MemoryKeyring())
     assert refusal(await collect(workspace(config, keys), "a")) == (
         "No key for my-vllm (prompt a): run `prompt-tui keys set my-vllm --custom`, "
-        "or set VLLM_KEY",
+        "or set VLLM_KEY"
+        "; or try it offline now: --model echo (no key, no network)",
     )
     assert model_server.requests == []
 

@@ -292,7 +292,10 @@ async def test_missing_key_fails_before_any_request(
     keys = KeyStore(environ={}, backend=keyring.backends.fail.Keyring())
     events = await collect(workspace(config, keys=keys), request("a"))  # refused: nothing sent
     (refused,) = [e for e in events if isinstance(e, Refused)]
-    assert refused.problems == ("No key for openai (prompt a): set OPENAI_API_KEY",)
+    assert refused.problems == (
+        "No key for openai (prompt a): set OPENAI_API_KEY"
+        "; or try it offline now: --model echo (no key, no network)",
+    )
     assert not any(isinstance(e, Started) for e in events)
 
 

@@ -237,18 +237,23 @@ def test_chat_context_serialization_is_explained(tmp_path: Path):
             [
                 {"name": "a", "input": "one"},
                 {"name": "b", "input": "two"},
-                p("c", "three"),
+                {"name": "c", "input": "about {{a.output}}"},
+                p("d", "three"),
             ]
         ),
     )
     home = tmp_path / "home"
     checked = cli("validate", str(path), home=home)
     assert checked.returncode == 0
-    assert "hint: prompt 'b': runs after 'a' only for chat context" in checked.stdout
-    assert "remember_chat_context: false on 'b'" in checked.stdout
+    # c reads a by name and waits for b only for chat context; b reads nothing by name (a
+    # chat turn: issue 19, the chat samples were told to turn their chat context off)
+    assert "hint: prompt 'c': runs after 'b' only for chat context" in checked.stdout
+    assert "remember_chat_context: false on 'c'" in checked.stdout
+    assert "prompt 'b'" not in checked.stdout
     status = cli("status", str(path), "--json", home=home)
     serial = {row["prompt"]: row["serial"] for row in map(json.loads, status.stdout.splitlines())}
-    assert serial["a"] is None and serial["c"] is None and "'a'" in serial["b"]
+    assert serial["a"] is None and serial["b"] is None and serial["d"] is None
+    assert "'b'" in serial["c"]
 
 
 def test_parameter_sources_are_typed(tmp_path: Path):

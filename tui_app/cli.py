@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from .commands.terminal import inert_streams
@@ -24,12 +25,14 @@ COMMANDS = {
     "run": "Run a prompt (with its dependencies) or all prompts, streaming to stdout",
     "batch": "Run a chain over a dataset's rows (x models) and check every answer",
     "compare": "Run one prompt (or its downstream chain) with several models side by side",
+    "estimate": "Requests, cache hits, tokens and cost of a run, before it starts",
     "status": "Show each prompt's status: fresh, stale (and why), never run, failed",
     "history": "Show recorded runs from the history database",
     "diff": "Compare two recorded runs prompt by prompt (exit 1 when outputs differ)",
     "baseline": "Mark the run later runs of a config are compared with",
     "rate": "Rate a prompt's answer in a recorded run (score, comment, expected text)",
     "keys": "Manage provider API keys in the OS keyring",
+    "samples": "Copy the sample configs into a directory, to open and edit there",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -90,8 +93,37 @@ def _run_command(parsed: argparse.Namespace) -> int:
         stop_renders()
 
 
+def _not_a_config(path: Path) -> str | None:
+    """Why ``path`` can never be a config (a directory, another kind of file), else None.
+
+    A .json/.yaml file with a syntax error still opens: the load-error screen watches it for a fix.
+    """
+    from .core.fileio import format_of
+
+    if path.is_dir():
+        return f"{path}: is a directory, not a config file (prompt-tui CONFIG.aiconfig.json)"
+    try:
+        format_of(path)
+    except PromptTuiError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _main(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # a reader that left shows up here, inside the handler, not at exit
+        return code
+    except BrokenPipeError:
+        # `prompt-tui --help | head -1`, `run ... | head`: the reader left; stop quietly like
+        # other Unix tools. Point stdout at /dev/null so the interpreter's final flush is silent.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(_usage())
         return EXIT_OK if args else EXIT_USAGE
@@ -109,12 +141,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         word = visible_name(args[0])
         print(f"prompt-tui: unknown command '{word}'{_hint(args[0])}", file=sys.stderr)
         return EXIT_USAGE
-    from pathlib import Path
-
     if not Path(args[0]).exists():
         # Neither a command nor a file: say so on one line, never open the full-screen UI.
         word = visible_name(args[0])
         print(f"prompt-tui: no such command or file: '{word}'{_hint(args[0])}", file=sys.stderr)
+        return EXIT_USAGE
+    not_a_config = _not_a_config(Path(args[0]))
+    if not_a_config:
+        # A directory or a README is a mistyped argument, not a config to fix live: one line.
+        print(f"prompt-tui: {not_a_config}", file=sys.stderr)
         return EXIT_USAGE
     from .ui.launch import launch
 

@@ -25,6 +25,10 @@ Replies
 Usage
     ``prompt_tokens`` = whitespace-separated words in every message's text content,
     ``completion_tokens`` = tokens sent, ``total_tokens`` = their sum.
+    ``tokenizer = "o200k_base"`` (or another tiktoken encoding) counts like OpenAI instead:
+    ``prompt_tokens`` with that encoding and OpenAI's chat framing (3 tokens per message, 1 per
+    name, 3 to prime the reply), and the reply is split into that encoding's tokens (one per
+    chunk; ``max_tokens`` cuts at that many), so usage is what OpenAI would bill.
 
 Timing knobs (server-wide, may be changed while running)
     ``first_byte_delay``: seconds before the response headers (every request).
@@ -462,6 +466,7 @@ class OpenAIServer:
         # (seconds) for requests of a model name (one slow column among fast ones)
         self.per_model: bool = False
         self.model_delays: dict[str, float] = {}
+        self.tokenizer: str | None = None  # a tiktoken encoding: count usage like OpenAI
         self.errors: list[str] = []  # unexpected exceptions inside the server (should stay empty)
         self._reply: str | Callable[[Any], str] | None = None
         self._faults: deque[Fault] = deque()
@@ -613,7 +618,36 @@ class OpenAIServer:
         with self._lock:
             return self._faults.popleft() if self._faults else None
 
+    def _encoding(self) -> Any:
+        from tui_app.core.tokenize import encoding  # the shipped BPE file: no download
+
+        enc = encoding(self.tokenizer or "")
+        if enc is None:
+            raise RuntimeError(f"no local tiktoken file for {self.tokenizer}")
+        return enc
+
     def _tokens_for(self, body: Any, fault: Fault | None) -> list[str]:
+        words = self._words_for(body, fault)
+        if self.tokenizer is None:
+            return words
+        enc = self._encoding()
+        return [enc.decode([t]) for t in enc.encode("".join(words), disallowed_special=())]
+
+    def _count_prompt(self, body: Any) -> int:
+        if self.tokenizer is None:
+            return _count_prompt_tokens(body)
+        enc = self._encoding()
+        total = 3  # every reply is primed with <|start|>assistant<|message|>
+        for message in body.get("messages") or []:
+            total += 3
+            for key, value in message.items():
+                text = _text_of(value) if key == "content" else value
+                if isinstance(text, str):
+                    total += len(enc.encode(text, disallowed_special=()))
+                    total += 1 if key == "name" else 0
+        return total
+
+    def _words_for(self, body: Any, fault: Fault | None) -> list[str]:
         if fault is not None and fault.kind == "reply":
             return _WORDS.findall(fault.text or "")
         reply = self._reply
@@ -761,7 +795,7 @@ class OpenAIServer:
             tokens = tokens[:limit]
             finish = "length"
         model = self.model_name or str(body.get("model") or "test-model")
-        prompt_tokens = _count_prompt_tokens(body)
+        prompt_tokens = self._count_prompt(body)
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": len(tokens),

@@ -16,6 +16,7 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, TextIO
 
 from ..core import display
@@ -28,9 +29,11 @@ from ..core.compare import (
     new_comparison,
     parse_value,
 )
+from ..core.estimate import estimate_comparison
 from ..core.events import Cached, Failed, Finished, RunDone
 from ..core.runs import PromptStatus
 from ..core.workspace import Workspace
+from .estimate import add_budget_options, apply_budget
 from .options import UsageError, add_param_option, parse_params, parse_settings
 
 GAP = " │ "
@@ -99,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "then the word diff; a column '-m @REV' is the file at REV too",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per column")
+    add_budget_options(parser)
     parser.add_argument(
         "--width",
         type=_width,
@@ -159,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
         workspace.set_param(name, value)
     try:
         comparison = new_comparison(workspace, args.prompt, columns, chain=args.chain)
+        if apply_budget(args, workspace, partial(estimate_comparison, comparison)):
+            return 0
         asyncio.run(_drive(comparison, sys.stderr))
     except KeyboardInterrupt:
         print("\nprompt-tui: cancelled", file=sys.stderr)

@@ -73,6 +73,13 @@ def _megabytes(text: str) -> int:
 MAX_LIMIT = 1_000_000_000
 
 
+def _no_such_file(config: str) -> int:
+    print(
+        f"prompt-tui: history: no such file, and no runs recorded for it: {config}", file=sys.stderr
+    )
+    return 2
+
+
 def _limit(text: str) -> int:
     try:
         value = int(text)
@@ -86,10 +93,14 @@ def _limit(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    # `history missing.json` with no runs recorded for it: a typo, not a config without runs
+    typo = bool(args.config) and not Path(args.config).exists()
     path = paths.history_path()
     if args.config == "prune":
         return run_prune(path, args.max_size)
     if not path.exists():  # reading must not create the database
+        if typo:
+            return _no_such_file(args.config)
         if not args.json:
             print(f"no runs recorded yet ({path})", file=sys.stderr)
         return EXIT_OK
@@ -115,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
             row.update(labels.json_of(rec))
             print(json.dumps(row, ensure_ascii=False, default=str))
         return EXIT_OK
+    if not records and typo:
+        return _no_such_file(args.config)
     if not records:
         print("no matching runs", file=sys.stderr)
         return EXIT_OK
@@ -175,6 +188,7 @@ def print_groups(records: list[RunRecord], as_json: bool, limit: int) -> int:
     shown = list(groups.items())[: limit or None]
     if not shown and not as_json:
         print("no comparisons recorded", file=sys.stderr)
+    table: list[list[str]] = [["group", "time", "config", "prompts", "models"]]
     for group_id, rows in shown:
         rows = sorted(rows, key=lambda r: r.started_at)
         models = sorted({r.model or "-" for r in rows})
@@ -185,10 +199,12 @@ def print_groups(records: list[RunRecord], as_json: bool, limit: int) -> int:
             row.update({"prompts": prompts, "models": models, "runs": len(rows)})
             print(json.dumps(row, ensure_ascii=False))
         else:
-            print(
-                f"{group_id}  {display.when(rows[0].started_at)}  {config}  {', '.join(prompts)}  "
-                f"[{', '.join(models)}]"
-            )
+            cells = [group_id, display.when(rows[0].started_at), config, ", ".join(prompts)]
+            table.append([visible_name(c) for c in [*cells, ", ".join(models)]])
+    if len(table) > 1:  # a header over the columns, as the runs table has
+        widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+        for line in table:
+            print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
     return EXIT_OK
 
 

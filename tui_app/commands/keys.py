@@ -13,6 +13,7 @@ import getpass
 import json
 import sys
 
+from ..core import custom_keys
 from ..core.keys import (
     KeyLookup,
     KeyStore,
@@ -58,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "set",
         help="store a key in the keyring (read from the terminal without echo, or from stdin)",
     )
-    p_set.add_argument("provider", help="provider name, e.g. openai, anthropic")
+    # optional for argparse: its error would name the internal catch-all below ("stray")
+    p_set.add_argument("provider", nargs="?", help="provider name, e.g. openai, anthropic")
     p_set.add_argument("--custom", action="store_true", help=CUSTOM_HELP)
     p_set.add_argument(
         "--stdin",
@@ -107,7 +109,10 @@ def _where(hit: KeyLookup) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     store = _store()
-    lookups = store.lookup_all()
+    custom = [n for n in custom_keys.names() if store.env_var_for(n) is None]
+    lookups = store.lookup_all() + [
+        store.lookup_named(name, entry=name, env_var=None) for name in custom
+    ]
     status = store.backend_status()  # after the reads: it reports a read that failed
     if args.json:
         rows = [
@@ -154,6 +159,9 @@ def _provider_arg(args: argparse.Namespace, store: KeyStore) -> str | None:
 
 
 def run_set(args: argparse.Namespace) -> int:
+    if not args.provider:
+        _err("keys set needs a provider: prompt-tui keys set PROVIDER (openai, anthropic, ...)")
+        return EXIT_USAGE
     if args.stray:
         _err(
             "keys set takes no key argument (it would be saved in your shell history); "
@@ -184,6 +192,8 @@ def run_set(args: argparse.Namespace) -> int:
     except KeyStoreError as exc:
         _err(str(exc))
         return EXIT_FAILED
+    if store.env_var_for(provider) is None:  # a --custom entry: `keys list` shows it from now on
+        custom_keys.remember(provider)
     print(f"stored the key for {provider} in the OS keyring: {mask(value)}")
     return EXIT_OK
 
@@ -203,6 +213,7 @@ def run_delete(args: argparse.Namespace) -> int:
     if not deleted:
         _err(f"no key for {provider} in the OS keyring")
         return EXIT_FAILED
+    custom_keys.forget(provider)
     print(f"deleted the key for {provider} from the OS keyring")
     hit = store.lookup(provider)
     if hit.source == "environment":

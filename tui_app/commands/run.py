@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 
 from ..core.errors import PromptTuiError
+from ..core.estimate import estimate_run
 from ..core.events import RunDone
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
+from .estimate import add_budget_options, announce_estimates, apply_budget
 from .options import UsageError, add_override_options, parse_params, parse_settings
 from .printer import TextPrinter
 from .revision_options import add_label_options, add_ref_option, open_workspace, origin_from
@@ -47,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="prompts in flight at once (default 4)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per event per line")
+    add_budget_options(parser)
     parser.add_argument(
         "--tool-result",
         dest="tool_results",
@@ -90,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         args.ref,
         concurrency=args.concurrency,
         on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr),
-        track_staleness=False,  # prints no statuses
+        # a one-shot run prints no statuses; --watch says after each save what went stale and why
+        track_staleness=bool(args.watch),
     )
     config = workspace.document
     mode: RunMode = "all" if not args.prompt else ("one" if args.no_deps else "with_deps")
@@ -103,7 +107,12 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
     )
     run_.origin = origin
+    if apply_budget(args, workspace, lambda: [estimate_run(workspace.runner, run_)]):
+        workspace.close()
+        return 0
     if args.watch:
+        if not args.json:  # each re-run says what it will send before it sends it
+            announce_estimates(workspace, sys.stderr)
         return _watch(workspace, run_, args.json)
     # A prompt that fails before it starts (its model cannot be routed...) still shows its model.
     summary = Summary(

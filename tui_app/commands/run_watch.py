@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ..core.display import plural
 from ..core.errors import PromptTuiError
 from ..core.events import Cached, Finished, Refused, RunDone
 from ..core.reload import ReloadOutcome, ReloadResult
@@ -40,9 +41,9 @@ class WatchSummary:
 
     def line(self) -> str:
         return (
-            f"prompt-tui: watched {self.saves} saves: {self.reloaded} reloaded, "
-            f"{self.invalid} invalid, {self.missing} missing; {self.runs} runs, "
-            f"{self.sent} requests sent, {self.cached} answered from the cache, "
+            f"prompt-tui: watched {plural(self.saves, 'save')}: {self.reloaded} reloaded, "
+            f"{self.invalid} invalid, {self.missing} missing; {plural(self.runs, 'run')}, "
+            f"{plural(self.sent, 'request')} sent, {self.cached} answered from the cache, "
             f"{self.failed} failed"
         )
 

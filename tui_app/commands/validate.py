@@ -11,7 +11,14 @@ from ..core.attachments import AttachmentError
 from ..core.checks import problems as bad_checks
 from ..core.config import AIConfig, Prompt, load
 from ..core.datasets import dataset_columns, dataset_problems
-from ..core.errors import ConfigError, ConfigErrors, CycleError, PromptTuiError, no_such_prompt
+from ..core.errors import (
+    ConfigError,
+    ConfigErrors,
+    CycleError,
+    PromptTuiError,
+    did_you_mean,
+    no_such_prompt,
+)
 from ..core.fileio import locate
 from ..core.graph import (
     DependencyGraph,
@@ -45,8 +52,8 @@ class Problem:
         parts = [where, self.severity]
         if self.location:
             parts.append(self.location)
-        elif self.prompt:
-            parts.append(f"prompt '{self.prompt}'")
+        elif self.prompt and not self.message.startswith(f"prompt '{self.prompt}'"):
+            parts.append(f"prompt '{self.prompt}'")  # (a template error names it itself)
         return ": ".join(parts) + ": " + self.message
 
 
@@ -159,11 +166,13 @@ def _reference_problems(
     for name in dict.fromkeys(ref.root for ref in unknown if ref.attr not in ("output", "input")):
         if name in explained:
             continue
+        params = set(config.global_parameters) | set(prompt.parameters)
+        meant = did_you_mean(name, sorted(params))
         problems.append(
             Problem(
                 path,
                 f"'{name}' is neither a parameter nor a prompt"
-                f" (pass it with -p {name}=... at run time)",
+                + (f"; {meant}" if meant else f" (pass it with -p {name}=... at run time)"),
                 location=f"prompts[{index}].input",
                 prompt=prompt.name,
                 severity="warning",

@@ -19,6 +19,7 @@ import json
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import display
@@ -227,7 +228,7 @@ class Comparison:
         return self.sources.get(index, self.workspace)
 
     # --- building ---------------------------------------------------------------------------
-    def _column_run(self, index: int, *, force: bool = True) -> Run:
+    def _column_run(self, index: int, *, force: bool = True, register: bool = True) -> Run:
         column = self.columns[index]
         run = self.workspace_of(
             index
@@ -246,6 +247,7 @@ class Comparison:
             run_id=f"{uuid.uuid4().hex[:10]}-{index}",
             steps=list(self.steps),
             isolated=True,
+            register=register,
         )
         return run
 
@@ -357,10 +359,9 @@ class Comparison:
             self.upstream is not None and self.upstream.active
         )
 
-    def adopt(self, index: int) -> None:
-        """Make the column's model and settings the prompt's and its answers the outputs (in
-        chain mode the downstream's too, and the upstream answers the column read, so nothing
-        goes stale). The caller saves the file."""
+    def adoptions(self, index: int) -> list[tuple[Run, str]]:
+        """What adopting column ``index`` takes: the column's answers (in chain mode the
+        downstream's too) and the upstream answers the column read, so nothing goes stale."""
         run = self.runs[index]
         if self.columns[index].ref is not None:
             raise PromptTuiError(
@@ -373,12 +374,23 @@ class Comparison:
                 f"column {self.columns[index].label} has no answer for "
                 f"{', '.join(repr(n) for n in missing)}: nothing adopted"
             )
+        taken: list[tuple[Run, str]] = []
         if self.upstream is not None:  # what the column was built on, so it is not stale
             for name in self.upstream.plan:
                 if self.upstream.results.get(name, PromptResult()).succeeded:
-                    self.workspace.adopt(self.upstream, name)
-        for name in self.steps:
+                    taken.append((self.upstream, name))
+        taken += [(run, name) for name in self.steps]
+        return taken
+
+    def adopt(self, index: int) -> None:
+        """Make the column's model and settings the prompt's and its answers the outputs, in
+        the session only (the caller saves, or see :meth:`adopt_and_write`)."""
+        for run, name in self.adoptions(index):
             self.workspace.adopt(run, name)
+
+    def adopt_and_write(self, index: int) -> Path:
+        """Adopt column ``index`` and write only what it changes into the file."""
+        return self.workspace.adopt_and_write(self.adoptions(index))
 
 
 def new_comparison(
@@ -388,9 +400,11 @@ def new_comparison(
     *,
     chain: bool = False,
     params: dict[str, Any] | None = None,
+    register: bool = True,
 ) -> Comparison:
     """Plan a comparison of ``prompt`` across ``columns`` (2-6). Raises PromptTuiError for an
-    unknown prompt, a wrong number of columns or a cycle."""
+    unknown prompt, a wrong number of columns or a cycle. ``register=False``: a plan only (an
+    estimate), its runs not added to the workspace."""
     if not MIN_COLUMNS <= len(columns) <= MAX_COLUMNS:
         raise PromptTuiError(
             f"a comparison has {MIN_COLUMNS} to {MAX_COLUMNS} columns, got {len(columns)}"
@@ -415,12 +429,13 @@ def new_comparison(
                 label="upstream",
                 steps=stale,
                 isolated=True,
+                register=register,
             )
             comparison.upstream = run
     for index, column in enumerate(columns):
         if column.ref is not None:
             comparison.sources[index] = _at_revision(workspace, column.ref, comparison.steps)
-    comparison.runs = [comparison._column_run(i) for i in range(len(columns))]
+    comparison.runs = [comparison._column_run(i, register=register) for i in range(len(columns))]
     return comparison
 
 

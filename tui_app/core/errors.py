@@ -116,8 +116,18 @@ class UnknownPromptError(PromptTuiError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         self.known = known
-        hint = ", ".join(known[:10]) if known else "the config has no prompts"
-        super().__init__(f"no prompt named '{name}' (known: {hint})")
+        if not known:
+            hint = " (the config has no prompts)"
+        else:  # the names meant when there are some, else all of them when they are few
+            close = did_you_mean(name, known)
+            hint = (
+                f"; {close}"
+                if close
+                else f" (known: {', '.join(known)})"
+                if len(known) <= 10
+                else f" ({len(known):,} prompts; `prompt-tui validate` lists them)"
+            )
+        super().__init__(f"no prompt named '{name}'{hint}")
 
 
 class RunRefused(PromptTuiError):

@@ -104,6 +104,9 @@ class Cached(RunEvent):
     request: ResolvedRequest | None = None  # the request the cache answered
     offline: bool = False
     structured: StructuredAnswer | None = None
+    # the timings of the run that produced the answer, as its usage and cost are
+    ttft: float | None = None
+    latency: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from . import limits
-from .errors import ConfigError
+from .errors import ConfigError, PromptTuiError
+from .paths import in_package
 
 JSON_SUFFIXES = {".json"}
 YAML_SUFFIXES = {".yaml", ".yml"}
@@ -93,8 +94,11 @@ def parse_text(text: str, fmt: str, source: str, warnings: list[ConfigError] | N
         try:
             data = json.loads(text, object_pairs_hook=pairs_to_dict)
         except json.JSONDecodeError as exc:
+            message = exc.msg
+            if not text[exc.pos :].strip():  # the parser wanted more: the file is cut short
+                message = f"unexpected end of file (the file is cut short? {exc.msg})"
             raise ConfigError(
-                f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, col=exc.colno
+                f"invalid JSON: {message}", source=source, line=exc.lineno, col=exc.colno
             ) from None
         except ValueError:  # Python's 4,300-digit limit on integers
             raise limits.huge_number_error(text, source) from None
@@ -261,6 +265,11 @@ def atomic_write(path: Path, text: str | Iterable[str]) -> Path:
     """
     path = Path(os.path.realpath(path))
     directory = path.parent
+    if in_package(path):  # an installed sample opened in place: its save, export or copy
+        raise PromptTuiError(
+            f"{path}: this file belongs to the installed prompt-tui package and is never "
+            "written to; copy the samples out with `prompt-tui samples DIR` and open them there"
+        )
     _remove_stale_temps(directory, path.name)
     try:
         stat: os.stat_result | None = path.stat()

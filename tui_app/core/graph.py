@@ -224,6 +224,10 @@ def serial_waits(graph: DependencyGraph) -> dict[str, list[str]]:
     (``remember_chat_context``, on by default in AIConfig): prompt -> the prompts it waits for."""
     out: dict[str, list[str]] = {}
     for name in graph.order_in_file:
+        if not graph.reads[name]:
+            # It reads no answer by name: a chat turn ("based on your explanation") that gets
+            # the earlier answers through chat context on purpose. Turning it off is no advice.
+            continue
         only_context = [d for d in graph.context[name] if d not in graph.reads[name]]
         if only_context:
             out[name] = only_context

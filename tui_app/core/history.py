@@ -766,6 +766,25 @@ class History:
         )
         return found[0] if found else None
 
+    def answer_lengths(self, config_path: str, *, per_prompt: int = 20) -> dict[str, list[int]]:
+        """Output tokens of each prompt's latest answers (newest first, at most ``per_prompt``
+        each) in one query: the likely length of its next answer (estimates)."""
+        sql = (
+            "SELECT prompt, tokens_out FROM runs WHERE config_path = ?"
+            " AND status = 'done' AND tokens_out IS NOT NULL ORDER BY id DESC"
+        )
+        out: dict[str, list[int]] = {}
+        with self._lock:
+            try:
+                rows = self._connection().execute(sql, [config_key(config_path)]).fetchall()
+            except sqlite3.Error as exc:
+                raise HistoryError(f"{self.path}: cannot read history: {exc}") from None
+        for prompt, tokens in rows:
+            seen = out.setdefault(prompt, [])
+            if len(seen) < per_prompt:
+                seen.append(int(tokens))
+        return out
+
     def runs(
         self,
         *,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .display import plural
 from .secrets import scrub_text
 
 Auth = Literal["bearer", "x-api-key", "x-goog-api-key"]
@@ -81,7 +82,7 @@ def probe_key(
     status = response.status_code
     if 200 <= status < 300:
         count = _model_count(response)
-        listed = f" ({count} models listed)" if count is not None else ""
+        listed = f" ({plural(count, 'model')} listed)" if count is not None else ""
         return ProbeResult(True, f"key accepted by {shown}{listed}", status)
     detail = scrub_text(" ".join(response.text.split())[:160], [key])
     if status in (401, 403):

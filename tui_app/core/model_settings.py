@@ -26,6 +26,8 @@ __all__ = [
     "CALL_OPTIONS",
     "COMMON_SETTINGS",
     "HIDDEN_SETTINGS",
+    "PRICE_SETTINGS",
+    "OFFLINE_ONLY",
     "SPECS",
     "STRUCTURAL",
     "SettingSpec",
@@ -39,6 +41,9 @@ Kind = Literal["number", "whole", "text", "stop", "object", "flag", "system_prom
 # Settings that configure the call (where, how long, how often, which key) and are never sent to
 # the model. ``api_key_env`` / ``api_key_keyring`` name where a self-hosted server's key comes from
 # (an environment variable / an OS keyring entry): names, never the key itself.
+# ``input_cost_per_token`` / ``output_cost_per_token`` (USD, litellm's names) price the model for
+# estimates and budgets (a self-hosted server, a negotiated price): never sent either.
+PRICE_SETTINGS = frozenset({"input_cost_per_token", "output_cost_per_token"})
 CALL_OPTIONS = frozenset(
     {
         "api_base",
@@ -70,6 +75,9 @@ class SettingSpec:
     kind: Kind
     low: float | None = None  # inclusive bounds for "number" and "whole"
     high: float | None = None
+    # which models take it: "any", or "offline" (the built-in echo/mock only: a real provider
+    # answers a parameter it does not know with 400, so the request leaves it out, with a note)
+    models: Literal["any", "offline"] = "any"
 
     def describe(self) -> str:
         """What the setting must be, for messages: 'a number between 0 and 2'."""
@@ -114,8 +122,8 @@ SPECS: dict[str, SettingSpec] = _specs(
     SettingSpec("logprobs", "flag"),
     SettingSpec("user", "text"),
     # the built-in offline models
-    SettingSpec("delay", "number", 0.0, 60.0),
-    SettingSpec("response", "text"),
+    SettingSpec("delay", "number", 0.0, 60.0, models="offline"),
+    SettingSpec("response", "text", models="offline"),
     # the call
     SettingSpec("timeout", "number", 0.0, 3600.0),
     SettingSpec("max_attempts", "whole", 1, 100),
@@ -130,6 +138,10 @@ SPECS: dict[str, SettingSpec] = _specs(
     SettingSpec("stream", "flag"),
     SettingSpec("model", "text"),
 )
+
+
+# Settings only the built-in offline models take (from SPECS): never sent to a real provider.
+OFFLINE_ONLY = frozenset(spec.name for spec in SPECS.values() if spec.models == "offline")
 
 
 def _is_number(value: Any) -> bool:

@@ -75,3 +75,26 @@ def settings_path(*, create_dir: bool = False) -> Path:
 def history_path(*, create_dir: bool = False) -> Path:
     """``history.sqlite3`` in :func:`data_dir` (the file itself is never created here)."""
     return data_dir(create=create_dir) / HISTORY_FILE
+
+
+# --- the installed package: samples to copy out, never a place to write -----------------------
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # .../tui_app (site-packages when installed)
+
+
+def samples_dir() -> Path | None:
+    """The shipped samples: ``tui_app/sample_configs`` in a wheel, ``sample_configs/`` beside the
+    package in a checkout. None when neither is there."""
+    for candidate in (PACKAGE_DIR / "sample_configs", PACKAGE_DIR.parent / "sample_configs"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def in_package(path: Path) -> bool:
+    """True for a path inside the installed package (a wheel's samples and themes live there):
+    nothing is ever written there (``prompt-tui samples DIR`` copies the samples out)."""
+    try:
+        Path(os.path.realpath(path)).relative_to(PACKAGE_DIR)
+    except ValueError:
+        return False
+    return True

@@ -160,6 +160,13 @@ def missing_key_message(missing: MissingKey, surface: Surface, keyring_usable: b
     return text
 
 
+def offline_route(surface: Surface) -> str:
+    """What a refused run can do without any key: the built-in offline models."""
+    if surface == "tui":
+        return "or try it offline now: m picks echo or mock (no key, no network)"
+    return "or try it offline now: --model echo (no key, no network)"
+
+
 class MissingKeysError(PromptTuiError):
     """A run was refused before sending anything: keys are missing. ``str()`` is the CLI's
     wording; :meth:`message` gives either surface's."""

@@ -62,6 +62,35 @@ def _dict_changes(
     return out
 
 
+def _effective(
+    changes: list[Change],
+    old_globals: dict[str, Any],
+    new_globals: dict[str, Any],
+    old_model: str | None,
+    new_model: str | None,
+) -> list[Change]:
+    """A prompt's own setting that is added or removed: the other side is the value its model
+    gives (``temperature changed (0.8 → 0.3 from echo)``), not "unset" when one applies."""
+    out = []
+    for change in changes:
+        before, after = change.before, change.after
+        if before is None and change.name in old_globals:
+            before = f"{_shown(change.name, old_globals[change.name])} from {old_model}"
+        if after is None and change.name in new_globals:
+            after = f"{_shown(change.name, new_globals[change.name])} from {new_model}"
+        out.append(
+            Change(
+                change.kind,
+                change.name,
+                before,
+                after,
+                prompt=change.prompt,
+                file_wide=change.file_wide,
+            )
+        )
+    return out
+
+
 def _prompt_changes(
     old: Prompt, new: Prompt, old_doc: AIConfig, new_doc: AIConfig, outputs: bool = True
 ) -> list[Change]:
@@ -72,7 +101,13 @@ def _prompt_changes(
     old_model, new_model = old_doc.model_name_of(old), new_doc.model_name_of(new)
     if old_model != new_model:
         out.append(Change(ChangeKind.MODEL, before=old_model, after=new_model, prompt=name))
-    out += _dict_changes(old.model_settings, new.model_settings, ChangeKind.SETTING, name)
+    out += _effective(
+        _dict_changes(old.model_settings, new.model_settings, ChangeKind.SETTING, name),
+        old_doc.models.get(old_model or "") or {},
+        new_doc.models.get(new_model or "") or {},
+        old_model,
+        new_model,
+    )
     out += _dict_changes(old.parameters, new.parameters, ChangeKind.PARAMETER, name)
     if old.remember_chat_context != new.remember_chat_context:
         out.append(

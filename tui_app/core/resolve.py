@@ -14,12 +14,19 @@ from typing import Any
 from . import toolcalls
 from .attachments import AttachmentInfo, content_parts, infos
 from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
-from .errors import ConfigError, MissingReferenceError, PromptTuiError, no_such_prompt
+from .errors import (
+    ConfigError,
+    MissingReferenceError,
+    PromptTuiError,
+    did_you_mean,
+    no_such_prompt,
+)
 from .graph import prompt_references, prompt_sources
-from .model_settings import STRUCTURAL
+from .model_settings import OFFLINE_ONLY, STRUCTURAL
 from .outputs import call_kind
 from .param_sources import ParamInfo, ParamSource
 from .providers.capabilities import model_accepts
+from .providers.routing import is_offline
 from .request import ResolvedRequest
 from .structured import JsonText, data_of, missing_field
 from .templates import CompiledTemplate, Reference, TemplateEngine, default_engine
@@ -122,7 +129,12 @@ def _missing(
             reason = no_such_prompt(ref.root, prompt_names)
             missing.setdefault(ref.text or f"{ref.root}.{ref.attr}", (reason, None))
         elif ref.root not in context or value is None:
-            missing.setdefault(ref.root, ("no value", None))
+            # a parameter no one set: most likely a typo of one that has a value ({{cty}})
+            hint = did_you_mean(
+                ref.root,
+                [k for k, v in context.items() if v is not None and k not in prompt_names],
+            )
+            missing.setdefault(ref.root, (f"no value; {hint}" if hint else "no value", None))
         elif (
             ref.root in prompt_names
             and isinstance(value, dict)
@@ -436,6 +448,12 @@ def resolve(
     sent = {
         k: v for k, v in merged.items() if k not in _STRUCTURAL_KEYS and k not in CALL_OPTION_KEYS
     }
+    if not is_offline(model_id):
+        for key in sorted(OFFLINE_ONLY & sent.keys()):
+            del sent[key]
+            session.notes.append(
+                f"{key}: a setting of the offline models (echo, mock), not sent to {model_id}"
+            )
     return ResolvedRequest(
         prompt=prompt.name,
         model_name=model_name,
@@ -465,11 +483,19 @@ def attachment_infos(
     )
 
 
-def batch(config: AIConfig, params: dict[str, Any] | None = None) -> _Session:
+# The resolution context :func:`batch` makes, for callers that keep one (estimates).
+ResolveSession = _Session
+
+
+def batch(
+    config: AIConfig, params: dict[str, Any] | None = None, outputs: Outputs | None = None
+) -> _Session:
     """One resolution context for many prompts of a document that does not change meanwhile
     (pass it to :func:`resolve` as ``_session``): the same-model index and the chat-history
-    messages are built once, not once per prompt, which made resolving every prompt quadratic."""
-    return _Session(config, default_engine(), dict(params or {}), None)
+    messages are built once, not once per prompt, which made resolving every prompt quadratic.
+    ``outputs`` (a run's own, read before the document's) may grow between resolutions in
+    dependency order: a prompt's chat history is read when a later prompt first needs it."""
+    return _Session(config, default_engine(), dict(params or {}), outputs)
 
 
 def resolve_all(config: AIConfig, **kwargs: Any) -> dict[str, ResolvedRequest | PromptTuiError]:

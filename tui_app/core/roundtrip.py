@@ -286,7 +286,10 @@ class _Style:
                 line[self.seq_offset :] if line[: self.seq_offset].isspace() else line
                 for line in lines
             ]
-        text = ("\n" + " " * column).join(lines)
+        # a blank line of a block scalar stays empty (indenting it left whitespace-only lines:
+        # `git diff --check` complains, and a block scalar does not need them)
+        pad = " " * column
+        text = lines[0] + "".join("\n" + (pad + line if line.strip() else "") for line in lines[1:])
         return self.newline_fix(text)
 
 

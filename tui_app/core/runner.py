@@ -44,10 +44,11 @@ from .preflight import (
     key_need,
     missing_key_message,
     missing_keys,
+    offline_route,
     settings_refusals,
 )
 from .request import ResolvedRequest
-from .resolve import resolve
+from .resolve import ResolveSession, resolve
 from .runs import Run, RunState
 from .staleness import provenance
 from .structured import answer_of
@@ -68,6 +69,8 @@ class _CachedAnswer:
     usage: Usage | None
     cost: float | None
     at: float
+    ttft: float | None = None
+    latency: float | None = None
 
 
 class Runner:
@@ -111,6 +114,9 @@ class Runner:
             self._check_keys,
             providers.prewarm_check,
         ]
+        # Checks just before a request goes to the wire (not for cache hits): a problem fails
+        # the prompt unsent (a budget stops a run before the step that would cross it).
+        self.send_checks: list[Callable[[Run, str, ResolvedRequest], str | None]] = []
 
     @property
     def config(self) -> AIConfig:
@@ -157,6 +163,26 @@ class Runner:
             problems += check(run, requests)
         return problems
 
+    def resolve_step(
+        self,
+        run: Run,
+        name: str,
+        overlay: dict[str, dict[str, Any]],
+        session: ResolveSession | None = None,
+    ) -> ResolvedRequest:
+        """The request ``name`` would send in ``run`` given the outputs so far, missing values
+        rendered as "" (estimates plan with it; ``session``: a ``resolve.batch`` over
+        ``overlay`` for many steps in dependency order)."""
+        return self._resolve(run, name, overlay, allow_missing=True, session=session)
+
+    def cached_output(self, key: str) -> dict[str, Any] | None:
+        """The stored answer a run would reuse for this request key instead of sending (this
+        session's, then the history's); None: it would be sent. Reads SQLite: not on the loop."""
+        if key in self._memory_cache:
+            return self._memory_cache[key].output
+        row = self.history.cached(key) if self.history is not None else None
+        return row.output if row is not None else None
+
     def _resolve(
         self,
         run: Run,
@@ -164,6 +190,7 @@ class Runner:
         overlay: dict[str, dict[str, Any]],
         *,
         allow_missing: bool = False,
+        session: ResolveSession | None = None,
     ) -> ResolvedRequest:
         o = run.overrides
         model, settings = o.for_prompt(name)
@@ -175,6 +202,7 @@ class Runner:
             settings=settings,
             outputs=overlay,
             allow_missing=allow_missing,
+            _session=session,
         )
 
     # --- running ----------------------------------------------------------------------------
@@ -352,6 +380,8 @@ class Runner:
                         request=resolved,
                         offline=providers.is_offline(cached.model),
                         structured=answer_of(resolved.settings, cached.output),
+                        ttft=cached.ttft,
+                        latency=cached.latency,
                     )
                 )
                 await self._record(run, name)
@@ -360,6 +390,10 @@ class Runner:
         bad_option = call_problem(name, resolved.call_options)
         if bad_option:  # e.g. max_attempts: "lots": a clear failure, not a ValueError
             raise PromptTuiError(bad_option)
+        for check in self.send_checks:
+            problem = check(run, name, resolved)
+            if problem:
+                raise PromptTuiError(problem)
         if key in self._in_flight:  # a forced run: send anyway, leave the other one be
             await self._send(run, name, resolved, emit, partial)
             return
@@ -466,7 +500,10 @@ class Runner:
             )
             await self._record(run, name, secret=api_key)
             return
-        self._remember(key, _CachedAnswer(text, output, resolved.model, usage, cost, done))
+        self._remember(
+            key,
+            _CachedAnswer(text, output, resolved.model, usage, cost, done, ttft, done - started),
+        )
         emit(
             Finished(
                 run_id=run.id,
@@ -503,7 +540,8 @@ class Runner:
         if not missing:
             return []
         usable = store.backend_status().usable
-        return [missing_key_message(m, self.key_hint, usable) for m in missing]
+        messages = [missing_key_message(m, self.key_hint, usable) for m in missing]
+        return [*messages[:-1], f"{messages[-1]}; {offline_route(self.key_hint)}"]
 
     async def _cached(self, key: str) -> _CachedAnswer | None:
         if key in self._memory_cache:
@@ -519,7 +557,14 @@ class Runner:
             (row.tokens_in or 0) + (row.tokens_out or 0) if row.tokens_in is not None else None,
         )
         answer = _CachedAnswer(
-            row.output_text or "", row.output, row.model or "", usage, row.cost, row.ended_at or 0.0
+            row.output_text or "",
+            row.output,
+            row.model or "",
+            usage,
+            row.cost,
+            row.ended_at or 0.0,
+            row.ttft,
+            row.latency,
         )
         self._remember(key, answer)
         return answer

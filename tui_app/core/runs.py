@@ -345,6 +345,7 @@ class Run:
                 result.offline, result.request = event.offline, event.request or result.request
                 result.finish_reason = (event.output.get("metadata") or {}).get("finish_reason")
                 result.cached_at, result.ended_at = event.cached_at or None, event.t
+                result.ttft, result.latency = event.ttft, event.latency  # the answer's own run
                 result.structured = event.structured
             case Failed():
                 result.status, result.error = PromptStatus.FAILED, event.error

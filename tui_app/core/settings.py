@@ -11,6 +11,13 @@ keys this version does not know.
 
 ``keymap`` maps a binding id (listed in the key map, ``?``) to comma-separated keys; it is given
 to Textual's ``App.set_keymap``.
+
+Money (USD; see ``prompt-tui estimate``):
+
+- ``max_cost``: the budget of every run when ``--max-cost`` is not given (CLI ``run``,
+  ``compare``, ``run --watch``, and the TUI): a run whose high estimate exceeds it is refused
+  before anything is sent, and a run stops before a step that would cross it.
+- ``confirm_cost_above``: the TUI asks before a run whose high estimate is above this amount.
 """
 
 from __future__ import annotations
@@ -30,8 +37,13 @@ MAX_SETTINGS_BYTES = 1 << 20
 class Settings:
     theme: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
+    max_cost: float | None = None  # USD: the default budget of a run (--max-cost)
+    confirm_cost_above: float | None = None  # USD: the TUI asks before a run that could cost more
     extra: dict[str, Any] = field(default_factory=dict)  # keys kept as they were
     problem: str | None = None  # why the file could not be used (shown once, never fatal)
+
+
+_KNOWN = ("theme", "keymap", "max_cost", "confirm_cost_above")
 
 
 def settings_file() -> Path:
@@ -52,7 +64,15 @@ def load(path: Path | None = None) -> Settings:
         return Settings(problem=f"{path}: not valid JSON ({exc}); using the defaults")
     if not isinstance(data, dict):
         return Settings(problem=f"{path}: expected a JSON object; using the defaults")
-    settings = Settings(extra={k: v for k, v in data.items() if k not in ("theme", "keymap")})
+    settings = Settings(extra={k: v for k, v in data.items() if k not in _KNOWN})
+    for key in ("max_cost", "confirm_cost_above"):
+        value = data.get(key)
+        if value is None:
+            continue
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            setattr(settings, key, float(value))
+        else:
+            settings.problem = f"{path}: '{key}' must be an amount in USD (a number, at least 0)"
     theme = data.get("theme")
     if isinstance(theme, str) and theme:
         settings.theme = theme
@@ -77,6 +97,9 @@ def save(settings: Settings, path: Path | None = None) -> Path:
         data["theme"] = settings.theme
     if settings.keymap:
         data["keymap"] = dict(settings.keymap)
+    for key in ("max_cost", "confirm_cost_above"):
+        if getattr(settings, key) is not None:
+            data[key] = getattr(settings, key)
     atomic_write(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return path
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import AIConfig, load
+from .display import plural
 from .errors import PromptTuiError
 from .graph import DependencyGraph
 from .keys import KeyStore
@@ -91,6 +92,8 @@ class Workspace:
     last_plain: Run | None = None  # the newest plain run: what a reload runs again
     # the document was read at a git revision (`--ref`), not from the working file
     at_revision: GitFacts | None = None
+    # prompts deleted since the last save: (index, raw prompt, provenance), for undo_delete
+    _deleted: list[tuple[int, dict[str, Any], _Produced | None]] = field(default_factory=list)
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -271,42 +274,101 @@ class Workspace:
             self.changed()
 
     def save_template(self, prompt: str, text: str) -> Path:
-        """Set a prompt's template and write only that change to the file.
+        """Set a prompt's template and write only that change to the file (see write_only)."""
+        return self.write_only(lambda doc: doc.prompt(prompt).set_template(text), [prompt])
 
-        Other unsaved changes of the session (outputs, another prompt's model, parameters) stay
-        unsaved: the file on disk is read, this one prompt is changed in it (added when it is a
-        prompt not yet in the file) and written back. A clean session just saves.
+    def write_parameter_only(self, prompt: str | None, name: str, value: Any) -> Path:
+        """ctrl+o / ctrl+g: write one parameter (the prompt's own, or a global one) and nothing
+        else of the session into the file."""
+
+        def change(doc: AIConfig) -> None:
+            if prompt is None:
+                doc.set_global_parameter(name, value)
+            else:
+                doc.prompt(prompt).set_parameter(name, value)
+
+        path = self.write_only(change, [] if prompt is None else [prompt])
+        self.params.pop(name, None)
+        return path
+
+    def write_only(self, change: Callable[[AIConfig], object], prompts: Iterable[str]) -> Path:
+        """Apply ``change`` to the session's document and write only that change to the file.
+
+        Other unsaved changes of the session (outputs, a deleted prompt, another prompt's model,
+        parameters) stay unsaved: the file on disk is read, ``change`` is applied to it (a prompt
+        of ``prompts`` that is not in the file yet is added, after its neighbour if there) and
+        it is written back. A clean session just saves.
         """
         was_dirty = self.dirty
-        self.set_template(prompt, text)
+        change(self.document)
+        self.document.invalidate()
+        self.changed()
         path = self.document.path
         if not was_dirty or path is None:
             return self.save()
         on_disk = load(path)
-        target = on_disk.get(prompt)
-        if target is not None:
-            target.set_template(text)
-        else:  # a prompt added in this session: the file gets it, after its neighbour if there
-            names = self.document.prompt_names
-            index = names.index(prompt)
-            before = next((n for n in reversed(names[:index]) if on_disk.get(n)), None)
-            position = on_disk.index_of(before) + 1 if before else 0
-            on_disk.data.setdefault("prompts", []).insert(
-                position, copy.deepcopy(self.document.prompt(prompt).raw)
-            )
-            on_disk.invalidate()
+        for prompt in prompts:
+            if on_disk.get(prompt) is None:  # added in this session: the file gets it as it is
+                names = self.document.prompt_names
+                index = names.index(prompt)
+                before = next((n for n in reversed(names[:index]) if on_disk.get(n)), None)
+                position = on_disk.index_of(before) + 1 if before else 0
+                on_disk.data.setdefault("prompts", []).insert(
+                    position, copy.deepcopy(self.document.prompt(prompt).raw)
+                )
+                on_disk.invalidate()
+        change(on_disk)
         written = on_disk.save()
         self.document.disk_digest = on_disk.disk_digest
         return written
 
-    def add_prompt(self, name: str, template: str = "", *, after: str | None = None) -> None:
+    def add_prompt(self, name: str, template: str = "", *, after: str | None = None) -> str | None:
+        """Add a prompt; it takes the file's prevailing chat-context choice (a new prompt with
+        chat context on, in a file where most have it off, would silently send every earlier
+        exchange). Returns a note saying so, or None."""
+        others = list(self.document.prompts)
         self.document.add_prompt(name, template, after=after)
+        off = sum(not p.remember_chat_context for p in others)
+        note = None
+        if others and off * 2 > len(others):
+            self.document.prompt(name).raw["metadata"]["remember_chat_context"] = False
+            note = (
+                f"chat context is off on {name}, as on {off} of the file's "
+                f"{plural(len(others), 'prompt')} (remember_chat_context: false)"
+            )
         self.changed()
+        return note
 
     def delete_prompt(self, name: str) -> None:
+        """Delete a prompt from the session; ``undo_delete`` brings it back until a save."""
+        index = self.document.index_of(name)
+        raw = self.document.prompt(name).raw
         self.document.delete_prompt(name)
-        self._produced.pop(name, None)
+        self._deleted.append((index, raw, self._produced.pop(name, None)))
         self.changed()
+
+    @property
+    def deleted(self) -> list[str]:
+        """Prompts deleted since the last save, the newest last (what undo_delete restores)."""
+        return [str(raw.get("name")) for _, raw, _ in self._deleted]
+
+    def undo_delete(self) -> str | None:
+        """Put the newest deleted prompt back where it was; its name, or None (nothing to undo,
+        or a prompt of that name was made since)."""
+        if not self._deleted:
+            return None
+        index, raw, produced = self._deleted[-1]
+        name = str(raw.get("name"))
+        if self.document.get(name) is not None:
+            return None
+        self._deleted.pop()
+        prompts = self.document.data.setdefault("prompts", [])
+        prompts.insert(min(index, len(prompts)), raw)
+        self.document.invalidate()
+        if produced is not None:
+            self._produced[name] = produced
+        self.changed()
+        return name
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the document (atomically). Saving elsewhere leaves the document dirty."""
@@ -322,6 +384,7 @@ class Workspace:
             self.saved_revision = revision
             self.unsaved_edits = False
             self._unsaved_outputs.clear()
+            self._deleted.clear()  # the file no longer has them: nothing left to undo
         return written
 
     def reload(
@@ -402,11 +465,13 @@ class Workspace:
         steps: list[str] | None = None,
         isolated: bool = False,
         run_id: str | None = None,
+        register: bool = True,
     ) -> Run:
         """A run with the session's parameters updated by ``params``; not started yet. Every
         run is made here (a comparison's columns and shared upstream too): ``scope`` limits the
         model and settings override to one prompt, ``steps`` names the prompts to run instead
-        of what target and mode select, ``isolated`` keeps its outputs out of the document."""
+        of what target and mode select, ``isolated`` keeps its outputs out of the document;
+        ``register=False`` makes a plan only (an estimate), not one of the session's runs."""
         if target is None and steps is None:
             mode = "all"
         overrides = Overrides(
@@ -428,6 +493,8 @@ class Workspace:
         )
         if run_id is not None:
             run.id = run_id
+        if not register:
+            return run
         self.runs[run.id] = run
         if run.is_plain:
             self.last_plain = run
@@ -544,23 +611,55 @@ class Workspace:
         if result.provenance is not None:
             self._produced[prompt] = _Produced(result.provenance, result.text)
 
-    def adopt(self, run: Run, prompt: str) -> None:
-        """Make an experiment's result the prompt's: its model and settings, and its output."""
+    def adoption(self, run: Run, prompt: str) -> Callable[[AIConfig], None]:
+        """What adopting an experiment's result changes in a document: the prompt's model and
+        settings (when the run overrode them) and its output. Raises when there is no answer."""
         result = run.results.get(prompt)
         if result is None or not result.succeeded or result.output is None:
             raise PromptTuiError(f"{run.describe()} has no answer for '{prompt}' to adopt")
-        target = self.document.prompt(prompt)
+        output = result.output
         model_override, settings_override = run.overrides.for_prompt(prompt)
-        if model_override is not None or settings_override:
-            model = model_override or self.document.model_name_of(target)
-            if not model:
-                raise PromptTuiError(f"prompt '{prompt}' has no model to adopt settings into")
-            settings = dict(target.model_settings) if model == target.model_name else {}
-            settings.update(settings_override)
-            target.set_model(model, settings or None)
-        target.set_outputs([result.output])
-        self._unsaved_outputs.add(prompt)
+
+        def change(doc: AIConfig) -> None:
+            target = doc.prompt(prompt)
+            if model_override is not None or settings_override:
+                model = model_override or doc.model_name_of(target)
+                if not model:
+                    raise PromptTuiError(f"prompt '{prompt}' has no model to adopt settings into")
+                settings = dict(target.model_settings) if model == target.model_name else {}
+                settings.update(settings_override)
+                target.set_model(model, settings or None)
+            target.set_outputs([copy.deepcopy(output)])
+
+        return change
+
+    def adopt(self, run: Run, prompt: str) -> None:
+        """Make an experiment's result the prompt's: its model and settings, and its output."""
+        self.adoption(run, prompt)(self.document)
+        self._adopted(run, prompt)
         self.changed()
+
+    def adopt_and_write(self, adoptions: list[tuple[Run, str]]) -> Path:
+        """Adopt several results and write only those prompts' changes into the file (unsaved
+        edits and outputs of other prompts, a pending delete, stay unsaved)."""
+        changes = [self.adoption(run, prompt) for run, prompt in adoptions]
+        names = list(dict.fromkeys(prompt for _, prompt in adoptions))
+
+        def change(doc: AIConfig) -> None:
+            for one in changes:
+                one(doc)
+
+        written = self.write_only(change, names)
+        for run, prompt in adoptions:
+            self._adopted(run, prompt)
+            self._unsaved_outputs.discard(prompt)  # the file holds the adopted answer now
+        return written
+
+    def _adopted(self, run: Run, prompt: str) -> None:
+        result = run.results.get(prompt)
+        if result is None:
+            return
+        self._unsaved_outputs.add(prompt)
         if result.provenance is not None:
             self._produced[prompt] = _Produced(result.provenance, result.text)
 
@@ -675,10 +774,15 @@ class Workspace:
             if status.active:
                 return PromptState(name, status, has_output=has_output)
         last = self.last_result(name)
-        if last is not None and last.status in (
-            PromptStatus.FAILED,
+        # A failure is shown as one. A cancelled or blocked run changed nothing: a prompt that
+        # has an output is what its output is (stale when its request changed since, as
+        # `status` says from the file alone); without one, the run's word stands.
+        interrupted = last is not None and last.status in (
             PromptStatus.BLOCKED,
             PromptStatus.CANCELLED,
+        )
+        if last is not None and (
+            last.status is PromptStatus.FAILED or (interrupted and not has_output)
         ):
             error = last.error if last.status is PromptStatus.FAILED else last.reason
             return PromptState(name, last.status, error=error, has_output=has_output)
@@ -702,6 +806,8 @@ class Workspace:
         why += stale_deps
         if why:
             return PromptState(name, PromptStatus.STALE, tuple(why), has_output=True)
+        if interrupted and last is not None:
+            return PromptState(name, last.status, error=last.reason, has_output=True)
         cached = last is not None and last.status is PromptStatus.CACHED
         return PromptState(
             name, PromptStatus.CACHED if cached else PromptStatus.DONE, has_output=True

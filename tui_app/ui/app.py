@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.filter import LineFilter
 from textual.screen import Screen
@@ -85,6 +85,11 @@ class PromptTuiApp(App[int]):
         ),
     ]
 
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from .system_commands import system_commands  # the palette's, named the app's way
+
+        return system_commands(self, screen)
+
     def __init__(
         self,
         path: str | Path,
@@ -124,6 +129,12 @@ class PromptTuiApp(App[int]):
         self.user_keymap = dict(self.settings.keymap)  # binding id -> keys (the key map shows it)
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
+            from ..core.paths import settings_path
+            from .keymap_check import keymap_problem  # a typo'd id did nothing, silently
+
+            typo = keymap_problem(self.user_keymap, str(settings_path()))
+            if typo:
+                self.settings.problem = "\n".join(filter(None, [self.settings.problem, typo]))
         self._theme_saved = self.theme
         self._load()
 
@@ -472,7 +483,8 @@ class PromptTuiApp(App[int]):
         names = self.theme_cycle if len(self.theme_cycle) > 1 else sorted(self.available_themes)
         index = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(index + 1) % len(names)]
-        self.notify(f"Theme: {self.theme} (kept for next time)", timeout=1.5)
+        where = f"{names.index(self.theme) + 1} of {len(names)}"  # which one is on, and how many
+        self.notify(f"Theme: {self.theme} ({where}; kept for next time)", timeout=3)
 
     def watch_theme(self, theme: str) -> None:
         if not self.is_running:

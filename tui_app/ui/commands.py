@@ -91,6 +91,8 @@ class PromptCommands(Provider):
                     f"run what {name} reads, then {name}",
                 )
         for title, action, help_text in APP_ACTIONS:
+            if action == "cycle_theme":  # says which theme is on
+                help_text = f"{help_text}; now {app.theme}"
             yield title, partial(app.run_action, action), help_text
 
     async def discover(self) -> Hits:

@@ -44,6 +44,11 @@ def remember_models(config: Any, run: Any) -> None:
     for name, result in getattr(run, "results", {}).items():
         prompt = config.get(name)
         model = config.model_name_of(prompt) if prompt is not None else None
+        alias = config.models.get(model) if model else None
+        if isinstance(alias, dict) and alias.get("model") and result.model:
+            # an alias of this file (metadata.models) means nothing in another file, where the
+            # list is offered too: keep the model id it sent
+            model = str(result.model)
         if result.status is PromptStatus.DONE and model and model not in worked:
             worked.append(model)
     for model in reversed(worked):
@@ -62,3 +67,11 @@ def model_label(config: Any, name: str) -> str:
     """The model name the tree shows beside a prompt."""
     prompt = config.get(name)
     return (config.model_name_of(prompt) or "") if prompt is not None else ""
+
+
+def form_title(name: str, pane_width: int) -> str:
+    """The form's border title: "Parameters · NAME", or the name alone when both do not fit
+    (the name is what tells prompts apart: "Parameters · neighbourhoo…" cut it)."""
+    full = f"Parameters · {name}"
+    room = pane_width - 6  # the corners and the spaces around the title
+    return full if pane_width <= 0 or len(full) <= room else name

@@ -187,6 +187,13 @@ class Session:
                 view.streaming = False
         return view
 
+    def show_result(self, name: str, result: PromptResult) -> None:
+        """Draw ``result`` (an adopted comparison column's) as the prompt's latest: its answer,
+        not the stream an earlier run of this session left behind."""
+        view = self.state(name)
+        view.result, view.status = result, result.status
+        view.chunks, view.streaming = [result.text], False
+
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for state in self.prompts.values():
@@ -199,6 +206,7 @@ class Session:
 
 def stale_note(verdict: PromptState) -> str:
     """The output pane's line for a stale prompt: why, and the key that helps."""
-    upstream_only = all(r.kind.value == "upstream-stale" for r in verdict.reasons)
-    key = "R re-runs it with its dependencies" if upstream_only else "r re-runs it"
+    # a stale upstream must run first: r alone would send its stale answer again
+    needs_deps = any(r.kind.value == "upstream-stale" for r in verdict.reasons)
+    key = "R re-runs it with its dependencies" if needs_deps else "r re-runs it"
     return f"stale ({key}): {verdict.detail}"  # the key first: a long list of changes follows

@@ -81,8 +81,14 @@ def read_theme_file(path: Path) -> Any:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~10x faster
         text = read_text(path, limit=THEME_FILE_BYTES)  # the one reader: no FIFO, no /dev/zero
         return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+    except (OSError, ValueError) as exc:
         raise ThemeFileError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        # path:line:col and the problem, as for a config (str(exc) names "<unicode string>")
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "invalid YAML"
+        raise ThemeFileError(f"{where}: invalid YAML: {problem}") from None
 
 
 def load_theme_file(path: Path, cache: ThemeCache | None = None) -> Theme:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ..core.errors import PromptTuiError, no_such_prompt
+from ..core.errors import PromptTuiError, did_you_mean, no_such_prompt
 from ..core.resolve import attachment_infos
 from ..core.secrets import scrub_text
 from .state import Session
@@ -81,6 +81,9 @@ def form_data(session: Session, name: str) -> FormData:
             param.empty = empty_output_label(session, upstream)
         elif row.value is None and not param.editable:  # `typo.output`
             param.empty = no_such_prompt(row.name.rsplit(".", 1)[0], config.prompt_names)
+        elif row.source == "missing":  # `{{cty}}` where `city` has a value
+            known = {**config.global_parameters, **prompt.parameters, **session.params}
+            param.meant = did_you_mean(row.name, [k for k, v in known.items() if v is not None])
         data.params.append(param)
     return data
 

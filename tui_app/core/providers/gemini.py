@@ -22,6 +22,7 @@ finishReason is normalized (STOP -> stop, MAX_TOKENS -> length) and the raw one 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
@@ -30,7 +31,7 @@ from urllib.parse import quote
 from ..events import Usage
 from ..request import ResolvedRequest
 from ..toolcalls import ToolCallPiece
-from . import retry, wire
+from . import wire
 from .base import (
     AttemptEnd,
     AttemptFailed,
@@ -238,11 +239,7 @@ def request_body(request: ResolvedRequest) -> tuple[dict[str, Any], dict[str, st
             body[camel.get(key, key)] = settings.pop(key)
     if isinstance(extra_body, dict):
         body.update(extra_body)
-    headers = (
-        {str(k).lower(): str(v) for k, v in extra_headers.items()}
-        if isinstance(extra_headers, dict)
-        else {}
-    )
+    headers = wire.extra_headers(extra_headers)
     return body, headers
 
 
@@ -375,27 +372,18 @@ async def stream(
         headers["x-goog-api-key"] = key
     headers.update(extra)
 
-    def one() -> AsyncGenerator[TextChunk | AttemptEnd, None]:
-        return wire.attempt(
-            call,
-            url=url,
-            content=content,
-            headers=headers,
-            decoder=_Decoder(call),
-            model=request.model,
-        )
-
-    inner = retry.run(
-        one,
+    retried = wire.retried(
         call,
-        model=name,
+        url=url,
+        content=content,
+        headers=headers,
+        decoder=lambda: _Decoder(call),
+        model=request.model,
         price_model=name,
         backoff_base=backoff_base,
         backoff_max=backoff_max,
         sleep=sleep,
     )
-    try:
-        async for item in inner:
+    async with contextlib.aclosing(retried) as items:  # a stop closes the attempt at once
+        async for item in items:
             yield item
-    finally:
-        await inner.aclose()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import openai_compat, retry
@@ -305,3 +305,47 @@ async def attempt(
         if response is not None:
             await response.aclose()  # at once, also on cancel: never leave it open
     yield end
+
+
+def extra_headers(value: Any) -> dict[str, str]:
+    """A model's ``extra_headers`` setting as HTTP headers (names lower-cased); {} for none."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k).lower(): str(v) for k, v in value.items()}
+
+
+async def retried(
+    call: Call,
+    *,
+    url: str,
+    content: bytes,
+    headers: dict[str, str],
+    decoder: Callable[[], Decoder],
+    model: str,
+    price_model: str,
+    backoff_base: float,
+    backoff_max: float,
+    sleep: Callable[[float], Awaitable[object]] | None,
+) -> AsyncGenerator[Any, None]:
+    """The native clients' stream: attempts of :func:`attempt` (a fresh ``decoder()`` each)
+    through the one retry loop; the attempt in flight is closed when the caller stops."""
+
+    def one() -> AsyncGenerator[TextChunk | AttemptEnd, None]:
+        return attempt(
+            call, url=url, content=content, headers=headers, decoder=decoder(), model=model
+        )
+
+    inner = retry.run(
+        one,
+        call,
+        model=price_model,
+        price_model=price_model,
+        backoff_base=backoff_base,
+        backoff_max=backoff_max,
+        sleep=sleep,
+    )
+    try:
+        async for item in inner:
+            yield item
+    finally:
+        await inner.aclose()

@@ -8,7 +8,8 @@ The engine (:mod:`tui_app.core.compare`) runs the columns; a worker drains its e
 from __future__ import annotations
 
 import time
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -18,10 +19,15 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ...core.compare import ColumnMetrics, Comparison, new_comparison
+from ...core.compare import Column, ColumnMetrics, Comparison, new_comparison
 from ...core.compare_history import PastComparison
 from ...core.errors import PromptTuiError
+from ..adopted import show_adopted
 from ..widgets.compare_column import CompareColumn
+from ..write_only import write_only
+
+if TYPE_CHECKING:
+    from ...core.workspace import Workspace
 
 REDRAW_INTERVAL = 0.05  # seconds between redraws of streaming columns
 # Columns drawn per tick while streaming, in turn. Textual repaints the bounding box of what
@@ -46,18 +52,29 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
 """
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("left", "move(-1)", "←", show=False),
-        Binding("right", "move(1)", "→", show=False),
-        Binding("d", "toggle_diff", "Diff"),
-        Binding("b", "set_base", "Diff base"),
-        Binding("x", "cancel_column", "Cancel col"),
-        Binding("X", "cancel_all", "Cancel all", show=False),
-        Binding("r", "rerun", "Re-run col"),
-        Binding("R", "rerun_all", "Re-run all", show=False),
-        Binding("A", "adopt", "Adopt"),
-        Binding("plus", "rate(1)", "👍", show=False),
-        Binding("minus", "rate(0)", "👎", show=False),
+        Binding("escape", "back", "Back", tooltip="Back to the prompts (running columns stop)"),
+        Binding("left", "move(-1)", "←", show=False, tooltip="Focus the column on the left"),
+        Binding("right", "move(1)", "→", show=False, tooltip="Focus the column on the right"),
+        Binding(
+            "d", "toggle_diff", "Diff", tooltip="Highlight the words that differ from the base"
+        ),
+        Binding("b", "set_base", "Diff base", tooltip="Make the focused column the diff base"),
+        Binding("x", "cancel_column", "Cancel col", tooltip="Cancel the focused column"),
+        Binding("X", "cancel_all", "Cancel all", show=False, tooltip="Cancel every column"),
+        Binding("r", "rerun", "Re-run col", tooltip="Run the focused column again"),
+        Binding("R", "rerun_all", "Re-run all", show=False, tooltip="Run every column again"),
+        Binding(
+            "A",
+            "adopt",
+            "Adopt",
+            tooltip="Its model, settings and answer become the prompt's (written)",
+        ),
+        Binding(
+            "plus", "rate(1)", "👍", show=False, tooltip="Rate the focused column's answer good"
+        ),
+        Binding(
+            "minus", "rate(0)", "👎", show=False, tooltip="Rate the focused column's answer bad"
+        ),
     ]
 
     def __init__(
@@ -333,13 +350,20 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
             self.notify("This column is still running.", severity="warning")
             return
         try:
-            comparison.adopt(index)
+            adoptions = comparison.adoptions(index)
         except PromptTuiError as exc:
             self.notify(str(exc), title="Cannot adopt", severity="error")
             return
-        app: Any = self.app
         label = comparison.columns[index].label
-        app.save_config(then=lambda: app.notify(escape(f"{self.prompt} now uses {label}")))
+        write_only(  # this prompt (chain) only: other unsaved changes stay unsaved
+            self.app,
+            comparison.workspace.document,
+            write=lambda: comparison.adopt_and_write(index),
+            keep=lambda: comparison.adopt(index),
+            done=f"{self.prompt} now uses {label}",
+        )
+        app: Any = self.app
+        show_adopted(app.session, adoptions)
         if self.on_adopted is not None:
             self.on_adopted(self.prompt)
         self.dismiss()
@@ -355,7 +379,6 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
 
 def open_compare(main: Any) -> None:
     """Ask for the columns and mode, then show the comparison of the selected prompt."""
-    from ...core.compare import Column
     from ..recent import load_recent
     from ..view_models import offline_models
     from .compare_setup import CompareChoice, CompareSetupScreen
@@ -393,9 +416,25 @@ def open_compare(main: Any) -> None:
             config_models=list(config.models),
             recent=load_recent(),
             offline=offline_models(),
+            estimate=partial(_column_estimates, workspace, name),
         ),
         chosen,
     )
+
+
+def _column_estimates(
+    workspace: Workspace, prompt: str, columns: list[Column], chain: bool
+) -> list[str]:
+    """A line per column (after one for the shared upstream when it must run first): what it
+    would send and cost. Resolves and tokenizes: the setup screen calls it in a thread."""
+    from ...core.compare import MIN_COLUMNS
+    from ...core.estimate import estimate_comparison
+
+    padded = columns + columns[:1] * max(0, MIN_COLUMNS - len(columns))
+    planned = new_comparison(workspace, prompt, padded, chain=chain, register=False)
+    found = estimate_comparison(planned)
+    lines = [f"upstream first: {found[0].summary()}"] if planned.upstream is not None else []
+    return lines + [e.summary() for e in found[len(lines) :]][: len(columns)]
 
 
 def open_past(main: Any) -> None:

@@ -3,16 +3,20 @@ mode; and pick a past comparison from the history to reopen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.markup import escape
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from ...core.compare import MAX_COLUMNS, MIN_COLUMNS, Column, ColumnSpecError
 from ..widgets.line_input import LineInput
@@ -23,6 +27,19 @@ from .model_picker import model_options
 class CompareChoice:
     columns: list[Column]
     chain: bool
+
+
+# (columns, chain mode) -> a line per column (its estimate), after a line for the shared
+# upstream when it must run first; computed in a thread worker (it resolves and tokenizes)
+ColumnEstimator = Callable[[list[Column], bool], list[str]]
+
+
+@dataclass
+class ColumnEstimates(Message):
+    """What each column would cost, for the columns and mode in ``key``."""
+
+    key: tuple[tuple[str, ...], bool]
+    lines: list[str]
 
 
 class CompareSetupScreen(ModalScreen[CompareChoice | None]):
@@ -63,8 +80,11 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
         config_models: list[str],
         recent: list[str],
         offline: list[str],
+        estimate: ColumnEstimator | None = None,
     ) -> None:
         super().__init__(classes="dialog-screen")
+        self.estimate = estimate
+        self.estimates: tuple[tuple[tuple[str, ...], bool], list[str]] | None = None
         self.prompt = prompt
         self.downstream = downstream
         self.columns: list[Column] = [current] if current is not None else []
@@ -77,9 +97,7 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
             yield LineInput(placeholder="model [key=value ...]", id="compare-model", compact=True)
             yield OptionList(id="compare-options")
             chain = Checkbox(
-                escape(f"chain mode: also run {', '.join(self.downstream)}")
-                if self.downstream
-                else "chain mode (no prompt reads this one)",
+                self._chain_label(False),
                 value=False,
                 id="compare-chain",
                 disabled=not self.downstream,
@@ -97,9 +115,27 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
         self._show_columns()
         self.query_one(Input).focus()
 
+    def _key(self) -> tuple[tuple[str, ...], bool]:
+        return tuple(c.label for c in self.columns), self.query_one(Checkbox).value
+
     def _show_columns(self) -> None:
+        key = self._key()
+        known = self.estimates[1] if self.estimates and self.estimates[0] == key else None
+        if self.estimate is not None and self.columns and known is None:
+            self.run_worker(
+                partial(self._estimate_columns, list(self.columns), key),
+                thread=True,
+                exclusive=True,
+                group="compare-estimate",
+                description="estimate the columns",
+                exit_on_error=False,
+            )
         if self.columns:
-            rows = [f"{i + 1}. {escape(c.label)}" for i, c in enumerate(self.columns)]
+            extra = known[: len(known) - len(self.columns)] if known else []
+            rows = [f"[dim]{escape(line)}[/dim]" for line in extra]
+            for i, c in enumerate(self.columns):
+                cost = known[len(extra) + i] if known else "estimating…"
+                rows.append(f"{i + 1}. {escape(c.label)}  [dim]{escape(cost)}[/dim]")
             text = "Columns:\n" + "\n".join(rows)
         else:
             text = "Columns: none yet"
@@ -107,6 +143,27 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
         if need > 0:
             text += f"\n[dim]add {need} more[/dim]"
         self.query_one("#compare-columns", Static).update(text)
+
+    def _estimate_columns(self, columns: list[Column], key: tuple[tuple[str, ...], bool]) -> None:
+        assert self.estimate is not None
+        try:
+            lines = self.estimate(columns, key[1])
+        except Exception as exc:  # a plan that cannot be made: say why instead of a figure
+            lines = [f"no estimate: {exc}"] * len(columns)
+        if not get_current_worker().is_cancelled:
+            self.post_message(ColumnEstimates(key, lines))
+
+    @on(ColumnEstimates)
+    def _estimated(self, message: ColumnEstimates) -> None:
+        message.stop()
+        if message.key == self._key():
+            self.estimates = (message.key, message.lines)
+            self._show_columns()
+
+    @on(Checkbox.Changed)
+    def _mode_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self._show_columns()
 
     def _fill(self, text: str) -> None:
         options = self.query_one(OptionList)
@@ -165,6 +222,18 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
         if self.columns:
             self.columns.pop()
             self._show_columns()
+
+    def _chain_label(self, on: bool) -> str:
+        """The box says on or off in words: its mark looks the same both ways without colour."""
+        if not self.downstream:
+            return "chain mode: off (no prompt reads this one)"
+        if on:
+            return escape(f"chain mode: ON, also run {', '.join(self.downstream)}")
+        return escape(f"chain mode: off (ctrl+t also runs {', '.join(self.downstream)})")
+
+    @on(Checkbox.Changed, "#compare-chain")
+    def _chain_changed(self, event: Checkbox.Changed) -> None:
+        event.checkbox.label = self._chain_label(event.value)
 
     def action_toggle_chain(self) -> None:
         box = self.query_one(Checkbox)

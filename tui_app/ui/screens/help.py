@@ -32,7 +32,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(classes="dialog help") as scroll:
             scroll.border_title = f"Help: {self.title_text}"
             yield Markdown(self.help_text or GENERAL, id="help-text")
-            if self.help_text:
+            if self.help_text and self._over_main_screen():  # about the three panes only
                 yield Markdown(GENERAL)
             yield Static("[b]Keys that work here[/b]", classes="help-keys-title")
             table: DataTable[Text | str] = DataTable(
@@ -40,6 +40,11 @@ class HelpScreen(ModalScreen[None]):
             )
             yield table
             yield Static("escape closes", classes="dialog-hint")
+
+    def _over_main_screen(self) -> bool:
+        stack = self.app.screen_stack
+        below = stack[-2] if len(stack) > 1 and stack[-1] is self else stack[-1]
+        return below.id == "main"
 
     def on_mount(self) -> None:
         table = self.query_one("#help-keys", DataTable)

@@ -23,6 +23,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
+from ...core import custom_keys
+from ...core.display import plural
 from ...core.errors import PromptTuiError
 from ...core.keys import BackendStatus, KeyStore, KeyStoreError, backend_in_words, mask
 from ...core.preflight import KeyNeed, common_key_needs, config_key_needs, find_key
@@ -141,7 +143,13 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
         used = config_key_needs(self.config) if self.config is not None else []
         listed = {(n.entry, n.env_var) for n, _ in used}
         common = [(n, ()) for n in common_key_needs() if (n.entry, n.env_var) not in listed]
-        return [*used, *common]
+        entries = {n.entry for n, _ in [*used, *common]}
+        custom = [  # entries stored with `keys set NAME --custom` (their names are remembered)
+            (KeyNeed(name, name, name, None, True), ())
+            for name in custom_keys.names()
+            if name not in entries
+        ]
+        return [*used, *common, *custom]
 
     def compose(self) -> ComposeResult:
         yield Static("Provider API keys", id="keys-title")
@@ -178,13 +186,15 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
             if hit.source == "environment":
                 where = f"environment ({hit.env_var})"
             else:
-                where = hit.source or "missing"
+                where = hit.source or "none"  # as `keys list` says it
             rows.append(KeyRow(need, prompts, hit.source, where, hit.masked()))
         status = self.store.backend_status()  # after the reads: a read that failed shows here
         self.app.call_from_thread(self._show, rows, status)
 
     def _show(self, rows: list[KeyRow], status: BackendStatus) -> None:
         self.rows = rows
+        if self.keyring_usable != status.usable:
+            self.call_after_refresh(self.refresh_bindings)  # Set/Delete come or go
         self.keyring_usable = usable = status.usable
         self.backend_message = message = status.message
         note = self.query_one("#keys-note", Static)
@@ -209,7 +219,7 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
             )
         if rows:
             table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
-        self._say(f"{len(rows)} providers; {message}")
+        self._say(f"{plural(len(rows), 'provider')}; {message}")
 
     def _say(self, text: str, error: bool = False) -> None:
         status = self.query_one("#keys-status", Static)
@@ -223,6 +233,11 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
         return self.rows[index] if 0 <= index < len(self.rows) else None
 
     # --- actions ------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without a usable keyring, Set/Replace/Delete cannot work: not offered (the note at
+        the top says why and what to do instead)."""
+        return not (action in ("set_key", "delete_key") and self.keyring_usable is False)
+
     def action_close(self) -> None:
         self.app.pop_screen()
 

@@ -12,8 +12,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
+from ...core.compare import Column
 from ...core.config import AIConfig
-from ...core.errors import PromptTuiError
+from ...core.display import plural
+from ...core.errors import CycleError, PromptTuiError
 from ...core.runs import PromptStatus, Run, RunMode
 from .. import layout
 from .. import messages as msg
@@ -24,7 +26,9 @@ from ..widgets.header import AppHeader
 from ..widgets.output_pane import OutputPane
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
+from ..widgets.run_estimate import EstimatesReady, RunEstimates
 from ..widgets.run_history import BaselineRequested, RateRequested
+from ..write_only import write_only
 from . import revision_actions
 from .main_bindings import MAIN_BINDINGS
 from .reload_controller import LiveReload
@@ -82,6 +86,7 @@ target runs again, and only prompts whose request changed are sent.
         self.form_ready = True  # kept for the benchmark's probe: the form is drawn at compose
         self.live_reload = LiveReload(self)
         self.engine_ready = False  # the graph is built too: dependencies, staleness, runs
+        self.estimates = RunEstimates(self)  # what the next r / R / a would send and cost
 
     @property
     def tui(self) -> PromptTuiApp:
@@ -250,9 +255,10 @@ target runs again, and only prompts whose request changed are sent.
         drawn = self.form.data
         if force or drawn is None or drawn.prompt != name:
             self.form.show(form_data(self.session, name))
-        self.form.border_title = f"Parameters · {name}"
+        self.form.border_title = layout.form_title(name, self.form.outer_size.width)
         self.show_selected_output()
         self._refresh_side_tabs()
+        self.schedule_estimate()
 
     def _shown_text(self, name: str) -> tuple[str, bool]:
         """(text, live) for a prompt: its stream while it runs or ran this session, else the
@@ -305,6 +311,7 @@ target runs again, and only prompts whose request changed are sent.
             form = self.form.data
             attachments = form.attachments if form is not None and form.prompt == name else []
             self.output.show_info(state.result, attachments)
+            self._show_estimate_info()
         elif tab == "history":
             self._show_history(name)
 
@@ -444,8 +451,52 @@ target runs again, and only prompts whose request changed are sent.
         if self.selected in changed:
             self.show_selected_output()
         self.refresh_header()
+        self.schedule_estimate()
+
+    # --- estimates (widgets/run_estimate.py) ----------------------------------------------------
+    def schedule_estimate(self) -> None:
+        """Something that moves the next run's cost changed: estimate again, off the loop."""
+        if self.engine_ready:
+            self.estimates.schedule(self.session.workspace, self.selected)
+
+    @on(EstimatesReady)
+    def _estimates_ready(self, message: EstimatesReady) -> None:
+        message.stop()
+        if self.estimates.accept(message):
+            header = self.query_one(AppHeader)
+            header.show_estimate(self.estimates.header_text(header.size.width or 80))
+            if self.output.active_tab == "info":
+                self._show_estimate_info()
+
+    def _show_estimate_info(self) -> None:
+        name = self.selected
+        self.output.show_estimate(
+            self.estimates.info_text(name, self.estimates.last_run(name) if name else None)
+        )
+
+    def _start_run(self, target: str | None, mode: RunMode, force: bool) -> None:
+        """Start the run, first asking when its estimate is above the user's threshold
+        (``confirm_cost_above`` in the settings file); ``max_cost`` there is its budget."""
+        from ...core.settings import load as load_settings
+
+        settings = load_settings()
+        self.estimates.hold_to(settings.max_cost, self.session.workspace.runner)
+        found = self.estimates.for_run(target, mode)
+        question = self.estimates.confirmation(found, settings.confirm_cost_above, force=force)
+        if question is None:
+            self.estimates.run_started(self.tui.start_run(target, mode, force=force))
+            return
+        from .confirm import ConfirmScreen
+
+        def answered(answer: str | None) -> None:
+            if answer == "run":
+                self.estimates.run_started(self.tui.start_run(target, mode, force=force))
+
+        answers = [("run", "Run", "warning"), ("cancel", "Cancel", "default")]
+        self.app.push_screen(ConfirmScreen("Run this?", question, answers), answered)
 
     def _schedule_stale(self) -> None:
+        self.schedule_estimate()  # at once: an estimate under way is superseded by the edit
         if self._stale_timer is not None:
             self._stale_timer.stop()
         self._stale_timer = self.set_timer(0.2, self.refresh_stale)
@@ -470,7 +521,7 @@ target runs again, and only prompts whose request changed are sent.
         if invalid:  # a run would send the old value: the user typed another one
             self.notify("\n".join(invalid), title="Not run: fix the form first", severity="error")
             return
-        self.tui.start_run(target, mode, force=force)
+        self._start_run(target, mode, force)
 
     def action_answer_tool(self) -> None:
         """Answer the selected prompt's tool call, then run it again (its conversation goes on)."""
@@ -499,10 +550,10 @@ target runs again, and only prompts whose request changed are sent.
         run = workspace.run_of(self.selected) if self.selected else None
         if run is not None:
             count = self.tui.cancel_runs(run.id)
-            self.notify(f"Cancelled run {run.describe()} ({count} prompts)", timeout=2)
+            self.notify(f"Cancelled run {run.describe()} ({plural(count, 'prompt')})", timeout=2)
         else:
             count = self.tui.cancel_runs()
-            self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
+            self.notify(f"Cancelled all runs ({plural(count, 'prompt')})", timeout=2)
 
     def action_cancel_prompt(self) -> None:
         """Cancel only the selected prompt; the rest of its run goes on."""
@@ -534,7 +585,7 @@ target runs again, and only prompts whose request changed are sent.
 
     def action_cancel_all(self) -> None:
         count = self.tui.cancel_runs()
-        self.notify(f"Cancelled all runs ({count} prompts)", timeout=2)
+        self.notify(f"Cancelled all runs ({plural(count, 'prompt')})", timeout=2)
 
     # --- parameters and model -----------------------------------------------------------------
     @on(msg.ParameterEdited)
@@ -556,9 +607,13 @@ target runs again, and only prompts whose request changed are sent.
             self.notify(f"'{name}' has no value to write.", severity="warning")
             return
         scope = None if message.scope == "global" else prompt_name
-        self.session.workspace.write_parameter(scope, name, row.value)
-        self.tui.save_config(
-            then=lambda: self.notify(f"{name} written as a {message.scope} parameter")
+        workspace, value = self.session.workspace, row.value
+        write_only(  # this parameter only: a pending delete or unsaved outputs stay unsaved
+            self.tui,
+            self.config,
+            write=lambda: workspace.write_parameter_only(scope, name, value),
+            keep=lambda: workspace.write_parameter(scope, name, value),
+            done=f"{name} as a {message.scope} parameter",
         )
         self.form.show(form_data(self.session, prompt_name), focus=name)
         self.refresh_header()
@@ -612,6 +667,8 @@ target runs again, and only prompts whose request changed are sent.
     def action_tab(self, name: str) -> None:
         self.output.show_tab(name)
         self._refresh_side_tabs()
+        if name == "history":
+            self.output.focus_history()
 
     def action_toggle_rendered(self) -> None:
         name = self.selected
@@ -681,7 +738,9 @@ target runs again, and only prompts whose request changed are sent.
         current = self.config.model_name_of(prompt)
 
         def chosen(model: str | None) -> None:
-            if model == "mock" and not self._has_mock_response(name):
+            if model and " " in model.strip():  # "openai/ID api_base=http://host:port/v1"
+                self._set_model_spec(name, model)
+            elif model == "mock" and not self._has_mock_response(name):
                 self.ask_mock_response(name)
             elif model:
                 self.set_model(name, model)
@@ -707,6 +766,17 @@ target runs again, and only prompts whose request changed are sent.
         kept = [k for k in self.config.prompt(name).model_settings if k not in just_asked]
         more = f" (its settings kept: {', '.join(kept)})" if kept else ""
         self.notify(f"{name} now uses {model}{more}", timeout=3)
+
+    def _set_model_spec(self, name: str, spec: str) -> None:
+        """A model typed with settings, as a comparison column is (``MODEL KEY=VALUE...``):
+        a custom ``openai/<id>`` needs its ``api_base`` or it goes to api.openai.com."""
+        try:
+            column = Column.parse(spec)
+        except PromptTuiError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        own = dict(self.config.prompt(name).model_settings)
+        self.set_model(name, column.model, {**own, **column.settings})
 
     def _has_mock_response(self, name: str) -> bool:
         prompt = self.config.prompt(name)
@@ -776,6 +846,20 @@ target runs again, and only prompts whose request changed are sent.
             return
         self._structure_changed(select=name)
         self.notify(f"Template of {name} written to {written}", title="Saved", timeout=3)
+        self._warn_cycle(name)
+
+    def _warn_cycle(self, name: str) -> None:
+        """A template that closes a loop of outputs saves (the file is the user's), never
+        silently: no prompt of the loop can run until it is broken."""
+        cycle = self.session.workspace.graph.cycle
+        if cycle and name in cycle:
+            self.notify(
+                f"{CycleError(cycle)}: these prompts cannot run until a template breaks it",
+                title="Dependency cycle",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
 
     def action_new(self) -> None:
         from .ask_text import AskTextScreen
@@ -793,10 +877,12 @@ target runs again, and only prompts whose request changed are sent.
             if not value:
                 return
             try:
-                self.session.workspace.add_prompt(value, "", after=self.selected)
+                note = self.session.workspace.add_prompt(value, "", after=self.selected)
             except PromptTuiError as exc:
                 self.notify(str(exc), severity="error")
                 return
+            if note:
+                self.notify(note, title="New prompt", timeout=6, markup=False)
             self._structure_changed(select=value)
             self.action_edit()
 
@@ -826,7 +912,7 @@ target runs again, and only prompts whose request changed are sent.
             after = remaining[min(index, len(remaining) - 1)] if remaining else None
             self.selected = None
             self._structure_changed(select=after)
-            self.notify(f"Deleted {name} (ctrl+s writes the file)", timeout=3)
+            self.notify(f"Deleted {name} (u brings it back; ctrl+s writes the file)", timeout=4)
 
         self.tui.push_screen(
             ConfirmScreen(
@@ -836,6 +922,17 @@ target runs again, and only prompts whose request changed are sent.
             ),
             answered,
         )
+
+    def action_undo_delete(self) -> None:
+        """u: the newest delete since the last save is undone (the file never had it)."""
+        name = self.session.workspace.undo_delete()
+        if name is None:
+            pending = self.session.workspace.deleted
+            why = f"a prompt named '{pending[-1]}' exists again" if pending else "no unsaved delete"
+            self.notify(f"Nothing to undo: {why}.", severity="warning", markup=False)
+            return
+        self._structure_changed(select=name)
+        self.notify(f"{name} is back", timeout=3, markup=False)
 
     # --- export -------------------------------------------------------------------------------
     def action_export(self, choice: str = "") -> None:
@@ -904,6 +1001,9 @@ target runs again, and only prompts whose request changed are sent.
                     **export.run_labels(workspace.history, made_by, prompt),
                 )
             )
+        if not any(record.output for record in records):  # an empty file helps nobody
+            self.notify(f"Nothing to export: {name} has no output yet.", severity="warning")
+            return None
         target = export.export_path(Path(self.path), name if what == "output" else "run", fmt)
         try:
             export.write_export(target, export.render(fmt, title, records))

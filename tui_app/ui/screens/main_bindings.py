@@ -56,6 +56,14 @@ MAIN_BINDINGS: list[BindingType] = [
         show=False,
         tooltip="Delete the selected prompt",
     ),
+    Binding(
+        "u",
+        "undo_delete",
+        "Undo delete",
+        id="main.undo_delete",
+        show=False,
+        tooltip="Bring back the prompt deleted last (until the file is saved)",
+    ),
     Binding("slash", "find", "Find", id="main.find", show=False, tooltip="Find a prompt by name"),
     Binding(
         "x",

@@ -20,6 +20,8 @@ class ModelPickerScreen(ModalScreen[str | None]):
 
 Type to filter, `↓`/`↑` to move, `enter` to choose. Anything typed can be used as a model name
 (`openai/gpt-4o-mini`, `anthropic/claude-...`, `ollama/llama3`); offline models need no key.
+Settings follow the name as `KEY=VALUE`: `openai/my-model api_base=http://localhost:8000/v1`
+sends an OpenAI-compatible request to your own server.
 """
 
     BINDINGS = [
@@ -48,7 +50,10 @@ Type to filter, `↓`/`↑` to move, `enter` to choose. Anything typed can be us
                 f"Model for [b]{self.prompt}[/b]  (now: {self.current or 'none'})",
                 classes="dialog-title",
             )
-            yield LineInput(placeholder="filter, or type any model name", id="model-filter")
+            yield LineInput(
+                placeholder="filter, or any model [KEY=VALUE]: openai/ID api_base=http://…/v1",
+                id="model-filter",
+            )
             yield OptionList(id="model-options")
             yield Static("enter: choose   escape: cancel", classes="dialog-hint")
 

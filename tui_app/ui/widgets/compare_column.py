@@ -27,11 +27,12 @@ def metrics_text(m: ColumnMetrics, chain: bool) -> str:
                 f"{display.cost(step.cost, offline=step.offline)}"
             )
         lines.append("── totals")
-    lines.append(f"ttft {display.seconds(m.ttft)}  latency {display.seconds(m.latency)}")
-    lines.append(
-        f"tokens {display.tokens(m.tokens_in, m.tokens_out)}  {display.rate(m.tokens_per_s)}"
-    )
-    lines.append(f"cost {display.cost(m.cost, offline=m.offline)}")
+    # one figure a line: three columns at 80 columns leave ~22 cells, where two a line wrapped
+    lines.append(f"ttft     {display.seconds(m.ttft)}")
+    lines.append(f"latency  {display.seconds(m.latency)}")
+    lines.append(f"tokens   {display.tokens(m.tokens_in, m.tokens_out)}")
+    lines.append(f"speed    {display.rate(m.tokens_per_s)}")
+    lines.append(f"cost     {display.cost(m.cost, offline=m.offline)}")
     return "\n".join(lines)
 
 

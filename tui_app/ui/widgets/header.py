@@ -22,12 +22,18 @@ class AppHeader(Static):
         self._state = ""
         self._watch = ""
         self._title: tuple[str, str] = ("", "")
+        self._estimate = ""  # what the next run would send and cost (run_estimate.py)
         self._drawn: tuple[object, ...] | None = None  # what the line shows now
 
     def show(self, *, name: str, path: str, dirty: bool, state: str, watch: str) -> None:
         """Everything the header says, drawn once and only when something changed: a run
         refreshes the header on each prompt's event."""
         self._title, self._dirty, self._state, self._watch = (name, path), dirty, state, watch
+        self._redraw()
+
+    def show_estimate(self, text: str) -> None:
+        """The next run's estimate, drawn before the run state when there is room."""
+        self._estimate = text
         self._redraw()
 
     def on_resize(self) -> None:
@@ -68,12 +74,16 @@ class AppHeader(Static):
 
     def _redraw(self, *, restyled: bool = False) -> None:
         """Title on the left, cut first (its folders, then its name); state and watch right."""
-        drawn = (self._title, self._dirty, self._state, self._watch, self._width)
+        drawn = (self._title, self._dirty, self._state, self._watch, self._width, self._estimate)
         if drawn == self._drawn and not restyled:
             return
         self._drawn = drawn
         right = Text.assemble(self.state_text, self.watch_text)
         title = self.title_text
+        if self._estimate:  # only when the title keeps a readable width beside it
+            figure = Text(self._estimate + "  ", style="dim", no_wrap=True)
+            if self._width - right.cell_len - figure.cell_len - 2 >= min(title.cell_len, 24):
+                right = Text.assemble(figure, right)
         room = max(0, self._width - right.cell_len - 2)  # two spaces before the state, always
         if title.cell_len > room:
             title.truncate(room, overflow="ellipsis")

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
@@ -49,10 +50,19 @@ def tab_strip(active: str, width: int = 0) -> str:
     """The view names with their keys, as much of them as fits ``width`` cells (0: unknown, all
     of it); a click on one switches to it. At 120 columns the output pane is ~46 cells wide and
     the full strip (52) lost "History"; keys alone are the last resort."""
-    variants = [(TAB_TITLES, " "), (TAB_TITLES, ""), (SHORT_TAB_TITLES, ""), (None, "")]
-    for titles, joiner in variants:
+    # the tightest before keys alone still names each view ("1Out 2Req ..."): at 60 columns
+    # the strip was numbers only
+    variants = [
+        (TAB_TITLES, " ", " {i} {t} "),
+        (TAB_TITLES, "", " {i} {t} "),
+        (SHORT_TAB_TITLES, "", " {i} {t} "),
+        (SHORT_TAB_TITLES, " ", "{i} {t}"),
+        (SHORT_TAB_TITLES, " ", "{i}{t}"),
+        (None, "", " {i} "),
+    ]
+    for titles, joiner, shape in variants:
         names = [
-            f" {index} {titles[name]} " if titles else f" {index} "
+            shape.format(i=index, t=titles[name] if titles else "")
             for index, name in enumerate(TABS, start=1)
         ]
         if not width or sum(map(len, names)) + len(joiner) * (len(names) - 1) <= width:
@@ -120,10 +130,13 @@ The selected prompt's answer: live while it runs, then the stored output.
   highlighted node is under the pane); `v` shows its raw text.
 - A tool call is shown as the function's name and its arguments; `T` answers it (type the
   result or name a file) and continues the prompt's conversation.
-- In the history view, `enter` shows that run's word diff against the current output, `b` makes
+- In the history view (`5` puts the cursor in its list), `enter` shows that run's word diff against the current output, `b` makes
   that run the config's baseline, `+` / `-` rate its answer.
 - `+` / `-` rate the shown output 👍 / 👎, `*` opens a rating with a comment and the expected text.
+- `escape` goes back to the tree.
 """
+
+    BINDINGS = [Binding("escape", "leave", "Back", show=False)]
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -140,6 +153,7 @@ The selected prompt's answer: live while it runs, then the stored output.
         self._tab = "output"  # the view shown; each view is a container, the others hidden
         self._tree: Any = None  # the JSON tree, built the first time a JSON answer is shown
         self._parsed: tuple[str, tuple[str, Any] | None] | None = None  # (text, its data)
+        self._focus_history = False  # `5` asked for the list before its rows were read
 
     def compose(self) -> ComposeResult:
         yield TabStrip(id="view-tabs")
@@ -183,8 +197,10 @@ The selected prompt's answer: live while it runs, then the stored output.
             self._views[widget_id] = view
         elif widget_id == "info-view":
             view = Static("", id="info-view", markup=False)
-            self._container("info").mount(VerticalScroll(view))
+            estimate = Static("", id="estimate-view", markup=False)
+            self._container("info").mount(VerticalScroll(view, estimate))
             self._views[widget_id] = view
+            self._views["estimate-view"] = estimate
         elif widget_id in ("history-table", "history-note"):
             from .run_history import RunHistoryTable  # DataTable: imported when first shown
 
@@ -203,7 +219,10 @@ The selected prompt's answer: live while it runs, then the stored output.
         if name not in TABS:
             return
         shown = self._container(name)
+        focused = self.screen.focused
         for view in self.query(".view").results(Vertical):
+            if view is not shown and focused is not None and view in focused.ancestors:
+                self.action_leave()  # the focus would vanish with its view (enter in history)
             view.display = view is shown
         self._tab = name
         self.query_one("#view-tabs", TabStrip).show(name)
@@ -422,6 +441,11 @@ The selected prompt's answer: live while it runs, then the stored output.
         width = max(len(k) for k, _ in facts)
         view.update("\n".join(f"{k:<{width}}  {visible_name(v)}" for k, v in facts) + attached)
 
+    def show_estimate(self, text: str) -> None:
+        """Below the run's facts: estimate vs actual, and what the next run would cost."""
+        self._view("info-view")  # builds the tab's widgets
+        self._views["estimate-view"].update(("\n" + text) if text else "")
+
     # --- history ------------------------------------------------------------------------------
     def show_history(
         self,
@@ -444,17 +468,35 @@ The selected prompt's answer: live while it runs, then the stored output.
             table.add_row(*row_cells(_history_row(record), extra), key=str(index))
         if 0 < keep < table.row_count:
             table.move_cursor(row=keep)
+        if self._focus_history and records and self._tab == "history":
+            self._focus_history = False
+            table.focus()
         note_widget = self._view("history-note")
         note_widget.update(
             note
             or (
                 f"{len(records)} earlier run{'' if len(records) == 1 else 's'} of {prompt}"
-                " (shift+tab to the list; enter: its diff with the current output, b: baseline,"
-                " +/-: rate)"
+                " (↑/↓ in the list; enter: its diff with the current output, b: baseline,"
+                " +/-: rate; escape goes back)"
                 if records
                 else f"No recorded runs of {prompt} yet."
             )
         )
+
+    def focus_history(self) -> None:
+        """`5`: the cursor goes into the list of earlier runs (enter shows one); it was reachable
+        only by walking the form with tab, where enter re-runs the prompt."""
+        table = self._views.get("history-table")
+        if table is not None and table.row_count:
+            table.focus()
+        else:
+            self._focus_history = True  # once its rows are read
+
+    def action_leave(self) -> None:
+        """escape: back to the tree (never a cancel: that is the tree's escape)."""
+        screen: Any = self.screen
+        if hasattr(screen, "action_focus_tree"):
+            screen.action_focus_tree()
 
     def on_data_table_row_selected(self, event: Any) -> None:  # DataTable is imported lazily
         if getattr(event.data_table, "id", None) != "history-table":

@@ -37,6 +37,7 @@ class ParamRow:
     file_value: Any = None  # the value without the run-time override (for "revert")
     of: str | None = None  # the prompt whose output or input it is
     empty: str = "(not run yet)"  # shown when an upstream output has no value (failed, running)
+    meant: str = ""  # a missing parameter's likely spelling ("did you mean 'city'?")
 
     @property
     def label(self) -> str:
@@ -89,7 +90,8 @@ value).
 
 Typing a value makes it a *run-time override* for the next runs and marks the prompts that read it
 stale. `ctrl+o` writes it into the file as a prompt parameter, `ctrl+g` as a global parameter,
-`ctrl+r` drops the override.
+`ctrl+r` drops the override. `f2` edits the value in a multi-line editor (a value with line
+breaks shows them as \\n in its one-line field).
 
 Model settings (temperature, max_tokens, ...) are validated as you type and change the prompt
 itself (saved with `ctrl+s`). `m` or the model button picks another model.
@@ -116,6 +118,13 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             "Revert",
             id="param.revert",
             tooltip="Drop the run-time override of this parameter",
+        ),
+        Binding(
+            "f2",  # ctrl+e is the input's own "end of line"
+            "edit_value",
+            "Editor",
+            id="param.editor",
+            tooltip="Edit this value in a multi-line editor (a diff, a document)",
         ),
         Binding("escape", "leave", "Back", show=False),
     ]
@@ -275,7 +284,11 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         if row.editable:
             self._inputs[input_id] = param.field
             set_value(param.field, to_input_text(row.value))
-            placeholder = "missing: type a value" if row.source == "missing" else ""
+            placeholder = (
+                (f"missing: {row.meant} Or type a value" if row.meant else "missing: type a value")
+                if row.source == "missing"
+                else ""
+            )
             if param.field.placeholder != placeholder:
                 param.field.placeholder = placeholder
             multiline = is_multiline(row.value)
@@ -337,7 +350,9 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         style = theme_style(self.app, key, "foreground-muted")
         text = Text(no_wrap=True, overflow="ellipsis")
         missing = source == "missing"
-        text.append(f"{name:<15} ", theme_style(self.app, key, bold=True) if missing else Style())
+        gap = "  " if len(name) >= 15 else " "  # a long name never runs into its source
+        head = f"{name:<15}{gap}"
+        text.append(head, theme_style(self.app, key, bold=True) if missing else Style())
         text.append(source if error else _short_source(source), style)
         return text
 
@@ -417,6 +432,31 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             return
         self.post_message(ParameterWriteRequested(found[1].name, scope))
 
+    def action_edit_value(self) -> None:
+        """f2: the focused parameter in a TextArea; what it keeps is typed into the field
+        (so it is the same run-time override as typing, with the same checks)."""
+        from ..screens.value_editor import ValueEditorScreen
+
+        found = self._focused_row()
+        if found is None:
+            self.notify("Put the cursor on a parameter first.", severity="warning")
+            return
+        input_id, row = found
+        field = self._inputs.get(input_id)
+        if field is None:
+            return
+        current = from_input_text(field.value) if input_id in self._multiline else field.value
+
+        def kept(text: str | None) -> None:
+            if text is None or text == current or self._inputs.get(input_id) is not field:
+                return
+            if "\n" in text:
+                self._multiline.add(input_id)
+            field.value = to_input_text(text) if input_id in self._multiline else text
+            field.focus()
+
+        self.app.push_screen(ValueEditorScreen(row.name, current), kept)
+
     def action_revert(self) -> None:
         found = self._focused_row()
         if found is None:
@@ -427,12 +467,9 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self.post_message(ParameterEdited(row.name, None))
 
     def action_leave(self) -> None:
-        """escape: cancels a run in flight (as everywhere), else goes back to the tree."""
-        screen: Any = self.screen
-        if getattr(self.app, "has_active_run", False) and hasattr(screen, "action_cancel"):
-            screen.action_cancel()
-        else:
-            self._to_tree()
+        """escape: back to the tree. Never a cancel: a user leaving a field means to leave it,
+        not to stop the chain (cancel is the tree's escape and ctrl+x)."""
+        self._to_tree()
 
     def _to_tree(self) -> None:
         screen: Any = self.screen

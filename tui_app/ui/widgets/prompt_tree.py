@@ -162,7 +162,7 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append(icon + " ", color)
         label.append(visible_name(name))  # a control character must not break the layout
-        model = visible_name(self._model(name))
+        model = short_model(visible_name(self._model(name)))
         if model:
             label.append(f"  {model}", Style(dim=True))
         if context:
@@ -264,3 +264,13 @@ def _is_context(tree: PromptTree, node: TreeNode[str]) -> bool:
     if parent is None or parent.data is None or node.data is None:
         return False
     return any(dep == node.data and context for dep, context in tree._deps(parent.data))
+
+
+MODEL_CELLS = 18  # a model id in the tree; the form and Info show it whole
+
+
+def short_model(model: str) -> str:
+    """A model id as the tree shows it: its name without the provider path, at most
+    MODEL_CELLS long, so a long id picked with `m` does not widen the tree (the layout jumped)."""
+    name = model.rsplit("/", 1)[-1]
+    return name if len(name) <= MODEL_CELLS else name[: MODEL_CELLS - 1] + "…"

@@ -96,6 +96,15 @@ class StreamView(ScrollView, can_focus=True):
         return "\n".join(self._paragraphs)
 
     @property
+    def wrap_width(self) -> int:
+        return self._wrap_width
+
+    @property
+    def rows(self) -> list[str]:
+        """The display rows at the current wrap width."""
+        return list(self._rows)
+
+    @property
     def row_count(self) -> int:
         return len(self._rows)
 
@@ -178,6 +187,11 @@ class StreamView(ScrollView, can_focus=True):
             self._rewrap()
             if at_end:
                 self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def watch_show_vertical_scrollbar(self) -> None:
+        """The scrollbar takes a column without resizing the widget (no resize event): wrap to
+        the narrower width once laid out, or the last character of long rows hides under it."""
+        self.call_after_refresh(self.on_resize)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
