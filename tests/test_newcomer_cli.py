@@ -119,7 +119,7 @@ def test_the_wheel_ships_the_samples_by_name_not_exports_beside_them() -> None:
     tracked = subprocess.run(
         ["git", "ls-files", "sample_configs"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert sorted(listed) == sorted(Path(p).name for p in tracked)
+    assert sorted(listed) == sorted(str(Path(p).relative_to("sample_configs")) for p in tracked)
     assert all("*" not in name for name in listed)
 
 
@@ -132,9 +132,11 @@ def test_samples_copies_them_out_and_the_package_is_never_written(
 
     code, out, err = run_cli(capsys, "samples", str(tmp_path / "mine"))
     assert code == 0
-    copied = sorted(p.name for p in (tmp_path / "mine").iterdir())
+    copied = sorted(p.name for p in (tmp_path / "mine").rglob("*") if p.is_file())
     assert "travel_chain.aiconfig.json" in copied and len(copied) == len(out.split())
-    assert "6 samples copied" in err and "prompt-tui " in err
+    configs = [name for name in copied if ".aiconfig." in name]
+    assert f"{len(configs)} samples copied" in err and "prompt-tui " in err
+    assert "get_weather.json" in copied  # what a sample reads comes along
     code, out, err = run_cli(capsys, "samples", str(tmp_path / "mine"))  # edits are kept
     assert code == 0 and out == "" and "0 samples copied" in err and "kept" in err
     # an installed package: whatever writes there (save, export, conflict copy) is refused

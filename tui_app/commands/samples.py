@@ -26,10 +26,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def shipped() -> list[Path]:
+    """The sample configs and the files they read (tool results, datasets), as shipped."""
     source = samples_dir()
     if source is None:
         return []
-    return sorted(p for p in source.iterdir() if p.suffix in SUFFIXES and ".aiconfig." in p.name)
+    return sorted(
+        p
+        for p in source.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".py", ".pyc")
+    )
+
+
+def is_config(path: Path) -> bool:
+    return path.suffix in SUFFIXES and ".aiconfig." in path.name
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,20 +55,24 @@ def run(args: argparse.Namespace) -> int:
         return 2
     target.mkdir(parents=True, exist_ok=True)
     copied, kept = [], []
+    root = samples_dir()
+    assert root is not None
     for source in files:
-        destination = target / source.name
+        destination = target / source.relative_to(root)
         if destination.exists():  # the user's copy may hold their edits
             kept.append(destination)
             continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, destination)
         copied.append(destination)
     for path in copied:
         print(path)
     for path in kept:
         print(f"prompt-tui: samples: kept {path} (it exists)", file=sys.stderr)
-    first = copied[0] if copied else (kept[0] if kept else None)
+    configs = [p for p in copied if is_config(p)]
+    first = configs[0] if configs else next((p for p in kept if is_config(p)), None)
     print(
-        f"{plural(len(copied), 'sample')} copied to {target}"
+        f"{plural(len(configs), 'sample')} copied to {target}"
         + (f"; open one with: prompt-tui {first}" if first else ""),
         file=sys.stderr,
     )
