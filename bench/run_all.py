@@ -52,6 +52,7 @@ BENCHES = (
     Bench("scale", "scale.py"),
     Bench("diff", "diff.py"),
     Bench("estimate", "estimate.py"),
+    Bench("batch", "batch.py"),
 )
 
 

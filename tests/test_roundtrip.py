@@ -413,3 +413,40 @@ def test_random_edits_are_written_in_place_and_read_back(monkeypatch: pytest.Mon
             out = roundtrip.update_text(text, new, fmt)
             back = json.loads(out) if fmt == "json" else yaml.safe_load(out)
             assert roundtrip.same(back, new), source.name
+
+
+def test_a_key_added_after_a_mapping_whose_last_key_is_deleted_is_placed_in_place(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """models.echo loses its last key (a folded block) while models gains one: the new key was
+    planned inside the deleted lines and the whole file was rewritten."""
+    text = (
+        "metadata:\n"
+        "  models:\n"
+        "    echo:\n"
+        "      delay: 0.02\n"
+        "      system_prompt: >-\n"
+        "        You are calm\n"
+        "        and precise.\n"
+        "  default_model: echo  # kept\n"
+    )
+
+    def no_rewrite(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("the whole document was rewritten")
+
+    monkeypatch.setattr(roundtrip, "render_document", no_rewrite)
+    new = yaml.safe_load(text)
+    del new["metadata"]["models"]["echo"]["system_prompt"]
+    new["metadata"]["models"]["added"] = "sure"
+    out = roundtrip.update_text(text, new, "yaml")
+    assert out == (
+        "metadata:\n"
+        "  models:\n"
+        "    echo:\n"
+        "      delay: 0.02\n"
+        "    added: sure\n"
+        "  default_model: echo  # kept\n"
+    )
+    assert yaml.safe_load(out) == new
+    crlf = text.replace("\n", "\r\n")
+    assert roundtrip.update_text(crlf, new, "yaml") == out.replace("\n", "\r\n")

@@ -23,6 +23,7 @@ COMMANDS = {
     "resolve": "Print the request a prompt would send, without sending it",
     "validate": "Check config files: syntax, shape, duplicates, cycles, unknown references",
     "run": "Run a prompt (with its dependencies) or all prompts, streaming to stdout",
+    "batch": "Run a chain over a dataset's rows (x models) and check every answer",
     "compare": "Run one prompt (or its downstream chain) with several models side by side",
     "estimate": "Requests, cache hits, tokens and cost of a run, before it starts",
     "status": "Show each prompt's status: fresh, stale (and why), never run, failed",

@@ -126,7 +126,8 @@ async def test_write_parameter_into_file(write_config: Any) -> None:
         await pilot.press("p", *"Ada", "ctrl+o")
         await wait_for(
             pilot,
-            lambda: "who" in read(path)["prompts"][0]["metadata"].get("parameters", {}),
+            # until the save lands, the prompt has no metadata at all (a loaded machine)
+            lambda: "who" in read(path)["prompts"][0].get("metadata", {}).get("parameters", {}),
             what="parameter written",
         )
         assert read(path)["prompts"][0]["metadata"]["parameters"]["who"] == "Ada"

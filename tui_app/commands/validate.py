@@ -8,7 +8,9 @@ import re
 from dataclasses import asdict, dataclass
 
 from ..core.attachments import AttachmentError
+from ..core.checks import problems as bad_checks
 from ..core.config import AIConfig, Prompt, load
+from ..core.datasets import dataset_columns, dataset_problems
 from ..core.errors import (
     ConfigError,
     ConfigErrors,
@@ -85,10 +87,11 @@ def check_file(path: str) -> list[Problem]:
         problems.append(Problem(path, str(template_error), prompt=name))
     if graph.cycle:
         problems.append(Problem(path, str(CycleError(graph.cycle))))
+    columns = frozenset(dataset_columns(config)) if "datasets" in config.metadata else frozenset()
     for index, prompt in enumerate(config.prompts):
         if prompt.name in graph.errors:
             continue
-        problems += _reference_problems(path, config, index, prompt)
+        problems += _reference_problems(path, config, index, prompt, columns)
         problems += _structured_notes(path, config, index, prompt)
         if not config.model_name_of(prompt):
             problems.append(
@@ -99,6 +102,7 @@ def check_file(path: str) -> list[Problem]:
                     prompt=prompt.name,
                 )
             )
+    problems += check_problems(path, config)
     for name, waits in serial_waits(graph).items():
         problems.append(Problem(path, serial_hint(name, waits), prompt=name, severity="hint"))
     return problems
@@ -117,7 +121,23 @@ def setting_problems(path: str, config: AIConfig) -> list[Problem]:
     return problems
 
 
-def _reference_problems(path: str, config: AIConfig, index: int, prompt: Prompt) -> list[Problem]:
+def check_problems(path: str, config: AIConfig) -> list[Problem]:
+    """Checks that are not ones (unknown kind, bad regex, bad schema, a judge naming no
+    prompt) and a malformed ``metadata.datasets``, located in the file."""
+    text = config.source_text if config.source_text is not None else config.dumps()
+    found = []
+    for name, where, message in bad_checks(config):
+        line, col = locate(text, config.format, where) or (None, None)
+        found.append(Problem(path, message, line, col, format_path(where), name))
+    for where_text, message in dataset_problems(config):
+        line, col = locate(text, config.format, ("metadata", "datasets")) or (None, None)
+        found.append(Problem(path, message, line, col, where_text))
+    return found
+
+
+def _reference_problems(
+    path: str, config: AIConfig, index: int, prompt: Prompt, columns: frozenset[str] = frozenset()
+) -> list[Problem]:
     """Names the prompt reads that nothing provides.
 
     ``x.output`` / ``x.input`` of a name that is no prompt cannot be resolved by any run: an
@@ -125,6 +145,7 @@ def _reference_problems(path: str, config: AIConfig, index: int, prompt: Prompt)
     parameter (real files take them from code): a warning unless --strict.
     """
     known = set(config.global_parameters) | set(prompt.parameters) | config.prompt_name_set
+    known |= columns  # the config's datasets give these for each row (prompt-tui batch)
     problems: list[Problem] = []
     unknown = [ref for ref in prompt_references(prompt, config) if ref.root not in known]
     explained: set[str] = set()  # pieces of a misspelt prompt name (gpt3 in gpt3.5-run)

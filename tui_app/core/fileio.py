@@ -13,7 +13,7 @@ import os
 import re
 import stat as stat_module
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -253,8 +253,10 @@ _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$")
 _in_progress: set[str] = set()
 
 
-def atomic_write(path: Path, text: str) -> Path:
+def atomic_write(path: Path, text: str | Iterable[str]) -> Path:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
+
+    ``text`` may be pieces (a generator): a large report is streamed, never held whole.
 
     A symlink is written through: its target is replaced and the link stays a link. A temp file
     in the target's directory is written, fsynced and renamed over the target; the target's
@@ -279,7 +281,10 @@ def atomic_write(path: Path, text: str) -> Path:
     _in_progress.add(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                handle.writelines(text)
             handle.flush()
             os.fsync(handle.fileno())
         if stat is not None:

@@ -65,6 +65,7 @@ def update_text(old_text: str, new: Any, fmt: str) -> str:
         return render_document(new, fmt, old_text)
     if fmt == "yaml":
         edits = [_keep_line_comment(old_text, edit) for edit in edits]
+    edits = _clear_of_deletions(old_text, edits)
     # Applied from the end so offsets stay valid; edits at one offset keep the order they were
     # planned in (document order: a nested insertion before its parent's).
     ordered = sorted(enumerate(edits), key=lambda pair: (pair[1].start, pair[0]), reverse=True)
@@ -78,6 +79,26 @@ def update_text(old_text: str, new: Any, fmt: str) -> str:
     if not _reads_as(text, new, fmt):  # a case the planner does not know: never write it
         return render_document(new, fmt, old_text)
     return text
+
+
+def _clear_of_deletions(text: str, edits: list[Edit]) -> list[Edit]:
+    """An entry added after one whose last lines are deleted (``models.echo`` loses its last
+    key while ``models`` gains one) is planned at the end of the old content, inside the
+    deleted lines: move it to the end of the last line that stays."""
+    deletions = [e for e in edits if not e.text and e.start < e.end]
+    out = []
+    for edit in edits:
+        moved = True
+        while moved and edit.start == edit.end and edit.text.startswith(("\n", "\r\n")):
+            moved = False
+            for gone in deletions:
+                if gone.start < edit.start < gone.end and text[gone.start - 1 : gone.start] == "\n":
+                    pos = gone.start - 1
+                    pos -= text[pos - 1 : pos] == "\r"
+                    edit, moved = Edit(pos, pos, edit.text), True
+                    break
+        out.append(edit)
+    return out
 
 
 _LINE_COMMENT = re.compile(r"[ \t]+#[^\n]*")

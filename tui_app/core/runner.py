@@ -98,6 +98,9 @@ class Runner:
         self._stream = stream
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._memory_cache: dict[str, _CachedAnswer] = {}
+        # Answers kept in memory (oldest dropped first; the history keeps every one): a batch of
+        # 10,000 rows must not hold 30,000 answers.
+        self.memory_cache_size = 4096
         # Requests on the wire by cache key: an identical request (a re-run after a reload while
         # the first is still streaming) waits for that answer instead of sending again.
         self._in_flight: dict[str, asyncio.Future[_CachedAnswer | None]] = {}
@@ -497,8 +500,9 @@ class Runner:
             )
             await self._record(run, name, secret=api_key)
             return
-        self._memory_cache[key] = _CachedAnswer(
-            text, output, resolved.model, usage, cost, done, ttft, done - started
+        self._remember(
+            key,
+            _CachedAnswer(text, output, resolved.model, usage, cost, done, ttft, done - started),
         )
         emit(
             Finished(
@@ -562,8 +566,13 @@ class Runner:
             row.ttft,
             row.latency,
         )
-        self._memory_cache[key] = answer
+        self._remember(key, answer)
         return answer
+
+    def _remember(self, key: str, answer: _CachedAnswer) -> None:
+        self._memory_cache[key] = answer
+        while len(self._memory_cache) > self.memory_cache_size:
+            del self._memory_cache[next(iter(self._memory_cache))]
 
     # --- history ----------------------------------------------------------------------------
     async def _record(self, run: Run, name: str, *, secret: str | None = None) -> None:

@@ -38,6 +38,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Cancel all runs", "cancel_all", "cancel everything in flight"),
     ("Change model", "model", "m: pick the selected prompt's model"),
     ("Compare models", "compare", "c: run the selected prompt (or its chain) with 2-6 models"),
+    ("Dataset matrix", "batch", "b: run the dataset's rows x models and check every answer"),
     ("Open a past comparison", "past_comparisons", "reopen a comparison from the history"),
     ("Edit template", "edit", "e: edit the selected prompt's template"),
     ("New prompt", "new", "n: add a prompt after the selected one"),

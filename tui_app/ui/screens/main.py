@@ -569,6 +569,11 @@ target runs again, and only prompts whose request changed are sent.
 
         open_compare(self)
 
+    def action_batch(self) -> None:
+        from .matrix import open_matrix
+
+        open_matrix(self)
+
     def action_past_comparisons(self) -> None:
         from .compare import open_past
 

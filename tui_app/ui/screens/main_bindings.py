@@ -106,6 +106,14 @@ MAIN_BINDINGS: list[BindingType] = [
         tooltip="Toggle auto-run: re-run the last run target when the file is saved",
     ),
     Binding(
+        "b",
+        "batch",
+        "Matrix",
+        id="main.matrix",
+        show=False,
+        tooltip="Dataset matrix: every row x model, checked",
+    ),
+    Binding(
         "T",
         "answer_tool",
         "Answer tool",
