@@ -487,3 +487,20 @@ def test_a_workspace_on_a_revision_refuses_to_save_over_the_working_file(repo: P
     with pytest.raises(PromptTuiError, match="never written over the working file"):
         workspace.save()
     assert path.read_bytes() == before
+
+
+def test_estimate_prices_the_file_as_it_was_at_a_revision(repo: Path, capsys):
+    """`estimate --ref REV` prices what `run --ref REV` would send: the committed template, not
+    the edited one (a longer input, more tokens)."""
+    path = repo / "c.json"
+    write_config(path, config("hello world " + "and much more text " * 40, model="gpt-4o-mini"))
+    git(repo, "commit", "-qam", "long")
+    write_config(path, config("hi", model="gpt-4o-mini"))  # edited, not committed
+    code, now, _ = cli(capsys, "estimate", str(path), "a", "--json")
+    assert code == 0
+    code, then, _ = cli(capsys, "estimate", str(path), "a", "--ref", "HEAD", "--json")
+    assert code == 0
+    tokens = [json.loads(out)["steps"][0]["input_tokens"]["low"] for out in (now, then)]
+    assert tokens[1] > tokens[0] + 100  # the committed prompt is the long one
+    code, _, err = cli(capsys, "estimate", str(path), "a", "--ref", "no-such-ref")
+    assert code == 2 and "no-such-ref" in err

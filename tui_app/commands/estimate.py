@@ -14,9 +14,10 @@ from typing import Any, TextIO
 
 from ..core import display
 from ..core.estimate import Budget, Estimate, estimate_run
-from ..core.runs import Overrides, Run, RunMode
+from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
 from .options import UsageError, add_override_options, parse_params, parse_settings
+from .revision_options import add_ref_option, open_workspace
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_override_options(parser)
     parser.add_argument("--force", action="store_true", help="as if the cache were ignored")
     parser.add_argument("--json", action="store_true", help="one JSON object")
+    add_ref_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -76,20 +78,21 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give a PROMPT or --all, not both")
     if args.with_deps and not args.prompt:
         raise UsageError("--with-deps needs a PROMPT")
-    workspace = Workspace.open(
-        args.config, on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr)
+    workspace = open_workspace(
+        args.config,
+        args.ref,  # the file as it was at a git revision: what `run --ref` would send
+        on_warning=lambda text: print(f"prompt-tui: warning: {text}", file=sys.stderr),
     )
     try:
         mode: RunMode = "all" if not args.prompt else ("with_deps" if args.with_deps else "one")
-        run_ = Run(
+        run_ = workspace.new_run(
             args.prompt,
             mode,
-            overrides=Overrides(
-                params={**workspace.params, **parse_params(args.param)},
-                model=args.model,
-                settings=parse_settings(args.settings),
-            ),
+            params=parse_params(args.param),
+            model=args.model,
+            settings=parse_settings(args.settings),
             force=args.force,
+            register=False,  # a plan to price, not a run of the session
         )
         found = estimate_run(workspace.runner, run_, workspace.graph)
     finally:
