@@ -365,3 +365,27 @@ def test_the_terminal_progress_bar():
 
     assert bar(1, 4, 8) == "[██░░░░░░]"
     assert bar(0, 0, 4) == "[████]"  # nothing to do is done
+
+
+def test_a_batch_is_estimated_before_it_runs_and_held_to_its_budget(tmp_path, capsys):
+    """`batch --dry-run` prices every row x column and sends nothing; `--max-cost` refuses a
+    batch whose high estimate is over it, before the first request."""
+    with OpenAIServer() as server:
+        config = server_config(tmp_path, server, prompts=2)
+        data = json.loads(config.read_text())
+        data["metadata"]["models"]["m0"].update(
+            input_cost_per_token=0.00001, output_cost_per_token=0.00002, max_tokens=50
+        )
+        config.write_text(json.dumps(data))
+        rows = rows_csv(tmp_path, 5)
+        code = main(["batch", str(config), "--data", str(rows), "--dry-run", "--json"])
+        out = capsys.readouterr().out
+        assert code == 0 and server.chat_requests == []
+        found = json.loads(out.splitlines()[-1])
+        assert found["requests"] == 10  # 5 rows x 2 steps
+        assert found["cost"]["high"] > 0.0001
+        code = main(["batch", str(config), "--data", str(rows), "--max-cost", "0.0001"])
+        err = capsys.readouterr().err
+        assert code == 2 and "budget" in err and server.chat_requests == []
+        code = main(["batch", str(config), "--data", str(rows), "--max-cost", "1"])
+        assert code == 0 and len(server.chat_requests) == 10

@@ -22,8 +22,10 @@ from ..core.batch import Batch, Cell, batch_workspace
 from ..core.config import load
 from ..core.datasets import Selection, find_dataset
 from ..core.errors import PromptTuiError
+from ..core.estimate import Estimate, estimate_run
 from ..core.inert import visible
 from ..core.secrets import scrub_text
+from .estimate import add_budget_options, apply_budget, combined
 from .options import UsageError, add_param_option, parse_params
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
@@ -61,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--force", action="store_true", help="ignore cached answers")
     parser.add_argument("--json", action="store_true", help="one JSON object per cell on stdout")
+    add_budget_options(parser)
     parser.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("--report", metavar="FILE", help="write a self-contained HTML report")
     parser.add_argument("--json-report", metavar="FILE", help="write a JSON report")
@@ -168,6 +171,27 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
     )
     batch.prepare()  # every problem with the rows or the checks, before anything is sent
+
+    def estimate_all() -> list[Estimate]:
+        """Every row x column, priced together (the same estimate `run` makes of one run)."""
+        found = combined(
+            [
+                estimate_run(workspace.runner, batch.new_run(row, column))
+                for row in batch.selection.rows(batch.dataset)
+                for column in batch.columns
+            ]
+        )
+        found.label = f"batch of {display.plural(batch.total_rows, 'row')}"
+        return [found]
+
+    try:
+        dry_run = apply_budget(args, workspace, estimate_all)  # or refused: BudgetRefused
+    except BaseException:
+        workspace.close()
+        raise
+    if dry_run:  # the estimate is printed, nothing is sent
+        workspace.close()
+        return EXIT_PASS
     reports = [a for a in (args.junit, args.report, args.json_report) if a]
     spool = None
     if reports:
