@@ -340,3 +340,42 @@ def test_the_settings_file_budget_holds_when_no_max_cost_is_given(
     assert server.chat_requests == []
     unknown = _cli("estimate", str(path), "nope", home=home)
     assert unknown.returncode == 2 and "nope" in unknown.stdout
+
+
+def test_tool_definitions_widen_the_input_estimate_and_make_it_approximate(
+    server: OpenAIServer, home: Path
+) -> None:
+    """Tools (and a response schema) are sent with the request in the provider's own form: the
+    estimate counts at most their JSON text, says it is approximate, and the actual input and
+    cost stay inside the range."""
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "The weather in a city on a day, in plain words",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}, "day": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
+    prompts = [
+        {
+            "name": "ask",
+            "input": "Weather for {{topic}}?",
+            "metadata": {"model": {"name": "local", "settings": {"tools": tools}}},
+        }
+    ]
+    path = write_config(home / "c.json", _doc(server.base_url, prompts))
+    found, run = _run_and_compare(path, None)
+    (step,) = found.steps
+    assert not step.input_exact and "tools" in step.input_method
+    assert step.input_high is not None and step.input_high > step.input_low + 20
+    result = run.results["ask"]
+    assert result.usage is not None and result.cost is not None
+    assert step.input_low <= (result.usage.prompt_tokens or 0) <= step.input_high
+    assert step.cost_low is not None and step.cost_high is not None
+    assert step.cost_low <= result.cost <= step.cost_high

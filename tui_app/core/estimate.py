@@ -24,6 +24,7 @@ estimate exceeds it (a runner preflight check), and stopped before a step that w
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 import threading
@@ -41,6 +42,9 @@ from .request import ResolvedRequest
 from .resolve import batch
 from .runs import PromptStatus, Run
 from .tokenize import counter_for
+
+# Settings sent with a request that count as input tokens besides the messages.
+EXTRA_INPUT_SETTINGS = ("tools", "functions", "response_format")
 
 if TYPE_CHECKING:
     from .compare import Comparison
@@ -267,9 +271,10 @@ def _sum_or_none(values: list[int | None]) -> int | None:
 
 def input_text(step: StepEstimate) -> str:
     mark = "" if step.input_exact else "≈ "
-    if step.depends_on and step.input_high != step.input_low:
-        high = display.count(step.input_high) if step.input_high is not None else "?"
-        return f"{mark}{step.input_low:,}–{high} (after {', '.join(step.depends_on)})"
+    if step.input_high != step.input_low:
+        high = display.count(step.input_high) if step.input_high is not None else display.UNKNOWN
+        after = f" (after {', '.join(step.depends_on)})" if step.depends_on else ""
+        return f"{mark}{step.input_low:,}–{high}{after}"
     return f"{mark}{step.input_low:,}"
 
 
@@ -339,9 +344,21 @@ def _fill(
             cleaned.append(message)
         messages = cleaned
     base, exact = counter.messages(messages)
-    step.input_tokens, step.input_exact, step.input_method = base, exact, counter.method
+    # Tool definitions and a response schema are sent too, in a form of the provider's own: at
+    # most their JSON text (the high side), at least nothing (the low side), never exact.
+    extra = sum(
+        counter.text(json.dumps(request.settings[key], separators=(",", ":"), default=str))
+        for key in EXTRA_INPUT_SETTINGS
+        if request.settings.get(key)
+    )
+    method = counter.method + (" + tools/schema as JSON" if extra else "")
+    step.input_tokens, step.input_exact, step.input_method = (
+        base + extra,
+        exact and not extra,
+        method,
+    )
     step.depends_on = tuple(names[i] for i in uses)
-    low, mid, high = base, base, base
+    low, mid, high = base, base + extra, base + extra
     mid_known, high_known = True, True
     for index, times in uses.items():
         up = pending[index]
