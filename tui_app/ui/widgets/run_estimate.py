@@ -197,8 +197,9 @@ class RunEstimates:
 
     # --- words --------------------------------------------------------------------------------
     def header_text(self, width: int) -> str:
-        """The header's figure for the selected prompt: R's (what it needs), then a's on wide
-        terminals; money only on narrow ones."""
+        """The header's figure for the selected prompt: what R would send (what it needs), with
+        what r and a would cost beside it where there is room; money only on narrow ones."""
+        one = self.current.get("one")
         with_deps = self.current.get("with_deps")
         every = self.current.get("all")
         if with_deps is None:
@@ -206,8 +207,11 @@ class RunEstimates:
         if width < 100:
             return f"R {with_deps.money()}"
         text = f"R: {with_deps.summary()}"
-        if width >= 170 and every is not None:
-            text += f" │ a: {every.summary()}"
+        if width >= 140:
+            if one is not None:
+                text = f"r {one.money()} │ {text}"
+            if every is not None:
+                text += f" │ a {every.money() if width < 170 else every.summary()}"
         return text
 
     def info_text(self, prompt: str | None, finished: Run | None) -> str:
