@@ -309,7 +309,13 @@ def scenario_rows(
     if scenario.prompts is FAN:
         figure = f"{scenario.label}: vs AIConfig SDK (fresh process)"
         if "sdk" in cold:
-            rows.append(row(figure, cold["api"], cold["sdk"], None, "spawn to exit, both sides"))
+            # --quick spawns the API's fresh process for the first scenario only: the CLI (the
+            # same engine plus the history DB) stands in for it then, and the note says so
+            side = "api" if "api" in cold else "cli"
+            what = "Python API" if side == "api" else "CLI (`prompt-tui run --force`)"
+            rows.append(
+                row(figure, cold[side], cold["sdk"], None, f"{what} vs the SDK, spawn to exit")
+            )
         else:
             rows.append(Row(figure, None, None, "s", None, f"baseline unavailable: {sdk_reason}"))
     return rows
