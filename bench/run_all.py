@@ -52,6 +52,9 @@ BENCHES = (
     Bench("compare", "compare.py"),
     Bench("memory", "memory.py"),
     Bench("scale", "scale.py"),
+    Bench("1,000-prompt run and reload in the TUI", "run_all_tui.py"),
+    # hooks for the views of this wave (matrix, run diff, estimate): not measured until they land
+    Bench("new views at scale", "new_views.py"),
 )
 
 
