@@ -5,8 +5,9 @@ The file is bench/scale.py's generated mix (chains, joins, chat-context threads 
 model the offline ``mock`` (a fixed answer, no delay) and no outputs, so every prompt runs on both
 sides; the history DB is on on both sides (a temporary PROMPT_TUI_HOME).
 
-  TUI   a fresh process: the app headless at 120x36, engine ready, then the key `a`; timed from
-        the key to the run's end drawn (every prompt done, the screen's last message handled)
+  TUI   a fresh process: the app headless at 120x36, idle (engine ready, staleness read), then
+        the key `a`; timed from the key to the run's end drawn (every prompt done, the screen's
+        last message handled: the tree, the header and every prompt's staleness redrawn)
   CLI   `prompt-tui run FILE --all --force`, spawn to exit (interpreter and imports included:
         the CLI's figure is the larger for it)
 
@@ -49,6 +50,10 @@ async def main(path, edit):
         while not getattr(app.screen, "engine_ready", False):
             await pilot.pause(0.01)
         screen, workspace = app.screen, app.workspace
+        # idle, as a user finds it: where the loaded outputs came from is read (staleness)
+        while any(w.group == "baselines" and not w.is_finished for w in screen.workers):
+            await pilot.pause(0.01)
+        await pilot.pause()
         start = time.perf_counter()
         await pilot.press("a")
         while True:
