@@ -84,7 +84,7 @@ class Timed(PromptTuiApp):
             self.set_interval(0.002, self.check)
 
     def check(self):
-        main = self._main_screen()
+        main = self.main_screen
         if main is None or not main.form.drawn:
             return
         if getattr(self, "reported", False):
