@@ -81,3 +81,46 @@ async def test_a_reload_reruns_what_never_finished_too(tmp_path: Path) -> None:
     again = workspace.rerun()
     assert again is not None
     assert sorted(workspace.runner.plan(again, workspace.graph)) == ["alone", "s2", "s3"]
+
+
+IDLE_APP = r"""
+import asyncio, sys
+from tui_app.ui.app import PromptTuiApp
+
+async def main():
+    app = PromptTuiApp(sys.argv[1], history=False)  # preload on, as a user starts it
+    async with app.run_test(size=(100, 30)) as pilot:
+        while not getattr(app.screen, "engine_ready", False):
+            await pilot.pause(0.02)
+        while any(not w.is_finished and w.group != "watch" for w in app.workers):
+            await pilot.pause(0.02)
+        await pilot.pause()
+    print(" ".join(sorted(sys.modules)))
+
+asyncio.run(main())
+"""
+
+
+def test_an_idle_app_on_an_offline_file_loads_no_http_client(tmp_path: Path) -> None:
+    """httpx, TLS and h2 were ~10 MiB of an offline-only file's idle memory (bench/memory.py):
+    nothing of this file needs them; a model switched to later prepares them on first use."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    env = {**os.environ, "PROMPT_TUI_HOME": str(tmp_path / "home")}
+    sample = REPO / "sample_configs" / "travel_chain.aiconfig.json"
+    done = subprocess.run(
+        [sys.executable, "-c", IDLE_APP, str(sample)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = set(done.stdout.split())
+    assert "tui_app.core.workspace" in loaded  # the app did load the file
+    assert not {"httpx", "httpcore", "litellm"} & loaded

@@ -81,9 +81,13 @@ def needs_litellm(model_ids: list[str]) -> bool:
 
 
 def preload_for(model_ids: list[str]) -> bool:
-    """Prepare what these models need: the direct client always, litellm only when one of them
+    """Prepare what these models need: the direct client for any online model, litellm only when one of them
     needs it (an offline or OpenAI-compatible file never imports it). Returns whether litellm
-    was loaded. Thread-safe, never raises; call it from a background thread."""
+    was loaded. Thread-safe, never raises; call it from a background thread. An offline-only
+    file prepares nothing: httpx, TLS and the price table were ~10 MiB of its idle memory
+    (bench/memory.py); a model switched to later prepares them on its first request."""
+    if all(is_offline(m) for m in model_ids if m):
+        return False
     if not needs_litellm(model_ids):
         return False
     from . import litellm_provider
