@@ -33,7 +33,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from _common import Row, Samples, alternate, emit_json, format_table, runs_for  # noqa: E402
+from _common import Row, Samples, alternate, emit_json, format_table  # noqa: E402
 from scale import generate  # noqa: E402
 
 TARGET = "<= 1.5x"
@@ -194,10 +194,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=None, help="runs per side (5; quick 3)")
-    parser.add_argument("--quick", action="store_true", help="3 runs per side")
+    parser.add_argument("--quick", action="store_true", help="2 runs per side (a 5-minute run_all)")
     parser.add_argument("--json", action="store_true", help="one final JSON line for run_all")
     args = parser.parse_args()
-    rows = run(args.prompts, runs_for(args.runs, args.quick))
+    rows = run(args.prompts, args.runs or (2 if args.quick else 5))
     if args.json:
         emit_json(rows)
     else:

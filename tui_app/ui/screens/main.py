@@ -387,6 +387,8 @@ target runs again, and only prompts whose request changed are sent.
         if isinstance(event, ev.Failed):
             self.notify(event.error, title=f"{event.prompt} failed", severity="error", timeout=8)
         self._run_events.append(event)
+        if getattr(event, "prompt", None) == self.selected:
+            self._draw_run_updates()  # what the user looks at is drawn at once, the rest per frame
 
     def _draw_run_updates(self) -> None:
         from ...core import events as ev
