@@ -20,7 +20,8 @@ alternating:
                      DB included), the raw client as its own script; the AIConfig SDK too when
                      ``import aiconfig`` works (or ``--sdk-python`` names a Python that has it)
 
-Targets: fan-out <= 1.15x the critical path; serial <= 1.05x the raw client.
+Targets: fan-out <= 1.15x the critical path warm and <= 1.1x in a fresh process (issue 25);
+serial <= 1.05x the raw client.
 Run: python bench/chain.py [--runs N] [--delay S] [--quick] [--json] [--sdk-python PATH]
 """
 
@@ -57,6 +58,7 @@ from _raw_client import raw_stages  # noqa: E402
 from tests.support.openai_server import OpenAIServer  # noqa: E402
 
 FAN_TARGET = "<= 1.15x"
+FAN_FRESH_TARGET = "<= 1.1x"  # issue 25: a fresh process (API / CLI) vs the raw script
 SERIAL_TARGET = "<= 1.05x"
 
 FAN = [
@@ -287,13 +289,14 @@ def scenario_rows(
             f"baseline: raw httpx, same bodies ({critical})",
         ),
     ]
+    fresh_goal = FAN_FRESH_TARGET if scenario.prompts is FAN else scenario.goal
     if "api" in cold:
         rows.append(
             row(
                 f"{scenario.label}: fresh process (API)",
                 cold["api"],
                 cold["raw"],
-                scenario.goal,
+                fresh_goal,
                 "spawn to exit, both sides; baseline: raw httpx script",
             )
         )
@@ -302,14 +305,20 @@ def scenario_rows(
             f"{scenario.label}: fresh process (CLI)",
             cold["cli"],
             cold["raw"],
-            scenario.goal,
+            fresh_goal,
             "`prompt-tui run --force`, history DB on, spawn to exit; baseline: raw httpx script",
         )
     )
     if scenario.prompts is FAN:
         figure = f"{scenario.label}: vs AIConfig SDK (fresh process)"
         if "sdk" in cold:
-            rows.append(row(figure, cold["api"], cold["sdk"], None, "spawn to exit, both sides"))
+            # --quick spawns the API's fresh process for the first scenario only: the CLI (the
+            # same engine plus the history DB) stands in for it then, and the note says so
+            side = "api" if "api" in cold else "cli"
+            what = "Python API" if side == "api" else "CLI (`prompt-tui run --force`)"
+            rows.append(
+                row(figure, cold[side], cold["sdk"], None, f"{what} vs the SDK, spawn to exit")
+            )
         else:
             rows.append(Row(figure, None, None, "s", None, f"baseline unavailable: {sdk_reason}"))
     return rows

@@ -8,7 +8,8 @@ stream at once?
 (b) Key-press lag with 6 columns streaming (the server in its own process, each column ~600
     tokens paced over 4 s, so ~900 tokens/s in all): a key every 100 ms on the comparison
     screen from 0.5 s after the first text, time from press to the action running. Baseline,
-    same run: the same screen with nothing streaming. Target: median < 100 ms.
+    same run: the same screen with nothing streaming. Targets: median < 100 ms, p95 < 50 ms
+    (issue 25).
 
 Rounds alternate (baseline, then ours) and the medians are printed with their ratio.
 
@@ -164,6 +165,12 @@ async def key_lags(path: Path, *, streaming: bool) -> list[float]:
     return lags
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank percentile (p95 of 20 presses is the 19th smallest)."""
+    ranked = sorted(values)
+    return ranked[min(len(ranked) - 1, max(0, int(round(q * len(ranked))) - 1))]
+
+
 def _idle_past(comparison: Any) -> Any:
     from tui_app.core.compare_history import PastComparison
 
@@ -220,8 +227,7 @@ async def main_async(rounds: int, verbose: bool = False, as_json: bool = False) 
         proc.stdin.close()
         proc.wait(timeout=10)
     i, b = statistics.median(idle), statistics.median(busy)
-    busy.sort()
-    p95 = busy[min(len(busy) - 1, int(len(busy) * 0.95))]
+    p95, idle_p95 = percentile(busy, 0.95), percentile(idle, 0.95)
     print(f"(b) key-press lag, {rounds} rounds, {len(busy)} presses while streaming, medians:")
     print(f"    nothing streaming:   {i * 1000:6.1f} ms")
     print(
@@ -250,6 +256,15 @@ async def main_async(rounds: int, verbose: bool = False, as_json: bool = False) 
                     unit="ms",
                     target="< 100 ms",
                     note=f"p95 {p95 * 1000:.0f} ms, max {max(busy) * 1000:.0f} ms",
+                ),
+                Row(
+                    f"compare: key lag with {COLUMNS} columns streaming (p95)",
+                    p95 * 1000,
+                    idle_p95 * 1000,
+                    unit="ms",
+                    target="< 50 ms",
+                    note=f"{len(busy)} presses over {rounds} rounds; baseline: the same screen "
+                    "with nothing streaming (issue 25)",
                 ),
             ]
         )

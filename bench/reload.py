@@ -10,7 +10,8 @@ Each round saves the file with a temp file renamed over it (as most editors do),
 edit of the last prompt (1 request needed) and of the second (4 needed), and measures from just
 before the rename to the server's arrival time of the first new request (both time.monotonic(),
 one machine). Prints medians with min-max per front end, and requests sent vs needed.
-Target: median <= 150 ms.
+Targets: median <= 150 ms; the TUI's p95 <= 100 ms (issue 25; with a handful of rounds the p95 is
+about the slowest save).
 
     python bench/reload.py [--rounds N] [--only cli|tui]
 """
@@ -35,6 +36,7 @@ from tests.support.chains import five_chain  # noqa: E402
 from tests.support.openai_server import OpenAIServer  # noqa: E402
 
 TARGET_MS = 150.0
+P95_TARGET_MS = 100.0  # the TUI's (issue 25)
 
 
 def edits(rounds: int) -> list[tuple[str, int]]:
@@ -148,6 +150,18 @@ def report(name: str, latencies: list[float], sent: int, needed: int) -> None:
             f"requests sent {sent} / needed {needed}",
         )
     )
+    if name == "tui":
+        ranked = sorted(latencies)
+        p95 = ranked[min(len(ranked) - 1, max(0, round(0.95 * len(ranked)) - 1))]
+        ROWS.append(
+            Row(
+                "reload (tui): save -> first request of the re-run (p95)",
+                p95,
+                unit="ms",
+                target=f"<= {P95_TARGET_MS:.0f} ms",
+                note=f"nearest-rank p95 of {len(latencies)} saves",
+            )
+        )
     verdict = "ok" if median <= TARGET_MS else "OVER TARGET"
     print(
         f"{name:4}  save -> first request: median {median:6.1f} ms "

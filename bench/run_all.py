@@ -6,10 +6,13 @@ no ``--json`` mode yet, fails or prints no rows is reported as "not measured: <r
 counts as a missed target. The table ends with the figures that missed and the closing line
 ``N of M targets met``; the exit status is 0 when every target is met, 1 otherwise.
 
-    python bench/run_all.py [--quick] [--only NAME ...] [--timeout S]
+    python bench/run_all.py [--quick] [--sdk] [--only NAME ...] [--timeout S]
 
 --quick: 3 runs per side and smaller workloads (a smoke run meant to finish within 5 minutes on
 2 cores); the README quotes a full run (5 runs per side).
+--sdk: also measure the AIConfig SDK (python-aiconfig 1.1.34) in its own virtual environment,
+made once with pip and cached outside the repo (bench/_sdk_env.py says where); the chain bench
+gets it as ``--sdk-python``.
 """
 
 from __future__ import annotations
@@ -53,10 +56,13 @@ BENCHES = (
     Bench("diff", "diff.py"),
     Bench("estimate", "estimate.py"),
     Bench("batch", "batch.py"),
+    Bench("1,000-prompt run and reload in the TUI", "run_all_tui.py"),
+    # hooks for the views of this wave (matrix, run diff, estimate): not measured until they land
+    Bench("new views at scale", "new_views.py"),
 )
 
 
-def command_for(bench: Bench, quick: bool) -> list[str] | str:
+def command_for(bench: Bench, quick: bool, sdk: str | None = None) -> list[str] | str:
     """The command that runs ``bench`` in JSON mode, or why it cannot run yet."""
     if not bench.path.exists():
         return f"bench/{bench.script} is not on this branch"
@@ -66,6 +72,8 @@ def command_for(bench: Bench, quick: bool) -> list[str] | str:
     command = [sys.executable, str(bench.path), "--json"]
     if quick and '"--quick"' in source:
         command.append("--quick")
+    if sdk is not None and '"--sdk-python"' in source:
+        command += ["--sdk-python", sdk]
     return command
 
 
@@ -85,8 +93,8 @@ def parse_rows(bench: Bench, stdout: str, stderr: str, returncode: int) -> list[
     return [not_measured(bench.name, f"bench/{bench.script} {why}: {last}")]
 
 
-def run_bench(bench: Bench, quick: bool, timeout: float) -> list[Row]:
-    command = command_for(bench, quick)
+def run_bench(bench: Bench, quick: bool, timeout: float, sdk: str | None = None) -> list[Row]:
+    command = command_for(bench, quick, sdk)
     if isinstance(command, str):
         return [not_measured(bench.name, command)]
     print(f"[run_all] {bench.script} ...", file=sys.stderr, flush=True)
@@ -115,6 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only", nargs="+", metavar="NAME", help="run only these benches (e.g. chain memory)"
     )
     parser.add_argument("--timeout", type=float, default=None, help="seconds per bench")
+    parser.add_argument(
+        "--sdk",
+        action="store_true",
+        help="measure the AIConfig SDK too (its venv is made once, cached outside the repo)",
+    )
     args = parser.parse_args(argv)
     timeout = args.timeout or (300.0 if args.quick else 1800.0)
     benches = [b for b in BENCHES if not args.only or b.script.removesuffix(".py") in args.only]
@@ -122,8 +135,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     before = machine_line()
     start = time.perf_counter()
     rows: list[Row] = []
+    sdk: str | None = None
+    if args.sdk:
+        from _sdk_env import sdk_python
+
+        sdk, why = sdk_python()
+        if sdk is None:
+            rows.append(not_measured("AIConfig SDK rows", why))
     for bench in benches:
-        rows += run_bench(bench, args.quick, timeout)
+        rows += run_bench(bench, args.quick, timeout, sdk)
     mode = "quick (3 runs per side)" if args.quick else "full (5 runs per side)"
     print(f"prompt-tui benchmarks, {mode}, {started}, {time.perf_counter() - start:.0f} s")
     print(f"machine: {before}")

@@ -236,6 +236,11 @@ def measure(rounds: int) -> tuple[Samples, Samples, str]:
     return mine, base, view
 
 
+def p95_of(values: list[float]) -> float:
+    ranked = sorted(values)
+    return ranked[min(len(ranked) - 1, max(0, round(0.95 * len(ranked)) - 1))]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -261,12 +266,20 @@ def main() -> int:
             f" ms); baseline: a bare app with a {view}"
         ),
     )
+    p95 = Row(
+        "select a prompt with a 53k-character output: key to painted (p95)",
+        p95_of(mine.values) * 1000,
+        p95_of(base.values) * 1000,
+        unit="ms",
+        target="< 50 ms",  # issue 25
+        note=f"nearest-rank p95 of {mine.n} selections; baseline: a bare app with a {view}",
+    )
     if args.json:
-        emit_json([row])
+        emit_json([row, p95])
         return 0
     print(f"prompt-tui: {mine.describe(1000, 'ms', 0)}")
     print(f"bare app ({view}): {base.describe(1000, 'ms', 0)}")
-    print(format_table([row]))
+    print(format_table([row, p95]))
     return 0
 
 

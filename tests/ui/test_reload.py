@@ -61,7 +61,8 @@ async def test_a_save_reruns_only_the_changed_prompts_and_keeps_the_view(
         tree = screen.prompt_tree
         four = next(n for n in tree.root.children if n.data == "four")
         assert four.is_expanded and [c.data for c in four.children] == ["three"]
-        assert [status(app, n) for n in FIVE[:4]] == ["cached"] * 4
+        # not re-queued at all (issue 25): they keep the first run's "done", not "cached"
+        assert [status(app, n) for n in FIVE[:4]] == ["done"] * 4
         assert "auto-run on" in header_text(app)
 
 

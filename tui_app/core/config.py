@@ -23,6 +23,19 @@ from .schema import check_document, format_path
 CALL_OPTION_KEYS = CALL_OPTIONS
 
 
+def model_name_in(raw: dict[str, Any]) -> str | None:
+    """The model a prompt's raw dict names itself (None: the config's default). A function of the
+    dict, so that a scan of many prompts need not wrap each one in a :class:`Prompt`."""
+    meta = raw.get("metadata")
+    model = meta.get("model") if isinstance(meta, dict) else None
+    if isinstance(model, str):
+        return model
+    if isinstance(model, dict):
+        name: str | None = model.get("name")
+        return name
+    return None
+
+
 class Prompt:
     """A view over one entry of ``prompts``. Mutations write straight into the document."""
 
@@ -90,12 +103,7 @@ class Prompt:
     @property
     def model_name(self) -> str | None:
         """The model named by the prompt itself (None: it uses the config's default)."""
-        model = self.metadata.get("model")
-        if isinstance(model, str):
-            return model
-        if isinstance(model, dict):
-            return model.get("name")
-        return None
+        return model_name_in(self.raw)
 
     @property
     def model_settings(self) -> dict[str, Any]:

@@ -171,10 +171,27 @@ class DependencyGraph:
         if self.cycle:
             raise CycleError(self.cycle)
 
+    @cached_property
+    def dependents(self) -> dict[str, tuple[str, ...]]:
+        """prompt -> the prompts that depend on it directly (the edges of ``deps`` reversed)."""
+        out: dict[str, list[str]] = {n: [] for n in self.order_in_file}
+        for node, node_deps in self.deps.items():
+            for dep in node_deps:
+                out.setdefault(dep, []).append(node)
+        return {n: tuple(v) for n, v in out.items()}
+
+    @cached_property
+    def _full_order(self) -> tuple[str, ...]:
+        return tuple(self._ordered(set(self.order_in_file)))
+
     def order(self, subset: list[str] | None = None) -> list[str]:
         """Topological order (dependencies first), stable by file position."""
         self.check()
-        wanted = set(subset) if subset is not None else set(self.order_in_file)
+        if subset is None:  # asked once per event by views: computed once per graph
+            return list(self._full_order)
+        return self._ordered(set(subset))
+
+    def _ordered(self, wanted: set[str]) -> list[str]:
         position = {name: i for i, name in enumerate(self.order_in_file)}
         deps = self.deps
         sorter: TopologicalSorter[str] = TopologicalSorter()
@@ -211,11 +228,7 @@ class DependencyGraph:
 
     def downstream(self, name: str) -> list[str]:
         """Every prompt that needs ``name``, transitively, in run order."""
-        dependents: dict[str, list[str]] = {n: [] for n in self.order_in_file}
-        for node, node_deps in self.deps.items():
-            for dep in node_deps:
-                dependents[dep].append(node)
-        seen = _reachable(name, dependents)
+        seen = _reachable(name, self.dependents)
         return [n for n in self.order(None) if n in seen] if not self.cycle else sorted(seen)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import toolcalls
 from .attachments import AttachmentInfo, content_parts, infos
-from .config import CALL_OPTION_KEYS, AIConfig, Prompt, output_role, output_text
+from .config import CALL_OPTION_KEYS, AIConfig, Prompt, model_name_in, output_role, output_text
 from .errors import (
     ConfigError,
     MissingReferenceError,
@@ -221,6 +221,7 @@ class _Session:
             str, tuple[list[dict[str, Any]], dict[str, tuple[str, str | None]]]
         ] = {}
         self._by_model: dict[str | None, list[tuple[int, Prompt]]] | None = None
+        self._asked = 0  # earlier_same_model calls: the index pays off from the second
 
     def render(
         self,
@@ -301,6 +302,21 @@ class _Session:
             self.missing_of.setdefault(key, of)
 
     def earlier_same_model(self, prompt: Prompt) -> list[Prompt]:
+        self._asked += 1
+        if self._by_model is None and self._asked == 1:
+            # One prompt (a run resolves each in its own session): scan the raw dicts before it
+            # instead of indexing the whole file; wrapping every prompt made a 1,000-prompt run
+            # quadratic in Prompt objects (bench/run_all_tui.py).
+            index = self.config.index_of(prompt.name)
+            wanted = self.config.model_name_of(prompt)
+            default = self.config.default_model
+            raw = self.config.data.get("prompts")
+            items = raw[:index] if isinstance(raw, list) else []
+            return [
+                Prompt(item)
+                for item in items
+                if isinstance(item, dict) and (model_name_in(item) or default) == wanted
+            ]
         if self._by_model is None:
             self._by_model = {}
             for position, other in enumerate(self.config.prompts):

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -187,7 +187,7 @@ class Runner:
         self,
         run: Run,
         name: str,
-        overlay: dict[str, dict[str, Any]],
+        overlay: Mapping[str, dict[str, Any]],
         *,
         allow_missing: bool = False,
         session: ResolveSession | None = None,
@@ -319,7 +319,7 @@ class Runner:
                     )
                     return
             async with semaphore:
-                overlay = run.output_overlay()
+                overlay = run.outputs_view()
                 resolved = self._resolve(run, name, overlay)
                 o = run.overrides
                 model, settings = o.for_prompt(name)

@@ -94,6 +94,8 @@ class Workspace:
     at_revision: GitFacts | None = None
     # prompts deleted since the last save: (index, raw prompt, provenance), for undo_delete
     _deleted: list[tuple[int, dict[str, Any], _Produced | None]] = field(default_factory=list)
+    # every prompt's state as the last reload computed it (revision, states): rerun() reads it
+    _reload_states: tuple[int, dict[str, PromptState]] | None = None
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -207,12 +209,18 @@ class Workspace:
     def dirty(self) -> bool:
         return self.revision != self.saved_revision
 
-    def changed(self, *, edit: bool = True) -> None:
+    def changed(self, *, edit: bool = True, outputs_only: bool = False) -> None:
         """Every change of the document goes through here: a new revision. ``edit``: a change
-        by the user (a run's output is not one: reloading keeps it, see ``reload``)."""
+        by the user (a run's output is not one: reloading keeps it, see ``reload``).
+        ``outputs_only``: only outputs changed, which no edge of the graph depends on: the graph
+        built for the revision before stays current (a 1,000-prompt run would otherwise rebuild
+        it, every template re-read, once per prompt that finished)."""
         with self._lock:
+            current = self._graph is not None and self._graph_revision == self.revision
             self.revision += 1
             self.unsaved_edits = self.unsaved_edits or edit
+            if outputs_only and current:
+                self._graph_revision = self.revision
 
     @property
     def graph(self) -> DependencyGraph:
@@ -412,7 +420,9 @@ class Workspace:
                 ReloadOutcome.CONFLICT, here, self.revision, changes, digest=new.disk_digest
             )
         kept = self._replace_document(new)
-        stale = {n: s.reasons for n, s in self.states().items() if s.status is PromptStatus.STALE}
+        states = self.states()
+        self._reload_states = (self.revision, states)
+        stale = {n: s.reasons for n, s in states.items() if s.status is PromptStatus.STALE}
         return ReloadResult(
             ReloadOutcome.APPLIED, here, self.revision, changes, stale, None, kept, new.disk_digest
         )
@@ -545,6 +555,7 @@ class Workspace:
             return None
         if template.target is not None and self.document.get(template.target) is None:
             raise PromptTuiError(f"not re-run: the last run's prompt '{template.target}' is gone")
+        steps = self._outdated(template) if template.is_plain else None
         in_flight = [r for r in self.active_runs() if r.is_plain or r is previous]
         self.supersede(in_flight)
         o = template.overrides
@@ -553,12 +564,35 @@ class Workspace:
             template.mode,
             model=o.model,
             settings=o.settings,
+            steps=steps,
         )
         if template.origin is not None:  # `run --watch --tag`: every re-run keeps the labels
             run.origin = dataclasses.replace(
                 template.origin, run_id=run.id, commit=None, dirty=None, ref=None, git_path=None
             )
         return run
+
+    def _outdated(self, template: Run) -> list[str]:
+        """The prompts of ``template``'s plan that the new version outdates: every one not
+        done or cached (stale, never run, failed, blocked, cancelled, in flight), and what
+        depends on them. Planning the whole target and letting the cache answer the rest
+        queued every prompt of a 1,000-prompt file for a one-template edit."""
+        plan = self.plan(template.target, template.mode)
+        revision_states = self._reload_states
+        if revision_states is not None and revision_states[0] == self.revision:
+            states = revision_states[1]
+        else:
+            states = self.states(plan)
+        fresh = (PromptStatus.DONE, PromptStatus.CACHED)
+        outdated = {n for n in plan if n not in states or states[n].status not in fresh}
+        dependents = self.graph.dependents
+        todo = list(outdated)
+        while todo:
+            for after in dependents.get(todo.pop(), ()):
+                if after not in outdated:
+                    outdated.add(after)
+                    todo.append(after)
+        return [n for n in plan if n in outdated]
 
     def plan(self, target: str | None, mode: RunMode = "with_deps") -> list[str]:
         """The prompts a run of ``target`` would execute, dependencies first."""
@@ -607,7 +641,7 @@ class Workspace:
         if target.latest_output != result.output:
             target.set_outputs([result.output])
             self._unsaved_outputs.add(prompt)
-            self.changed(edit=False)
+            self.changed(edit=False, outputs_only=True)
         if result.provenance is not None:
             self._produced[prompt] = _Produced(result.provenance, result.text)
 

@@ -137,10 +137,14 @@ def needs_litellm(model_ids: Iterable[str]) -> bool:
 
 
 def preload_for(model_ids: Iterable[str]) -> bool:
-    """Prepare what these models need: the direct client always, litellm only when one of them
-    needs it (an offline, OpenAI-compatible, Anthropic, Gemini or Ollama file never imports it).
-    Returns whether litellm was loaded. Thread-safe, never raises; call it from a background
-    thread."""
+    """Prepare what these models need: the direct client for any online model, litellm only when
+    one of them needs it (an offline, OpenAI-compatible, Anthropic, Gemini or Ollama file never
+    imports it). Returns whether litellm was loaded. Thread-safe, never raises; call it from a
+    background thread. An offline-only file prepares nothing (its idle memory: bench/memory.py);
+    a model switched to later prepares them on its first request."""
+    model_ids = list(model_ids)
+    if all(is_offline(m) for m in model_ids if m):
+        return False
     if not needs_litellm(model_ids):
         return False
     from . import litellm_provider

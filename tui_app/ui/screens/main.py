@@ -87,6 +87,7 @@ target runs again, and only prompts whose request changed are sent.
         self.live_reload = LiveReload(self)
         self.engine_ready = False  # the graph is built too: dependencies, staleness, runs
         self.estimates = RunEstimates(self)  # what the next r / R / a would send and cost
+        self._run_events: list[Any] = []  # RunUpdate events not drawn yet (drawn as one batch)
 
     @property
     def tui(self) -> PromptTuiApp:
@@ -356,6 +357,8 @@ target runs again, and only prompts whose request changed are sent.
     # --- streaming ----------------------------------------------------------------------------
     def _tick(self) -> None:
         self._ticks += 1
+        if self._run_events:
+            self._draw_run_updates()
         # A torrent (more text per tick than any provider sends: a local server, a replay) is
         # drawn every other tick: each frame costs the same whatever it carries.
         if not (self._torrent and self._ticks % 2):
@@ -394,33 +397,72 @@ target runs again, and only prompts whose request changed are sent.
 
     @on(msg.RunUpdate)
     def _run_update(self, message: msg.RunUpdate) -> None:
+        """Collect the event; the views are drawn once per frame (``_tick``) for every event
+        that arrived since the last draw, and at the run's end: a 1,000-prompt run redrew the
+        tree row, the header and the form once per event (bench/run_all_tui.py)."""
         from ...core import events as ev  # loaded with the first run, not before the first frame
 
         event = message.event
-        if isinstance(event, ev.RunDone | ev.Refused):
-            self.refresh_header()
-            self._sync_cancel_key()
-            return
-        name = event.prompt
-        self.prompt_tree.refresh_prompt(name)
-        self.refresh_header()
-        settled = isinstance(event, ev.Finished | ev.Cached | ev.Failed | ev.Blocked | ev.Cancelled)
-        if settled or isinstance(event, ev.Queued):
-            self._sync_cancel_key()
         if isinstance(event, ev.Failed):
-            self.notify(event.error, title=f"{name} failed", severity="error", timeout=8)
-        if isinstance(
-            event, ev.Finished | ev.Cached | ev.Failed
-        ) and self.selected in self.session.with_downstream([name]):
-            self._redraw_form()  # an output it reads changed
-        if name != self.selected:
+            self.notify(event.error, title=f"{event.prompt} failed", severity="error", timeout=8)
+        self._run_events.append(event)
+        if getattr(event, "prompt", None) == self.selected:
+            self._draw_run_updates()  # what the user looks at is drawn at once, the rest per frame
+
+    def _draw_run_updates(self) -> None:
+        from ...core import events as ev
+
+        events, self._run_events = self._run_events, []
+        if not events:
             return
-        if settled or isinstance(event, ev.Queued | ev.Started | ev.Retrying):
-            self.show_selected_output()  # queued, waiting for the first words: say so
+        touched: dict[str, None] = {}
+        produced: set[str] = set()
+        sync = show = False
+        for event in events:
+            if isinstance(event, ev.RunDone | ev.Refused):
+                sync = True
+                continue
+            name = event.prompt
+            touched[name] = None
+            settled = isinstance(
+                event, ev.Finished | ev.Cached | ev.Failed | ev.Blocked | ev.Cancelled
+            )
+            sync = sync or settled or isinstance(event, ev.Queued)
+            if isinstance(event, ev.Finished | ev.Cached | ev.Failed):
+                produced.add(name)
+            if name == self.selected and (
+                settled or isinstance(event, ev.Queued | ev.Started | ev.Retrying)
+            ):
+                show = True  # queued, waiting for the first words: say so
+        for name in touched:
+            self.prompt_tree.refresh_prompt(name)
+        self.refresh_header()
+        if sync:
+            self._sync_cancel_key()
+        if produced and self._reads_any(produced):
+            self._redraw_form()  # an output it reads changed
+        if show:
+            self.show_selected_output()
             self._refresh_side_tabs()
+
+    def _reads_any(self, names: set[str]) -> bool:
+        """Is the selected prompt one of ``names`` or downstream of one of them?"""
+        selected = self.selected
+        if selected is None:
+            return False
+        if selected in names:
+            return True
+        graph = self.session.workspace.graph
+        if selected not in graph.deps:
+            return False
+        try:
+            return not names.isdisjoint(graph.upstream(selected))
+        except PromptTuiError:  # a cycle: no order, but still edges
+            return selected in self.session.with_downstream(sorted(names))
 
     @on(msg.RunFinished)
     def _run_finished(self, message: msg.RunFinished) -> None:
+        self._draw_run_updates()  # the events of the run's last frame
         layout.remember_models(self.config, message.run)
         if message.error:
             self.notify(

@@ -15,13 +15,15 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from ...core.errors import PromptTuiError
-from ...core.reload import ReloadOutcome, ReloadResult
-from ...core.watch import ConfigWatcher, FileEvent, FileEventKind
 from .. import messages as msg
-from ..widgets.reload_banner import ReloadBanner
-from .reload_conflict import COPY, TAKE, ReloadConflictScreen
 
+# The reload machinery (the document diff, the watcher, the banner, the conflict question) is
+# needed after the first frame, when the watcher starts: imported then, not before the first
+# frame (bench/README.md, "startup").
 if TYPE_CHECKING:  # the screen owns the controller; the controller only calls back into it
+    from ...core.reload import ReloadResult
+    from ...core.watch import FileEvent
+    from ..widgets.reload_banner import ReloadBanner
     from .main import MainScreen
 
 
@@ -42,6 +44,8 @@ class LiveReload:
     def banner(self) -> ReloadBanner:
         """Mounted under the header the first time a save needs it (a widget fewer to build
         before the first frame)."""
+        from ..widgets.reload_banner import ReloadBanner
+
         found = self.screen.query(ReloadBanner)
         if found:
             return found.first(ReloadBanner)
@@ -50,6 +54,8 @@ class LiveReload:
         return banner
 
     def _clear_banner(self) -> None:
+        from ..widgets.reload_banner import ReloadBanner
+
         for banner in self.screen.query(ReloadBanner).results(ReloadBanner):
             banner.clear()
 
@@ -71,6 +77,8 @@ class LiveReload:
         workspace = self.screen.session.workspace
         path = workspace.document.path
         assert path is not None
+        from ...core.watch import ConfigWatcher
+
         watcher = ConfigWatcher(path, known_digest=lambda: workspace.document.disk_digest)
         try:
             events: AsyncIterator[FileEvent] = watcher.events()
@@ -89,6 +97,8 @@ class LiveReload:
             self.handle_file_event(event)
 
     def handle_file_event(self, event: FileEvent) -> None:
+        from ...core.watch import FileEventKind
+
         if event.kind is FileEventKind.MISSING:
             self.banner.show_problem(event.describe(), "warning")
             return
@@ -101,6 +111,8 @@ class LiveReload:
 
     # --- reloading ----------------------------------------------------------------------------
     def apply(self, source: bytes | None, *, discard_edits: bool = False) -> None:
+        from ...core.reload import ReloadOutcome
+
         if self._conflict is not None and not discard_edits:
             self._conflict = (source,)  # the open question is answered for the newest version
             return
@@ -126,6 +138,8 @@ class LiveReload:
                 self._reloaded(result)
 
     def _ask(self, result: ReloadResult, source: bytes | None) -> None:
+        from .reload_conflict import COPY, TAKE, ReloadConflictScreen
+
         self._conflict = (source,)
         screen = self.screen
 
