@@ -57,8 +57,6 @@ BENCHES = (
     Bench("estimate", "estimate.py"),
     Bench("batch", "batch.py"),
     Bench("1,000-prompt run and reload in the TUI", "run_all_tui.py"),
-    # hooks for the views of this wave (matrix, run diff, estimate): not measured until they land
-    Bench("new views at scale", "new_views.py"),
 )
 
 
