@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import display
 from .errors import PromptTuiError
-from .events import RunEvent
 from .runs import PromptResult, PromptStatus, Run, RunState
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the event classes load with the first run, not before the first frame
+    from .events import RunEvent
     from .workspace import Workspace
 
 MIN_COLUMNS, MAX_COLUMNS = 2, 6  # comparisons read back from the history: .compare_history

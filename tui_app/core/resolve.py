@@ -25,8 +25,6 @@ from .graph import prompt_references, prompt_sources
 from .model_settings import OFFLINE_ONLY, STRUCTURAL
 from .outputs import call_kind
 from .param_sources import ParamInfo, ParamSource
-from .providers.capabilities import model_accepts
-from .providers.routing import is_offline
 from .request import ResolvedRequest
 from .structured import JsonText, data_of, missing_field
 from .templates import CompiledTemplate, Reference, TemplateEngine, default_engine
@@ -370,7 +368,7 @@ def _message_for(
         model=model,
         source=config.source,
         render=lambda source: session.render(source, prompt, label, into),
-        accepts=model_accepts,
+        accepts=_model_accepts,
     )
     head = [{"type": "text", "text": text}] if text else []
     return {"content": head + parts, "role": "user"}
@@ -464,7 +462,7 @@ def resolve(
     sent = {
         k: v for k, v in merged.items() if k not in _STRUCTURAL_KEYS and k not in CALL_OPTION_KEYS
     }
-    if not is_offline(model_id):
+    if not _is_offline(model_id):
         for key in sorted(OFFLINE_ONLY & sent.keys()):
             del sent[key]
             session.notes.append(
@@ -529,3 +527,17 @@ def resolve_all(config: AIConfig, **kwargs: Any) -> dict[str, ResolvedRequest | 
         except PromptTuiError as exc:
             out[prompt.name] = exc
     return out
+
+
+# The providers package (its clients and error types) loads with the first request, not before
+# the first frame: resolving a prompt for the form needs only these two answers from it.
+def _model_accepts(model: str, mime: str) -> bool | None:
+    from .providers.capabilities import model_accepts
+
+    return model_accepts(model, mime)
+
+
+def _is_offline(model: str) -> bool:
+    from .providers.routing import is_offline
+
+    return is_offline(model)

@@ -17,24 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import display
-from .events import (
-    Blocked,
-    Cached,
-    Cancelled,
-    Delta,
-    Failed,
-    Finished,
-    Queued,
-    Refused,
-    Retrying,
-    RunDone,
-    RunEvent,
-    Started,
-)
 
 if TYPE_CHECKING:  # annotations only
     from .changes import Change
-    from .events import Usage
+    from .events import RunEvent, Usage
     from .history import RunOrigin
     from .request import ResolvedRequest
     from .staleness import Provenance
@@ -295,6 +281,22 @@ class Run:
     def apply(self, event: RunEvent) -> PromptResult | None:
         """The one reducer: fold a runner event into this run's record. Returns the prompt's
         result (None for run-level events)."""
+        # The event classes load with the first run, not before the first frame (a module of
+        # dataclasses is slow to import: bench/startup.py).
+        from .events import (
+            Blocked,
+            Cached,
+            Cancelled,
+            Delta,
+            Failed,
+            Finished,
+            Queued,
+            Refused,
+            Retrying,
+            RunDone,
+            Started,
+        )
+
         if isinstance(event, Refused):
             self.state, self.refusal = RunState.REFUSED, event.message
             return None

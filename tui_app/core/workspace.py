@@ -26,7 +26,6 @@ from .display import plural
 from .errors import PromptTuiError
 from .graph import DependencyGraph
 from .keys import KeyStore
-from .preflight import Surface
 from .resolve import ParamInfo, batch, parameter_table, resolve
 from .runs import (
     Overrides,
@@ -44,6 +43,7 @@ if TYPE_CHECKING:
     from .changes import Change
     from .events import RunEvent
     from .history import History
+    from .preflight import Surface
     from .reload import ReloadResult
     from .revisions import GitFacts
     from .runner import Runner

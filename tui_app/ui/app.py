@@ -24,7 +24,6 @@ from textual.worker import get_current_worker
 from ..core.cancel import stop_renders
 from ..core.config import AIConfig
 from ..core.errors import PromptTuiError
-from ..core.events import Blocked, Cancelled, Delta, Refused
 from ..core.keys import KeyStore
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
@@ -326,6 +325,8 @@ class PromptTuiApp(App[int]):
 
     @work(group="run", exclusive=False, description="run prompts")
     async def _run_worker(self, run: Run) -> None:
+        from ..core.events import Blocked, Cancelled, Delta, Refused  # with the first run
+
         worker = get_current_worker()
         session, workspace = self.session, self.workspace
         if worker.is_cancelled or session is None or workspace is None:

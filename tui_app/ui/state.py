@@ -10,23 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..core.events import (
-    Blocked,
-    Cached,
-    Cancelled,
-    Delta,
-    Failed,
-    Finished,
-    Refused,
-    Retrying,
-    RunDone,
-    RunEvent,
-    Started,
-)
 from ..core.runs import PromptResult, PromptState, PromptStatus, Run
 
 if TYPE_CHECKING:
     from ..core.config import AIConfig
+    from ..core.events import RunEvent
     from ..core.graph import DependencyGraph
     from ..core.request import ResolvedRequest
     from ..core.resolve import ParamInfo
@@ -159,6 +147,19 @@ class Session:
         """Follow a runner event for drawing (the run's record is already up to date): keep
         the stream's chunks and point at the run's result. Returns the prompt's view (None
         for run-level events)."""
+        from ..core.events import (  # loaded with the first run, not before the first frame
+            Blocked,
+            Cached,
+            Cancelled,
+            Delta,
+            Failed,
+            Finished,
+            Refused,
+            Retrying,
+            RunDone,
+            Started,
+        )
+
         if isinstance(event, RunDone | Refused):
             return None
         view = self.state(event.prompt)

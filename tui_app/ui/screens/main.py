@@ -12,7 +12,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
-from ...core.compare import Column
 from ...core.config import AIConfig
 from ...core.display import plural
 from ...core.errors import CycleError, PromptTuiError
@@ -812,6 +811,8 @@ target runs again, and only prompts whose request changed are sent.
     def _set_model_spec(self, name: str, spec: str) -> None:
         """A model typed with settings, as a comparison column is (``MODEL KEY=VALUE...``):
         a custom ``openai/<id>`` needs its ``api_base`` or it goes to api.openai.com."""
+        from ...core.compare import Column  # comparisons load when first used, not at start
+
         try:
             column = Column.parse(spec)
         except PromptTuiError as exc:
