@@ -22,7 +22,8 @@ from tui_app.ui.app import PromptTuiApp
 
 class Probe(PromptTuiApp):
     def on_ready(self):
-        heavy = ("litellm", "httpx", "sqlite3", "keyring", "textual.widgets._markdown")
+        heavy = ("litellm", "httpx", "sqlite3", "keyring", "textual.widgets._markdown",
+                 "tui_app.core.events", "tui_app.core.providers", "tui_app.core.compare")
         print(json.dumps({name: name in sys.modules for name in heavy}))
         self.exit()
 
