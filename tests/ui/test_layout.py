@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+from rich.text import Text
 from textual.widgets import Input, Static
 
 from tests.ui.conftest import chain
@@ -105,3 +107,141 @@ async def test_compare_setup_keeps_its_keys_and_chain_mode_on_a_small_terminal(
                 widget = app.screen.query_one(selector).region
                 assert widget.height >= 1 and dialog.contains_region(widget), (size, selector)
             assert screen_region.contains_region(dialog), size
+
+
+async def test_a_long_model_picked_later_moves_nothing(write_config: Any) -> None:
+    """A model id picked with `m` is cut to the room its tree line has: the panes keep their
+    place at every size (a long id widened the tree and moved the form and output)."""
+    path = write_config(
+        chain(
+            [{"name": "neighbourhoods", "input": "x"}, {"name": "weather", "input": "y"}],
+            models={"echo": {"delay": 0}},
+        )
+    )
+    long_id = "openai/gpt-4o-2024-08-06-finetuned-for-travel-planning"
+    for size in ((80, 24), (120, 36), (200, 50)):
+        app = make_app(path)
+        async with app.run_test(size=size) as pilot:
+            await ready(pilot)
+            screen = main_screen(app)
+            tree = screen.prompt_tree
+            before = {
+                pane: screen.query_one(pane).region for pane in ("#tree-pane", "#form", "#output")
+            }
+            await pilot.press("m")
+            await wait_for(pilot, lambda a=app: type(a.screen).__name__ == "ModelPickerScreen")
+            await pilot.press(*long_id, "enter")
+            await wait_for(
+                pilot,
+                lambda a=app: a.config.prompt("neighbourhoods").model_name == long_id,
+                what="model set",
+            )
+            await pilot.pause()
+            after = {pane: screen.query_one(pane).region for pane in before}
+            assert after == before, size
+            for name in ("neighbourhoods", "weather"):  # every line fits: none runs under
+                label = str(tree.label_for(name))  # the border (the arrow takes 2 cells)
+                assert len(label) + 2 <= tree.content_region.width, (size, label)
+            label = str(tree.label_for("neighbourhoods"))
+            if size[0] >= 120:  # at 80 the pane is capped: the name alone fits
+                assert "gpt-4o" in label and label.endswith("…"), (size, label)
+
+
+async def test_the_form_takes_its_shape_from_its_own_width(write_config: Any) -> None:
+    """layout.form_width predicts the laid-out form (so the first frame has its final shape),
+    and a row's head sits beside its value exactly when the form is GRID_WIDTH wide: at 80
+    and 200 columns, where the form is about as wide, the rows look the same (they flipped)."""
+    from tui_app.ui import layout
+    from tui_app.ui.widgets.param_form import GRID_WIDTH
+
+    path = write_config(
+        chain(
+            [{"name": "neighbourhoods", "input": "{{city}} in {{travel_style}}"}],
+            models={"echo": {"delay": 0}},
+        )
+    )
+    shapes = {}
+    for size in ((60, 20), (80, 24), (100, 30), (119, 30), (120, 36), (160, 40), (200, 50)):
+        app = make_app(path)
+        async with app.run_test(size=size) as pilot:
+            await ready(pilot)
+            screen = main_screen(app)
+            form = screen.form
+            tree_width = screen.query_one("#tree-pane").outer_size.width
+            assert form.outer_size.width == layout.form_width(size[0], tree_width), size
+            output = screen.output.outer_size.width
+            assert output == layout.output_width(size[0], tree_width), size
+            head = form.query(".form-head").first().region
+            value = form.query_one("#param-0", Input).region
+            beside = head.y == value.y and head.right <= value.x
+            assert beside == (form.outer_size.width >= GRID_WIDTH), size
+            assert beside or head.y < value.y, size
+            title = str(form.border_title)
+            assert title == "Parameters · neighbourhoods" or (
+                title == "neighbourhoods" and form.outer_size.width - 6 < len(title) + 13
+            ), (size, title)
+            shapes[size] = beside
+    assert shapes[(80, 24)] == shapes[(200, 50)]
+
+
+async def test_the_first_frame_of_a_long_file_is_complete(write_config: Any) -> None:
+    """Before the dependency graph (built in a thread after the first frame) is ready, the
+    rows on screen already have their ▶ and the form says "(offline)": a 1,000-prompt file's
+    first paint lacked both for as long as the graph took."""
+    from tui_app.ui.app import PromptTuiApp
+
+    prompts: list[dict[str, Any]] = [{"name": "paragraph-000", "input": "start"}]
+    for i in range(1, 300):
+        reads = f"{{{{paragraph-{i - 1:03d}.output}}}} more" if i % 3 else "no reference"
+        prompts.append(
+            {
+                "name": f"paragraph-{i:03d}",
+                "input": reads,
+                "metadata": {"remember_chat_context": False},
+            }
+        )
+    path = write_config(chain(prompts))
+    seen: dict[str, Any] = {}
+
+    class FirstFrame(PromptTuiApp):
+        def on_ready(self) -> None:  # the first frame is painted; the engine is not told
+            screen = self.main_screen
+            assert screen is not None
+            tree = screen.prompt_tree
+            seen["graph"] = screen.session.graph_ready
+            seen["arrows"] = [node.allow_expand for node in tree.root.children[:40]]
+            seen["model"] = str(screen.query_one("#model-button", Static).render())
+
+    app = FirstFrame(str(path), preload=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: "model" in seen, what="first frame")
+    assert seen["graph"] is False  # what follows was drawn without the whole graph
+    assert seen["arrows"][:34] == [bool(i % 3) for i in range(34)]
+    assert "(offline)" in seen["model"]
+
+
+async def test_the_first_frame_has_its_final_tab_strip(
+    write_config: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The output's tab strip is drawn for the pane's width from the first frame: it was drawn
+    whole, cut ("5 " without "History") until the pane's first resize redrew it."""
+    from tui_app.ui.widgets.output_pane import TabStrip, tab_strip
+
+    redrawn: list[str] = []
+    original = TabStrip.update
+
+    def update(self: TabStrip, content: Any = "", **kwargs: Any) -> None:
+        redrawn.append(str(content))
+        original(self, content, **kwargs)
+
+    monkeypatch.setattr(TabStrip, "update", update)
+    path = write_config(chain([{"name": "neighbourhoods", "input": "x"}]))
+    for size in ((80, 24), (120, 36), (200, 50)):
+        app = make_app(path)
+        async with app.run_test(size=size) as pilot:
+            await ready(pilot)
+            strip = app.screen.query_one(TabStrip)
+            assert str(strip.render()) == str(
+                Text.from_markup(tab_strip("output", strip.size.width))
+            )
+    assert redrawn == []

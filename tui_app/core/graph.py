@@ -83,10 +83,16 @@ class DependencyGraph:
     duplicates: list[ConfigError] = field(default_factory=list)
 
     @classmethod
-    def build(cls, config: AIConfig, engine: TemplateEngine | None = None) -> DependencyGraph:
-        """Never raises: template errors and a cycle are recorded for the caller to show."""
+    def build(
+        cls, config: AIConfig, engine: TemplateEngine | None = None, *, first: int | None = None
+    ) -> DependencyGraph:
+        """Never raises: template errors and a cycle are recorded for the caller to show.
+
+        ``first``: only the first N prompts, for a front end that draws them before the whole
+        graph is built. Each of their edges is exact (a prompt's edges come from its own
+        templates and the prompts before it); a cycle through a later prompt is not seen."""
         engine = engine or default_engine()
-        prompts = config.prompts
+        prompts = config.prompts if first is None else config.prompts[:first]
         names = [p.name for p in prompts]
         name_set = config.prompt_name_set
         global_params = set(config.global_parameters)
@@ -126,7 +132,7 @@ class DependencyGraph:
             else:
                 tail.append(prompt.name)
         graph = cls(names, reads, context, unknown, errors)
-        if len(name_set) != len(names):
+        if first is None and len(name_set) != len(names):
             graph.duplicates = config.duplicate_name_errors()
         graph.cycle = graph._find_cycle()
         return graph

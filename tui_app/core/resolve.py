@@ -23,6 +23,7 @@ from .errors import (
 )
 from .graph import prompt_references, prompt_sources
 from .model_settings import OFFLINE_ONLY, STRUCTURAL
+from .offline_models import is_offline
 from .outputs import call_kind
 from .param_sources import ParamInfo, ParamSource
 from .request import ResolvedRequest
@@ -538,6 +539,4 @@ def _model_accepts(model: str, mime: str) -> bool | None:
 
 
 def _is_offline(model: str) -> bool:
-    from .providers.routing import is_offline
-
     return is_offline(model)

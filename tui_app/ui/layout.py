@@ -60,18 +60,34 @@ def tree_pane_width(widest_label: int, screen_width: int) -> int:
     the screen: a fixed width cut ``gpt-3.5-`` and ``mock faile`` even at 160 columns."""
     low = 20 if screen_width < 80 else 26
     high = max(low, int(screen_width * (0.35 if screen_width < 120 else 0.4)))
-    return max(low, min(high, widest_label + 6))  # borders, guide, scrollbar
+    return max(low, min(high, widest_label + 6))  # borders, scrollbar and a margin
+
+
+def label_cells(pane_width: int) -> int:
+    """The cells a top-level label and its arrow have in a tree pane ``pane_width`` wide:
+    all but the borders and the scrollbar."""
+    return pane_width - 3
+
+
+WIDE = 120  # app.HORIZONTAL_BREAKPOINTS' "-wide": the form and output side by side
+
+
+def form_width(screen_width: int, tree_width: int) -> int:
+    """The form pane's width as app.tcss lays it out beside a tree pane ``tree_width`` wide:
+    the rest of the screen below WIDE columns (the output goes under it), else 2fr of 5 (a test
+    checks this against the laid-out screen at many sizes). Known before the first frame, so
+    the form starts in its final shape."""
+    work = max(0, screen_width - tree_width)
+    return work if screen_width < WIDE else work * 2 // 5
+
+
+def output_width(screen_width: int, tree_width: int) -> int:
+    """The output pane's width, as :func:`form_width` says the form's."""
+    work = max(0, screen_width - tree_width)
+    return work if screen_width < WIDE else work - form_width(screen_width, tree_width)
 
 
 def model_label(config: Any, name: str) -> str:
     """The model name the tree shows beside a prompt."""
     prompt = config.get(name)
     return (config.model_name_of(prompt) or "") if prompt is not None else ""
-
-
-def form_title(name: str, pane_width: int) -> str:
-    """The form's border title: "Parameters · NAME", or the name alone when both do not fit
-    (the name is what tells prompts apart: "Parameters · neighbourhoo…" cut it)."""
-    full = f"Parameters · {name}"
-    room = pane_width - 6  # the corners and the spaces around the title
-    return full if pane_width <= 0 or len(full) <= room else name

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..core.graph import DependencyGraph
 from ..core.runs import PromptResult, PromptState, PromptStatus, Run
 
 if TYPE_CHECKING:
     from ..core.config import AIConfig
     from ..core.events import RunEvent
-    from ..core.graph import DependencyGraph
     from ..core.request import ResolvedRequest
     from ..core.resolve import ParamInfo
     from ..core.workspace import Workspace
@@ -65,6 +65,7 @@ class Session:
         self.prompts: dict[str, PromptView] = {}
         # prompts whose stream grew since the screen last drew it (the screen's timer drains it)
         self.stream_dirty: set[str] = set()
+        self._preview: tuple[int, DependencyGraph] | None = None  # see preview_graph
         self.rebuild()
 
     @property
@@ -96,6 +97,25 @@ class Session:
     def graph_ready(self) -> bool:
         return self.workspace.graph_ready
 
+    def preview_graph(self, first: int) -> None:
+        """The first ``first`` prompts' edges, before the whole graph (built in a thread) is
+        ready: what the first frame shows of a long file is right (its ▶ marks) at the cost of
+        those prompts' templates only (compiled once: the whole graph reuses them)."""
+        self._preview = (self.workspace.revision, DependencyGraph.build(self.config, first=first))
+
+    def _graph_for(self, name: str) -> DependencyGraph | None:
+        """The graph that knows ``name``'s edges: the whole one, else the preview's."""
+        if self.workspace.graph_ready:
+            return self.workspace.graph
+        if self._preview is not None:
+            revision, preview = self._preview
+            if revision == self.workspace.revision and name in preview.reads:
+                return preview
+        return None
+
+    def knows_deps(self, name: str) -> bool:
+        return self._graph_for(name) is not None
+
     def _initial(self, name: str) -> PromptView:
         prompt = self.config.get(name)
         has_output = prompt is not None and prompt.output_text is not None
@@ -107,11 +127,11 @@ class Session:
         return self.prompts[name]
 
     def deps(self, name: str) -> tuple[str, ...]:
-        graph = self.graph
+        graph = self._graph_for(name)
         return tuple(graph.deps.get(name, ())) if graph else ()
 
     def reads(self, name: str) -> tuple[str, ...]:
-        graph = self.graph
+        graph = self._graph_for(name)
         return tuple(graph.reads.get(name, ())) if graph else ()
 
     def with_downstream(self, names: list[str]) -> list[str]:

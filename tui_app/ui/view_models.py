@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from ..core.errors import PromptTuiError, did_you_mean, no_such_prompt
+from ..core.offline_models import OFFLINE_MODELS, is_offline
 from ..core.resolve import attachment_infos
 from ..core.secrets import scrub_text
 from .state import Session
@@ -13,26 +13,12 @@ from .values import COMMON_SETTINGS, HIDDEN_SETTINGS
 from .widgets.param_form import FormData, ParamRow
 
 
-def offline_model(model_id: str | None) -> bool | None:
-    """Whether a model is a built-in offline one; None when not known yet.
-
-    Importing ``core.providers`` is slow (its package imports every provider module), so
-    before the first frame the form does without; the app redraws it once the engine is loaded.
-    """
-    if not model_id:
-        return False
-    if "tui_app.core.providers" not in sys.modules:
-        return None
-    from ..core.providers.routing import is_offline
-
-    return bool(is_offline(model_id))
+def offline_model(model_id: str | None) -> bool:
+    """Whether a model is a built-in offline one (known at the first frame)."""
+    return bool(model_id) and is_offline(str(model_id))
 
 
 def offline_models() -> list[str]:
-    try:
-        from ..core.providers.routing import OFFLINE_MODELS
-    except Exception:  # pragma: no cover
-        return ["echo", "mock"]
     return sorted(OFFLINE_MODELS)
 
 
@@ -109,8 +95,9 @@ def empty_output_label(session: Session, upstream: str) -> str:
 
 
 def tree_deps(session: Session, name: str) -> list[tuple[str, bool]]:
-    """A prompt's direct dependencies as (name, only chat context); none until the graph is built."""
-    if not session.graph_ready:
+    """A prompt's direct dependencies as (name, only chat context); none until the graph (or
+    the first frame's preview of it) knows them."""
+    if not session.knows_deps(name):
         return []
     reads = session.reads(name)
     out = [(dep, False) for dep in reads]

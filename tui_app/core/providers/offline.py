@@ -27,11 +27,11 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from ..events import Usage
+from ..offline_models import offline_name
 from ..request import ResolvedRequest
 from ..structured import schema_of
 from ..toolcalls import ToolCallPiece
 from .base import ProviderError, StreamEnd, TextChunk
-from .routing import offline_name
 
 DEFAULT_DELAY = 0.03  # seconds per word
 _WORDS = re.compile(r"\S+\s*|\s+")

@@ -31,8 +31,7 @@ from urllib.parse import urlsplit
 
 from ..errors import did_you_mean
 from ..keys import PROVIDER_ENV_VARS
-
-OFFLINE_MODELS = frozenset({"echo", "mock", "mock-json", "mock-tool"})
+from ..offline_models import is_offline
 
 _KNOWN_PREFIXES = frozenset(
     {
@@ -136,19 +135,6 @@ _EXTRA_ENV_VARS: dict[str, str] = {
 }
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "ip6-localhost"})
-
-
-def is_offline(model: str) -> bool:
-    """A built-in offline model (``echo``, ``mock``): no key, no network, no litellm."""
-    name = model.strip().lower()
-    if name.startswith("offline/"):
-        name = name[len("offline/") :]
-    return name in OFFLINE_MODELS
-
-
-def offline_name(model: str) -> str:
-    name = model.strip().lower()
-    return name[len("offline/") :] if name.startswith("offline/") else name
 
 
 def api_base_of(call_options: dict[str, Any] | None) -> str | None:

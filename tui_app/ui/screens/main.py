@@ -99,16 +99,26 @@ target runs again, and only prompts whose request changed are sent.
         with Horizontal(id="body"):
             with Vertical(id="tree-pane", classes="pane") as tree_pane:
                 tree_pane.border_title = "Prompts"
-                yield self._build_tree()  # the find bar is mounted above it on first use
+                tree = self._build_tree()
+                # the panes' widths are known now: the first frame is drawn in its final shape
+                screen_width = self.tui.size.width
+                tree_width = layout.tree_pane_width(tree.widest_label, screen_width)
+                tree_pane.styles.width = tree_width
+                tree.fit_labels(layout.label_cells(tree_width))
+                yield tree  # the find bar is mounted above it on first use
             with Container(id="work"):
                 # The first prompt's form is part of the first frame: a placeholder first
                 # and the form a moment later is not a usable screen (issue 13).
                 names = self.config.prompt_names
                 first = form_data(self.session, names[0]) if names else None
                 form = ParamForm(id="form", classes="pane", data=first)
-                form.border_title = f"Parameters · {names[0]}" if names else "Parameters"
+                form.fit(layout.form_width(screen_width, tree_width))
                 yield form
-                output = OutputPane(id="output", classes="pane")
+                output = OutputPane(
+                    id="output",
+                    classes="pane",
+                    width=layout.output_width(screen_width, tree_width),
+                )
                 output.border_title = "Output"
                 yield output
         yield Footer(compact=True)
@@ -117,6 +127,8 @@ target runs again, and only prompts whose request changed are sent.
         """The tree with its prompts, built before it is mounted: a node added to a mounted tree
         schedules a layout per node (bench/scale.py)."""
         tree = PromptTree(id="tree")
+        # the rows the first frame shows get their ▶ now (the whole graph comes in a thread)
+        self.session.preview_graph(first=self.tui.size.height)
         tree.configure(
             status=lambda name: self.session.state(name).status,
             model=lambda name: layout.model_label(self.config, name),
@@ -143,7 +155,6 @@ target runs again, and only prompts whose request changed are sent.
 
     def on_mount(self) -> None:
         names = self.config.prompt_names
-        self.fit_tree_width()
         self.refresh_header()
         if names:
             self.select(names[0])
@@ -186,14 +197,15 @@ target runs again, and only prompts whose request changed are sent.
     @work(thread=True, exclusive=True, group="graph", description="build the dependency graph")
     def _build_graph(self) -> None:
         self.session.ensure_graph()
-        from ...core import providers  # noqa: F401 - the form can now tell offline models
+        # loaded in this thread: the first run or estimate does not pay for it on the loop
+        from ...core import providers  # noqa: F401
 
         self.tui.call_from_thread(self._graph_built)
 
     def _graph_built(self) -> None:
         self.prompt_tree.refresh_expandable()  # prompts with dependencies get their arrow
         # Redraw the form for what it could not know before: graph errors (a cycle, an unknown
-        # reference) and which models are offline.
+        # reference).
         self._redraw_form()
         self.engine_ready = True
         self._load_baselines()
@@ -221,6 +233,7 @@ target runs again, and only prompts whose request changed are sent.
         widest = self.prompt_tree.widest_label  # measured when the tree is built, not per resize
         width = layout.tree_pane_width(widest, self.tui.size.width)
         self.query_one("#tree-pane").styles.width = width
+        self.prompt_tree.fit_labels(layout.label_cells(width))
 
     def on_resize(self) -> None:
         self.fit_tree_width()
@@ -255,7 +268,6 @@ target runs again, and only prompts whose request changed are sent.
         drawn = self.form.data
         if force or drawn is None or drawn.prompt != name:
             self.form.show(form_data(self.session, name))
-        self.form.border_title = layout.form_title(name, self.form.outer_size.width)
         self.show_selected_output()
         self._refresh_side_tabs()
         self.schedule_estimate()
@@ -681,7 +693,6 @@ target runs again, and only prompts whose request changed are sent.
         else:
             self.selected = None
             self.form.show(None)
-            self.form.border_title = "Parameters"
             self.output.border_title = "Output"
             self.output.show_output(
                 "", "", live=False, note="This config has no prompts: n adds one."

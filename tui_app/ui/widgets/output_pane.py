@@ -98,9 +98,10 @@ def _hard_breaks(state: Any) -> None:
 class TabStrip(Static):
     """The strip of view names above the output; shortened to fit when the pane is narrow."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, width: int = 0) -> None:
+        """``width``: the cells it will have, when known before it is laid out."""
         self.active = "output"
-        self._strip = tab_strip(self.active)
+        self._strip = tab_strip(self.active, width)
         super().__init__(self._strip, id=id)
 
     def show(self, active: str) -> None:
@@ -138,8 +139,13 @@ The selected prompt's answer: live while it runs, then the stored output.
 
     BINDINGS = [Binding("escape", "leave", "Back", show=False)]
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, *, id: str | None = None, classes: str | None = None, width: int = 0
+    ) -> None:
+        """``width``: the pane's width when known before it is laid out (the first frame's tab
+        strip is then the one that fits)."""
         super().__init__(id=id, classes=classes)
+        self._width = width
         self.prompt: str | None = None
         self.rendered_wanted = True
         # Markdown is slow to import: not before the first frame (the app turns this on).
@@ -156,7 +162,7 @@ The selected prompt's answer: live while it runs, then the stored output.
         self._focus_history = False  # `5` asked for the list before its rows were read
 
     def compose(self) -> ComposeResult:
-        yield TabStrip(id="view-tabs")
+        yield TabStrip(id="view-tabs", width=max(0, self._width - 2))  # inside the borders
         with Vertical(id="view-output", classes="view"):
             yield Static("", id="output-note", markup=False)
             yield StreamView(id="stream")

@@ -78,6 +78,17 @@ def _source_var(source: str) -> str:
     return f"source-{short_source.replace(' ', '-')}"
 
 
+GRID_WIDTH = 50  # a form this wide puts a row's head beside its value; narrower, above it
+
+
+def form_title(name: str, width: int) -> str:
+    """The form's border title: "Parameters · NAME", or the name alone when both do not fit
+    (the name is what tells prompts apart: "Parameters · neighbourhoo…" cut it)."""
+    full = f"Parameters · {name}"
+    room = width - 6  # the corners and the spaces around the title
+    return full if width <= 0 or len(full) <= room else name
+
+
 class ParamForm(VerticalScroll):
     """Edits here are run-time overrides (parameters) or changes to the prompt (model settings)."""
 
@@ -158,8 +169,24 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._shown: dict[int, str | Text] = {}  # id(widget) -> the content it shows
         self._mounting = 0  # rows added for this prompt and not mounted yet
         self._focus_request: str | None = None
+        self._width = 0  # the pane's width, known before it is laid out (fit)
         self.can_focus = False
         self._fill(data)
+
+    def fit(self, width: int) -> None:
+        """The form's shape and title follow its own width, never the screen's: a form of the
+        same width looks the same at 80 and at 200 columns (rows flipped between a head over
+        its value and a head beside it with the screen's breakpoint)."""
+        self._width = width
+        self.set_class(width >= GRID_WIDTH, "-grid")
+        self._retitle()
+
+    def on_resize(self) -> None:
+        self.fit(self.outer_size.width)
+
+    def _retitle(self) -> None:
+        data = self.data
+        self.border_title = form_title(data.prompt, self._width) if data else "Parameters"
 
     @property
     def drawn(self) -> bool:
@@ -183,6 +210,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         """Show a prompt's form (``None``: no prompt); ``focus``: a parameter to focus."""
         self.data = data
         self._fill(data)
+        self._retitle()
         self.scroll_home(animate=False)
         focused = self.screen.focused
         in_form = isinstance(focused, Input) and focused in self.query(Input)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 from rich.text import Text
 from textual import on
@@ -65,7 +65,16 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         self._frame = 0
         self.marks: frozenset[str] = frozenset()  # outputs that differ from the baseline's
         self._prompt_nodes: dict[str, list[TreeNode[str]]] = {}
-        self.widest_label = 0  # cells the widest top-level label needs (see label_width)
+        self.widest_label = 0  # cells the widest top-level label needs (the pane follows it)
+        self._widest_name = 0  # cells of the widest prompt name
+        # The model column's room, set when the file is first drawn: a model picked later
+        # (`m`) or written in by an editor is cut to the room its line has, so the pane and
+        # everything beside it keep their place (a long id made the layout jump).
+        self.model_cells: int | None = None
+        # Cells a top-level label has in the pane as laid out (fit_labels): fewer than
+        # widest_label when the pane is capped at its share of a small screen.
+        self.label_cells: int | None = None
+        self._cut: set[str] = set()  # prompts whose model is cut for label_cells
 
     def configure(
         self,
@@ -82,11 +91,17 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         to a mounted tree schedules a layout): the main screen builds it in compose."""
         self.clear()
         self._prompt_nodes = {}
-        widest = 0
+        self._widest_name = max((cell_len(visible_name(name)) for name in names), default=0)
+        if self.model_cells is None:
+            self.model_cells = max(
+                (cell_len(short_model(visible_name(self._model(name)))) for name in names),
+                default=0,
+            )
+        model = 2 + self.model_cells if self.model_cells else 0
+        # icon, name, model, the longest status word, the arrow
+        self.widest_label = 2 + self._widest_name + model + STATUS_CELLS + 2
         for name in names:
-            node = self._add(self.root, name, context=False)
-            widest = max(widest, self._base_cells(node))
-        self.widest_label = widest + len(" blocked") + 2  # the longest status word, the arrow
+            self._add(self.root, name, context=False)
         if select is not None:
             self.select_prompt(select)
 
@@ -146,12 +161,33 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
                 child.allow_expand = False
 
     # --- labels -------------------------------------------------------------------------------
-    def _base_cells(self, node: TreeNode[str]) -> int:
-        """Cells of a label without its status word (icon, name, model)."""
-        label = node.label
-        cells = label.cell_len if isinstance(label, Text) else cell_len(label)
-        status = self._status(node.data or "")
-        return cells - (len(f" {status}") if status in ("failed", "blocked") else 0)
+    def _model_room(self, name: str, suffix: int) -> int:
+        """Cells a prompt's line has for its model: what the pane was sized for, plus what a
+        shorter name or an absent status word leaves."""
+        if self.model_cells is None:
+            return MODEL_CELLS
+        sized_for = self.model_cells if self.model_cells else -2  # no model: no gap before it
+        room = self._widest_name - cell_len(name) + sized_for + STATUS_CELLS - suffix
+        if self.label_cells is not None:  # a capped pane: what its line really has
+            # the arrow, the icon, the name, the gap before the model
+            room = min(room, self.label_cells - 2 - 2 - cell_len(name) - 2 - suffix)
+        return room
+
+    def fit_labels(self, cells: int) -> None:
+        """The pane as laid out gives a label ``cells``: lines that do not fit cut their model
+        with "…" (they ran under the border), and lines cut for a smaller pane get it back.
+        Only those lines are redrawn (a 1,000-prompt file fits at once)."""
+        if cells == self.label_cells:
+            return
+        self.label_cells = cells
+        again = set(self._cut)
+        self._cut = set()
+        for name, nodes in self._prompt_nodes.items():
+            label = nodes[0].label
+            if isinstance(label, Text) and label.cell_len + 2 > cells:  # with the arrow
+                again.add(name)
+        for name in again:
+            self.refresh_prompt(name)
 
     def label_for(self, name: str, context: bool = False) -> Text:
         status = self._status(name)
@@ -161,16 +197,23 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
         )
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append(icon + " ", color)
-        label.append(visible_name(name))  # a control character must not break the layout
-        model = short_model(visible_name(self._model(name)))
+        shown = visible_name(name)  # a control character must not break the layout
+        label.append(shown)
+        suffix = Text()
+        if context:
+            suffix.append(" (chat context: runs after)", Style(dim=True, italic=True))
+        if status in ("failed", "blocked"):
+            suffix.append(f" {status}", color)
+        if name in self.marks:
+            suffix.append(" ≠base", Style(italic=True))  # changed since the baseline run
+        whole = visible_name(self._model(name))
+        room = self._model_room(shown, len(suffix))
+        model = short_model(whole, room)
+        if self.label_cells is not None and model != short_model(whole):
+            self._cut.add(name)
         if model:
             label.append(f"  {model}", Style(dim=True))
-        if context:
-            label.append(" (chat context: runs after)", Style(dim=True, italic=True))
-        if status in ("failed", "blocked"):
-            label.append(f" {status}", color)
-        if name in self.marks:
-            label.append(" ≠base", Style(italic=True))  # changed since the baseline run
+        label.append_text(suffix)
         return label
 
     def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
@@ -266,11 +309,17 @@ def _is_context(tree: PromptTree, node: TreeNode[str]) -> bool:
     return any(dep == node.data and context for dep, context in tree._deps(parent.data))
 
 
-MODEL_CELLS = 18  # a model id in the tree; the form and Info show it whole
+MODEL_CELLS = 18  # a model id in the tree at most; the form and Info show it whole
+STATUS_CELLS = len(" blocked")  # the longest status word a line shows
 
 
-def short_model(model: str) -> str:
-    """A model id as the tree shows it: its name without the provider path, at most
-    MODEL_CELLS long, so a long id picked with `m` does not widen the tree (the layout jumped)."""
+def short_model(model: str, room: int = MODEL_CELLS) -> str:
+    """A model id as the tree shows it: its name without the provider path, cut with "…" to
+    ``room`` cells (at most MODEL_CELLS); nothing when fewer than 4 cells are left."""
     name = model.rsplit("/", 1)[-1]
-    return name if len(name) <= MODEL_CELLS else name[: MODEL_CELLS - 1] + "…"
+    room = min(room, MODEL_CELLS)
+    if cell_len(name) <= room:
+        return name
+    if room < 4:
+        return ""
+    return set_cell_size(name, room - 1) + "…"
