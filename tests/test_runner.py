@@ -386,3 +386,27 @@ async def test_runner_never_raises_on_a_template_error_mid_run(tmp_path: Path):
     events = await collect(workspace(config), request("a"))
     assert "prompt 'a'" in by_prompt(events, Failed)["a"].error
     await asyncio.sleep(0)
+
+
+async def test_a_run_cancelled_at_its_first_event_ends(model_server: OpenAIServer, tmp_path: Path):
+    """Cancelling a run when it says its prompts are queued (before any has started) ends it
+    with every prompt cancelled: a task cancelled before its first step never ran the code that
+    reports it, and the run waited for that report forever."""
+    config = load(write_config(tmp_path / "c.json", served(model_server, FAN)))
+    runner = workspace(config)
+    run = runner.new_run("join")
+    events = []
+
+    async def consume() -> None:
+        async for event in runner.execute(run):
+            events.append(event)
+            if isinstance(event, Queued) and len(events) == 1:
+                assert runner.cancel(run.id) == 5
+
+    # a ceiling against a hang (the bug), not a timing assertion
+    await asyncio.wait_for(consume(), timeout=60)
+    assert isinstance(events[-1], RunDone)
+    assert {e.prompt for e in events if isinstance(e, Cancelled)} == {"a", "b", "c", "d", "join"}
+    assert run.counts() == {"cancelled": 5}
+    assert model_server.chat_requests == []
+    assert not runner.runner.busy

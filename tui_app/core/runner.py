@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
@@ -257,6 +258,12 @@ class Runner:
             if isinstance(event, TERMINAL) and not outcome[event.prompt].done():
                 outcome[event.prompt].set_result(event)
 
+        def settle(name: str, task: asyncio.Task[None]) -> None:
+            # A task cancelled before its first step never runs the code that reports it (the
+            # run would wait for that report forever): its outcome is told here.
+            if task.cancelled() and not outcome[name].done():
+                emit(Cancelled(run_id=run.id, prompt=name, t=time.time(), partial_text=""))
+
         for name in targets:
             emit(Queued(run_id=run.id, prompt=name, t=time.time()))
         tasks = []
@@ -266,6 +273,7 @@ class Runner:
                 self._run_one(run, name, graph, upstream, outcome, semaphore, emit),
                 name=f"prompt-tui:{name}",
             )
+            task.add_done_callback(functools.partial(settle, name))
             self._tasks[(run.id, name)] = task
             tasks.append(task)
         remaining = len(targets)
