@@ -145,6 +145,7 @@ async def test_a_long_model_picked_later_moves_nothing(write_config: Any) -> Non
             label = str(tree.label_for("neighbourhoods"))
             if size[0] >= 120:  # at 80 the pane is capped: the name alone fits
                 assert "gpt-4o" in label and label.endswith("…"), (size, label)
+                assert len(label) + 2 == tree.label_cells  # cut to the room it has, no less
 
 
 async def test_the_form_takes_its_shape_from_its_own_width(write_config: Any) -> None:

@@ -385,24 +385,50 @@ async def test_custom_key_entries_are_listed_by_name(
     assert "my-vllm" not in (ui_home / "custom-keys.json").read_text()
 
 
-async def test_recent_models_keep_the_id_an_alias_sent_not_the_alias(write_config: Any) -> None:
-    """An alias of one file (metadata.models.fast -> echo) means nothing in another file,
-    where the recent list is offered too."""
-    from tui_app.core.workspace import Workspace
-    from tui_app.ui.layout import remember_models
-    from tui_app.ui.recent import load_recent
+async def test_recent_models_hold_what_any_file_can_run(write_config: Any) -> None:
+    """The recent list is shared by every file: it keeps the model id each run sent, never a
+    file's alias (with or without its own "model" key: "thread-0" from a 1,000-prompt file was
+    offered in another, where it failed), and a list written by an earlier version offers only
+    what this file can run."""
+    from tui_app.ui.recent import FILE, load_recent
+    from tui_app.ui.screens.model_picker import ModelPickerScreen
 
-    path = write_config(
+    first = write_config(
         chain(
-            [{"name": "q", "input": "hi", "metadata": {"model": "fast"}}],
-            models={"fast": {"model": "echo", "delay": 0}},
-        )
+            [
+                {
+                    "name": "a",
+                    "input": "hi",
+                    "metadata": {"model": {"name": "thread-0", "settings": {"model": "echo"}}},
+                },
+                {"name": "b", "input": "there", "metadata": {"model": "fast"}},
+            ],
+            models={
+                "thread-0": {"max_tokens": 100},
+                "fast": {"model": "mock", "response": "ok", "delay": 0},
+            },
+        ),
+        name="first.aiconfig.json",
     )
-    workspace = Workspace.open(path)
-    run = await workspace.run("q", "one")
-    remember_models(workspace.document, run)
-    assert load_recent() == ["echo"]
-    workspace.close()
+    app = make_app(first)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: status(app, "b") == "done" and status(app, "a") == "done")
+        await wait_for(pilot, lambda: bool(load_recent()), what="remembered")
+    assert sorted(load_recent()) == ["echo", "mock"]
+    # a list an earlier version wrote, with another file's aliases in it
+    from tui_app.core.paths import data_dir
+
+    (data_dir() / FILE).write_text('["thread-0", "gpt-4o-mini", "fast", "echo"]')
+    second = write_config(chain([{"name": "q", "input": "hi"}]), name="second.aiconfig.json")
+    app = make_app(second)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelPickerScreen), what="picker")
+        recent = dict(app.screen.groups)["recent"]
+        assert recent == ["gpt-4o-mini", "echo"]
 
 
 async def test_model_picker_takes_settings_so_a_custom_openai_id_reaches_its_server(
@@ -426,6 +452,11 @@ async def test_model_picker_takes_settings_so_a_custom_openai_id_reaches_its_ser
         await wait_for(pilot, lambda: status(app, "q") in ("done", "failed"), what="the run")
         assert status(app, "q") == "done"
         assert model_server.requests and model_server.requests[-1].body["model"] == "test-model"
+        # the recent list keeps where it answered: picked in another file, it goes there too
+        from tui_app.ui.recent import load_recent
+
+        await wait_for(pilot, lambda: bool(load_recent()), what="remembered")
+        assert load_recent()[0] == f"openai/test-model api_base={model_server.base_url}"
 
 
 async def test_a_multi_line_parameter_is_edited_in_a_multi_line_editor(write_config: Any) -> None:

@@ -36,25 +36,6 @@ def waiting_note(status: PromptStatus, workspace: Any, name: str) -> str:
     return ""
 
 
-def remember_models(config: Any, run: Any) -> None:
-    """The model picker's "recent": models that answered in this run (never a failed id)."""
-    from .recent import remember
-
-    worked: list[str] = []
-    for name, result in getattr(run, "results", {}).items():
-        prompt = config.get(name)
-        model = config.model_name_of(prompt) if prompt is not None else None
-        alias = config.models.get(model) if model else None
-        if isinstance(alias, dict) and alias.get("model") and result.model:
-            # an alias of this file (metadata.models) means nothing in another file, where the
-            # list is offered too: keep the model id it sent
-            model = str(result.model)
-        if result.status is PromptStatus.DONE and model and model not in worked:
-            worked.append(model)
-    for model in reversed(worked):
-        remember(model)
-
-
 def tree_pane_width(widest_label: int, screen_width: int) -> int:
     """The tree pane as wide as its widest label (name, model, status word), up to 35-40% of
     the screen: a fixed width cut ``gpt-3.5-`` and ``mock faile`` even at 160 columns."""

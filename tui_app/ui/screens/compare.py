@@ -379,7 +379,7 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
 
 def open_compare(main: Any) -> None:
     """Ask for the columns and mode, then show the comparison of the selected prompt."""
-    from ..recent import load_recent
+    from ..recent import recent_for
     from ..view_models import offline_models
     from .compare_setup import CompareChoice, CompareSetupScreen
 
@@ -414,7 +414,7 @@ def open_compare(main: Any) -> None:
             current=current,
             downstream=downstream,
             config_models=list(config.models),
-            recent=load_recent(),
+            recent=recent_for(config),
             offline=offline_models(),
             estimate=partial(_column_estimates, workspace, name),
         ),

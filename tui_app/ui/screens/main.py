@@ -18,6 +18,7 @@ from ...core.errors import CycleError, PromptTuiError
 from ...core.runs import PromptStatus, Run, RunMode
 from .. import layout
 from .. import messages as msg
+from ..recent import recent_for, remember_run
 from ..state import Session
 from ..view_models import form_data, offline_models, request_preview, run_state, tree_deps
 from ..widgets.find_bar import FindBar
@@ -474,7 +475,7 @@ target runs again, and only prompts whose request changed are sent.
     @on(msg.RunFinished)
     def _run_finished(self, message: msg.RunFinished) -> None:
         self._draw_run_updates()  # the events of the run's last frame
-        layout.remember_models(self.config, message.run)
+        remember_run(message.run)
         if message.error:
             self.notify(
                 message.error,
@@ -780,7 +781,6 @@ target runs again, and only prompts whose request changed are sent.
 
     # --- authoring: model, template, new and deleted prompts ----------------------------------
     def action_model(self) -> None:
-        from ..recent import load_recent
         from .model_picker import ModelPickerScreen
 
         name = self.selected
@@ -802,7 +802,7 @@ target runs again, and only prompts whose request changed are sent.
                 name,
                 current,
                 config_models=list(self.config.models),
-                recent=load_recent(),
+                recent=recent_for(self.config),
                 offline=offline_models(),
             ),
             chosen,

@@ -446,7 +446,7 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
         self._run(failing, force=True)
 
     def action_add_model(self) -> None:
-        from ..recent import load_recent
+        from ..recent import recent_for
         from ..view_models import offline_models
         from .model_picker import ModelPickerScreen
 
@@ -471,7 +471,7 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
                 "dataset matrix",
                 None,
                 config_models=list(config.models),
-                recent=load_recent(),
+                recent=recent_for(config),
                 offline=offline_models(),
             ),
             chosen,

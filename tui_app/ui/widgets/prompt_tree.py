@@ -162,16 +162,14 @@ since its output), `✗` failed, `⊘` blocked, `■` cancelled.
 
     # --- labels -------------------------------------------------------------------------------
     def _model_room(self, name: str, suffix: int) -> int:
-        """Cells a prompt's line has for its model: what the pane was sized for, plus what a
-        shorter name or an absent status word leaves."""
+        """Cells a prompt's line has for its model: what the pane as laid out leaves (its width
+        never follows a model picked later), else what it was sized for."""
+        if self.label_cells is not None:  # the arrow, the icon, the name, the gap before it
+            return self.label_cells - 2 - 2 - cell_len(name) - 2 - suffix
         if self.model_cells is None:
             return MODEL_CELLS
         sized_for = self.model_cells if self.model_cells else -2  # no model: no gap before it
-        room = self._widest_name - cell_len(name) + sized_for + STATUS_CELLS - suffix
-        if self.label_cells is not None:  # a capped pane: what its line really has
-            # the arrow, the icon, the name, the gap before the model
-            room = min(room, self.label_cells - 2 - 2 - cell_len(name) - 2 - suffix)
-        return room
+        return self._widest_name - cell_len(name) + sized_for + STATUS_CELLS - suffix
 
     def fit_labels(self, cells: int) -> None:
         """The pane as laid out gives a label ``cells``: lines that do not fit cut their model
