@@ -112,8 +112,12 @@ target runs again, and only prompts whose request changed are sent.
                 # and the form a moment later is not a usable screen (issue 13).
                 names = self.config.prompt_names
                 first = form_data(self.session, names[0]) if names else None
-                form = ParamForm(id="form", classes="pane", data=first)
-                form.fit(layout.form_width(screen_width, tree_width))
+                form = ParamForm(
+                    id="form",
+                    classes="pane",
+                    data=first,
+                    width=layout.form_width(screen_width, tree_width),
+                )
                 yield form
                 output = OutputPane(
                     id="output",
