@@ -352,6 +352,14 @@ target runs again, and only prompts whose request changed are sent.
     def _history_chosen(self, message: msg.HistoryRunChosen) -> None:
         revision_actions.show_diff(self, message.prompt, message.index)
 
+    @on(msg.HistoryDiffClosed)
+    def _history_diff_closed(self, message: msg.HistoryDiffClosed) -> None:
+        message.stop()
+        self.show_selected_output()
+        self.output.show_tab(message.tab)
+        if message.tab == "history":
+            self.output.focus_history()
+
     @on(BaselineRequested)
     def _baseline_requested(self, message: BaselineRequested) -> None:
         revision_actions.set_baseline(self, message.prompt, message.index)
