@@ -131,7 +131,8 @@ The selected prompt's answer: live while it runs, then the stored output.
   highlighted node is under the pane); `v` shows its raw text.
 - A tool call is shown as the function's name and its arguments; `T` answers it (type the
   result or name a file) and continues the prompt's conversation.
-- In the history view (`5` puts the cursor in its list), `enter` shows that run's word diff against the current output, `b` makes
+- In the history view (`5` puts the cursor in its list), `enter` shows that run's word diff
+  against the current output (`escape` goes back to the list), `b` makes
   that run the config's baseline, `+` / `-` rate its answer.
 - `+` / `-` rate the shown output 👍 / 👎, `*` opens a rating with a comment and the expected text.
 - `escape` goes back to the tree.
