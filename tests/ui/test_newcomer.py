@@ -234,7 +234,9 @@ async def test_history_tab_puts_the_cursor_in_the_list_and_escape_leaves(
         await pilot.press("enter")  # shows that run, never a re-run
         await pilot.pause()
         assert app.session.workspace.runs and len(app.session.workspace.runs) == 1
-        await pilot.press("escape")
+        await pilot.press("escape")  # from the run's diff back to the list
+        await wait_for(pilot, lambda: isinstance(app.focused, DataTable), what="the list")
+        await pilot.press("escape")  # and from the list to the tree
         await pilot.pause()
         assert app.focused is main.prompt_tree
 
