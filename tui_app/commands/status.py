@@ -6,12 +6,10 @@ The same verdicts the TUI's tree and output pane show: both ask the workspace.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..core.graph import serial_hint, serial_waits
 from ..core.inert import json_text, visible_name
-from ..core.runs import PromptStatus
-from ..core.workspace import Workspace
+from ..core.runs import PromptState, PromptStatus
 from .options import add_param_option, parse_params
 from .revision_options import add_ref_option, open_workspace
 
@@ -36,7 +34,6 @@ def run(args: argparse.Namespace) -> int:
         workspace.params.update(parse_params(args.param))
         states = workspace.states()
         waits = serial_waits(workspace.graph)
-        unsaved = _runs_not_in_the_file(workspace, states)
     finally:
         workspace.close()
     width = max((len(name) for name in states), default=0)
@@ -45,11 +42,11 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             data = state.to_json()
             data["serial"] = hint
-            data["history"] = unsaved.get(name)
+            data["history"] = state.error if state.status is PromptStatus.IDLE else None
             print(json_text(data))
             continue
         line = f"{visible_name(name):<{width}}  {state.status.value}"
-        detail = state.detail or unsaved.get(name)
+        detail = state.detail
         if not detail and state.status is PromptStatus.IDLE:
             detail = "never run"
         if detail:
@@ -57,24 +54,11 @@ def run(args: argparse.Namespace) -> int:
         print(line)
         if hint:
             print(f"{'':<{width}}  note: {hint}")
-    bad = (PromptStatus.STALE, PromptStatus.FAILED, PromptStatus.IDLE)
-    return 1 if any(s.status in bad for s in states.values()) else 0
+    return 1 if any(_needs_work(s) for s in states.values()) else 0
 
 
-def _runs_not_in_the_file(workspace: Workspace, states: dict[str, Any]) -> dict[str, str]:
-    """Prompts with no output in the file that did run (the history has it): "never run" would
-    be wrong for them, a run in the TUI or the CLI whose outputs were not saved."""
-    import time
-
-    history, path = workspace.history, workspace.document.path
-    if history is None or path is None:
-        return {}
-    found: dict[str, str] = {}
-    for name, state in states.items():
-        if state.status is not PromptStatus.IDLE:
-            continue
-        record = history.latest_for(str(path), name)
-        if record is not None:
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.started_at))
-            found[name] = f"not in the file: ran {when} ({record.status}), its output was not saved"
-    return found
+def _needs_work(state: PromptState) -> bool:
+    """Stale, failed, or without an output (never run, or its last run cancelled or blocked)."""
+    if state.status in (PromptStatus.STALE, PromptStatus.FAILED, PromptStatus.IDLE):
+        return True
+    return state.status in (PromptStatus.CANCELLED, PromptStatus.BLOCKED) and not state.has_output

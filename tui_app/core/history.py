@@ -85,6 +85,9 @@ class RunRecord:
     offline: bool = False
     # what the request was built from (core.staleness.Provenance): says why an output went stale
     provenance: dict[str, Any] | None = None
+    # a run with another model or settings (or a comparison's column): its answers never became
+    # the file's, so its status says nothing about the prompt's own (migration 8)
+    experiment: bool = False
     id: int | None = None
 
     @classmethod
@@ -117,6 +120,7 @@ class RunRecord:
             cache_key=request.cache_key if request else None,
             offline=result.offline,
             provenance=result.provenance.to_json() if result.provenance is not None else None,
+            experiment=not run.is_plain,
         )
 
     def to_result(self) -> PromptResult:
@@ -408,6 +412,12 @@ def _m007_baselines(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m008_experiments(conn: sqlite3.Connection) -> None:
+    """Rows say whether their run was an experiment (another model or settings, a comparison):
+    a prompt's last run is its last plain one. Older rows were recorded as plain."""
+    conn.execute("ALTER TABLE runs ADD COLUMN experiment INTEGER NOT NULL DEFAULT 0")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: list[Migration] = [
@@ -418,6 +428,7 @@ MIGRATIONS: list[Migration] = [
     _m005_run_origins,
     _m006_ratings,
     _m007_baselines,
+    _m008_experiments,
 ]
 
 # The history's size budget: over it, the bulky part (request messages, answers) of old runs is
@@ -607,7 +618,7 @@ class History:
                     if value is None
                     else json.dumps(value, ensure_ascii=False, default=str, sort_keys=False)
                 )
-            elif name == "offline":
+            elif name in ("offline", "experiment"):
                 value = 1 if value else 0
             row[name] = value
         columns = ", ".join(_COLUMNS)
@@ -758,13 +769,37 @@ class History:
         return found[0] if found else None
 
     def latest_for(self, config_path: str, prompt: str) -> RunRecord | None:
-        """The latest finished or failed run of a prompt (for 'stale' detection and browsing)."""
+        """The latest finished or failed run of a prompt (for browsing)."""
         found = self._select(
             "config_path = ? AND prompt = ? AND status IN ('done', 'failed')",
             [config_key(config_path), prompt],
             1,
         )
         return found[0] if found else None
+
+    def produced(self, config_path: str, prompt: str, output_text: str) -> RunRecord | None:
+        """The latest run of a prompt whose answer is ``output_text`` and that knows what its
+        request was built from: where that output came from. An answer from the cache counts:
+        its run sent nothing, but the request it answered is as known as a sent one's."""
+        found = self._select(
+            "config_path = ? AND prompt = ? AND status IN ('done', 'cached')"
+            " AND provenance IS NOT NULL"
+            " AND COALESCE(answers.output_text, runs.output_text) = ?",
+            [config_key(config_path), prompt, output_text],
+            1,
+        )
+        return found[0] if found else None
+
+    def last_plain_runs(self, config_path: str) -> dict[str, RunRecord]:
+        """Each prompt's latest row of a plain run (any status), by prompt name."""
+        key = config_key(config_path)
+        rows = self._select(
+            "runs.id IN (SELECT MAX(id) FROM runs WHERE config_path = ? AND experiment = 0"
+            " AND group_id IS NULL GROUP BY prompt)",
+            [key],
+            None,
+        )
+        return {row.prompt: row for row in rows}
 
     def answer_lengths(self, config_path: str, *, per_prompt: int = 20) -> dict[str, list[int]]:
         """Output tokens of each prompt's latest answers (newest first, at most ``per_prompt``
@@ -1067,5 +1102,6 @@ def _to_record(row: dict[str, Any]) -> RunRecord:
     if row.get("messages") is None:
         row["messages"] = []
     row["offline"] = bool(row.get("offline"))
+    row["experiment"] = bool(row.get("experiment"))
     known = {f.name for f in fields(RunRecord)}
     return RunRecord(**{k: v for k, v in row.items() if k in known})

@@ -16,6 +16,7 @@ import contextlib
 import copy
 import dataclasses
 import threading
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,9 @@ class Workspace:
     _graph_revision: int = -1
     _produced: dict[str, _Produced] = field(default_factory=dict)
     _baselines_taken: bool = False
+    # each prompt's last plain run in the history when the baselines were taken: what a prompt
+    # did before this session (a run of this session, newer, takes its place)
+    _history_last: dict[str, PromptResult] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     warnings: list[str] = field(default_factory=list)
     # live reload: edits of the user (not run outputs) not saved yet, and prompts whose output a
@@ -720,6 +724,13 @@ class Workspace:
                 return run.results[prompt]
         return None
 
+    def last_known_result(self, prompt: str) -> PromptResult | None:
+        """The prompt's result in its newest plain run: this session's, else the history's
+        (read with the baselines). The tree and `status` both judge a prompt by it, so a
+        prompt a TUI cancelled is "cancelled" in a `status` run in another terminal too."""
+        found = self.last_result(prompt)
+        return found if found is not None else self._history_last.get(prompt)
+
     # --- staleness and status ---------------------------------------------------------------
     def ensure_baselines(self) -> None:
         """Learn where each loaded output came from: the history's record of it when the
@@ -732,7 +743,7 @@ class Workspace:
                 return
             self._baselines_taken = True
             graph = self.graph
-        known = self._history_provenance()
+        known = self._history_facts()
         shared = batch(self.document, self.params)
         for prompt in self.document.prompts:
             text = prompt.output_text
@@ -748,7 +759,10 @@ class Workspace:
             if isinstance(now, Provenance):
                 self._produced[prompt.name] = _Produced(now, text)
 
-    def _history_provenance(self) -> dict[str, _Produced]:
+    def _history_facts(self) -> dict[str, _Produced]:
+        """What the history knows of this file: where each loaded output came from (the
+        latest run that got that answer, sent or answered from the cache) and each prompt's
+        last plain run (kept in ``_history_last``)."""
         from .staleness import Provenance
 
         if self.document.path is None or not self.history_enabled:
@@ -756,17 +770,23 @@ class Workspace:
         history = self.history
         if history is None:
             return {}
+        path = str(self.document.path)
         out: dict[str, _Produced] = {}
         try:
-            for prompt in self.document.prompt_names:
-                row = history.latest_for(str(self.document.path), prompt)
-                if row is None or row.status not in ("done", "cached") or not row.provenance:
+            last = {name: row.to_result() for name, row in history.last_plain_runs(path).items()}
+            for prompt in self.document.prompts:
+                text = prompt.output_text
+                if text is None:
                     continue
-                found = Provenance.from_json(row.provenance)
+                row = history.produced(path, prompt.name, text)
+                found = None if row is None else Provenance.from_json(row.provenance or {})
                 if found is not None:
-                    out[prompt] = _Produced(found, row.output_text)
+                    out[prompt.name] = _Produced(found, text)
         except PromptTuiError as exc:
             self.warn(str(exc))
+            return {}
+        with self._lock:
+            self._history_last = last
         return out
 
     def states(self, names: Iterable[str] | None = None) -> dict[str, PromptState]:
@@ -807,10 +827,10 @@ class Workspace:
             status = active.results[name].status
             if status.active:
                 return PromptState(name, status, has_output=has_output)
-        last = self.last_result(name)
+        last = self.last_known_result(name)
         # A failure is shown as one. A cancelled or blocked run changed nothing: a prompt that
-        # has an output is what its output is (stale when its request changed since, as
-        # `status` says from the file alone); without one, the run's word stands.
+        # has an output is what its output is (stale when its request changed since); without
+        # one, the run's word stands.
         interrupted = last is not None and last.status in (
             PromptStatus.BLOCKED,
             PromptStatus.CANCELLED,
@@ -821,6 +841,9 @@ class Workspace:
             error = last.error if last.status is PromptStatus.FAILED else last.reason
             return PromptState(name, last.status, error=error, has_output=has_output)
         if not has_output:
+            if last is not None and last.succeeded:
+                # it ran (this session, or the history says so) but the file lacks its answer
+                return PromptState(name, PromptStatus.IDLE, error=_not_saved(last))
             return PromptState(name, PromptStatus.IDLE)
         why: list[Change] = []
         produced = self._produced.get(name)
@@ -846,3 +869,10 @@ class Workspace:
         return PromptState(
             name, PromptStatus.CACHED if cached else PromptStatus.DONE, has_output=True
         )
+
+
+def _not_saved(result: PromptResult) -> str:
+    """Why an idle prompt is not "never run": a run answered it, the file does not hold it."""
+    at = result.started_at or result.ended_at
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at else "earlier"
+    return f"not in the file: ran {when} ({result.status.value}), its output was not saved"
