@@ -29,20 +29,26 @@ from .printer import TextPrinter
 
 @dataclass
 class WatchSummary:
-    saves: int = 0  # file events that reached the reload
+    # The watcher coalesces a burst of writes into one event, so the number of saves is not
+    # known: the summary counts what was done with them (reloads, invalid or missing versions).
+    events: int = 0  # file events that reached the reload (a burst of saves is one)
     reloaded: int = 0
     invalid: int = 0
     missing: int = 0
-    runs: int = 0
+    runs: int = 0  # runs that sent a request (one that re-ran nothing is no run)
     sent: int = 0  # requests that went to a model
     cached: int = 0  # answers from the cache
     failed: int = 0
     reran: list[list[str]] = field(default_factory=list)  # per run: the prompts sent
 
     def line(self) -> str:
+        versions = [plural(self.reloaded, "reload")]
+        if self.invalid:
+            versions.append(f"{plural(self.invalid, 'invalid version')} ignored")
+        if self.missing:
+            versions.append(f"the file went missing {plural(self.missing, 'time')}")
         return (
-            f"prompt-tui: watched {plural(self.saves, 'save')}: {self.reloaded} reloaded, "
-            f"{self.invalid} invalid, {self.missing} missing; {plural(self.runs, 'run')}, "
+            f"prompt-tui: watched: {', '.join(versions)}; {plural(self.runs, 'run')}, "
             f"{plural(self.sent, 'request')} sent, {self.cached} answered from the cache, "
             f"{self.failed} failed"
         )
@@ -74,6 +80,8 @@ class WatchSession:
         self.current: Run | None = None
         self.reloads: list[ReloadResult] = []  # every reload, in order (tests)
         self.shown: dict[str, str] = {}  # the output printed last for each prompt
+        self.started = 0  # runs started (the first one "ran", later ones may "re-run")
+        self.ran: set[str] = set()  # prompts whose request a run of this session sent
         self._broken = False  # the last version seen was invalid or missing
 
     def say(self, text: str) -> None:
@@ -86,8 +94,8 @@ class WatchSession:
     # --- runs ---------------------------------------------------------------------------------
     def start_run(self, run: Run) -> Run:
         self.current = run
-        self.summary.runs += 1
-        first = self.summary.runs == 1
+        self.started += 1
+        first = self.started == 1
         task = asyncio.create_task(self._drive(run, first), name=f"prompt-tui:watch-run:{run.id}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -111,31 +119,40 @@ class WatchSession:
             if isinstance(event, Finished | Cached):
                 self.shown[event.prompt] = event.text
         sent = self._count(run)
+        self.ran.update(sent)  # a superseded run's requests were sent too
         self.summary.reran.append(sent)
 
     def _count(self, run: Run) -> list[str]:
         """Add the run's outcome to the session's counts, from the run's own record; returns
         the prompts whose request went to a model."""
         results = run.results
-        sent = [n for n, r in results.items() if r.started_at is not None]
+        sent = _sent(run)
+        if sent:  # a run that sent nothing (all from the cache, or refused) ran nothing
+            self.summary.runs += 1
         self.summary.sent += len(sent)
         self.summary.cached += sum(r.status is PromptStatus.CACHED for r in results.values())
         self.summary.failed += sum(r.status is PromptStatus.FAILED for r in results.values())
         return sent
 
     def _run_line(self, run: Run, first: bool) -> None:
-        results = run.results
-        sent = [n for n, r in results.items() if r.started_at is not None]
-        cached = [n for n, r in results.items() if r.status is PromptStatus.CACHED]
-        verb = "ran" if first else "re-ran"
-        parts = [f"{verb} {', '.join(sent)}" if sent else f"nothing {verb}"]
+        """What the run sent, per prompt: "ran" the first time this session, "re-ran" after."""
+        sent = _sent(run)
+        cached = [n for n, r in run.results.items() if r.status is PromptStatus.CACHED]
+        again = [n for n in sent if n in self.ran]
+        new = [n for n in sent if n not in self.ran]
+        parts = []
+        if new:
+            parts.append(f"ran {', '.join(new)}")
+        if again:
+            parts.append(f"re-ran {', '.join(again)}")
+        line = "; ".join(parts) or ("nothing ran" if first else "nothing re-ran")
         if cached:
-            parts.append(f"from the cache: {', '.join(cached)}")
-        self.say(" · ".join(parts))
+            line += f" · from the cache: {', '.join(cached)}"
+        self.say(line)
 
     # --- saves --------------------------------------------------------------------------------
     def on_file_event(self, event: FileEvent) -> ReloadResult | None:
-        self.summary.saves += 1
+        self.summary.events += 1
         if event.kind is FileEventKind.MISSING:
             self.summary.missing += 1
             self._broken = True
@@ -200,6 +217,11 @@ class WatchSession:
     async def _stop_when(self, stop: asyncio.Event) -> None:
         await stop.wait()
         self.watcher.stop()
+
+
+def _sent(run: Run) -> list[str]:
+    """The prompts whose request a run sent to a model (whatever came back)."""
+    return [n for n, r in run.results.items() if r.started_at is not None]
 
 
 async def watch_main(session: WatchSession) -> WatchSummary:
