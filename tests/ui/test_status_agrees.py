@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.ui.conftest import chain
-from tests.ui.helpers import make_app, ready, select, status, wait_for
+from tests.ui.helpers import main_screen, make_app, ready, select, status, wait_for
 from tests.ui.test_reload import vim_save, watching
 from tui_app.core.history import History
 from tui_app.core.paths import history_path
@@ -127,4 +127,17 @@ async def test_a_cancelled_prompt_whose_upstream_changed_reads_the_same_in_both(
     assert tree == {"spots": "stale", "plan": "cancelled"}
     assert {n: said[n].split(":")[0] for n in tree} == tree, out
     assert said["spots"] == "stale: parameter city changed (Lisbon → Rome)"
+    assert said["plan"].endswith("before it answered (no output in the file)")
     assert code == 1  # plan has no output: something to do
+
+    again = make_app(path)  # a later session knows it from the history, as `status` does
+    async with again.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await wait_for(
+            pilot,
+            lambda: {n: str(status(again, n)) for n in tree} == tree,
+            what="a new session's tree to say what status says",
+        )
+        await select(pilot, "plan")
+        note = str(main_screen(again).query_one("#output-note").render())
+        assert note == f"cancelled: {said['plan'].removeprefix('cancelled: ')}"

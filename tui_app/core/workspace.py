@@ -839,6 +839,8 @@ class Workspace:
             last.status is PromptStatus.FAILED or (interrupted and not has_output)
         ):
             error = last.error if last.status is PromptStatus.FAILED else last.reason
+            if not error and not has_output:  # a plain cancel gives no reason: say when
+                error = f"{_when(last)}, before it answered (no output in the file)"
             return PromptState(name, last.status, error=error, has_output=has_output)
         if not has_output:
             if last is not None and last.succeeded:
@@ -871,8 +873,11 @@ class Workspace:
         )
 
 
+def _when(result: PromptResult) -> str:
+    at = result.started_at or result.ended_at
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at else "earlier"
+
+
 def _not_saved(result: PromptResult) -> str:
     """Why an idle prompt is not "never run": a run answered it, the file does not hold it."""
-    at = result.started_at or result.ended_at
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at else "earlier"
-    return f"not in the file: ran {when} ({result.status.value}), its output was not saved"
+    return f"not in the file: ran {_when(result)} ({result.status.value}), its output was not saved"

@@ -49,6 +49,10 @@ class PromptView:
         if self.status is PromptStatus.STALE:
             return self.stale_note
         result = self.result
+        verdict = self.verdict
+        if result is None and verdict is not None and verdict.status is self.status:
+            # its last run was before this session (the history's): the words `status` prints
+            return f"{self.status.value}: {verdict.detail}" if verdict.detail else ""
         if result is None or result.status is not self.status:
             return ""
         note = result.note()
