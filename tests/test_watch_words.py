@@ -103,9 +103,8 @@ async def test_a_burst_of_saves_is_counted_as_the_reloads_it_made(tmp_path: Path
     they made, never that there were that many "saves"."""
     path = write_config(tmp_path / "w6.aiconfig.json", trip())
     workspace = Workspace.open(path, history=False)
-    session = WatchSession(
-        workspace, workspace.new_run(None, "all"), out=io.StringIO(), err=io.StringIO()
-    )
+    err = io.StringIO()
+    session = WatchSession(workspace, workspace.new_run(None, "all"), out=io.StringIO(), err=err)
     stop = asyncio.Event()
     loop = asyncio.create_task(session.run(stop))
     await _until(lambda: len(session.summary.reran) == 1, "the first run")
@@ -122,7 +121,13 @@ async def test_a_burst_of_saves_is_counted_as_the_reloads_it_made(tmp_path: Path
     )
     stop.set()
     summary = await loop
+    said = err.getvalue().splitlines()
+    # every run counted printed its line, but those a newer version took over (it says so)
+    printed = [x for x in said if x.startswith(("prompt-tui: ran", "prompt-tui: re-ran"))]
+    assert len(printed) == summary.runs - summary.superseded, said
     line = summary.line()
+    if summary.superseded:
+        assert f"({summary.superseded} cut short by a newer version)" in line, line
     reloads = summary.reloaded
     assert 1 <= reloads < 10
     assert f"watched: {reloads} reload" in line and "save" not in line, line

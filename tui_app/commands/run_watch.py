@@ -36,6 +36,7 @@ class WatchSummary:
     invalid: int = 0
     missing: int = 0
     runs: int = 0  # runs that sent a request (one that re-ran nothing is no run)
+    superseded: int = 0  # of those, runs a newer version took over (they print no line)
     sent: int = 0  # requests that went to a model
     cached: int = 0  # answers from the cache
     failed: int = 0
@@ -47,8 +48,11 @@ class WatchSummary:
             versions.append(f"{plural(self.invalid, 'invalid version')} ignored")
         if self.missing:
             versions.append(f"the file went missing {plural(self.missing, 'time')}")
+        runs = plural(self.runs, "run")
+        if self.superseded:
+            runs += f" ({self.superseded} cut short by a newer version)"
         return (
-            f"prompt-tui: watched: {', '.join(versions)}; {plural(self.runs, 'run')}, "
+            f"prompt-tui: watched: {', '.join(versions)}; {runs}, "
             f"{plural(self.sent, 'request')} sent, {self.cached} answered from the cache, "
             f"{self.failed} failed"
         )
@@ -129,6 +133,7 @@ class WatchSession:
         sent = _sent(run)
         if sent:  # a run that sent nothing (all from the cache, or refused) ran nothing
             self.summary.runs += 1
+            self.summary.superseded += run.superseded
         self.summary.sent += len(sent)
         self.summary.cached += sum(r.status is PromptStatus.CACHED for r in results.values())
         self.summary.failed += sum(r.status is PromptStatus.FAILED for r in results.values())
