@@ -128,6 +128,8 @@ def _field_problem(key: str, value: object) -> str | None:
     if key == "name":
         if not isinstance(value, str) or not value.strip():
             return "'name' must be a non-empty string"
+        if "[" in value:  # Textual's own theme picker reads the name as markup
+            return f"'name' cannot hold '[': {value!r}"
     elif key in _COLOUR_FIELDS:
         if value is None and key != "primary":
             return None
