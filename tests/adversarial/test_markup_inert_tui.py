@@ -110,6 +110,13 @@ async def test_every_screen_draws_markup_as_written(tmp_path: Path) -> None:
         await pilot.press("escape")
         await pilot.pause()
 
+        # the template editor's title quotes the prompt
+        await pilot.press("e")
+        await pilot.pause()
+        _shows(app, "the template editor", f"Template of {MARKUP_NAME}")
+        await pilot.press("escape")
+        await pilot.pause()
+
         # the compare picker: one column per payload, then the comparison itself
         from tui_app.ui.screens.compare import CompareScreen
         from tui_app.ui.screens.compare_setup import CompareSetupScreen
