@@ -379,3 +379,14 @@ def test_tool_definitions_widen_the_input_estimate_and_make_it_approximate(
     assert step.input_low <= (result.usage.prompt_tokens or 0) <= step.input_high
     assert step.cost_low is not None and step.cost_high is not None
     assert step.cost_low <= result.cost <= step.cost_high
+
+
+def test_input_figures_say_cached_or_unknown_not_a_meaningless_range() -> None:
+    """Info showed "in ≈ 0–unknown → 12" for a step answered from the cache."""
+    from tui_app.core.estimate import StepEstimate, input_text
+
+    assert input_text(StepEstimate("a", cached=True, input_low=0)) == "cached"
+    unbounded = StepEstimate("b", input_low=0, input_high=None, depends_on=("a",))
+    assert input_text(unbounded) == "unknown (after a)"
+    ranged = StepEstimate("c", input_low=12, input_high=None, depends_on=("a",))
+    assert input_text(ranged) == "≈ 12–unknown (after a)"

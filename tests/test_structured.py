@@ -644,3 +644,22 @@ async def test_a_native_clients_tool_call_is_stored_and_answered(
     assert [(c["id"], c["function"]["name"]) for c in calls] == [("toolu_1", "get_weather")]
     assert json.loads(calls[0]["function"]["arguments"]) == {"city": "Oslo"}
     assert pending_calls(workspace, "lookup")[0][1] == "get_weather"
+
+
+def test_an_answer_that_is_no_json_says_so_in_plain_words() -> None:
+    """ "the answer does not match the schema at $: the answer is Invalid control character at:
+    line 1 column 11" said it twice and mid-sentence in capitals."""
+    from tui_app.core.structured import answer_of
+
+    settings = {"response_format": {"type": "json_object"}}
+    bad = answer_of(settings, None, '{"city": "Li\tsbon"}')
+    assert bad is not None and bad.verdict is not None
+    assert bad.verdict.message == (
+        "the answer is not valid JSON: invalid control character at line 1, column 13"
+    )
+    prose = answer_of(settings, None, "Lisbon, surely")
+    assert prose is not None and prose.verdict is not None
+    assert prose.verdict.message == "the answer is not JSON"
+    empty = answer_of(settings, None, "")
+    assert empty is not None and empty.verdict is not None
+    assert empty.verdict.message == "the answer is empty: no JSON"

@@ -141,3 +141,19 @@ def test_keys(tmp_path: Path) -> None:
 def test_a_pipe_gets_the_text_as_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(_config(tmp_path, names=("a",)))]) == 0
     assert HOSTILE in capsys.readouterr().out
+
+
+def test_every_json_printer_escapes_what_a_terminal_would_run(tmp_path: Path) -> None:
+    """JSON for people and scripts alike: DEL, C1 and bidi controls in a model's answer were
+    printed raw (json.dumps(ensure_ascii=False) escapes only C0); now ``\\uXXXX``, the same
+    JSON value."""
+    path = _config(tmp_path)
+    printed = on_a_tty(tmp_path, "run", str(path), "--json")
+    _check(printed, "run --json", shown=False)
+    assert "\\u202e" in printed  # the answer's bidi override, escaped
+    for args in (
+        ("status", str(path), "--json"),
+        ("resolve", str(path), "a", "--json"),
+        ("compare", str(path), "a", "-m", "mock", "-m", "echo", "--json"),
+    ):
+        _check(on_a_tty(tmp_path, *args), " ".join(args[:1] + args[2:]), shown=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.ui.helpers import main_screen, make_app, ready, status, wait_for
 
@@ -57,3 +58,32 @@ async def test_palette_names_export(three_step: Path) -> None:
         await pilot.press(*"export run")
         options = app.screen.query_one(OptionList)
         await wait_for(pilot, lambda: options.option_count >= 2, what="export hits")
+
+
+async def test_a_markdown_export_shows_escape_sequences_instead_of_holding_them(
+    write_config: Any,
+) -> None:
+    """A report is read with `cat`: a model's escape sequences in it are shown (␛), never
+    kept raw, for every payload of the shared list (JSON escapes them by itself)."""
+    from tests.support.hostile_text import HOSTILE, raw_controls
+    from tests.ui.conftest import chain
+
+    path = write_config(
+        chain(
+            [{"name": "q", "input": "hi", "metadata": {"model": "mock"}}],
+            models={"mock": {"response": HOSTILE, "delay": 0}},
+        )
+    )
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "q") == "done")
+        for kind in ("output-markdown", "run-markdown", "run-json"):
+            main_screen(app).action_export(kind)
+        await wait_for(pilot, lambda: len(list(path.parent.glob("chain.*.md"))) == 2)
+        await wait_for(pilot, lambda: bool(list(path.parent.glob("chain.*.json"))))
+    for written in [*path.parent.glob("chain.*.md"), *path.parent.glob("chain.*.json")]:
+        text = written.read_text()
+        assert "start " in text and " end" in text, written.name
+        assert raw_controls(text) == [], written.name

@@ -246,3 +246,43 @@ async def test_the_first_frame_has_its_final_tab_strip(
                 Text.from_markup(tab_strip("output", strip.size.width))
             )
     assert redrawn == []
+
+
+async def test_a_cut_head_keeps_its_source_and_a_note_is_shown_whole(write_config: Any) -> None:
+    """A head too long for its room cuts the name, never the source ("neighbourhoods.output
+    mi…" said nothing), and why an upstream output is missing wraps instead of being cut."""
+    from tui_app.ui.widgets.param_form import HEAD_COLUMN
+
+    refused = {"api_base": "http://127.0.0.1:9/v1", "max_attempts": 1}  # nothing listens there
+    path = write_config(
+        chain(
+            [
+                {
+                    "name": "neighbourhoods",
+                    "input": "x",
+                    "metadata": {"model": {"name": "openai/x", "settings": refused}},
+                },
+                {"name": "itinerary", "input": "{{neighbourhoods.output}} and {{city}}"},
+            ],
+            parameters={"city": "Lisbon"},
+        )
+    )
+    for size in ((80, 24), (120, 36)):
+        app = make_app(path)
+        async with app.run_test(size=size) as pilot:
+            await ready(pilot)
+            screen = main_screen(app)
+            await pilot.press("down", "R")
+            await wait_for(pilot, lambda s=screen: s.session.state("itinerary").status == "blocked")
+            await pilot.pause()
+            form = screen.form
+            head = form.query(".form-head").first()
+            text = str(head.render())
+            assert text.startswith("neighbourhoods.") and text.endswith("  missing"), text
+            assert "…" in text and len(text) <= head.content_region.width, (size, text)
+            if form.has_class("-grid"):
+                assert head.outer_size.width == HEAD_COLUMN
+            note = form.query_one(".form-readonly.-note", Static)
+            words = " ".join(str(note.render()).split())
+            assert words == "(neighbourhoods failed: fix it and run it again)", words
+            assert note.region.height >= 2 and note.content_region.width < len(words)

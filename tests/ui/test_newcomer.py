@@ -190,6 +190,10 @@ async def test_f1_lists_every_active_key_with_one_scrollbar(write_config: Any) -
         table = app.screen.query_one("#help-keys", DataTable)
         keys = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
         assert {"r", "R", "a", "m", "e", "n", "d", "u", "x", "c", "1", "5"} <= set(keys), keys
+        words = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        for noise in ("Copy selected text", "Focus Next", "Quit the app"):  # Textual's own
+            assert not [w for w in words if noise.lower() in w.lower()], words
+        assert len([w for w in words if "quit" in w.lower()]) == 1, words  # one Quit
         assert table.size.height >= table.row_count + 1  # every row drawn: no inner scroll
         assert not table.show_vertical_scrollbar
         await pilot.press("escape")
@@ -230,7 +234,9 @@ async def test_history_tab_puts_the_cursor_in_the_list_and_escape_leaves(
         await pilot.press("enter")  # shows that run, never a re-run
         await pilot.pause()
         assert app.session.workspace.runs and len(app.session.workspace.runs) == 1
-        await pilot.press("escape")
+        await pilot.press("escape")  # from the run's diff back to the list
+        await wait_for(pilot, lambda: isinstance(app.focused, DataTable), what="the list")
+        await pilot.press("escape")  # and from the list to the tree
         await pilot.pause()
         assert app.focused is main.prompt_tree
 

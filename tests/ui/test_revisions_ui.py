@@ -125,3 +125,46 @@ async def test_a_compare_column_of_the_file_as_committed(write_config: Any) -> N
             origin = history.origins([run_id])[run_id]
         assert origin.ref == "HEAD" and origin.dirty is False
     assert "bats at dawn" in path.read_text()  # the working file was never touched
+
+
+async def test_an_earlier_runs_diff_is_left_for_the_list_or_the_current_output(
+    write_config: Any,
+) -> None:
+    """The diff of an earlier run belongs to the history view: escape goes back to the list,
+    another view's key shows the current output again (the diff stayed under "1 Output")."""
+    from textual.widgets import Static
+
+    from tui_app.ui.widgets.output_pane import TabStrip
+
+    path = write_config(one_prompt("owls at night"))
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        screen = main_screen(app)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status(app, "a") == "done", what="first run")
+        app.session.workspace.set_template("a", "bats at dawn")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.config.prompt("a").output_text == "bats at dawn")
+        await pilot.press("5")
+        table = screen.query_one("#history-table")
+        await wait_for(pilot, lambda: table.row_count == 2 and table.has_focus, what="list")
+        note = screen.output.query_one("#output-note", Static)
+
+        def diffing() -> bool:
+            return str(note.render()).startswith("history: the run of")
+
+        for leave, tab in (("escape", "history"), ("1", "output"), ("2", "request")):
+            await pilot.press("down", "enter")
+            await wait_for(pilot, diffing, what="the diff")
+            assert "[-owls-]" in screen.output.stream.text
+            assert screen.output.query_one(TabStrip).active == "history"  # its tab stays lit
+            await pilot.press(leave)
+            await wait_for(pilot, lambda: not diffing(), what=f"{leave} leaves the diff")
+            assert screen.output.active_tab == tab
+            assert "[-owls-]" not in screen.output.stream.text
+            if tab == "history":
+                await wait_for(pilot, lambda: table.has_focus, what="back in the list")
+            else:
+                await pilot.press("5")
+                await wait_for(pilot, lambda: table.has_focus, what="the list again")

@@ -11,6 +11,7 @@ import time
 from ..core import paths
 from ..core.errors import PromptTuiError
 from ..core.history import History
+from ..core.inert import json_text
 from ..core.rundiff import RunSide, load_side, resolve_run
 
 EXIT_OK = 0
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = {"config": side.config_path, "baseline": side.to_json(), "set_at": found[1]}
         data["warning"] = warning
-        print(json.dumps(data, ensure_ascii=False))
+        print(json_text(data))
         return EXIT_OK
     print(side.label)
     if warning:

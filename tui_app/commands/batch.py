@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from ..core.config import load
 from ..core.datasets import Selection, find_dataset
 from ..core.errors import PromptTuiError
 from ..core.estimate import Estimate, estimate_run
-from ..core.inert import visible
+from ..core.inert import json_text, visible
 from ..core.secrets import scrub_text
 from .estimate import add_budget_options, apply_budget, combined
 from .options import UsageError, add_param_option, parse_params
@@ -205,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     def on_cell(cell: Cell) -> None:
         data = cell.to_json() if (args.json or spool is not None) else None
         if args.json:  # an answer echoing a key is masked, as in the history and the reports
-            print(scrub_text(json.dumps(data, ensure_ascii=False, default=str)), flush=True)
+            print(scrub_text(json_text(data, default=str)), flush=True)
         if spool is not None and data is not None:
             spool.add(data)
         if cell.verdict != "pass" and len(failures) < shown_limit:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import sys
 import textwrap
@@ -31,6 +30,7 @@ from ..core.compare import (
 )
 from ..core.estimate import estimate_comparison
 from ..core.events import Cached, Failed, Finished, RunDone
+from ..core.inert import json_text
 from ..core.runs import PromptStatus
 from ..core.workspace import Workspace
 from .estimate import add_budget_options, apply_budget
@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
                 "settings": column.settings,
             }
             row.update(found.to_json())
-            print(json.dumps(row, ensure_ascii=False, default=str))
+            print(json_text(row, default=str))
     else:
         width = args.width or min(shutil.get_terminal_size((120, 40)).columns, MAX_WIDTH)
         sys.stdout.write(render_table(comparison, metrics, width))

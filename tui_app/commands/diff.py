@@ -8,13 +8,13 @@ outputs are the same, 1 when they differ, 2 on an error, like diff(1)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from ..core import paths
 from ..core.errors import PromptTuiError
 from ..core.history import History
+from ..core.inert import json_text
 from ..core.rundiff import diff_runs, load_side, resolve_run
 from ..core.secrets import scrub_text
 from .baseline import baseline_warning
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = result.to_json()
         data["warnings"] = warnings
-        print(scrub_text(json.dumps(data, ensure_ascii=False, default=str)))
+        print(scrub_text(json_text(data, default=str)))
     else:
         out = for_terminal(sys.stdout)
         out.write(result.render(inert=False) + "\n")

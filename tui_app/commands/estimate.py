@@ -7,13 +7,13 @@ module also holds ``--max-cost`` (a :class:`~..core.estimate.Budget` on the runn
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..core import display
 from ..core.estimate import Budget, Estimate, estimate_run
+from ..core.inert import json_text
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
 from .options import UsageError, add_override_options, parse_params, parse_settings
@@ -105,12 +105,12 @@ def print_estimates(estimates: list[Estimate], out: TextIO, *, as_json: bool) ->
     """One estimate (a run) or several (a comparison's upstream and columns)."""
     if as_json:
         if len(estimates) == 1:
-            out.write(json.dumps(estimates[0].to_json(), ensure_ascii=False) + "\n")
+            out.write(json_text(estimates[0].to_json()) + "\n")
         else:
             total = combined(estimates)
             data = total.to_json()
             data["columns"] = [e.to_json() for e in estimates]
-            out.write(json.dumps(data, ensure_ascii=False) + "\n")
+            out.write(json_text(data) + "\n")
         return
     for found in estimates:
         out.write(render(found))

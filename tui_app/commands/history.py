@@ -8,14 +8,13 @@ file named ``prune`` is read as ``./prune``."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..core import display, paths
 from ..core.history import MAX_HISTORY_BYTES, History, RunRecord, config_key
-from ..core.inert import visible_name
+from ..core.inert import json_text, visible_name
 from .run_labels import RunLabels
 
 EXIT_OK = 0
@@ -124,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         for rec in records:
             row = rec.to_json()
             row.update(labels.json_of(rec))
-            print(json.dumps(row, ensure_ascii=False, default=str))
+            print(json_text(row, default=str))
         return EXIT_OK
     if not records and typo:
         return _no_such_file(args.config)
@@ -197,7 +196,7 @@ def print_groups(records: list[RunRecord], as_json: bool, limit: int) -> int:
         if as_json:
             row = {"group_id": group_id, "started_at": rows[0].started_at, "config": config}
             row.update({"prompts": prompts, "models": models, "runs": len(rows)})
-            print(json.dumps(row, ensure_ascii=False))
+            print(json_text(row))
         else:
             cells = [group_id, display.when(rows[0].started_at), config, ", ".join(prompts)]
             table.append([visible_name(c) for c in [*cells, ", ".join(models)]])

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 
 from ..core import custom_keys
+from ..core.inert import json_text
 from ..core.keys import (
     KeyLookup,
     KeyStore,
@@ -124,7 +124,7 @@ def run_list(args: argparse.Namespace) -> int:
             }
             for hit in lookups
         ]
-        print(json.dumps(rows, ensure_ascii=False))
+        print(json_text(rows))
         return EXIT_OK
     print(f"keyring: {status.message}")
     width = max(len(hit.provider) for hit in lookups)

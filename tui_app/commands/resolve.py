@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..core.inert import json_text
 from ..core.message_view import elide, message_text
 from ..core.resolve import resolve
 from ..core.secrets import scrub_settings
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.json:
-        print(json.dumps(elide(request.to_json()), indent=2, ensure_ascii=False))
+        print(json_text(elide(request.to_json()), indent=2))
         return 0
     print(f"prompt:   {request.prompt}")
     print(

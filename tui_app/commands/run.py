@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 
 from ..core.errors import PromptTuiError
 from ..core.estimate import estimate_run
 from ..core.events import RunDone
+from ..core.inert import json_text
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
 from .estimate import add_budget_options, announce_estimates, apply_budget
@@ -71,7 +71,7 @@ async def _drive(workspace: Workspace, run: Run, as_json: bool) -> None:
     printer = TextPrinter(for_terminal(sys.stdout))  # inert on a terminal, as is to a pipe
     async for event in workspace.execute(run):
         if as_json:
-            print(json.dumps(event.to_json(), ensure_ascii=False, default=str), flush=True)
+            print(json_text(event.to_json(), default=str), flush=True)
         elif not isinstance(event, RunDone):
             printer.handle(event)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any, TextIO
 from ..core.display import plural
 from ..core.errors import PromptTuiError
 from ..core.events import Cached, Finished, Refused, RunDone
+from ..core.inert import json_text
 from ..core.reload import ReloadOutcome, ReloadResult
 from ..core.runs import PromptStatus, Run
 from ..core.watch import ConfigWatcher, FileEvent, FileEventKind
@@ -81,7 +81,7 @@ class WatchSession:
             print(f"prompt-tui: {text}", file=self.err, flush=True)
 
     def emit_json(self, data: dict[str, Any]) -> None:
-        print(json.dumps(data, ensure_ascii=False, default=str), file=self.out, flush=True)
+        print(json_text(data, default=str), file=self.out, flush=True)
 
     # --- runs ---------------------------------------------------------------------------------
     def start_run(self, run: Run) -> Run:

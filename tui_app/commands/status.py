@@ -6,11 +6,10 @@ The same verdicts the TUI's tree and output pane show: both ask the workspace.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from ..core.graph import serial_hint, serial_waits
-from ..core.inert import visible_name
+from ..core.inert import json_text, visible_name
 from ..core.runs import PromptStatus
 from ..core.workspace import Workspace
 from .options import add_param_option, parse_params
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             data = state.to_json()
             data["serial"] = hint
             data["history"] = unsaved.get(name)
-            print(json.dumps(data, ensure_ascii=False))
+            print(json_text(data))
             continue
         line = f"{visible_name(name):<{width}}  {state.status.value}"
         detail = state.detail or unsaved.get(name)

@@ -507,7 +507,8 @@ def _schema_check(schema: Any, text: str, out: Any) -> CheckResult:
         return out("pass", expected, "it matches")
     if verdict.expected.startswith("the schema"):  # structured.check's words for its own limits
         return out("error", expected, verdict.expected)
-    return out("fail", expected, f"at {verdict.path}: {verdict.expected}")
+    where = f"at {verdict.path}: " if verdict.path else ""
+    return out("fail", expected, f"{where}{verdict.expected}")
 
 
 def _judge(

@@ -270,10 +270,14 @@ def _sum_or_none(values: list[int | None]) -> int | None:
 
 
 def input_text(step: StepEstimate) -> str:
+    if step.cached:
+        return "cached"
     mark = "" if step.input_exact else "≈ "
     if step.input_high != step.input_low:
-        high = display.count(step.input_high) if step.input_high is not None else display.UNKNOWN
         after = f" (after {', '.join(step.depends_on)})" if step.depends_on else ""
+        if step.input_high is None and not step.input_low:  # "0–unknown" said nothing
+            return f"{display.UNKNOWN}{after}"
+        high = display.count(step.input_high) if step.input_high is not None else display.UNKNOWN
         return f"{mark}{step.input_low:,}–{high}{after}"
     return f"{mark}{step.input_low:,}"
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import display
 from .errors import PromptTuiError
+from .inert import json_text, visible
 from .runs import PromptResult, Run
 from .secrets import scrub_settings, scrub_text
 
@@ -102,7 +103,7 @@ def to_json(title: str, records: list[PromptRecord]) -> str:
             for r in records
         ],
     }
-    return scrub_text(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
+    return scrub_text(json_text(data, indent=2)) + "\n"
 
 
 def to_markdown(title: str, records: list[PromptRecord]) -> str:
@@ -123,7 +124,9 @@ def to_markdown(title: str, records: list[PromptRecord]) -> str:
                 text = content if isinstance(content, str) else json.dumps(content, indent=2)
                 lines += [f"**{message.get('role', '?')}**", "", _fenced(text), ""]
         lines += ["### Output", "", _fenced(record.output or "(no output)"), ""]
-    return scrub_text("\n".join(lines))
+    # a report is read with `cat` and `less -R` too: a model's escape sequences are shown (␛),
+    # never executed, as in every view
+    return scrub_text(visible("\n".join(lines)))
 
 
 def render(fmt: Format, title: str, records: list[PromptRecord]) -> str:

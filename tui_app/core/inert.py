@@ -10,9 +10,11 @@ and by the TUI widgets.
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
-__all__ = ["visible", "visible_name"]
+__all__ = ["json_text", "visible", "visible_name"]
 
 _C1_PLACEHOLDER = "\ufffd"  # C1 controls (0x80-0x9f, e.g. the one-byte CSI 0x9b) have no picture
 # Bidirectional overrides and isolates reorder what is shown around them ("Trojan source").
@@ -46,3 +48,15 @@ def visible_name(text: str) -> str:
     if not text or text.isprintable():  # no control or format character: the common case
         return text
     return _ONE_LINE.sub(_picture, text)
+
+
+# What json.dumps(ensure_ascii=False) leaves raw: DEL, C1 controls, bidi controls (C0 it escapes).
+_JSON_RAW = re.compile(f"[\x7f-\x9f{_BIDI}]")
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """``json.dumps`` of ``value`` that a terminal cannot execute: readable non-ASCII text, but
+    DEL, C1 and bidi controls written as ``\\uXXXX`` escapes (the same JSON value; they only
+    occur inside strings). For every JSON that is printed or written for people to read."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)

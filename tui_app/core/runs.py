@@ -168,7 +168,9 @@ class PromptResult:
                     " (the partial answer is kept)" if partial else ""
                 )
             case PromptStatus.BLOCKED:
-                return f"blocked by {self.blocked_by}: {self.reason}"
+                # the reason names the prompt ("'a' failed"): "blocked by a: 'a' failed" twice
+                why = self.reason or f"'{self.blocked_by}' did not finish"
+                return f"blocked: {why}, so nothing was sent"
             case PromptStatus.CANCELLED:
                 if not self.started:
                     return "cancelled before it started"

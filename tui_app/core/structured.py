@@ -55,7 +55,8 @@ _FENCED = re.compile(r"^\s*```(?:json|JSON)?[ \t]*\n(.*?)\n```\s*$", re.DOTALL)
 @dataclass(frozen=True)
 class Verdict:
     """The schema check of one answer. ``ok`` False: ``path`` (``$.items[2].price``) and
-    ``expected`` (jsonschema's words) say where and what."""
+    ``expected`` (jsonschema's words) say where and what; no ``path``: ``expected`` is a whole
+    sentence about the answer (not JSON at all, not checkable)."""
 
     ok: bool
     path: str = "$"
@@ -65,6 +66,8 @@ class Verdict:
     def message(self) -> str:
         if self.ok:
             return "matches the schema"
+        if not self.path:
+            return self.expected
         return f"the answer does not match the schema at {self.path}: {self.expected}"
 
     def to_json(self) -> dict[str, Any]:
@@ -147,6 +150,10 @@ def parse_json(text: str) -> Any:
         value = json.loads(stripped)
     except RecursionError:
         raise ValueError("nested too deeply to read") from None
+    except json.JSONDecodeError as exc:  # "Invalid control character at: line 1 column 11"
+        msg = exc.msg.removesuffix(" at")
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise ValueError(f"{msg[:1].lower()}{msg[1:]} at {where}") from None
     if depth_of(value, MAX_PARSE_DEPTH) > MAX_PARSE_DEPTH:
         raise ValueError(f"nested deeper than {MAX_PARSE_DEPTH} levels: read as text")
     return value
@@ -158,19 +165,19 @@ def check(value: Any, schema: dict[str, Any]) -> Verdict:
         from jsonschema import SchemaError, validators
         from jsonschema.exceptions import best_match
     except ImportError:  # a broken install: say so rather than pass silently
-        return Verdict(False, "$", "the jsonschema package is not installed: cannot check")
+        return Verdict(False, "", "not checked: the jsonschema package is not installed")
     if depth_of(value) > MAX_DEPTH:
-        return Verdict(False, "$", f"the answer nests deeper than {MAX_DEPTH} levels: not checked")
+        return Verdict(False, "", f"the answer nests deeper than {MAX_DEPTH} levels: not checked")
     try:
         cls = validators.validator_for(schema)
         cls.check_schema(schema)
         error = best_match(cls(schema).iter_errors(value))
     except SchemaError as exc:
-        return Verdict(False, "$", f"the schema itself is invalid: {_one_line(exc.message)}")
+        return Verdict(False, "", f"the schema itself is invalid: {_one_line(exc.message)}")
     except RecursionError:
-        return Verdict(False, "$", "the schema refers to itself without end ($ref): not checkable")
+        return Verdict(False, "", "the schema refers to itself without end ($ref): not checkable")
     except Exception as exc:  # an unresolvable $ref and the like: named, never a crash
-        return Verdict(False, "$", f"the schema cannot be checked: {_one_line(str(exc))}")
+        return Verdict(False, "", f"the schema cannot be checked: {_one_line(str(exc))}")
     if error is None:
         return Verdict(True)
     return Verdict(False, error.json_path, _one_line(error.message))
@@ -192,13 +199,17 @@ def answer_of(
         text = output_text(output)
     if not text:
         if wants_json(settings):
-            return StructuredAnswer("json", None, Verdict(False, "$", "an empty answer is no JSON"))
+            return StructuredAnswer(
+                "json", None, Verdict(False, "", "the answer is empty: no JSON")
+            )
         return None
     try:
         value = parse_json(text)
     except ValueError as exc:
         if wants_json(settings):
-            return StructuredAnswer("json", None, Verdict(False, "$", f"the answer is {exc}"))
+            why = str(exc)
+            said = "is not JSON" if why == "not JSON" else f"is not valid JSON: {why}"
+            return StructuredAnswer("json", None, Verdict(False, "", f"the answer {said}"))
         return None
     schema = schema_of(settings)
     return StructuredAnswer("json", value, check(value, schema) if schema is not None else None)

@@ -425,10 +425,10 @@ class PromptTuiApp(App[int]):
                 stamp = time.strftime("%Y%m%d-%H%M%S")
                 target = path.with_name(f"{path.name.split('.')[0]}.mine-{stamp}{_suffixes(path)}")
                 self.workspace.save(target)
-                message = f"Saved a copy: {target}"
+                message = f"a copy: {target}"  # the title says "Saved"
             else:
                 self.workspace.save()
-                message = f"Saved {self.config_path}"
+                message = str(self.config_path)
         except (PromptTuiError, OSError) as exc:
             self.call_from_thread(self.notify, str(exc), title="Save failed", severity="error")
             return

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.binding import Binding
+
 # The panes and dialogs whose keys the key map lists, in the order a user meets them.
 KEY_MAP_SOURCES = (
     ("Everywhere", "tui_app.ui.app", "PromptTuiApp"),
@@ -54,10 +56,32 @@ def focused_help(app: Any) -> tuple[str, str, list[tuple[str, str]]]:
     others: list[tuple[str, str]] = []
     for active in app.screen.active_bindings.values():
         binding = active.binding
-        if binding.description:
+        if binding.description and _ours(active.node, binding):
             row = (app.get_key_display(binding), binding.tooltip or binding.description)
             (shown if binding.show else others).append(row)
     return help_title(help_text), help_text, shown + others
+
+
+# Textual's own keys worth listing beside ours (the rest, "Copy selected text", "Focus Next",
+# a second "Quit", were noise between them).
+TEXTUAL_KEYS = frozenset({"command_palette"})
+
+
+def _ours(node: Any, binding: Binding) -> bool:
+    """A binding one of prompt-tui's classes declares (or a Textual key worth knowing): by its
+    id (the user's keymap may have moved its key), else by action and key (Textual's ctrl+q
+    has our q's action)."""
+    if binding.action in TEXTUAL_KEYS:
+        return True
+    for cls in type(node).__mro__:
+        if not cls.__module__.startswith("tui_app."):
+            continue
+        for declared in Binding.make_bindings(cls.__dict__.get("BINDINGS") or []):
+            if binding.id is not None and declared.id == binding.id:
+                return True
+            if declared.action == binding.action and declared.key == binding.key:
+                return True
+    return False
 
 
 def key_map(app: Any) -> list[tuple[str, str, str]]:

@@ -57,6 +57,15 @@ class HistoryRunChosen(Message):
 
 
 @dataclass
+class HistoryDiffClosed(Message):
+    """The diff of an earlier run was left (escape, or another view's key): the output view
+    shows the prompt's current output again, and ``tab`` is the view wanted."""
+
+    prompt: str
+    tab: str
+
+
+@dataclass
 class RunUpdate(Message, bubble=False):
     """A runner event other than a text delta (deltas go straight into the stream buffers).
     For the main screen only: bubbling to the app dispatched every event twice (3,000 extra

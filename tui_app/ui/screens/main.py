@@ -113,8 +113,12 @@ target runs again, and only prompts whose request changed are sent.
                 # and the form a moment later is not a usable screen (issue 13).
                 names = self.config.prompt_names
                 first = form_data(self.session, names[0]) if names else None
-                form = ParamForm(id="form", classes="pane", data=first)
-                form.fit(layout.form_width(screen_width, tree_width))
+                form = ParamForm(
+                    id="form",
+                    classes="pane",
+                    data=first,
+                    width=layout.form_width(screen_width, tree_width),
+                )
                 yield form
                 output = OutputPane(
                     id="output",
@@ -348,6 +352,14 @@ target runs again, and only prompts whose request changed are sent.
     @on(msg.HistoryRunChosen)
     def _history_chosen(self, message: msg.HistoryRunChosen) -> None:
         revision_actions.show_diff(self, message.prompt, message.index)
+
+    @on(msg.HistoryDiffClosed)
+    def _history_diff_closed(self, message: msg.HistoryDiffClosed) -> None:
+        message.stop()
+        self.show_selected_output()
+        self.output.show_tab(message.tab)
+        if message.tab == "history":
+            self.output.focus_history()
 
     @on(BaselineRequested)
     def _baseline_requested(self, message: BaselineRequested) -> None:

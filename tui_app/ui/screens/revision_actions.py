@@ -64,8 +64,7 @@ def show_diff(screen: MainScreen, prompt: str, index: int) -> None:
         )
     if record.error:
         note += f"; that run failed: {record.error}"
-    screen.output.show_tab("output")
-    screen.output.show_output(prompt, text, live=False, note=note)
+    screen.output.show_history_diff(prompt, text, note)
 
 
 def set_baseline(screen: MainScreen, prompt: str, index: int) -> None:

@@ -23,7 +23,7 @@ from ...core.runs import PromptResult
 from ...core.structured import parse_json
 from ...core.toolcalls import describe_calls
 from ..markup import plain
-from ..messages import HistoryRunChosen
+from ..messages import HistoryDiffClosed, HistoryRunChosen
 from .stream_view import StreamView
 
 # Above this many characters a finished output stays raw (Markdown would take ~0.3 s or more).
@@ -132,7 +132,8 @@ The selected prompt's answer: live while it runs, then the stored output.
   highlighted node is under the pane); `v` shows its raw text.
 - A tool call is shown as the function's name and its arguments; `T` answers it (type the
   result or name a file) and continues the prompt's conversation.
-- In the history view (`5` puts the cursor in its list), `enter` shows that run's word diff against the current output, `b` makes
+- In the history view (`5` puts the cursor in its list), `enter` shows that run's word diff
+  against the current output (`escape` goes back to the list), `b` makes
   that run the config's baseline, `+` / `-` rate its answer.
 - `+` / `-` rate the shown output 👍 / 👎, `*` opens a rating with a comment and the expected text.
 - `escape` goes back to the tree.
@@ -161,6 +162,9 @@ The selected prompt's answer: live while it runs, then the stored output.
         self._tree: Any = None  # the JSON tree, built the first time a JSON answer is shown
         self._parsed: tuple[str, tuple[str, Any] | None] | None = None  # (text, its data)
         self._focus_history = False  # `5` asked for the list before its rows were read
+        # the prompt whose earlier run's diff the output view shows (part of the history view:
+        # leaving it shows the current output again)
+        self._diff_of: str | None = None
 
     def compose(self) -> ComposeResult:
         yield TabStrip(id="view-tabs", width=max(0, self._width - 2))  # inside the borders
@@ -225,6 +229,10 @@ The selected prompt's answer: live while it runs, then the stored output.
     def show_tab(self, name: str) -> None:
         if name not in TABS:
             return
+        if self._diff_of is not None:  # another view's key leaves the diff
+            prompt, self._diff_of = self._diff_of, None
+            self.post_message(HistoryDiffClosed(prompt, name))
+            return
         shown = self._container(name)
         focused = self.screen.focused
         for view in self.query(".view").results(Vertical):
@@ -259,6 +267,9 @@ The selected prompt's answer: live while it runs, then the stored output.
         ``keep_raw``: show it as plain text even when it could be rendered (a stream that just
         ended: no reflow)."""
         self.prompt = prompt
+        if self._diff_of is not None:  # the current output replaces an earlier run's diff
+            self._diff_of = None
+            self.query_one("#view-tabs", TabStrip).show(self._tab)
         if not text and not live and not note:
             note = "No output yet: r runs this prompt, R runs it with its dependencies."
         self.set_note(note, severity)
@@ -499,8 +510,26 @@ The selected prompt's answer: live while it runs, then the stored output.
         else:
             self._focus_history = True  # once its rows are read
 
+    def show_history_diff(self, prompt: str, text: str, note: str) -> None:
+        """An earlier run's answer diffed against the current output: drawn in the output view
+        but part of the history (its tab stays lit; escape goes back to the list)."""
+        self._diff_of = None
+        self.show_tab("output")
+        self.show_output(prompt, text, live=False, note=note, keep_raw=True)
+        self._diff_of = prompt
+        self.query_one("#view-tabs", TabStrip).show("history")
+        shown = self._container("output")
+        view = next((w for w in shown.query("*") if w.focusable), None)
+        if view is not None:
+            view.focus()  # escape is the pane's, not the tree's (a cancel there)
+
     def action_leave(self) -> None:
-        """escape: back to the tree (never a cancel: that is the tree's escape)."""
+        """escape: back to the tree (never a cancel: that is the tree's escape); from an
+        earlier run's diff, back to the list of runs."""
+        if self._diff_of is not None:
+            prompt, self._diff_of = self._diff_of, None
+            self.post_message(HistoryDiffClosed(prompt, "history"))
+            return
         screen: Any = self.screen
         if hasattr(screen, "action_focus_tree"):
             screen.action_focus_tree()

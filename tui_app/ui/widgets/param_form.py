@@ -80,6 +80,7 @@ def _source_var(source: str) -> str:
 
 
 GRID_WIDTH = 50  # a form this wide puts a row's head beside its value; narrower, above it
+HEAD_COLUMN = 27  # the grid's head column (app.tcss: ParamForm.-grid grid-columns)
 
 
 def form_title(name: str, width: int) -> str:
@@ -142,9 +143,15 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
     ]
 
     def __init__(
-        self, *, id: str | None = None, classes: str | None = None, data: FormData | None = None
+        self,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+        data: FormData | None = None,
+        width: int = 0,
     ) -> None:
-        """``data``: compose straight into a prompt's form (the first frame shows it)."""
+        """``data``: compose straight into a prompt's form (the first frame shows it);
+        ``width``: the pane's width when known before it is laid out (its final shape at once)."""
         super().__init__(id=id, classes=classes)
         self.data: FormData | None = data
         self._rows: dict[str, ParamRow] = {}  # input id -> row
@@ -170,17 +177,25 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._shown: dict[int, str | Text | Content] = {}  # id(widget) -> the content it shows
         self._mounting = 0  # rows added for this prompt and not mounted yet
         self._focus_request: str | None = None
-        self._width = 0  # the pane's width, known before it is laid out (fit)
+        # each head drawn: its widget -> (name, source, error), redrawn when the room changes
+        self._heads: dict[int, tuple[Static, str, str, bool]] = {}
+        self._width = width
+        self.set_class(width >= GRID_WIDTH, "-grid")
         self.can_focus = False
         self._fill(data)
+        self._retitle()
 
     def fit(self, width: int) -> None:
         """The form's shape and title follow its own width, never the screen's: a form of the
         same width looks the same at 80 and at 200 columns (rows flipped between a head over
         its value and a head beside it with the screen's breakpoint)."""
+        if width == self._width:
+            return
         self._width = width
         self.set_class(width >= GRID_WIDTH, "-grid")
         self._retitle()
+        for widget, name, source, error in list(self._heads.values()):
+            self._put_head(widget, name, source, error)
 
     def on_resize(self) -> None:
         self.fit(self.outer_size.width)
@@ -267,7 +282,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
                 if param.readonly is not None:
                     self._put(param.readonly, "")
         if data is not None:
-            self._put(self._model_label, self._head("model", data.model_source))
+            self._put_head(self._model_label, "model", data.model_source)
             self._put(
                 self._model_button,
                 styled(
@@ -303,14 +318,14 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             if invalid:
                 self._show_setting_error(setting, key, invalid[1])
             else:
-                self._put(setting.head, self._head(key, source))
+                self._put_head(setting.head, key, source)
 
     def _fill_param(self, param: ParamSlot, row: ParamRow) -> None:
         input_id = param.field.id or ""
         self._rows[input_id] = row
         self._texts[input_id] = to_input_text(row.value)
         param.head.set_class(row.source == ParamSource.MISSING, "missing")
-        self._put(param.head, self._head(row.name, row.label))
+        self._put_head(param.head, row.name, row.label)
         param.show(True, editable=row.editable)
         if row.editable:
             self._inputs[input_id] = param.field
@@ -332,8 +347,11 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
                 self._put(param.readonly, "")
         else:
             set_value(param.field, "")
+            view = param.readonly_view(self)
+            note = row.value is None  # why there is no value: shown whole, on several lines
+            view.set_class(note, "-note")
             text = short(row.value, 200) if row.value is not None else row.empty
-            self._put(param.readonly_view(self), text)
+            self._put(view, text, fixed=not note)
 
     def _put(self, widget: Static, content: str | Text | Content, *, fixed: bool = True) -> None:
         """Update a widget only when its content changed: every update repaints it, and a
@@ -375,16 +393,37 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         if not found and not name:
             self.notify("This prompt has nothing to edit here.", timeout=2)
 
+    def _put_head(self, widget: Static, name: str, source: str, error: bool = False) -> None:
+        self._heads[id(widget)] = (widget, name, source, error)
+        self._put(widget, self._head(name, source, error))
+
+    def _head_cells(self) -> int:
+        """The cells a head has: the grid's head column, else the pane inside its borders,
+        padding and scrollbar (0: not known yet)."""
+        if self.has_class("-grid"):
+            return HEAD_COLUMN - 1  # its padding keeps it off the value
+        return max(0, self._width - 5)
+
     def _head(self, name: str, source: str, error: bool = False) -> Text:
-        """``name  source`` on one line, the source in its colour (run-time, global, missing...)."""
+        """``name  source`` on one line, the source in its colour (run-time, global, missing...).
+        A head too long for its room cuts the name, never the source: "missing" or "output"
+        says what the row is ("neighbourhoods.output  mi…" said nothing)."""
         key = "source-missing" if error else _source_var(source)
         style = theme_style(self.app, key, "foreground-muted")
         text = Text(no_wrap=True, overflow="ellipsis")
         missing = source == "missing"
+        shown = source if error else _short_source(source)
         gap = "  " if len(name) >= 15 else " "  # a long name never runs into its source
-        head = f"{name:<15}{gap}"
+        pad = 15  # sources line up in a column
+        cells = self._head_cells()
+        if cells:
+            room = max(4, cells - len(gap) - len(shown))
+            if len(name) > room:
+                name = name[: room - 1] + "…"
+            pad = min(pad, room)
+        head = f"{name:<{pad}}{gap}"
         text.append(head, theme_style(self.app, key, bold=True) if missing else Style())
-        text.append(source if error else _short_source(source), style)
+        text.append(shown, style)
         return text
 
     # --- events -------------------------------------------------------------------------------
@@ -420,7 +459,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             event.input.set_class(False, "-invalid")
             if slot.error is not None:
                 slot.error.display = False
-            self._put(slot.head, self._head(key, "prompt" if value is not None else "default"))
+            self._put_head(slot.head, key, "prompt" if value is not None else "default")
             self.post_message(SettingEdited(self.data.prompt, key, value))
 
     def _show_setting_error(self, slot: SettingSlot, key: str, error: str) -> None:
@@ -428,7 +467,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         error_line = slot.error_view(self)
         self._put(error_line, error, fixed=False)
         error_line.display = True
-        self._put(slot.head, self._head(key, "invalid", error=True))
+        self._put_head(slot.head, key, "invalid", error=True)
 
     def invalid_settings(self, prompts: list[str]) -> list[str]:
         """What was typed into these prompts' settings and is not valid, one line each."""
@@ -446,7 +485,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
     def _set_source(self, input_id: str, source: str) -> None:
         row = self._rows.get(input_id)
         for label in self.query(f"#{input_id}-src").results(Label):
-            self._put(label, self._head(row.name if row else "", source))
+            self._put_head(label, row.name if row else "", source)
             if source != "missing":
                 label.remove_class("missing")
 

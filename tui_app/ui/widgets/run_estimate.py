@@ -262,6 +262,9 @@ def _versus(before: Estimate, run: Run) -> list[str]:
     lines = []
     for step in before.steps:
         result = run.results.get(step.prompt)
+        if step.cached and result is not None and result.status is PromptStatus.CACHED:
+            lines.append(f"  {step.prompt:<{width}}  cached, as estimated: nothing sent, $0")
+            continue
         usage = result.usage if result is not None else None
         tokens_in = display.count(usage.prompt_tokens) if usage else display.NONE
         tokens_out = display.count(usage.completion_tokens) if usage else display.NONE
