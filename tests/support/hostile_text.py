@@ -20,6 +20,36 @@ PAYLOADS: dict[str, str] = {
     "delete": "\x7f",
 }
 
+# Text that Textual or Rich would read as markup if it reached a widget as a markup string:
+# tags that crash (a stray closing tag), eat text ([Hi] there), act ([@click=...]) or link.
+MARKUP: dict[str, str] = {
+    "lone open bracket": "[",
+    "bare closing tag": "[/]",
+    "bracket and digit": "see [2",
+    "stray closing tag": "[/dim]",
+    "bold tag": "[b]x",
+    "click action": "[@click=app.quit]x[/]",
+    "link": "[link=file:///etc/passwd]x[/]",
+    "escaped bracket": "\\[",
+    "double bracket": "[[",
+    "closing bracket": "]",
+    "capitalised word": "[WIP] hoods",
+    "template variable": "$name ${x}",
+}
+# All of them, one a line (a narrow pane wraps nothing), and a prompt name holding the worst.
+MARKUP_TEXT = "\n".join(MARKUP.values())
+MARKUP_NAME = "[WIP] [/dim] [b]x [@click=app.quit]q[/] [2"
+
+
+def shown_text(svg: str) -> str:
+    """The characters an exported screenshot (``app.export_screenshot()``) draws, in order."""
+    import html
+
+    return "".join(html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg)).replace(
+        "\xa0", " "
+    )
+
+
 # All of them in one string, with words around so a test can find where it was shown.
 HOSTILE = "start " + " | ".join(PAYLOADS.values()) + " end"
 # A prompt name holding escapes (names are one line: no \r, no \n).

@@ -46,7 +46,7 @@ async def test_history_tab_baseline_mark_diff_and_ratings(write_config: Any) -> 
         await pilot.press("5")
         table = screen.query_one("#history-table")
         await wait_for(pilot, lambda: table.row_count == 2, what="two runs listed")
-        newest, older = (table.get_row_at(i) for i in range(2))
+        newest, older = (list(map(str, table.get_row_at(i))) for i in range(2))  # Text cells
         assert newest[4].endswith("+") and not older[4].endswith("+")  # edited vs committed
         table.focus()
         await pilot.press("down", "b")  # the older run is the baseline now
@@ -56,7 +56,7 @@ async def test_history_tab_baseline_mark_diff_and_ratings(write_config: Any) -> 
         await wait_for(pilot, lambda: "a" in screen.prompt_tree.marks, what="≠base mark")
         assert "≠base" in str(screen.prompt_tree.label_for("a"))
         await pilot.press("minus")  # 👎 for the older run's answer, from the table
-        await wait_for(pilot, lambda: table.get_row_at(1)[5] == "👎", what="score shown")
+        await wait_for(pilot, lambda: str(table.get_row_at(1)[5]) == "👎", what="score shown")
         await pilot.press("enter")  # its diff against the current output
         await wait_for(pilot, lambda: screen.output.active_tab == "output")
         shown = screen.output.stream.text

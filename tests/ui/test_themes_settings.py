@@ -110,3 +110,56 @@ async def test_keys_are_remapped_from_the_settings_file(three_step: Path, keys: 
         await pilot.press(keys)
         await wait_for(pilot, lambda: status(app, "topic") == "done", what="f5 ran it")
         assert main_screen(app).selected == "topic"
+
+
+BROKEN_THEMES = {
+    # file: (text, the location and problem its notice must name)
+    "colour.yaml": ("name: bad\nprimary: notacolor\n", "colour.yaml:2:1: 'primary': 'notacolor'"),
+    "variable.yaml": (
+        "name: badvar\nprimary: '#fff'\nvariables:\n  status-done: nope\n",
+        "variable.yaml:4:3: variable 'status-done': 'nope' is not a colour",
+    ),
+    "style.yaml": (
+        "name: badstyle\nprimary: '#fff'\nvariables:\n  block-cursor-text-style: blod\n",
+        "style.yaml:4:3: variable 'block-cursor-text-style': 'blod' is not a text style",
+    ),
+    "unknown.yaml": ("name: u\nprimary: '#fff'\nsparkle: 1\n", "unknown.yaml:3:1: unknown"),
+    "flag.yaml": ("name: f\nprimary: '#fff'\ndark: maybe\n", "flag.yaml:3:1: 'dark' must be"),
+    "secondary.yaml": ("name: s\nprimary: '#fff'\nsecondary: 12\n", "secondary.yaml:3:1:"),
+    "nameless.yaml": ("primary: '#fff'\n", "nameless.yaml:1:1: a theme needs 'name'"),
+}
+
+
+async def test_a_broken_theme_is_skipped_with_its_place_and_problem(
+    three_step: Path, ui_home: Path
+) -> None:
+    """Issue 19: a bad colour crashed the app when `t` reached it (inside Textual's ColorSystem).
+    Every field and variable is checked at load; the app starts, says where, and `t` goes round."""
+    folder = ui_home / "themes"
+    folder.mkdir(parents=True)
+    for name, (text, _) in BROKEN_THEMES.items():
+        (folder / name).write_text(text)
+    (folder / "good.yaml").write_text(
+        "name: good\nprimary: '#AA5500'\nvariables:\n  text: 'auto 80%'\n  status-done: ansi_red\n"
+    )
+    notices: list[Any] = []
+
+    def hook(message: Any) -> None:
+        if isinstance(message, Notify):
+            notices.append(message.notification)
+
+    app = make_app(three_step)
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await ready(pilot)
+        skipped = [n for n in notices if "skipped" in str(n.title)]
+        assert len(skipped) == 1
+        for _, where in BROKEN_THEMES.values():
+            assert where in skipped[0].message
+        assert "good" in app.available_themes
+        seen = []
+        for _ in range(len(app.theme_cycle) + 1):
+            await pilot.press("t")
+            await pilot.pause()
+            seen.append(app.theme)
+        assert "good" in seen and seen[-1] == seen[0]
+        assert app.is_running

@@ -18,6 +18,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.filter import LineFilter
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
@@ -196,6 +197,21 @@ class PromptTuiApp(App[int]):
             self.call_from_thread(self.notify, message, severity="warning")
         except RuntimeError:  # already on the app's thread
             self.notify(message, severity="warning")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text: messages quote names, values, paths and errors,
+        and Textual reads a message as markup (``[2`` crashed it, ``[b]`` vanished, ``[@click]``
+        ran an action). ``markup`` is accepted for Textual's own callers and ignored; screens'
+        ``notify`` comes here too."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def get_css_variables(self) -> dict[str, str]:
         """Textual's variables plus the app's own, derived from the theme when it lacks them."""

@@ -7,7 +7,9 @@ from functools import partial
 from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.fuzzy import FuzzySearch
 
+from .markup import escape_markup, plain
 from .screens.main import MainScreen
 
 # (title, action on the main screen, help). Every key binding's action is here too.
@@ -97,11 +99,17 @@ class PromptCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, callback, help_text in self._palette_commands():
-            yield DiscoveryHit(title, callback, help=help_text)
+            yield DiscoveryHit(plain(title), callback, text=title, help=escape_markup(help_text))
 
     async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
+        # Titles and help quote prompt names: never read as markup (Matcher.highlight reads
+        # its candidate as markup, so the matched letters are styled here on plain text).
+        search = FuzzySearch()
         for title, callback, help_text in self._palette_commands():
-            score = matcher.match(title)
+            score, offsets = search.match(query, title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+                shown = plain(title)
+                if self.match_style is not None:
+                    for offset in offsets:
+                        shown = shown.stylize(self.match_style, offset, offset + 1)
+                yield Hit(score, shown, callback, text=title, help=escape_markup(help_text))

@@ -16,6 +16,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from ..core.paths import data_dir
+from .markup import escape_markup
 
 
 def screenshot_dir() -> Path:
@@ -47,6 +48,6 @@ def system_commands(app: App[Any], screen: Screen[object]) -> Iterator[SystemCom
         )
     yield SystemCommand(
         "Save screenshot",
-        f"An SVG of the screen, into {data_dir() / 'screenshots'}",
+        escape_markup(f"An SVG of the screen, into {data_dir() / 'screenshots'}"),
         lambda: app.set_timer(0.1, lambda: save_screenshot(app)),
     )

@@ -14,10 +14,14 @@ Where theme files are looked for, first found wins per theme name:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from textual.color import Color, ColorParseError
+from textual.css.constants import VALID_STYLE_FLAGS
 from textual.theme import Theme
 
 from ..core.fileio import read_text
@@ -50,24 +54,153 @@ class ThemeFileError(ValueError):
     """A theme file that cannot be turned into a Theme."""
 
 
+_COLOUR_FIELDS = (
+    "primary",
+    "secondary",
+    "warning",
+    "error",
+    "success",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+)
+_FLAG_FIELDS = ("dark", "ansi")
+_NUMBER_FIELDS = ("luminosity_spread", "text_alpha")
+# "auto 87%", "#fff 50%": a colour (or auto) with an alpha, as Textual's own defaults write it
+_ALPHA_COLOUR = re.compile(r"^(?P<colour>\S+)\s+(?P<percent>\d{1,3}(?:\.\d+)?)%$")
+
+
+@cache
+def _variable_defaults() -> dict[str, str]:
+    """Every CSS variable a theme may set, with Textual's value for it (its kind)."""
+    defaults = dict(FALLBACK_DARK.to_color_system().generate())
+    defaults.update({name: "#000000" for name in APP_VARIABLES})
+    return defaults
+
+
+def _is_colour(value: str, *, alpha: bool = False, auto: bool = False) -> bool:
+    match = _ALPHA_COLOUR.match(value) if alpha else None
+    if match is not None:
+        value = match["colour"]
+        if float(match["percent"]) > 100:
+            return False
+    if auto and value == "auto":
+        return True
+    try:
+        Color.parse(value)
+    except ColorParseError:
+        return False
+    return True
+
+
+def variable_problem(name: str, value: object) -> str | None:
+    """Why ``value`` cannot be theme variable ``name`` (None: it can)."""
+    defaults = _variable_defaults()
+    if name not in defaults:
+        return f"unknown variable '{name}'"
+    if not isinstance(value, str):
+        return f"variable '{name}' must be a string, not {_kind(value)}"
+    default = defaults[name]
+    if _is_colour(default):
+        if not _is_colour(value):
+            return f"variable '{name}': '{value}' is not a colour"
+    elif name.endswith("-style"):
+        words = value.split()
+        if not words or any(word not in VALID_STYLE_FLAGS for word in words):
+            return f"variable '{name}': '{value}' is not a text style"
+    elif default == "initial":
+        if value != "initial" and not _is_colour(value):
+            return f"variable '{name}': '{value}' is not a colour"
+    elif not _is_colour(value, alpha=True, auto=True):
+        return f"variable '{name}': '{value}' is not a colour"
+    return None
+
+
+def _kind(value: object) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+def _field_problem(key: str, value: object) -> str | None:
+    """Why ``value`` cannot be the theme field ``key`` (None: it can)."""
+    if key == "name":
+        if not isinstance(value, str) or not value.strip():
+            return "'name' must be a non-empty string"
+        if "[" in value:  # Textual's own theme picker reads the name as markup
+            return f"'name' cannot hold '[': {value!r}"
+    elif key in _COLOUR_FIELDS:
+        if value is None and key != "primary":
+            return None
+        if not isinstance(value, str):
+            return f"'{key}' must be a colour string, not {_kind(value)}"
+        if not _is_colour(value):
+            return f"'{key}': '{value}' is not a colour"
+    elif key in _FLAG_FIELDS:
+        if not isinstance(value, bool):
+            return f"'{key}' must be true or false, not {value!r}"
+    elif key in _NUMBER_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"'{key}' must be a number, not {value!r}"
+        if not 0 <= value <= 1:
+            return f"'{key}' must be between 0 and 1, not {value!r}"
+    elif key == "variables" and value is not None and not isinstance(value, dict):
+        return "'variables' must be a mapping"
+    return None
+
+
 def theme_from_mapping(data: Any, source: str = "<theme>") -> Theme:
-    """Build a Theme from a parsed theme file; unknown keys are refused with their name."""
+    """Build a Theme from a parsed theme file, every field and variable checked (a bad colour
+    would otherwise only fail when the theme is switched on, inside Textual). A problem names
+    ``source``:line:col of the key when ``source`` is a readable YAML file."""
     if not isinstance(data, dict):
         raise ThemeFileError(f"{source}: a theme file must be a mapping")
-    unknown = sorted(set(data) - _THEME_FIELDS)
+    unknown = sorted(set(data) - _THEME_FIELDS, key=str)
     if unknown:
-        raise ThemeFileError(f"{source}: unknown theme keys: {', '.join(unknown)}")
-    if not data.get("name") or not data.get("primary"):
-        raise ThemeFileError(f"{source}: a theme needs at least 'name' and 'primary'")
+        raise ThemeFileError(f"{_where(source, unknown[0])}: unknown theme key '{unknown[0]}'")
+    missing = [key for key in ("name", "primary") if key not in data]
+    if missing:
+        needs = " and ".join(f"'{key}'" for key in missing)
+        raise ThemeFileError(f"{_where(source)}: a theme needs {needs}")
+    for key, value in data.items():
+        problem = _field_problem(key, value)
+        if problem:
+            raise ThemeFileError(f"{_where(source, key)}: {problem}")
     fields = dict(data)
     variables = fields.pop("variables", None) or {}
-    if not isinstance(variables, dict):
-        raise ThemeFileError(f"{source}: 'variables' must be a mapping")
+    for name, value in variables.items():
+        problem = variable_problem(str(name), value)
+        if problem:
+            raise ThemeFileError(f"{_where(source, 'variables', name)}: {problem}")
     fields["variables"] = {str(k): str(v) for k, v in variables.items()}
     try:
         return Theme(**fields)
     except (TypeError, ValueError) as exc:
         raise ThemeFileError(f"{source}: {exc}") from None
+
+
+def _where(source: str, *keys: object) -> str:
+    """``source:line:col`` of the value at ``keys`` in a YAML file (``source`` alone when it cannot
+    be found). Only a broken theme gets here: the file is read again, for its positions."""
+    try:
+        import yaml
+
+        node = yaml.compose(read_text(Path(source), limit=THEME_FILE_BYTES), Loader=yaml.SafeLoader)
+    except Exception:  # no file (a mapping from elsewhere), or it changed: the name alone
+        return source
+    if node is None:
+        return source
+    mark = node.start_mark
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        found = [(k, v) for k, v in node.value if k.value == str(key)]
+        if not found:
+            break
+        mark = found[-1][0].start_mark
+        node = found[-1][1]
+    return f"{source}:{mark.line + 1}:{mark.column + 1}"
 
 
 THEME_FILE_BYTES = 1 << 20  # a theme is a few colours

@@ -33,9 +33,11 @@ class AskTextScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.title_text, classes="dialog-title", markup=False)
             yield LineInput(self.value, placeholder=self.placeholder, id="ask-input")
-            yield Static("enter: OK   escape: cancel", classes="dialog-hint", id="ask-hint")
+            yield Static(
+                "enter: OK   escape: cancel", classes="dialog-hint", id="ask-hint", markup=False
+            )
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:

@@ -15,7 +15,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -23,6 +22,7 @@ from ...core.compare import Column, ColumnMetrics, Comparison, new_comparison
 from ...core.compare_history import PastComparison
 from ...core.errors import PromptTuiError
 from ..adopted import show_adopted
+from ..markup import styled
 from ..widgets.compare_column import CompareColumn
 from ..write_only import write_only
 
@@ -161,8 +161,12 @@ answers the outputs, and the file is saved. `escape` goes back (running columns 
         against = "baseline" if self.base_is_baseline else str(self.base + 1)
         diff = f"  diff vs {against}" if self.diff else ""
         self.query_one("#compare-title", Static).update(
-            f"Compare [b]{escape(self.prompt)}[/b] ({escape(mode)})  {where}group "
-            f"{source.group_id}{diff}"
+            styled(
+                "Compare [b]$prompt[/b] ($mode)  $rest",
+                prompt=self.prompt,
+                mode=mode,
+                rest=f"{where}group {source.group_id}{diff}",
+            )
         )
 
     def redraw(self, *, limit: int | None = None) -> None:

@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.markup import escape
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, OptionList, Static
@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from ...core.compare import MAX_COLUMNS, MIN_COLUMNS, Column, ColumnSpecError
+from ..markup import plain, styled
 from ..widgets.line_input import LineInput
 from .model_picker import model_options
 
@@ -92,7 +93,10 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker", id="compare-setup"):
-            yield Static(f"Compare models on [b]{escape(self.prompt)}[/b]", classes="dialog-title")
+            yield Static(
+                styled("Compare models on [b]$prompt[/b]", prompt=self.prompt),
+                classes="dialog-title",
+            )
             yield Static("", id="compare-columns")
             yield LineInput(placeholder="model [key=value ...]", id="compare-model", compact=True)
             yield OptionList(id="compare-options")
@@ -132,16 +136,18 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
             )
         if self.columns:
             extra = known[: len(known) - len(self.columns)] if known else []
-            rows = [f"[dim]{escape(line)}[/dim]" for line in extra]
+            rows = [styled("[dim]$line[/dim]", line=line) for line in extra]
             for i, c in enumerate(self.columns):
                 cost = known[len(extra) + i] if known else "estimating…"
-                rows.append(f"{i + 1}. {escape(c.label)}  [dim]{escape(cost)}[/dim]")
-            text = "Columns:\n" + "\n".join(rows)
+                rows.append(
+                    styled("$n. $label  [dim]$cost[/dim]", n=i + 1, label=c.label, cost=cost)
+                )
+            text = Content("Columns:\n") + Content("\n").join(rows)
         else:
-            text = "Columns: none yet"
+            text = Content("Columns: none yet")
         need = MIN_COLUMNS - len(self.columns)
         if need > 0:
-            text += f"\n[dim]add {need} more[/dim]"
+            text += styled("\n[dim]add $need more[/dim]", need=need)
         self.query_one("#compare-columns", Static).update(text)
 
     def _estimate_columns(self, columns: list[Column], key: tuple[tuple[str, ...], bool]) -> None:
@@ -174,7 +180,7 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
         if len(words) > 1 or (
             needle and needle not in {n.lower() for _, names in self.groups for n in names}
         ):
-            items.append(Option(escape(f'use "{text.strip()}"'), id=f"spec:{text.strip()}"))
+            items.append(Option(plain(f'use "{text.strip()}"'), id=f"spec:{text.strip()}"))
         items += model_options(self.groups, needle, "spec")
         options.add_options(items)
         if items:
@@ -223,13 +229,13 @@ per column too), `ctrl+r` (or `enter` on an empty line) starts.
             self.columns.pop()
             self._show_columns()
 
-    def _chain_label(self, on: bool) -> str:
+    def _chain_label(self, on: bool) -> Content:
         """The box says on or off in words: its mark looks the same both ways without colour."""
         if not self.downstream:
-            return "chain mode: off (no prompt reads this one)"
+            return plain("chain mode: off (no prompt reads this one)")
         if on:
-            return escape(f"chain mode: ON, also run {', '.join(self.downstream)}")
-        return escape(f"chain mode: off (ctrl+t also runs {', '.join(self.downstream)})")
+            return plain(f"chain mode: ON, also run {', '.join(self.downstream)}")
+        return plain(f"chain mode: off (ctrl+t also runs {', '.join(self.downstream)})")
 
     @on(Checkbox.Changed, "#compare-chain")
     def _chain_changed(self, event: Checkbox.Changed) -> None:
@@ -267,7 +273,7 @@ class PastComparisonsScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog picker"):
             yield Static("Past comparisons", classes="dialog-title")
             yield OptionList(
-                *[Option(escape(text), id=group) for group, text in self.rows], id="past-options"
+                *[Option(plain(text), id=group) for group, text in self.rows], id="past-options"
             )
             yield Static("enter: open   escape: cancel", classes="dialog-hint")
 

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ..markup import plain
+
 
 class ConfirmScreen(ModalScreen[str | None]):
     """Answers are (value, label, variant); escape answers None."""
@@ -23,12 +25,12 @@ class ConfirmScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.title_text, classes="dialog-title", markup=False)
             yield Static(self.question, classes="dialog-body", markup=False)
             many = " -many" if len(self.answers) > 3 else ""  # a grid: fits 80 columns
             with Horizontal(classes="dialog-buttons" + many):
                 for value, label, variant in self.answers:
-                    yield Button(label, id=f"answer-{value}", variant=variant)  # type: ignore[arg-type]
+                    yield Button(plain(label), id=f"answer-{value}", variant=variant)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
         self.query(Button).first().focus()

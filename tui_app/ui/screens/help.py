@@ -9,6 +9,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Markdown, Static
 
+from ..markup import plain
+
 GENERAL = """\
 ### prompt-tui
 
@@ -30,7 +32,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help") as scroll:
-            scroll.border_title = f"Help: {self.title_text}"
+            scroll.border_title = plain(f"Help: {self.title_text}")
             yield Markdown(self.help_text or GENERAL, id="help-text")
             if self.help_text and self._over_main_screen():  # about the three panes only
                 yield Markdown(GENERAL)

@@ -15,6 +15,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -74,12 +75,13 @@ class KeyInputScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.title_text, classes="dialog-title", markup=False)
             yield LineInput(password=True, placeholder="paste the key", id="key-input")
             yield Static(
                 "enter: store in the OS keyring   escape: cancel",
                 classes="dialog-hint",
                 id="key-hint",
+                markup=False,
             )
 
     @on(Input.Submitted)
@@ -153,10 +155,10 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
 
     def compose(self) -> ComposeResult:
         yield Static("Provider API keys", id="keys-title")
-        yield Static("", id="keys-note")
+        yield Static("", id="keys-note", markup=False)
         table: DataTable[str] = DataTable(id="keys-table", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Static("Reading keys…", id="keys-status")
+        yield Static("Reading keys…", id="keys-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -209,11 +211,9 @@ tokens spent). A key set here is used by the next run. `escape` goes back.
         cursor = table.cursor_row
         table.clear()
         for row in rows:
+            cells = (row.title, row.where, row.masked, ", ".join(row.prompts))
             table.add_row(
-                row.title,
-                row.where,
-                row.masked,
-                ", ".join(row.prompts),
+                *(Text(cell) for cell in cells),  # a str cell is read as Rich markup
                 self.test_results.get(row.need.label, ""),
                 key=row.need.label,
             )

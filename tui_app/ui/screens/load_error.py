@@ -89,7 +89,7 @@ Fix it in your editor: the file is loaded again when it is saved (or press `r`).
     def compose(self) -> ComposeResult:
         error = self.error
         with Vertical(id="load-error"):
-            yield Static(f"Could not open {self.path}", id="load-error-title")
+            yield Static(f"Could not open {self.path}", id="load-error-title", markup=False)
             with VerticalScroll(id="load-error-body"):
                 yield Static(Text(str(error)), id="load-error-message")
                 problems = getattr(error, "errors", None) or [error]
@@ -102,8 +102,8 @@ Fix it in your editor: the file is loaded again when it is saved (or press `r`).
                         heading = f"{source}:{line}" + (f":{col}" if col else "")
                         if location:
                             heading += f"  ({location})"
-                        yield Static(heading, classes="load-error-where")
-                        yield Static(snippet, classes="load-error-snippet")
+                        yield Static(heading, classes="load-error-where", markup=False)
+                        yield Static(snippet, classes="load-error-snippet", markup=False)
             yield Static(
                 "Fix the file: it loads again when saved (r reloads now; q quits).",
                 id="load-error-hint",

@@ -18,6 +18,7 @@ from ...core.errors import CycleError, PromptTuiError
 from ...core.runs import PromptStatus, Run, RunMode
 from .. import layout
 from .. import messages as msg
+from ..markup import plain
 from ..recent import recent_for, remember_run
 from ..state import Session
 from ..view_models import form_data, offline_models, request_preview, run_state, tree_deps
@@ -311,7 +312,7 @@ target runs again, and only prompts whose request changed are sent.
         self.output.show_output(
             name, text, live=live, note=note, severity=severity, keep_raw=keep_raw
         )
-        self.output.border_title = f"Output · {name}" + (" (live)" if live else "")
+        self.output.border_title = plain(f"Output · {name}" + (" (live)" if live else ""))
 
     def _refresh_side_tabs(self) -> None:
         tab = self.output.active_tab

@@ -15,11 +15,11 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
@@ -29,6 +29,7 @@ from ...core.batch import OWN_MODELS, Batch, Cell, ColumnStats, batch_workspace
 from ...core.datasets import Dataset, DatasetError, Row, find_dataset, named_datasets
 from ...core.errors import PromptTuiError
 from ...core.inert import visible
+from ..markup import plain, styled
 from ..widgets.matrix_grid import MatrixGrid, column_header
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
 
     def on_mount(self) -> None:
         self.query_one("#matrix-title", Static).update(
-            f"[b]Dataset matrix[/b] · {escape(visible(self.dataset.label))} · preparing…"
+            styled("[b]Dataset matrix[/b] · $label · preparing…", label=visible(self.dataset.label))
         )
         self._start()
         self.set_interval(HEADER_INTERVAL, self._paint_figures)
@@ -200,10 +201,10 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
     def _show_problem(self, problem: str) -> None:
         self._problem = problem
         self.query_one("#matrix-title", Static).update(
-            f"[b]Dataset matrix[/b] · {escape(visible(self.dataset.label))}"
+            styled("[b]Dataset matrix[/b] · $label", label=visible(self.dataset.label))
         )
         self.query_one("#matrix-detail-text", Static).update(
-            "[b]Cannot run the dataset[/b]\n" + escape(visible(problem))
+            styled("[b]Cannot run the dataset[/b]\n$problem", problem=visible(problem))
         )
 
     def _started(self, batch: Batch, rows: list[Row]) -> None:
@@ -227,13 +228,16 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
             else display.plural(len(batch.columns), "model")
         )
         self.query_one("#matrix-title", Static).update(
-            f"[b]Dataset matrix[/b] · {escape(visible(self.dataset.label))} · "
-            f"{display.plural(len(self.rows), 'row')} x {escape(visible(view))} · "
-            f"{escape(', '.join(batch.steps))} · {FILTERS[self.filter]}"
+            styled(
+                "[b]Dataset matrix[/b] · $rest",
+                rest=f"{visible(self.dataset.label)} · "
+                f"{display.plural(len(self.rows), 'row')} x {visible(view)} · "
+                f"{visible(', '.join(batch.steps))} · {FILTERS[self.filter]}",
+            )
         )
         names = batch.steps if self.by_prompts else batch.columns
         self.query_one("#matrix-columns", Static).update(
-            escape(column_header([visible(n) for n in names]))
+            plain(column_header([visible(n) for n in names]))
         )
 
     # --- running ------------------------------------------------------------------------------
@@ -296,7 +300,7 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
             return
         self._figures_dirty = False
         batch = self.cells_batch
-        parts = []
+        parts: list[Content] = []
         if self.by_prompts:
             column = batch.columns[self.prompt_column]
             for step in batch.steps:
@@ -307,9 +311,11 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
         pending = len(self.running) + len(self.queued)
         done = sum(len(c) for c in self.cells)
         status = f"{done:,} cells done" + (f", {pending:,} to go" if pending else "")
-        self.query_one("#matrix-figures", Static).update("  │  ".join(parts) + f"  │  {status}")
+        self.query_one("#matrix-figures", Static).update(
+            Content("  │  ").join([*parts, Content(status)])
+        )
 
-    def _prompt_figures(self, column: str, step: str) -> str:
+    def _prompt_figures(self, column: str, step: str) -> Content:
         """Pass rate, spend and mean latency of one prompt of one model, over the rows."""
         cells = [c[column] for c in self.cells if column in c]
         passed = sum(c.prompt_verdict(step) == "pass" for c in cells)
@@ -322,14 +328,17 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
         rate = f"{passed / len(cells) * 100:.0f}%" if cells else display.NONE
         cost = display.UNKNOWN if unknown else display.cost(spend, offline=offline)
         latency = display.seconds(sum(latencies) / len(latencies) if latencies else None)
-        return f"[b]{escape(step)}[/b] pass {rate} · {escape(cost)} · {latency}"
+        return styled(
+            "[b]$step[/b] $rest", step=visible(step), rest=f"pass {rate} · {cost} · {latency}"
+        )
 
     @staticmethod
-    def _column_figures(column: str, stats: ColumnStats) -> str:
-        return (
-            f"[b]{escape(visible(column))}[/b] pass {stats.rate_text()} · "
-            f"{escape(stats.cost_text())} · {display.seconds(stats.mean_latency)}"
+    def _column_figures(column: str, stats: ColumnStats) -> Content:
+        rest = (
+            f"pass {stats.rate_text()} · {stats.cost_text()} · "
+            f"{display.seconds(stats.mean_latency)}"
         )
+        return styled("[b]$column[/b] $rest", column=visible(column), rest=rest)
 
     # --- filters and views --------------------------------------------------------------------
     def _keeps(self, index: int) -> bool:
@@ -392,32 +401,40 @@ sent. `escape` goes back (cells in flight are cancelled; finished answers stay i
         if found is None:
             return
         row, column, cell = found
-        lines = [
-            f"[b]Row {row.number}[/b] (line {row.line}) · {escape(visible(column))}"
-            + (f" · [b]{cell.verdict}[/b]" if cell is not None else ""),
-            escape(visible(", ".join(f"{k}={v}" for k, v in row.values.items()))),
-        ]
+        head = styled(
+            "[b]Row $number[/b] (line $line) · $column",
+            number=row.number,
+            line=row.line,
+            column=visible(column),
+        )
+        if cell is not None:
+            head += styled(" · [b]$verdict[/b]", verdict=cell.verdict)
+        lines = [head, plain(visible(", ".join(f"{k}={v}" for k, v in row.values.items())))]
         if cell is None:
-            lines.append("not finished yet")
+            lines.append(plain("not finished yet"))
         else:
             for name, result in cell.results.items():
                 figures = (
-                    f"{result.status.value} · {escape(visible(result.model))} · "
+                    f"{result.status.value} · {visible(result.model)} · "
                     f"{display.seconds(result.latency)} · "
                     f"{display.cost(result.cost, offline=result.offline)}"
                 )
-                lines.append(f"\n[b]{escape(visible(name))}[/b]  {figures}")
+                lines.append(
+                    styled("\n[b]$name[/b]  $figures", name=visible(name), figures=figures)
+                )
                 body = result.text or result.error or result.reason or ""
-                lines.append(escape(visible(body[:4000])))
+                lines.append(plain(visible(body[:4000])))
                 for check in cell.checks:
                     if check.prompt == name:
                         lines.append(
-                            f"  {check.verdict:<5} {escape(check.kind)}: expected "
-                            f"{escape(visible(check.expected))}; saw {escape(visible(check.seen))}"
+                            plain(
+                                f"  {check.verdict:<5} {visible(check.kind)}: expected "
+                                f"{visible(check.expected)}; saw {visible(check.seen)}"
+                            )
                         )
             if cell.refusal:
-                lines.append(escape(visible(cell.refusal)))
-        self.query_one("#matrix-detail-text", Static).update("\n".join(lines))
+                lines.append(plain(visible(cell.refusal)))
+        self.query_one("#matrix-detail-text", Static).update(Content("\n").join(lines))
 
     # --- re-running ---------------------------------------------------------------------------
     def action_rerun_cell(self) -> None:
@@ -551,7 +568,7 @@ class DatasetPickerScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
             yield Static("Dataset for the matrix", classes="dialog-title")
-            yield OptionList(*[Option(escape(visible(n)), id=n) for n in self.names])
+            yield OptionList(*[Option(plain(visible(n)), id=n) for n in self.names])
             yield Static("enter: choose   escape: cancel", classes="dialog-hint")
 
     def on_mount(self) -> None:

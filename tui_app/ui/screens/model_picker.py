@@ -6,11 +6,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..markup import plain, styled
 from ..widgets.line_input import LineInput
 
 
@@ -47,7 +47,11 @@ sends an OpenAI-compatible request to your own server.
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
             yield Static(
-                f"Model for [b]{self.prompt}[/b]  (now: {self.current or 'none'})",
+                styled(
+                    "Model for [b]$prompt[/b]  (now: $current)",
+                    prompt=self.prompt,
+                    current=self.current or "none",
+                ),
                 classes="dialog-title",
             )
             yield LineInput(
@@ -67,7 +71,7 @@ sends an OpenAI-compatible request to your own server.
         needle = text.strip().lower()
         items: list[Option] = []
         if needle and needle not in {n.lower() for _, names in self.groups for n in names}:
-            items.append(Option(f'use "{text.strip()}"', id=f"model:{text.strip()}"))
+            items.append(Option(plain(f'use "{text.strip()}"'), id=f"model:{text.strip()}"))
         items += model_options(self.groups, needle, "model", self.current)
         options.add_options(items)
         if items:
@@ -117,5 +121,6 @@ def model_options(
                 continue
             seen.add(name)
             mark = "  (current)" if current is not None and name == current else ""
-            items.append(Option(f"{escape(name)}  [dim]{group}{mark}[/dim]", id=f"{prefix}:{name}"))
+            prompt = styled("$name  [dim]$group$mark[/dim]", name=name, group=group, mark=mark)
+            items.append(Option(prompt, id=f"{prefix}:{name}"))
     return items

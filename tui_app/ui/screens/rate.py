@@ -59,7 +59,10 @@ class RateScreen(ModalScreen[RateAnswer | None]):
             yield LineInput(comment, placeholder="comment (why)", id="rate-comment")
             yield LineInput(expected, placeholder="expected answer (optional)", id="rate-expected")
             yield Static(
-                "enter: next / save   escape: cancel", classes="dialog-hint", id="rate-hint"
+                "enter: next / save   escape: cancel",
+                classes="dialog-hint",
+                id="rate-hint",
+                markup=False,
             )
 
     @on(Input.Submitted)

@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TextArea
 
+from ..markup import styled
 from .confirm import ConfirmScreen
 
 
@@ -56,7 +57,10 @@ asks first. `escape` closes without writing (asks if you changed it).
     def compose(self) -> ComposeResult:
         with Vertical(id="editor-box"):
             yield Static(
-                f"Template of [b]{self.prompt}[/b]  ·  ctrl+s saves to the file", id="editor-title"
+                styled(
+                    "Template of [b]$prompt[/b]  ·  ctrl+s saves to the file", prompt=self.prompt
+                ),
+                id="editor-title",
             )
             yield TextArea(self.original, id="template-text", soft_wrap=True, tab_behavior="indent")
             yield Footer()

@@ -73,7 +73,9 @@ class ToolAnswerScreen(ModalScreen[dict[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="tool-answer"):
             yield Static(
-                f"Answer the tool call of {visible_name(self.prompt)}", classes="dialog-title"
+                f"Answer the tool call of {visible_name(self.prompt)}",
+                classes="dialog-title",
+                markup=False,
             )
             with VerticalScroll(id="tool-calls"):
                 for index, (_, name, arguments) in enumerate(self.calls):
@@ -91,6 +93,7 @@ class ToolAnswerScreen(ModalScreen[dict[str, str] | None]):
                 "ctrl+s: send the results and continue   escape: cancel",
                 classes="dialog-hint",
                 id="tool-hint",
+                markup=False,
             )
 
     def on_mount(self) -> None:

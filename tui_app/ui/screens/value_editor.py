@@ -6,9 +6,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TextArea
+
+from ..markup import styled
 
 
 class ValueEditorScreen(ModalScreen[str | None]):
@@ -33,7 +34,9 @@ form does: `ctrl+o` / `ctrl+g` then write it into the file); `escape` leaves it 
     def compose(self) -> ComposeResult:
         with Vertical(id="editor-box"):
             yield Static(
-                f"Parameter [b]{escape(self.param)}[/b]  ·  ctrl+s keeps it, escape cancels",
+                styled(
+                    "Parameter [b]$param[/b]  ·  ctrl+s keeps it, escape cancels", param=self.param
+                ),
                 id="editor-title",
             )
             yield TextArea(self.original, id="value-text", soft_wrap=True, tab_behavior="indent")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.markup import escape
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -14,6 +13,7 @@ from ...core import display
 from ...core.compare import ColumnMetrics, word_diff
 from ...core.jsondiff import diff_answers
 from ...core.runs import PromptStatus
+from ..markup import plain
 from .stream_view import StreamView
 
 
@@ -98,13 +98,13 @@ class CompareColumn(Widget, can_focus=True):
         self._metrics = ""
         self._streamed = ""  # what the StreamView holds
         self._view = StreamView()
-        self._diff_view = Static("", classes="answer")
-        self._metrics_view = Static("", classes="metrics")
+        self._diff_view = Static("", classes="answer", markup=False)
+        self._metrics_view = Static("", classes="metrics", markup=False)  # step names in it
         self.set_title(base=False)
 
     def set_title(self, *, base: bool) -> None:
         title = f"{self.index + 1} {self.label}" + ("  (diff base)" if base else "")
-        self.border_title = escape(title)
+        self.border_title = plain(title)
 
     def compose(self) -> ComposeResult:
         # the answer streams into a StreamView (appends cost only the new text, no layout); the
@@ -157,7 +157,7 @@ class CompareColumn(Widget, can_focus=True):
         subtitle = m.status.value
         if m.error and m.status not in (PromptStatus.DONE, PromptStatus.CACHED):
             subtitle += f": {m.error}"
-        self.border_subtitle = escape(subtitle[:70])
+        self.border_subtitle = plain(subtitle[:70])
         self.set_class(m.status is PromptStatus.FAILED, "-failed")
         return True
 

@@ -22,6 +22,7 @@ from ...core.message_view import elide, message_text
 from ...core.runs import PromptResult
 from ...core.structured import parse_json
 from ...core.toolcalls import describe_calls
+from ..markup import plain
 from ..messages import HistoryDiffClosed, HistoryRunChosen
 from .stream_view import StreamView
 
@@ -358,7 +359,7 @@ The selected prompt's answer: live while it runs, then the stored output.
     def on_tree_node_highlighted(self, event: Any) -> None:  # from the JSON tree
         if self._tree is not None and event.control is self._tree:
             event.stop()
-            self.border_subtitle = self._tree.path_of_cursor
+            self.border_subtitle = plain(self._tree.path_of_cursor)  # keys of the model's JSON
 
     def _show_raw(self, text: str) -> None:
         self._mode = "raw"

@@ -11,12 +11,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.markup import escape
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
 from ...core.param_sources import ParamSource
 from ..colors import theme_style
+from ..markup import plain, styled
 from ..messages import ParameterEdited, ParameterWriteRequested, SettingEdited
 from ..values import (
     from_input_text,
@@ -173,7 +174,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._model_head = Label("Model", classes="form-section")
         self._model_label = Label("", classes="form-head")
         self._model_button = Static("", id="model-button", classes="model-button")
-        self._shown: dict[int, str | Text] = {}  # id(widget) -> the content it shows
+        self._shown: dict[int, str | Text | Content] = {}  # id(widget) -> the content it shows
         self._mounting = 0  # rows added for this prompt and not mounted yet
         self._focus_request: str | None = None
         # each head drawn: its widget -> (name, source, error), redrawn when the room changes
@@ -201,7 +202,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
 
     def _retitle(self) -> None:
         data = self.data
-        self.border_title = form_title(data.prompt, self._width) if data else "Parameters"
+        self.border_title = plain(form_title(data.prompt, self._width) if data else "Parameters")
 
     @property
     def drawn(self) -> bool:
@@ -282,11 +283,13 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
                     self._put(param.readonly, "")
         if data is not None:
             self._put_head(self._model_label, "model", data.model_source)
-            model = escape(data.model or "(none: set a model)")
-            note = "  (offline)" if data.offline else ""
             self._put(
                 self._model_button,
-                f"[@click=screen.model][b]{model}[/b]{note}  [dim]m: change[/dim][/]",
+                styled(
+                    "[@click=screen.model][b]$model[/b]$note  [dim]m: change[/dim][/]",
+                    model=data.model or "(none: set a model)",
+                    note="  (offline)" if data.offline else "",
+                ),
             )
         if data is not None:  # a setting the prompt no longer has (another model) is gone
             keys = {key for key, _, _ in settings}
@@ -350,7 +353,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
             text = short(row.value, 200) if row.value is not None else row.empty
             self._put(view, text, fixed=not note)
 
-    def _put(self, widget: Static, content: str | Text, *, fixed: bool = True) -> None:
+    def _put(self, widget: Static, content: str | Text | Content, *, fixed: bool = True) -> None:
         """Update a widget only when its content changed: every update repaints it, and a
         layout (``fixed``: one line whatever its text, so no layout) reflows the screen."""
         if self._shown.get(id(widget)) == content:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -72,8 +73,9 @@ def label_cells(revision: str, tags: str, score: str) -> tuple[str, str, str]:
     return visible_name(revision[:22]), visible_name(tags[:20]), score
 
 
-def row_cells(base: tuple[str, ...], labels: tuple[str, str, str]) -> tuple[str, ...]:
+def row_cells(base: tuple[str, ...], labels: tuple[str, str, str]) -> tuple[Text, ...]:
     """A history row in :attr:`RunHistoryTable.COLUMNS` order: the record's cells (when,
     status, model, output, latency, tokens) with the run's (revision, tags, score)."""
     revision, tags, score = labels
-    return (*base[:4], revision, score, tags, *base[4:])
+    # Text cells: a str cell is read as Rich markup (a model's "[/dim]" raised MarkupError)
+    return tuple(Text(cell) for cell in (*base[:4], revision, score, tags, *base[4:]))
