@@ -286,3 +286,20 @@ async def test_a_cut_head_keeps_its_source_and_a_note_is_shown_whole(write_confi
             words = " ".join(str(note.render()).split())
             assert words == "(neighbourhoods failed: fix it and run it again)", words
             assert note.region.height >= 2 and note.content_region.width < len(words)
+
+
+async def test_the_model_line_drops_its_hint_before_cutting_the_model(write_config: Any) -> None:
+    """ "thread-0  (offline)  m: cha…": the hint goes when the line has no room for it, the
+    model and "(offline)" stay whole; with room, the hint is there."""
+    path = write_config(
+        chain([{"name": "neighbourhoods", "input": "x", "metadata": {"model": "mock-json"}}])
+    )
+    for size in ((120, 36), (200, 50)):
+        app = make_app(path)
+        async with app.run_test(size=size) as pilot:
+            await ready(pilot)
+            button = main_screen(app).form.query_one("#model-button", Static)
+            text = str(button.render())
+            assert text.startswith("mock-json  (offline)") and "…" not in text, (size, text)
+            assert len(text) <= button.content_region.width, (size, text)
+            assert ("m: change" in text) == (size == (200, 50)), (size, text)

@@ -196,6 +196,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._retitle()
         for widget, name, source, error in list(self._heads.values()):
             self._put_head(widget, name, source, error)
+        if self.data is not None:
+            self._put_model_button(self.data)
 
     def on_resize(self) -> None:
         self.fit(self.outer_size.width)
@@ -283,14 +285,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
                     self._put(param.readonly, "")
         if data is not None:
             self._put_head(self._model_label, "model", data.model_source)
-            self._put(
-                self._model_button,
-                styled(
-                    "[@click=screen.model][b]$model[/b]$note  [dim]m: change[/dim][/]",
-                    model=data.model or "(none: set a model)",
-                    note="  (offline)" if data.offline else "",
-                ),
-            )
+            self._put_model_button(data)
         if data is not None:  # a setting the prompt no longer has (another model) is gone
             keys = {key for key, _, _ in settings}
             for prompt, key in [k for k in self.invalid if k[0] == data.prompt]:
@@ -396,6 +391,24 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
     def _put_head(self, widget: Static, name: str, source: str, error: bool = False) -> None:
         self._heads[id(widget)] = (widget, name, source, error)
         self._put(widget, self._head(name, source, error))
+
+    def _put_model_button(self, data: FormData) -> None:
+        """The model, and "m: change" when the line has room for both (the model is what
+        counts: "thread-0  (offline)  m: cha…" cut the hint for nothing)."""
+        model = data.model or "(none: set a model)"
+        note = "  (offline)" if data.offline else ""
+        room = self._value_cells()
+        hint = "  [dim]m: change[/dim]" if not room or len(model + note) + 11 <= room else ""
+        self._put(
+            self._model_button,
+            styled(f"[@click=screen.model][b]$model[/b]$note{hint}[/]", model=model, note=note),
+        )
+
+    def _value_cells(self) -> int:
+        """The cells a value has (0: not known yet): the grid's value column, else the pane's
+        inside."""
+        inside = max(0, self._width - 4)  # borders and padding
+        return max(0, inside - HEAD_COLUMN) if self.has_class("-grid") else inside
 
     def _head_cells(self) -> int:
         """The cells a head has: the grid's head column, else the pane inside its borders,
