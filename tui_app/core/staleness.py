@@ -118,6 +118,19 @@ def provenance(
     )
 
 
+def same_upstream_outputs(
+    produced: Provenance, config: AIConfig, name: str, graph: DependencyGraph
+) -> bool:
+    """The outputs ``name`` reads (and gets as chat context) are the ones ``produced`` was made
+    with: the upstream part of :func:`provenance`, without resolving the prompt."""
+    now: dict[str, str] = {}
+    for dep in graph.deps.get(name, ()):
+        other = config.get(dep)
+        if other is not None:
+            now[dep] = _digest(output_text(latest_output(other, None)))
+    return now == produced.upstream_outputs
+
+
 def reasons(produced: Provenance, now: Provenance) -> list[Change]:
     """Why ``now`` differs from the provenance that produced an output ([] when it does not)."""
     if produced.cache_key == now.cache_key:
