@@ -22,6 +22,10 @@ def vim_save(path: Path, text: str) -> None:
     os.replace(fresh, path)
 
 
+def path_prompts(path: Path) -> list[str]:
+    return [p["name"] for p in json.loads(path.read_text())["prompts"]]
+
+
 def header_text(app: Any) -> str:
     return str(app.screen.query_one(AppHeader).render())
 
@@ -173,7 +177,8 @@ async def test_the_redraw_after_a_save_waits_for_the_reruns_first_request(
 
         def redrawn(result: Any) -> None:
             run = app.workspace.last_plain
-            seen.append(run.results["five"].status.value if run else "?")
+            last = run.results.get(path_prompts(path)[-1]) if run else None
+            seen.append(last.status.value if last else "?")
             redraw(result)
 
         screen.redraw_after_reload = redrawn  # type: ignore[method-assign]
@@ -184,8 +189,18 @@ async def test_the_redraw_after_a_save_waits_for_the_reruns_first_request(
         assert seen[0] != "queued"
         assert len(seen) == 1 and len(model_server.requests) == 6
 
+        # a prompt added: the tree must show it at once, before the re-run starts
+        data = json.loads(path.read_text())
+        data["prompts"].append({**data["prompts"][0], "name": "six", "input": "six says hi"})
+        path.write_text(json.dumps(data))
+        screen.live_reload.apply(None)
+        await wait_for(pilot, lambda: len(seen) == 2, what="the redraw")
+        assert seen[1] in ("queued", "?")
+        await wait_for(pilot, lambda: status(app, "six") == "done", what="six ran")
+
         screen.live_reload.auto_run = False
-        path.write_text(path.read_text().replace("five says bye", "five says ciao"))
+        sent = len(model_server.requests)
+        path.write_text(path.read_text().replace("six says hi", "six says ciao"))
         screen.live_reload.apply(None)
         await pilot.pause()
-        assert len(seen) == 2 and len(model_server.requests) == 6  # drawn, nothing sent
+        assert len(seen) == 3 and len(model_server.requests) == sent  # drawn, nothing sent

@@ -121,6 +121,7 @@ class LiveReload:
         if self._conflict is not None and not discard_edits:
             self._conflict = (source,)  # the open question is answered for the newest version
             return
+        names = self.screen.session.config.prompt_names  # what the tree shows until redrawn
         result = self.screen.session.workspace.reload(source, discard_edits=discard_edits)
         self.results.append(result)
         match result.outcome:
@@ -140,7 +141,8 @@ class LiveReload:
             case ReloadOutcome.APPLIED:
                 self._clear_banner()
                 self._declined = None
-                self._reloaded(result)
+                same = names == self.screen.session.config.prompt_names
+                self._reloaded(result, same_prompts=same)
 
     def _ask(self, result: ReloadResult, source: bytes | None) -> None:
         from .reload_conflict import COPY, TAKE, ReloadConflictScreen
@@ -166,12 +168,12 @@ class LiveReload:
 
         screen.tui.push_screen(ReloadConflictScreen(result), answered)
 
-    def _reloaded(self, result: ReloadResult) -> None:
+    def _reloaded(self, result: ReloadResult, *, same_prompts: bool) -> None:
         self.screen.session.rebuild()
         self._undrawn.append(result)
         run_id = self._rerun() if self.auto_run else None
-        if run_id is None:
-            self.screen.call_later(self.draw)
+        if run_id is None or not same_prompts:
+            self.screen.call_later(self.draw)  # prompts came or went: the tree must follow now
         else:
             # The views are redrawn once the re-run has its first request on the wire (a prompt
             # started, was answered from the cache or could not run: ``run_event``), else one
