@@ -139,7 +139,8 @@ async def test_staleness_after_a_run_needs_no_resolution_and_says_the_same(
 ) -> None:
     """After a run, a prompt whose inputs did not change since is known fresh without resolving
     it again (bench/run_all_tui.py); whatever changes afterwards is still seen: an edit, a
-    parameter, an upstream output."""
+    parameter, an upstream output, a change made in the document without telling the
+    workspace."""
     from tui_app.core import staleness
 
     workspace = Workspace.open(write(tmp_path / "c.json", offline_chain(6)), history=False)
@@ -168,8 +169,11 @@ async def test_staleness_after_a_run_needs_no_resolution_and_says_the_same(
     workspace.changed()
     after_edit = _verdicts(workspace)
     assert after_edit["s3"][0] == "stale" and after_edit["s4"][0] == "stale"
-    assert after_edit["s2"] == fast["s2"]
+    assert after_edit["s0"] == fast["s0"]
     await drain(workspace, workspace.new_run("s3", "one"))  # s3's new output: s4 reads it
     again = _verdicts(workspace)
     assert again["s3"][0] == "done" and again["s4"][0] == "stale"
     assert any("s3" in reason for reason in again["s4"][1])
+    # a change of the document made without workspace.changed() is seen too
+    workspace.document.prompt("s1").set_model("echo", {"temperature": 0.5})
+    assert _verdicts(workspace)["s1"][0] == "stale"

@@ -57,9 +57,11 @@ class _Produced:
     provenance: Provenance
     text: str | None
     # Set when a run made it and nothing its request reads changed while the run went on: the
-    # request epoch and run-time parameters then (staleness can skip re-resolving it)
+    # request epoch, the run-time parameters and the document's inputs (staleness.inputs_digest)
+    # then; staleness can skip re-resolving it while they hold
     epoch: int | None = None
     params: dict[str, Any] | None = None
+    inputs: str | None = None
 
 
 @dataclass
@@ -611,7 +613,7 @@ class Workspace:
         """Execute ``run``, yielding its events; results reach the document as they finish."""
         from .events import Cached, Finished
 
-        if self.track_staleness:
+        if self.track_staleness and not self._baselines_taken:  # once: no thread hop after
             await asyncio.to_thread(self.ensure_baselines)
         await asyncio.to_thread(self._note_origin, run)
         started = (self._request_epoch, dict(self.params))  # what its requests were made of
@@ -656,13 +658,13 @@ class Workspace:
             self._unsaved_outputs.add(prompt)
             self.changed(edit=False, outputs_only=True)
         if result.provenance is not None:
-            unchanged = started is not None and started == (self._request_epoch, self.params)
-            self._produced[prompt] = _Produced(
-                result.provenance,
-                result.text,
-                started[0] if unchanged and started else None,
-                dict(started[1]) if unchanged and started else None,
-            )
+            produced = _Produced(result.provenance, result.text)
+            if started is not None and started == (self._request_epoch, self.params):
+                from .staleness import inputs_digest
+
+                produced.epoch, produced.params = started[0], dict(started[1])
+                produced.inputs = inputs_digest(self.document, prompt, self.graph, {})
+            self._produced[prompt] = produced
 
     def adoption(self, run: Run, prompt: str) -> Callable[[AIConfig], None]:
         """What adopting an experiment's result changes in a document: the prompt's model and
@@ -798,8 +800,9 @@ class Workspace:
             order = list(self.document.prompt_names)
         states: dict[str, PromptState] = {}
         shared = batch(self.document, self.params)
+        memo: dict[str, str] = {}
         for name in order:
-            states[name] = self._state(name, graph, states, shared)
+            states[name] = self._state(name, graph, states, shared, memo)
         if names is None:
             return {n: states[n] for n in self.document.prompt_names if n in states}
         return {n: states[n] for n in names if n in states}
@@ -807,19 +810,22 @@ class Workspace:
     def state(self, name: str) -> PromptState:
         graph = self.graph
         upstream = {} if graph.cycle else self.states(graph.upstream(name))
-        return self._state(name, graph, upstream, batch(self.document, self.params))
+        return self._state(name, graph, upstream, batch(self.document, self.params), {})
 
-    def _same_request(self, name: str, produced: _Produced, graph: DependencyGraph) -> bool:
+    def _same_request(
+        self, name: str, produced: _Produced, graph: DependencyGraph, memo: dict[str, str]
+    ) -> bool:
         """Known without resolving it: the prompt would send the request a run of this session
-        made its output with (nothing it reads changed since: no edit, the same parameters, the
-        same upstream outputs). Resolving every prompt again after a 1,000-prompt run took
-        ~0.3 s on the event loop (bench/run_all_tui.py)."""
-        from .staleness import same_upstream_outputs
+        made its output with (nothing it reads changed since: no edit, the same parameters and
+        document entries, the same upstream outputs). Resolving every prompt again after a
+        1,000-prompt run took ~0.2 s on the event loop (bench/run_all_tui.py)."""
+        from .staleness import inputs_digest, same_upstream_outputs
 
         return (
             produced.epoch is not None
             and produced.epoch == self._request_epoch
             and produced.params == self.params
+            and produced.inputs == inputs_digest(self.document, name, graph, memo)
             and same_upstream_outputs(produced.provenance, self.document, name, graph)
         )
 
@@ -829,6 +835,7 @@ class Workspace:
         graph: DependencyGraph,
         upstream: dict[str, PromptState],
         shared: Any,
+        memo: dict[str, str],
     ) -> PromptState:
         from .changes import Change, ChangeKind
         from .staleness import reasons, safe_provenance
@@ -857,7 +864,7 @@ class Workspace:
             return PromptState(name, PromptStatus.IDLE)
         why: list[Change] = []
         produced = self._produced.get(name)
-        if produced is not None and not self._same_request(name, produced, graph):
+        if produced is not None and not self._same_request(name, produced, graph, memo):
             now = safe_provenance(self.document, name, graph, params=self.params, batch=shared)
             if isinstance(now, Change):
                 why.append(now)
