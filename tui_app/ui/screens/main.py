@@ -438,8 +438,11 @@ target runs again, and only prompts whose request changed are sent.
         if isinstance(event, ev.Failed):
             self.notify(event.error, title=f"{event.prompt} failed", severity="error", timeout=8)
         self._run_events.append(event)
-        if getattr(event, "prompt", None) == self.selected:
-            self._draw_run_updates()  # what the user looks at is drawn at once, the rest per frame
+        if getattr(event, "prompt", None) == self.selected and not isinstance(event, ev.Queued):
+            # What the user looks at is drawn at once, the rest per frame. "Queued" waits for
+            # the tick too: its frame (tree, header, the footer's cancel key: a layout) came
+            # between the run's start and its first request (bench/stream.py).
+            self._draw_run_updates()
 
     def _draw_run_updates(self) -> None:
         from ...core import events as ev
