@@ -2,9 +2,9 @@
 
 A file of two prompts: ``brief`` (a short output, two parameters, a model setting) and ``report``
 (a 53k-character output, three parameters). The tree's cursor moves between them with the arrow
-keys; each sample is the time from the key press to the frame that shows the selected prompt's
-form and output (Textual's ``wait_for_refresh``: the queued messages handled, the screen
-refreshed).
+keys; each sample is the time from the key press to the end of the first frame that paints the
+selected prompt's output (its form is filled in the same handler); a frame that carries only the
+tree's cursor is not it. Both sides are timed by the same hooks (``time_frames``).
 
 Each side runs in its own fresh process (as a user runs the app), rounds alternating. Baseline: a bare Textual app with the same panes (a
 tree with two leaves, a form of labelled inputs, the output in a read-only ``TextArea`` or a
@@ -81,16 +81,61 @@ def write_config(directory: Path) -> Path:
     return path
 
 
-async def press_and_paint(app: Any, key: str, selected: Any, want: str) -> float:
-    """Key press (as the terminal driver posts it) to the next frame painted after the app
-    shows ``want``: ``wait_for_refresh`` returns once the messages queued so far are handled and
-    the screen has been refreshed."""
+FRAMES: list[float] = []  # frames that painted the output view of the wanted prompt
+_output_drawn = False  # the output view drew a line in the frame being painted
+_showing: Any = None  # () -> True once the app shows the wanted prompt (set per key press)
+
+
+def time_frames(output_view: type[Any]) -> None:
+    """Record the end of every frame in which ``output_view`` (the pane that shows the selected
+    prompt's output) drew lines while the app showed the wanted prompt; the same hooks on both
+    sides.
+
+    Textual paints a frame in ``Screen._compositor_refresh`` (a private method: hooked here in
+    the bench only, never in the app) and asks a line widget for the lines it repaints with
+    ``render_line``. ``wait_for_refresh`` alone is not "painted": it returns after the next
+    frame, which may carry only the tree's cursor while the form and output come a frame later.
+    """
+    from textual.screen import Screen
+
+    paint, render_line = Screen._compositor_refresh, output_view.render_line
+
+    def timed(screen: Screen[Any]) -> None:
+        global _output_drawn
+        _output_drawn = False
+        paint(screen)
+        if _output_drawn and _showing is not None and _showing():
+            FRAMES.append(time.perf_counter())
+
+    def drawn(widget: Any, y: int) -> Any:
+        global _output_drawn
+        _output_drawn = True
+        return render_line(widget, y)
+
+    Screen._compositor_refresh = timed  # type: ignore[method-assign]
+    output_view.render_line = drawn
+
+
+async def press_and_paint(app: Any, key: str, shown: Any, ready: Any, want: str) -> float:
+    """Key press (as the terminal driver posts it) to the end of the first frame that paints
+    the output view while the app shows ``want`` (``shown() == want``; its form is filled in
+    the same handler), once the app says it is ready (``ready() == want``). The short output
+    (not sampled: prompt-tui renders it as Markdown) waits for the next frame instead."""
+    global _showing
+    FRAMES.clear()
+    _showing = lambda: shown() == want  # noqa: E731
     start = time.perf_counter()
     app.simulate_key(key)
-    while selected() != want:
+    while ready() != want:
         await asyncio.sleep(0)
-    await app.screen.wait_for_refresh()
-    return time.perf_counter() - start
+    if want != "report":
+        await app.screen.wait_for_refresh()
+        return time.perf_counter() - start
+    while not FRAMES:
+        if time.perf_counter() - start > 10:
+            raise SystemExit(f"{key}: the output view was not painted within 10 s")
+        await asyncio.sleep(0.001)
+    return FRAMES[0] - start
 
 
 async def ours(config: Path) -> tuple[list[float], int]:
@@ -108,7 +153,11 @@ async def ours(config: Path) -> tuple[list[float], int]:
         for i in range(PRESSES):
             key, want = ("down", "report") if i % 2 == 0 else ("up", "brief")
             seconds = await press_and_paint(
-                app, key, lambda: screen.form.drawn and screen.selected, want
+                app,
+                key,
+                lambda: screen.selected,
+                lambda: screen.form.drawn and screen.selected,
+                want,
             )
             await pilot.pause()  # settle before the next press
             if screen.selected != want or not screen.form.drawn:
@@ -184,7 +233,9 @@ async def bare(text: str, view: str) -> list[float]:
         await pilot.pause()
         for i in range(PRESSES):
             key, want = ("down", "report") if i % 2 == 0 else ("up", "brief")
-            seconds = await press_and_paint(app, key, lambda: app.selected, want)
+            seconds = await press_and_paint(
+                app, key, lambda: app.selected, lambda: app.selected, want
+            )
             await pilot.pause()
             if app.selected != want:
                 raise SystemExit(f"bare: {key} selected {app.selected}, not {want}")
@@ -211,10 +262,16 @@ def child(side: str, config: Path, view: str) -> list[float]:
 
 def run_side(side: str, config: Path, view: str) -> None:
     if side == "ours":
+        from tui_app.ui.widgets.stream_view import StreamView  # a 53k output is shown raw
+
+        time_frames(StreamView)
         samples, shown = asyncio.run(ours(config))
         if shown < OUTPUT_CHARS * 0.9:
             raise SystemExit(f"the output pane shows {shown} of {OUTPUT_CHARS} characters")
     else:
+        from textual.widgets import Log, TextArea
+
+        time_frames(TextArea if view == "TextArea" else Log)
         samples = asyncio.run(bare(big_text(), view))
     print(json.dumps({"samples": samples}), flush=True)
 

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tui_app.core.runs import PromptStatus
 from tui_app.core.workspace import Workspace
 
@@ -124,3 +126,54 @@ def test_an_idle_app_on_an_offline_file_loads_no_http_client(tmp_path: Path) -> 
     loaded = set(done.stdout.split())
     assert "tui_app.core.workspace" in loaded  # the app did load the file
     assert not {"httpx", "httpcore", "litellm"} & loaded
+
+
+def _verdicts(workspace: Workspace) -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {
+        n: (s.status.value, tuple(str(r) for r in s.reasons)) for n, s in workspace.states().items()
+    }
+
+
+async def test_staleness_after_a_run_needs_no_resolution_and_says_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a run, a prompt whose inputs did not change since is known fresh without resolving
+    it again (bench/run_all_tui.py); whatever changes afterwards is still seen: an edit, a
+    parameter, an upstream output, a change made in the document without telling the
+    workspace."""
+    from tui_app.core import staleness
+
+    workspace = Workspace.open(write(tmp_path / "c.json", offline_chain(6)), history=False)
+    await drain(workspace, workspace.new_run(None, "all"))
+    resolved: list[str] = []
+    original = staleness.safe_provenance
+
+    def counting(config: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        resolved.append(name)
+        return original(config, name, *args, **kwargs)
+
+    monkeypatch.setattr(staleness, "safe_provenance", counting)
+    fast = _verdicts(workspace)
+    assert resolved == []
+    assert {status for status, _ in fast.values()} == {"done"}
+    with monkeypatch.context() as slow:  # the full comparison agrees
+        slow.setattr(Workspace, "_same_request", lambda *_: False)
+        assert _verdicts(workspace) == fast
+
+    workspace.set_param("unused", "x")  # a parameter no prompt reads: resolved, still fresh
+    resolved.clear()
+    assert _verdicts(workspace) == fast and resolved
+    workspace.set_param("unused", None)
+
+    workspace.document.prompt("s3").set_template("step 3, edited, after {{s2.output}}")
+    workspace.changed()
+    after_edit = _verdicts(workspace)
+    assert after_edit["s3"][0] == "stale" and after_edit["s4"][0] == "stale"
+    assert after_edit["s0"] == fast["s0"]
+    await drain(workspace, workspace.new_run("s3", "one"))  # s3's new output: s4 reads it
+    again = _verdicts(workspace)
+    assert again["s3"][0] == "done" and again["s4"][0] == "stale"
+    assert any("s3" in reason for reason in again["s4"][1])
+    # a change of the document made without workspace.changed() is seen too
+    workspace.document.prompt("s1").set_model("echo", {"temperature": 0.5})
+    assert _verdicts(workspace)["s1"][0] == "stale"

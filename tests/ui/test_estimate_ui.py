@@ -125,3 +125,28 @@ async def test_compare_setup_shows_each_columns_estimate_before_it_starts(
         assert lines[1].startswith("1 request") and lines[2].startswith("1 request")
         assert "≤" in lines[2] or "–" in lines[2]  # a priced range, never a bare $0
         assert server.chat_requests == []
+
+
+async def test_rapid_selections_make_one_estimate_of_the_last_prompt(
+    write_config: Any, server: OpenAIServer
+) -> None:
+    """A selection only notes that an estimate is wanted: selections in a row share one pause
+    and one estimate, of the prompt the cursor stopped on; it still comes without a key."""
+    app = make_app(_config(write_config, server.base_url))
+    async with app.run_test(size=(140, 36)) as pilot:
+        await ready(pilot)
+        screen = main_screen(app)
+        estimates = screen.estimates
+        await wait_for(
+            pilot,
+            lambda: not any(w.group == "baselines" and not w.is_finished for w in screen.workers),
+            what="staleness read (it asks for an estimate too)",
+        )
+        await wait_for(pilot, lambda: "R: 1 request" in _header(app), what="the first estimate")
+        await wait_for(pilot, lambda: not estimates.waiting, what="its pause over")
+        before = estimates.started
+        for name in ("title", "facts", "title", "facts", "title"):
+            screen.select(name)
+        assert estimates.waiting and estimates.started == before  # nothing computed yet
+        await wait_for(pilot, lambda: "R: 2 requests" in _header(app), what="title's estimate")
+        assert estimates.started == before + 1 and estimates.prompt == "title"

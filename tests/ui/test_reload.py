@@ -22,6 +22,10 @@ def vim_save(path: Path, text: str) -> None:
     os.replace(fresh, path)
 
 
+def path_prompts(path: Path) -> list[str]:
+    return [p["name"] for p in json.loads(path.read_text())["prompts"]]
+
+
 def header_text(app: Any) -> str:
     return str(app.screen.query_one(AppHeader).render())
 
@@ -153,3 +157,50 @@ def test_the_palette_offers_reload_from_disk_and_auto_run() -> None:
     titles = {title: action for title, action, _ in ACTIONS}
     assert titles["Reload from disk"] == "reload_from_disk"
     assert titles["Toggle auto-run on save"] == "toggle_autorun"
+
+
+async def test_the_redraw_after_a_save_waits_for_the_reruns_first_request(
+    model_server: OpenAIServer, write_config: Any
+) -> None:
+    """The redraw of a reload (a frame of the whole screen) comes once the re-run has a prompt
+    started, so that frame no longer holds its request back (bench/reload.py); with auto-run off
+    it comes at once."""
+    path = write_config(five_chain(model_server.base_url))
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: status(app, "five") == "done", what="all done")
+        screen = main_screen(app)
+        redraw = screen.redraw_after_reload
+        seen: list[str] = []  # five's status in the re-run when the screen was redrawn
+
+        def redrawn(result: Any) -> None:
+            run = app.workspace.last_plain
+            last = run.results.get(path_prompts(path)[-1]) if run else None
+            seen.append(last.status.value if last else "?")
+            redraw(result)
+
+        screen.redraw_after_reload = redrawn  # type: ignore[method-assign]
+        path.write_text(path.read_text().replace("five says hello", "five says bye"))
+        screen.live_reload.apply(None)
+        assert seen == []  # not before the re-run has started
+        await wait_for(pilot, lambda: seen and status(app, "five") == "done", what="re-ran")
+        assert seen[0] != "queued"
+        assert len(seen) == 1 and len(model_server.requests) == 6
+
+        # a prompt added: the tree must show it at once, before the re-run starts
+        data = json.loads(path.read_text())
+        data["prompts"].append({**data["prompts"][0], "name": "six", "input": "six says hi"})
+        path.write_text(json.dumps(data))
+        screen.live_reload.apply(None)
+        await wait_for(pilot, lambda: len(seen) == 2, what="the redraw")
+        assert seen[1] in ("queued", "?")
+        await wait_for(pilot, lambda: status(app, "six") == "done", what="six ran")
+
+        screen.live_reload.auto_run = False
+        sent = len(model_server.requests)
+        path.write_text(path.read_text().replace("six says hi", "six says ciao"))
+        screen.live_reload.apply(None)
+        await pilot.pause()
+        assert len(seen) == 3 and len(model_server.requests) == sent  # drawn, nothing sent

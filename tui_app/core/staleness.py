@@ -118,6 +118,44 @@ def provenance(
     )
 
 
+def same_upstream_outputs(
+    produced: Provenance, config: AIConfig, name: str, graph: DependencyGraph
+) -> bool:
+    """The outputs ``name`` reads (and gets as chat context) are the ones ``produced`` was made
+    with: the upstream part of :func:`provenance`, without resolving the prompt."""
+    now: dict[str, str] = {}
+    for dep in graph.deps.get(name, ()):
+        other = config.get(dep)
+        if other is not None:
+            now[dep] = _digest(output_text(latest_output(other, None)))
+    return now == produced.upstream_outputs
+
+
+METADATA = "\0metadata"  # the document's metadata in an inputs_digest memo (no prompt's name)
+
+
+def inputs_digest(config: AIConfig, name: str, graph: DependencyGraph, memo: dict[str, str]) -> str:
+    """A digest of all a request of ``name`` reads from the document but outputs, however the
+    document was changed: its metadata (models, default model, global parameters), the prompt's
+    entry and the entries of the prompts it depends on (their inputs are chat context). ``memo``
+    keeps each entry's digest for one pass over the document."""
+
+    def entry(key: str) -> str:
+        found = memo.get(key)
+        if found is None:
+            value: Any
+            if key == METADATA:
+                value = config.data.get("metadata")
+            else:
+                prompt = config.get(key)
+                raw = prompt.raw if prompt is not None else {}
+                value = {k: v for k, v in raw.items() if k != "outputs"}
+            found = memo[key] = _digest(value)
+        return found
+
+    return " ".join([entry(METADATA), entry(name), *(entry(d) for d in graph.deps.get(name, ()))])
+
+
 def reasons(produced: Provenance, now: Provenance) -> list[Change]:
     """Why ``now`` differs from the provenance that produced an output ([] when it does not)."""
     if produced.cache_key == now.cache_key:

@@ -203,6 +203,11 @@ target runs again, and only prompts whose request changed are sent.
     @work(thread=True, exclusive=True, group="graph", description="build the dependency graph")
     def _build_graph(self) -> None:
         self.session.ensure_graph()
+        # Markdown: the output pane renders finished outputs with it. Loaded here, off the
+        # event loop, or the first output shown (often the redraw after a save) imports it on
+        # the loop (bench/reload.py).
+        from textual.widgets import Markdown  # noqa: F401
+
         # loaded in this thread: the first run or estimate does not pay for it on the loop
         from ...core import providers  # noqa: F401
 
@@ -382,6 +387,7 @@ target runs again, and only prompts whose request changed are sent.
     # --- streaming ----------------------------------------------------------------------------
     def _tick(self) -> None:
         self._ticks += 1
+        self.live_reload.tick()
         if self._run_events:
             self._draw_run_updates()
         # A torrent (more text per tick than any provider sends: a local server, a replay) is
@@ -428,11 +434,16 @@ target runs again, and only prompts whose request changed are sent.
         from ...core import events as ev  # loaded with the first run, not before the first frame
 
         event = message.event
+        if not isinstance(event, ev.Queued):  # a re-run after a save: its request is out
+            self.live_reload.run_event(event.run_id)
         if isinstance(event, ev.Failed):
             self.notify(event.error, title=f"{event.prompt} failed", severity="error", timeout=8)
         self._run_events.append(event)
-        if getattr(event, "prompt", None) == self.selected:
-            self._draw_run_updates()  # what the user looks at is drawn at once, the rest per frame
+        if getattr(event, "prompt", None) == self.selected and not isinstance(event, ev.Queued):
+            # What the user looks at is drawn at once, the rest per frame. "Queued" waits for
+            # the tick too: its frame (tree, header, the footer's cancel key: a layout) came
+            # between the run's start and its first request (bench/stream.py).
+            self._draw_run_updates()
 
     def _draw_run_updates(self) -> None:
         from ...core import events as ev
@@ -487,6 +498,7 @@ target runs again, and only prompts whose request changed are sent.
 
     @on(msg.RunFinished)
     def _run_finished(self, message: msg.RunFinished) -> None:
+        self.live_reload.run_event(message.run.id)
         self._draw_run_updates()  # the events of the run's last frame
         remember_run(message.run)
         if message.error:

@@ -39,6 +39,11 @@ class LiveReload:
         self._file_event: FileEvent | None = None
         self._declined: str | None = None  # digest of a version the user chose not to take
         self._conflict: tuple[bytes | None] | None = None  # the newest version while asking
+        # Reloads not drawn yet, and the re-run whose first request goes out before they are:
+        # the redraw is a frame of the whole screen (20-30 ms) that held the request back.
+        self._undrawn: list[ReloadResult] = []
+        self._rerun_id: str | None = None
+        self._ticks_undrawn = 0
 
     @property
     def banner(self) -> ReloadBanner:
@@ -116,6 +121,7 @@ class LiveReload:
         if self._conflict is not None and not discard_edits:
             self._conflict = (source,)  # the open question is answered for the newest version
             return
+        names = self.screen.session.config.prompt_names  # what the tree shows until redrawn
         result = self.screen.session.workspace.reload(source, discard_edits=discard_edits)
         self.results.append(result)
         match result.outcome:
@@ -135,7 +141,8 @@ class LiveReload:
             case ReloadOutcome.APPLIED:
                 self._clear_banner()
                 self._declined = None
-                self._reloaded(result)
+                same = names == self.screen.session.config.prompt_names
+                self._reloaded(result, same_prompts=same)
 
     def _ask(self, result: ReloadResult, source: bytes | None) -> None:
         from .reload_conflict import COPY, TAKE, ReloadConflictScreen
@@ -161,21 +168,51 @@ class LiveReload:
 
         screen.tui.push_screen(ReloadConflictScreen(result), answered)
 
-    def _reloaded(self, result: ReloadResult) -> None:
+    def _reloaded(self, result: ReloadResult, *, same_prompts: bool) -> None:
         self.screen.session.rebuild()
-        if self.auto_run:
-            self._rerun()  # first: its request is on its way while the views are redrawn
-        self.screen.call_later(self.screen.redraw_after_reload, result)
+        self._undrawn.append(result)
+        run_id = self._rerun() if self.auto_run else None
+        if run_id is None or not same_prompts:
+            self.screen.call_later(self.draw)  # prompts came or went: the tree must follow now
+        else:
+            # The views are redrawn once the re-run has its first request on the wire (a prompt
+            # started, was answered from the cache or could not run: ``run_event``), else one
+            # tick later: the redraw's frame on the event loop held the request back.
+            self._rerun_id = run_id
 
-    def _rerun(self) -> None:
-        """The workspace's reload policy decides what the new version cancels and re-runs."""
+    def _rerun(self) -> str | None:
+        """The workspace's reload policy decides what the new version cancels and re-runs;
+        returns the id of the run it started."""
         try:
             run = self.screen.session.workspace.rerun()
         except PromptTuiError as exc:
             self.screen.notify(f"{exc}.", timeout=4)
-            return
-        if run is not None:
-            self.screen.tui.start_run_of(run)
+            return None
+        if run is None:
+            return None
+        self.screen.tui.start_run_of(run)
+        return run.id
+
+    def run_event(self, run_id: str) -> None:
+        """The screen got an event of a run (other than "queued"): the re-run's first one
+        draws the reload."""
+        if run_id == self._rerun_id:
+            self.draw()
+
+    def tick(self) -> None:
+        """The screen's tick (every 50 ms): a reload waits for its re-run's first event at most
+        one full tick."""
+        if self._undrawn:
+            self._ticks_undrawn += 1
+            if self._ticks_undrawn > 1:
+                self.draw()
+
+    def draw(self) -> None:
+        """Redraw the screen for the reloads not drawn yet."""
+        results, self._undrawn, self._rerun_id = self._undrawn, [], None
+        self._ticks_undrawn = 0
+        for result in results:
+            self.screen.redraw_after_reload(result)
 
     def toggle_auto_run(self) -> None:
         self.auto_run = not self.auto_run

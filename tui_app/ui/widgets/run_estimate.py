@@ -59,21 +59,43 @@ class RunEstimates:
         self._runs: dict[str, Run] = {}  # prompt -> the newest estimated run that includes it
         self._budget: Budget | None = None
         self._generation = 0
-        self._timer: Timer | None = None
+        self._timer: Timer | None = None  # the pause before estimating (one at a time)
+        self._due = 0.0  # time.monotonic() when the pause ends
+        self._wanted: tuple[Workspace, str | None] | None = None  # what to estimate then
+        self.started = 0  # estimates computed so far (one per pause, however many requests)
 
     # --- computing ----------------------------------------------------------------------------
     def schedule(self, workspace: Workspace, prompt: str | None) -> None:
-        """Estimate again after a short pause; any estimate under way is superseded."""
+        """Estimate again after a short pause; any estimate under way is superseded.
+
+        Called on every selection and every key typed in the form: it only notes the request
+        and when the pause ends. One timer waits for the pause (a timer is an asyncio task:
+        making and cancelling one per key press cost every selection its share)."""
         self._generation += 1
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.owner.set_timer(
-            DELAY, partial(self._start, workspace, prompt, self._generation)
-        )
+        self._wanted = (workspace, prompt)
+        self._due = time.monotonic() + DELAY
+        if self._timer is None:
+            self._timer = self.owner.set_timer(DELAY, self._pause_over)
+
+    @property
+    def waiting(self) -> bool:
+        """An estimate is asked for and its pause has not ended yet."""
+        return self._timer is not None
+
+    def _pause_over(self) -> None:
+        self._timer = None
+        left = self._due - time.monotonic()
+        if left > 0.005:  # asked again since the timer was set: the pause starts over
+            self._timer = self.owner.set_timer(left, self._pause_over)
+            return
+        if self._wanted is not None:
+            workspace, prompt = self._wanted
+            self._start(workspace, prompt, self._generation)
 
     def _start(self, workspace: Workspace, prompt: str | None, generation: int) -> None:
         if generation != self._generation or not workspace.graph_ready:
             return
+        self.started += 1
         params = dict(workspace.params)  # copied on the loop: the form may change it meanwhile
         runs = {
             mode: Run(None if mode == "all" else prompt, mode, overrides=Overrides(params=params))  # type: ignore[arg-type]
