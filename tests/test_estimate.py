@@ -390,3 +390,21 @@ def test_input_figures_say_cached_or_unknown_not_a_meaningless_range() -> None:
     assert input_text(unbounded) == "unknown (after a)"
     ranged = StepEstimate("c", input_low=12, input_high=None, depends_on=("a",))
     assert input_text(ranged) == "≈ 12–unknown (after a)"
+
+
+def test_an_offline_file_is_estimated_without_the_price_table(tmp_path: Path) -> None:
+    """The header estimates an offline file at idle: litellm's price table (megabytes, kept for
+    the process's life) is never read for models it cannot list (bench/memory.py)."""
+    code = (
+        "import sys\n"
+        "from tui_app.core.estimate import estimate_run\n"
+        "from tui_app.core.providers import pricing\n"
+        "from tui_app.core.workspace import Workspace\n"
+        "ws = Workspace.open(sys.argv[1], history=False)\n"
+        "est = estimate_run(ws.runner, ws.new_run(None, 'all', register=False), ws.graph)\n"
+        "assert est.steps and all(s.offline for s in est.steps), est\n"
+        "assert not pricing.is_loaded(), 'the price table was read for an offline file'\n"
+    )
+    config = REPO / "sample_configs" / "travel_chain.aiconfig.json"
+    env = {**os.environ, "PROMPT_TUI_HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", code, str(config)], cwd=REPO, env=env, check=True)

@@ -570,3 +570,29 @@ def test_provider_error_is_one_scrubbed_line():
     err = ProviderError("key mine-secret leaked", secrets=["mine-secret"])
     assert "mine-secret" not in str(err)
     assert json.dumps(str(err))  # plain text
+
+
+def test_idle_preload_leaves_the_token_encoding_to_a_run_and_shares_the_price_table() -> None:
+    """The TUI's idle preload imports litellm but not its tiktoken encoding (~40 MiB, loaded
+    when a run that calls litellm is planned), and the price table is litellm's own object,
+    not a second parse of the same file (bench/memory.py)."""
+    code = (
+        "import sys\n"
+        "from tui_app.core import providers\n"
+        "from tui_app.core.providers import pricing\n"
+        "from tui_app.core.providers.routing import transport_for\n"
+        "from tui_app.core.request import ResolvedRequest\n"
+        "model = 'mistral/mistral-small-latest'\n"
+        "assert transport_for(model) == 'litellm'\n"
+        "pricing.load()\n"
+        "assert providers.preload_for([model])\n"
+        "enc = 'litellm.litellm_core_utils.default_encoding'\n"
+        "assert enc not in sys.modules, 'the idle preload loaded the encoding'\n"
+        "import litellm\n"
+        "assert pricing.load() is litellm.model_cost\n"
+        "assert pricing.entry_of('gpt-4o-mini') is not None\n"
+        "req = ResolvedRequest(prompt='p', model_name=model, model=model, messages=[], settings={})\n"
+        "providers.prewarm_check(None, [req])\n"
+        "assert enc in sys.modules, 'a litellm run was planned without the encoding'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=120)

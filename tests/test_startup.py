@@ -36,6 +36,9 @@ def test_a_headless_run_of_an_offline_file_never_imports_litellm_or_textual(tmp_
     )
     loaded = _modules_after(code, tmp_path)
     assert "litellm" not in loaded and "textual" not in loaded
+    # nor what only --watch, --dry-run or --max-cost need (a fresh run's start: bench/chain.py)
+    for name in ("tui_app.core.estimate", "tui_app.commands.run_watch", "tui_app.core.reload"):
+        assert name not in loaded, name
 
 
 async def test_the_startup_theme_shortcut_matches_what_textual_does(tmp_path: Path, monkeypatch):

@@ -21,6 +21,7 @@ from tui_app.core.templates import (
     default_engine,
     references,
 )
+from tui_app.core.templates.quick import quick_references
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "shared" / "aiconfig-cookbook"
 
@@ -776,3 +777,105 @@ def test_every_cookbook_template_compiles() -> None:
         "gpt3.5-execution.output",
         "palm-execution.output",
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# The quick scan (the first frame's references, without Jinja2) == the engine's analysis
+
+
+def _quick_agrees(source: str, names: frozenset[str]) -> bool:
+    """Whether the quick scan answered, after checking its answer is the engine's."""
+    quick = quick_references(source, names)
+    if quick is None:
+        return False
+    compiled = TemplateEngine().compile(source, names)  # a quick answer: it must compile
+    assert quick == compiled.references, source
+    assert not compiled.guarded, source
+    return True
+
+
+_QUICK_NAMES = frozenset({"step-one", "my prompt", "gpt3.5-run", "a-b.c"})
+_QUICK_LEAVES = st.sampled_from(
+    [
+        *_LEAVES,
+        *_NAME_POOL,
+        "{{gpt3.5-run.output}}",
+        "{{a-b.c.output.x}}",
+        "{{x.0}}",
+        "{{x.[0]}}",
+        "{{x.y.z}}",
+        "{{ x-y }}",
+        "{{[a b]}}",
+        "{{x.output}}{{x.output}}",
+        "{{x}}{{x.output}}",
+        "}}",
+        "{{{",
+        "{",
+        "{{ x | upper }}",
+        "{{x is defined}}",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    source=st.one_of(
+        st.lists(_QUICK_LEAVES, max_size=12).map("".join),
+        _HANDLEBARS,
+        st.lists(_FRAGMENTS, max_size=20).map("".join),
+    )
+)
+def test_quick_scan_equals_the_engines_references(source: str) -> None:
+    _quick_agrees(source, _QUICK_NAMES)
+
+
+def test_quick_scan_answers_the_common_templates_and_declines_the_rest() -> None:
+    answered = [
+        "plain text",
+        "Using {{neighbourhoods.output}} and {{ weather.output }} for {{city}}.",
+        "{{step-one.output}} {{[my prompt].output}} {{{raw}}} {{&raw}} {{! note }}",
+        "{{~x~}} {{x.y.z}} {{x.[0]}}",
+    ]
+    declined = [
+        "{{#if x}}y{{/if}}",
+        "{{ x | upper }}",
+        "{% for i in xs %}{{ i }}{% endfor %}",
+        "{{@index}}",
+        "{{../x}}",
+        "{{@root.x}}",
+        "{{x is defined}}",
+        "{{",
+    ]
+    assert all(_quick_agrees(s, _QUICK_NAMES) for s in answered)
+    assert not any(quick_references(s, _QUICK_NAMES) is not None for s in declined)
+
+
+@pytest.mark.skipif(not COOKBOOK.is_dir(), reason="AIConfig cookbook corpus not present")
+def test_quick_scan_equals_the_engine_on_the_cookbook() -> None:
+    templates = _cookbook_templates()
+    answered = sum(_quick_agrees(source, frozenset(names)) for _, _, source, names in templates)
+    assert answered > len(templates) // 2  # most real templates are text and paths
+
+
+def test_reads_uses_the_engine_once_it_exists() -> None:
+    """Before any engine (a fresh process), `reads` answers without importing Jinja2; the
+    answer is the engine's either way."""
+    code = (
+        "import sys\n"
+        "from tui_app.core.templates import reads\n"
+        "names = frozenset({'step-one'})\n"
+        "before = reads('{{step-one.output}} {{city}}', names)\n"
+        "assert 'jinja2' not in sys.modules\n"
+        "reads('{{#if x}}y{{/if}}', names)\n"
+        "assert 'jinja2' in sys.modules\n"
+        "assert reads('{{step-one.output}} {{city}}', names) == before\n"
+        "print([r.text for r in before[0]])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[1],
+    )
+    assert out.stdout.strip() == "['step-one.output', 'city']"

@@ -15,7 +15,8 @@ UI = REPO / "tui_app" / "ui"
 
 def test_first_frame_without_litellm(tmp_path: Path) -> None:
     """litellm (seconds, hundreds of MB: DESIGN.md), the HTTP client, SQLite, the keyring and the
-    Markdown widget are not imported before the first frame is painted."""
+    Markdown widget are not imported before the first frame is painted; nor are Jinja2 (the
+    form's references come from the quick scan), the history tab's table or the rating dialog."""
     code = r"""
 import json, sys
 from tui_app.ui.app import PromptTuiApp
@@ -23,7 +24,9 @@ from tui_app.ui.app import PromptTuiApp
 class Probe(PromptTuiApp):
     def on_ready(self):
         heavy = ("litellm", "httpx", "sqlite3", "keyring", "textual.widgets._markdown",
-                 "tui_app.core.events", "tui_app.core.providers", "tui_app.core.compare")
+                 "tui_app.core.events", "tui_app.core.providers", "tui_app.core.compare",
+                 "jinja2", "tui_app.core.templates.engine", "textual.widgets._data_table",
+                 "tui_app.ui.widgets.run_history", "tui_app.ui.screens.rate")
         print(json.dumps({name: name in sys.modules for name in heavy}))
         self.exit()
 

@@ -9,15 +9,20 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..core import display
-from ..core.estimate import Budget, Estimate, estimate_run
 from ..core.inert import json_text
 from ..core.runs import Run, RunMode
 from ..core.workspace import Workspace
 from .options import UsageError, add_override_options, parse_params, parse_settings
 from .revision_options import add_ref_option, open_workspace
+
+# core.estimate (tokenizers' tables, price lookups, statistics) loads where an estimate is made:
+# `run`, `compare` and `batch` import this module for their --dry-run / --max-cost options, and
+# a plain run (no estimate asked for) does not pay for it in its fresh process (bench/chain.py).
+if TYPE_CHECKING:
+    from ..core.estimate import Budget, Estimate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,6 +75,8 @@ def budget_of(args: argparse.Namespace) -> Budget | None:
         return None
     if not limit >= 0:
         raise UsageError(f"--max-cost must be an amount in USD of at least 0, got {limit}")
+    from ..core.estimate import Budget
+
     return Budget(limit, hint=hint)
 
 
@@ -94,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             register=False,  # a plan to price, not a run of the session
         )
+        from ..core.estimate import estimate_run
+
         found = estimate_run(workspace.runner, run_, workspace.graph)
     finally:
         workspace.close()
@@ -120,6 +129,8 @@ def print_estimates(estimates: list[Estimate], out: TextIO, *, as_json: bool) ->
 
 def combined(estimates: list[Estimate]) -> Estimate:
     """The estimates of runs made together (a comparison) as one."""
+    from ..core.estimate import Estimate
+
     total = Estimate(label="all")
     for found in estimates:
         total.steps += found.steps
@@ -189,6 +200,8 @@ class BudgetRefused(UsageError):
 def announce_estimates(workspace: Workspace, out: TextIO) -> None:
     """Print each run's estimate before its first request (``run --watch``: every re-run),
     as a runner preflight check that finds no problem."""
+    from ..core.estimate import estimate_run
+
     runner = workspace.runner
 
     def announce(run: Run, _requests: list[Any]) -> list[str]:

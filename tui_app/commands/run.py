@@ -10,9 +10,9 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import PromptTuiError
-from ..core.estimate import estimate_run
 from ..core.events import RunDone
 from ..core.inert import json_text
 from ..core.runs import Run, RunMode
@@ -21,9 +21,11 @@ from .estimate import add_budget_options, announce_estimates, apply_budget
 from .options import UsageError, add_override_options, parse_params, parse_settings
 from .printer import TextPrinter
 from .revision_options import add_label_options, add_ref_option, open_workspace, origin_from
-from .run_watch import WatchSession, watch_main
 from .summary import Summary, save_failed_message
 from .terminal import for_terminal
+
+if TYPE_CHECKING:
+    from ..core.estimate import Estimate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -107,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
     )
     run_.origin = origin
-    if apply_budget(args, workspace, lambda: [estimate_run(workspace.runner, run_)]):
+    if apply_budget(args, workspace, lambda: [_estimate(workspace, run_)]):
         workspace.close()
         return 0
     if args.watch:
@@ -196,7 +198,17 @@ def _answer_calls(workspace: Workspace, run: Run, results: dict[str, str]) -> di
     return answered
 
 
+def _estimate(workspace: Workspace, run_: Run) -> Estimate:
+    from ..core.estimate import estimate_run  # only when asked for (see .estimate)
+
+    return estimate_run(workspace.runner, run_)
+
+
 def _watch(workspace: Workspace, first: Run, as_json: bool) -> int:
+    # The watch machinery (file watcher, reload, document diff) loads with --watch only: a
+    # one-shot run's fresh process does without it (bench/chain.py).
+    from .run_watch import WatchSession, watch_main
+
     session = WatchSession(workspace, first, as_json=as_json)
     try:
         summary = asyncio.run(watch_main(session))

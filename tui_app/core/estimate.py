@@ -297,12 +297,14 @@ def _median(values: list[int]) -> int | None:
     return int(statistics.median(values)) if values else None
 
 
-def _output_limit(request: ResolvedRequest, provider: str) -> tuple[int | None, str]:
+def _output_limit(request: ResolvedRequest, provider: str, offline: bool) -> tuple[int | None, str]:
     for key in ("max_completion_tokens", "max_tokens"):
         value = request.settings.get(key)
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value, key
-    entry = pricing.entry_of(request.model, provider)
+    # A built-in offline model has no row in litellm's table: reading the table (megabytes,
+    # kept for the process's life) for it would only make an offline file's header cost memory.
+    entry = None if offline else pricing.entry_of(request.model, provider)
     for key in ("max_output_tokens", "max_tokens"):
         value = entry.get(key) if entry else None
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
@@ -378,7 +380,7 @@ def _fill(
     step.input_likely = mid if mid_known else None
     step.input_high = high if high_known else None
 
-    limit, source = _output_limit(request, provider)
+    limit, source = _output_limit(request, provider, step.offline)
     step.output_high, step.output_limit = limit, source
     earlier = _median(likely or [])
     if earlier is not None:

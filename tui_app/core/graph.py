@@ -18,10 +18,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from graphlib import CycleError as _GraphlibCycle
 from graphlib import TopologicalSorter
+from typing import TYPE_CHECKING
 
 from .config import AIConfig, Prompt
 from .errors import ConfigError, ConfigErrors, CycleError, PromptTuiError
-from .templates import Reference, TemplateEngine, default_engine
+from .templates import Reference, default_engine, reads
+
+if TYPE_CHECKING:
+    from .templates import TemplateEngine
 
 
 def prompt_sources(prompt: Prompt, config: AIConfig) -> list[str]:
@@ -60,12 +64,16 @@ def prompt_sources(prompt: Prompt, config: AIConfig) -> list[str]:
 def prompt_references(
     prompt: Prompt, config: AIConfig, engine: TemplateEngine | None = None
 ) -> list[Reference]:
-    """References read by all of a prompt's templates, unique, in order of appearance."""
-    engine = engine or default_engine()
+    """References read by all of a prompt's templates, unique, in order of appearance (without
+    ``engine``: :func:`.templates.reads`, which spares the first frame Jinja2)."""
     names = config.prompt_name_set
     seen: dict[tuple[str, str | None], Reference] = {}
     for source in prompt_sources(prompt, config):
-        for ref in engine.compile(source, names, prompt=prompt.name).references:
+        if engine is None:
+            found = reads(source, names, prompt=prompt.name)[0]
+        else:
+            found = engine.compile(source, names, prompt=prompt.name).references
+        for ref in found:
             seen.setdefault((ref.root, ref.attr), ref)
     return list(seen.values())
 

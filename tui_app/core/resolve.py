@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import toolcalls
 from .attachments import AttachmentInfo, content_parts, infos
@@ -28,7 +28,10 @@ from .outputs import call_kind
 from .param_sources import ParamInfo, ParamSource
 from .request import ResolvedRequest
 from .structured import JsonText, data_of, missing_field
-from .templates import CompiledTemplate, Reference, TemplateEngine, default_engine
+from .templates import Reference, default_engine, reads
+
+if TYPE_CHECKING:
+    from .templates import CompiledTemplate, TemplateEngine
 
 # Settings that shape the request itself rather than being model parameters.
 _STRUCTURAL_KEYS = STRUCTURAL  # settings that shape the request instead of being sent
@@ -157,10 +160,12 @@ def parameter_table(
     runtime_params = runtime_params or {}
     prompt = config.prompt(prompt_name)
     names = config.prompt_name_set
-    engine = engine or default_engine()
     guarded: set[Reference] = set()
     for source in prompt_sources(prompt, config):
-        guarded |= engine.compile(source, names, prompt=prompt.name).guarded
+        if engine is None:  # the form of the first frame: without Jinja2 when it can
+            guarded |= reads(source, names, prompt=prompt.name)[1]
+        else:
+            guarded |= engine.compile(source, names, prompt=prompt.name).guarded
     rows: list[ParamInfo] = []
     for ref in prompt_references(prompt, config, engine):
         if ref.root in runtime_params:

@@ -97,3 +97,20 @@ class AppReady(Message):
 @dataclass
 class FileSaved(Message):
     """The app wrote the config file (the header's "unsaved" mark goes)."""
+
+
+@dataclass
+class BaselineRequested(Message):
+    """Make the run of this history row the config's baseline (the history tab's `b`)."""
+
+    prompt: str
+    index: int
+
+
+@dataclass
+class RateRequested(Message):
+    """Rate the answer of this history row (score 0..1; the history tab's `+` / `-`)."""
+
+    prompt: str
+    index: int
+    score: float

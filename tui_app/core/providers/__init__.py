@@ -160,7 +160,7 @@ def preload_for_requests(requests: Iterable[ResolvedRequest]) -> bool:
         return False
     from . import litellm_provider
 
-    litellm_provider.preload()
+    litellm_provider.preload(for_run=True)
     return True
 
 

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..request import ResolvedRequest
 from ..toolcalls import ToolCallPiece, pieces_of_delta
-from . import retry
+from . import pricing, retry
 from .base import (
     LOCAL_DUMMY_KEY,
     AttemptEnd,
@@ -66,15 +66,21 @@ _WARM_MODULES = (
     "litellm.llms.openai_like.dynamic_config",
     "litellm.llms.litellm_proxy.chat.transformation",
     "litellm.llms.vertex_ai.vertex_ai_partner_models.anthropic.transformation",
-    "litellm.litellm_core_utils.default_encoding",
     "litellm.types.litellm_core_utils.streaming_chunk_builder_utils",
     "litellm.proxy._types",
     "litellm._service_logger",
 )
 
+# What a call imports only to count tokens (litellm's default tiktoken encoding: ~40 MiB resident
+# for the process's life, bench/memory.py). A run that will call litellm imports it in its
+# preflight (:func:`preload` with ``for_run=True``), before anything is sent; the idle app, which
+# may never call litellm, does not carry it.
+_RUN_WARM_MODULES = ("litellm.litellm_core_utils.default_encoding",)
+
 _lock = threading.Lock()
 _litellm: Any = None
 _warmed = False
+_run_warmed = False
 
 
 def load() -> Any:
@@ -89,6 +95,7 @@ def load() -> Any:
             import litellm
 
             litellm.suppress_debug_info = True
+            pricing.share(getattr(litellm, "model_cost", None))
             _litellm = litellm
     return _litellm
 
@@ -104,33 +111,52 @@ def _warm() -> None:
     with _lock:
         if _warmed:
             return
-        for name in _WARM_MODULES:
-            try:
-                importlib.import_module(name)
-            except Exception:  # optional warm-up
-                continue
+        _import_all(_WARM_MODULES)
         _warmed = True
 
 
-def preload() -> None:
-    """Import litellm and warm what its first call imports. Idempotent, thread-safe; meant for a
-    background thread. Never raises (a broken install shows up on the first real call)."""
+def _warm_for_run() -> None:
+    global _run_warmed
+    if _run_warmed:
+        return
+    with _lock:
+        if _run_warmed:
+            return
+        _import_all(_RUN_WARM_MODULES)
+        _run_warmed = True
+
+
+def _import_all(names: tuple[str, ...]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # optional warm-up
+            continue
+
+
+def preload(*, for_run: bool = False) -> None:
+    """Import litellm and warm what its first call imports (``for_run``: also what it imports
+    to count tokens). Idempotent, thread-safe; meant for a background thread. Never raises (a
+    broken install shows up on the first real call)."""
     try:
         load()
     except Exception:
         return
     _warm()
+    if for_run:
+        _warm_for_run()
 
 
 def _load_and_warm() -> Any:
     litellm = load()
     _warm()
+    _warm_for_run()
     return litellm
 
 
 async def _ensure_loaded() -> Any:
     """litellm, imported and warmed off the event loop (both take seconds the first time)."""
-    if _litellm is not None and _warmed:
+    if _litellm is not None and _warmed and _run_warmed:
         return _litellm
     return await asyncio.to_thread(_load_and_warm)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import threading
 from pathlib import Path
@@ -68,6 +69,19 @@ def load() -> dict[str, Any]:
 
 def is_loaded() -> bool:
     return _loaded
+
+
+def share(table: object) -> None:
+    """Use ``table`` (litellm's ``model_cost``, which it read from the same file) instead of a
+    copy of our own: once litellm is imported, two parses of the file would stay resident
+    (megabytes: bench/memory.py). Only when litellm read the local file, not a fetched one."""
+    global _table, _loaded
+    if not isinstance(table, dict) or not table:
+        return
+    if os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP", "").lower() != "true":
+        return
+    with _lock:
+        _table, _loaded = table, True
 
 
 def _candidates(model: str, provider: str | None) -> list[str]:

@@ -9,28 +9,13 @@ Reads guarded by ``is defined`` or ``| default`` are recorded as optional.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import nodes
 
+from .refs import Reference, _ref_text
 from .sandbox import _Environment
-from .syntax import _FRAME_RE, _RUN, _CompileError
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A top-level value a template reads.
-
-    ``root`` is a parameter or prompt name in its original spelling (``step-one``, ``my prompt``);
-    ``attr`` the first attribute read from it (``output`` in ``{{p.output}}``) or None;
-    ``text`` a canonical spelling of the two (``step-one.output``, ``[my prompt].output``).
-    """
-
-    root: str
-    attr: str | None
-    text: str
-
+from .syntax import _FRAME_RE, _CompileError
 
 _GUARD_FILTERS = frozenset({"default", "d"})
 _GUARD_TESTS = frozenset({"defined", "undefined"})
@@ -52,11 +37,6 @@ def _target_names(node: nodes.Node) -> set[str]:
     return {n.name for n in node.find_all(nodes.Name)} | (
         {node.name} if isinstance(node, nodes.Name) else set()
     )
-
-
-def _ref_text(root: str, attr: str | None) -> str:
-    head = root if _RUN.fullmatch(root) else f"[{root}]"
-    return f"{head}.{attr}" if attr is not None else head
 
 
 class _Analyzer:

@@ -28,7 +28,6 @@ from ..widgets.output_pane import OutputPane
 from ..widgets.param_form import ParamForm
 from ..widgets.prompt_tree import PromptTree
 from ..widgets.run_estimate import EstimatesReady, RunEstimates
-from ..widgets.run_history import BaselineRequested, RateRequested
 from ..write_only import write_only
 from . import revision_actions
 from .main_bindings import MAIN_BINDINGS
@@ -366,12 +365,12 @@ target runs again, and only prompts whose request changed are sent.
         if message.tab == "history":
             self.output.focus_history()
 
-    @on(BaselineRequested)
-    def _baseline_requested(self, message: BaselineRequested) -> None:
+    @on(msg.BaselineRequested)
+    def _baseline_requested(self, message: msg.BaselineRequested) -> None:
         revision_actions.set_baseline(self, message.prompt, message.index)
 
-    @on(RateRequested)
-    def _rate_requested(self, message: RateRequested) -> None:
+    @on(msg.RateRequested)
+    def _rate_requested(self, message: msg.RateRequested) -> None:
         revision_actions.rate_history_row(self, message.prompt, message.index, message.score)
 
     def action_rate(self, score: float) -> None:

@@ -8,14 +8,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...core.errors import PromptTuiError
-from ..widgets.run_history import label_cells
-from .rate import RateAnswer, RateScreen
 
 # core.history and core.rundiff (sqlite3) are imported where they are used, in the workers: the
-# main screen imports this module, and its first frame is drawn before any SQLite is loaded
+# main screen imports this module, and its first frame is drawn before any SQLite is loaded. So
+# are the history tab's table (Textual's DataTable) and the rating dialog: neither is on the
+# first frame (tests/ui/test_structure.py).
 
 if TYPE_CHECKING:
     from .main import MainScreen
+    from .rate import RateAnswer
 
 
 def _config_path(screen: MainScreen) -> str:
@@ -26,6 +27,7 @@ def _config_path(screen: MainScreen) -> str:
 def load_history(screen: MainScreen, name: str) -> None:
     """Read the prompt's earlier runs with their labels (call from a thread worker)."""
     from ...core.rundiff import prompt_runs
+    from ..widgets.run_history import label_cells
 
     history = screen.session.workspace.history
     app = screen.app
@@ -88,6 +90,8 @@ def set_baseline(screen: MainScreen, prompt: str, index: int) -> None:
 
 
 def rate_history_row(screen: MainScreen, prompt: str, index: int, score: float) -> None:
+    from .rate import RateAnswer
+
     record = screen.output.history_record(index)
     if record is None:
         return
@@ -96,6 +100,8 @@ def rate_history_row(screen: MainScreen, prompt: str, index: int, score: float) 
 
 def rate_output(screen: MainScreen, score: float | None, *, ask: bool = False) -> None:
     """Rate the selected prompt's shown output (the recorded run that produced it)."""
+    from .rate import RateAnswer, RateScreen
+
     prompt = screen.selected
     if prompt is None:
         return

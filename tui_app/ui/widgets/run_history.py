@@ -5,31 +5,12 @@ the work (SQLite in threads) when it gets the messages."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import DataTable
 
 from ...core.inert import visible_name
-
-
-@dataclass
-class BaselineRequested(Message):
-    """Make the run of this history row the config's baseline."""
-
-    prompt: str
-    index: int
-
-
-@dataclass
-class RateRequested(Message):
-    """Rate the answer of this history row (score 0..1)."""
-
-    prompt: str
-    index: int
-    score: float
+from ..messages import BaselineRequested, RateRequested
 
 
 class RunHistoryTable(DataTable[str]):
