@@ -98,8 +98,11 @@ class DependencyGraph:
 
         ``first``: only the first N prompts, for a front end that draws them before the whole
         graph is built. Each of their edges is exact (a prompt's edges come from its own
-        templates and the prompts before it); a cycle through a later prompt is not seen."""
-        engine = engine or default_engine()
+        templates and the prompts before it); a cycle through a later prompt is not seen. It
+        answers with the quick template scan while no engine exists (a first frame's preview
+        does not load Jinja2); the whole graph creates the engine."""
+        if engine is None and first is None:
+            engine = default_engine()
         prompts = config.prompts if first is None else config.prompts[:first]
         names = [p.name for p in prompts]
         name_set = config.prompt_name_set

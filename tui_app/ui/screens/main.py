@@ -213,6 +213,8 @@ target runs again, and only prompts whose request changed are sent.
         self.tui.call_from_thread(self._graph_built)
 
     def _graph_built(self) -> None:
+        if not self.is_attached:  # the app quit (or the screen went) while the graph was built
+            return
         self.prompt_tree.refresh_expandable()  # prompts with dependencies get their arrow
         # Redraw the form for what it could not know before: graph errors (a cycle, an unknown
         # reference).
