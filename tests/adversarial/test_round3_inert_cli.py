@@ -157,3 +157,13 @@ def test_every_json_printer_escapes_what_a_terminal_would_run(tmp_path: Path) ->
         ("compare", str(path), "a", "-m", "mock", "-m", "echo", "--json"),
     ):
         _check(on_a_tty(tmp_path, *args), " ".join(args[:1] + args[2:]), shown=False)
+
+
+def test_batch_redraws_its_progress_line_in_place_on_a_terminal(tmp_path: Path) -> None:
+    """The terminal boundary makes text from elsewhere inert, not prompt-tui's own control: the
+    progress line's carriage return and erase were printed as "␍␛[2K" and the bar never
+    redrew in place."""
+    sample = REPO / "sample_configs" / "faq_checks.aiconfig.yaml"
+    printed = on_a_tty(tmp_path, "batch", str(sample))
+    assert "\x1b[2K" in printed and "␛[2K" not in printed and "␍" not in printed
+    assert "rows" in printed

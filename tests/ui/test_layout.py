@@ -290,16 +290,24 @@ async def test_a_cut_head_keeps_its_source_and_a_note_is_shown_whole(write_confi
 
 async def test_the_model_line_drops_its_hint_before_cutting_the_model(write_config: Any) -> None:
     """ "thread-0  (offline)  m: cha…": the hint goes when the line has no room for it, the
-    model and "(offline)" stay whole; with room, the hint is there."""
+    model and "(offline)" stay whole (a scrollbar beside a long form included); with room, the
+    hint is there."""
+    many = {f"p{i}": f"value {i}" for i in range(12)}  # a form long enough to scroll
+    reads = " ".join(f"{{{{{name}}}}}" for name in many)
     path = write_config(
-        chain([{"name": "neighbourhoods", "input": "x", "metadata": {"model": "mock-json"}}])
+        chain(
+            [{"name": "neighbourhoods", "input": reads, "metadata": {"model": "mock-json"}}],
+            parameters=many,
+        )
     )
-    for size in ((120, 36), (200, 50)):
+    full = "mock-json  (offline)  m: change"
+    for size in ((80, 24), (120, 36), (200, 50)):
         app = make_app(path)
         async with app.run_test(size=size) as pilot:
             await ready(pilot)
             button = main_screen(app).form.query_one("#model-button", Static)
             text = str(button.render())
+            room = button.content_region.width
             assert text.startswith("mock-json  (offline)") and "…" not in text, (size, text)
-            assert len(text) <= button.content_region.width, (size, text)
-            assert ("m: change" in text) == (size == (200, 50)), (size, text)
+            assert len(text) <= room * button.region.height, (size, text, room)  # all shown
+            assert ("m: change" in text) == (len(full) <= room), (size, text, room)

@@ -26,6 +26,7 @@ from ..core.inert import json_text, visible
 from ..core.secrets import scrub_text
 from .estimate import add_budget_options, apply_budget, combined
 from .options import UsageError, add_param_option, parse_params
+from .terminal import InertWriter
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -87,7 +88,12 @@ class ProgressLine:
             if final or now - self.last_paint >= 0.1:
                 self.last_paint = now
                 line = bar(progress.done, progress.total_cells) + " " + progress.line()
-                self.out.write("\r\x1b[2K" + line + ("\n" if final else ""))
+                erase = "\r\x1b[2K"  # back to the line's start and clear it: redrawn in place
+                if isinstance(self.out, InertWriter):  # the line is shown inert, not our codes
+                    self.out.write_control(erase)
+                else:
+                    self.out.write(erase)
+                self.out.write(line + ("\n" if final else ""))
                 self.out.flush()
             return
         tenth = progress.done * 10 // max(1, progress.total_cells)

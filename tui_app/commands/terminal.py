@@ -28,6 +28,11 @@ class InertWriter(io.TextIOBase):
         self._out.write(visible(text))
         return len(text)
 
+    def write_control(self, sequence: str) -> None:
+        """Our own terminal control (a progress line's carriage return and erase), written as
+        is: only text from elsewhere is made inert."""
+        self._out.write(sequence)
+
     def flush(self) -> None:
         self._out.flush()
 

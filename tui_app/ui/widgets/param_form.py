@@ -201,6 +201,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
 
     def on_resize(self) -> None:
         self.fit(self.outer_size.width)
+        if self.data is not None:  # a scrollbar came or went: the model line's room changed
+            self._put_model_button(self.data)
 
     def _retitle(self) -> None:
         data = self.data
@@ -407,7 +409,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
     def _value_cells(self) -> int:
         """The cells a value has (0: not known yet): the grid's value column, else the pane's
         inside."""
-        inside = max(0, self._width - 4)  # borders and padding
+        # borders, padding and the scrollbar a long form shows ("(offlin…" beside it)
+        inside = max(0, self._width - 4 - self.scrollbar_size_vertical)
         return max(0, inside - HEAD_COLUMN) if self.has_class("-grid") else inside
 
     def _head_cells(self) -> int:
