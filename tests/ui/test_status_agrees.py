@@ -141,3 +141,59 @@ async def test_a_cancelled_prompt_whose_upstream_changed_reads_the_same_in_both(
         await select(pilot, "plan")
         note = str(main_screen(again).query_one("#output-note").render())
         assert note == f"cancelled: {said['plan'].removeprefix('cancelled: ')}"
+
+
+def three_steps(*, first: dict[str, Any]) -> dict[str, Any]:
+    """spots -> plan -> pack, each reading the one before."""
+    return chain(
+        [
+            {"name": "spots", "input": "Three spots in {{city}}", "metadata": first},
+            {"name": "plan", "input": "A day around: {{spots.output}}", "metadata": NO_CONTEXT},
+            {"name": "pack", "input": "Pack for: {{plan.output}}", "metadata": NO_CONTEXT},
+        ],
+        parameters={"city": "Lisbon"},
+    )
+
+
+async def test_blocked_and_never_started_prompts_read_the_same_in_both(
+    write_config: Any,
+) -> None:
+    """A prompt blocked by a failure, or cancelled while it waited, never sends a request;
+    nothing recorded it, so `status` said "never run" where the tree (and the run's own table)
+    said blocked or cancelled."""
+    refused = {"api_base": "http://127.0.0.1:9/v1", "max_attempts": 1}  # nothing listens there
+    failing = {**NO_CONTEXT, "model": {"name": "openai/x", "settings": refused}}
+    path = write_config(three_steps(first=failing), "blocked.aiconfig.json")
+    code, out = cli("run", str(path), "--all")
+    assert code != 0
+    code, out = cli("status", str(path))
+    said = verdicts(out)
+    assert said["spots"].startswith("failed") and code == 1, out
+    assert said["plan"].split(":")[0] == "blocked" and said["pack"].split(":")[0] == "blocked"
+    assert "'spots' failed" in said["plan"], out
+    app = make_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await wait_for(
+            pilot,
+            lambda: (
+                [status(app, n) for n in ("spots", "plan", "pack")]
+                == ["failed", "blocked", "blocked"]
+            ),
+            what="the tree to say what status says",
+        )
+
+    slow = {**NO_CONTEXT, "model": {"name": "echo", "settings": {"delay": 30}}}
+    waiting = write_config(three_steps(first=slow), "waiting.aiconfig.json")
+    app = make_app(waiting)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: status(app, "spots") == "running", what="spots running")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.has_active_run, what="the run to end")
+        tree = {n: str(status(app, n)) for n in ("spots", "plan", "pack")}
+        code, out = await asyncio.to_thread(cli, "status", str(waiting))
+    assert tree == {"spots": "cancelled", "plan": "cancelled", "pack": "cancelled"}
+    said = verdicts(out)
+    assert {n: said[n].split(":")[0] for n in tree} == tree, out

@@ -50,7 +50,7 @@ from .preflight import (
 )
 from .request import ResolvedRequest
 from .resolve import ResolveSession, resolve
-from .runs import Run, RunState
+from .runs import PromptResult, PromptStatus, Run, RunState
 from .staleness import provenance
 from .structured import answer_of
 from .toolcalls import Assembler, ToolCallPiece, keep_exchange, tool_calls_output
@@ -292,6 +292,13 @@ class Runner:
                 await asyncio.gather(*tasks, return_exceptions=True)
             for name in targets:
                 self._tasks.pop((run.id, name), None)
+            # Blocked and cancelled-before-they-started prompts have no request, so nothing
+            # recorded them: without a row, `status` in another process said "never run" where
+            # the tree said blocked or cancelled. One thread writes them all.
+            never_started = [n for n in targets if _never_started(run.results.get(n))]
+            if never_started and self.history is not None:
+                with contextlib.suppress(BaseException):  # a loop shutting down loses the rows
+                    await asyncio.to_thread(self._record_all, run, never_started)
             run.apply(RunDone(run_id=run.id, prompt=run.target or "", t=time.time()))
         yield RunDone(run_id=run.id, prompt=run.target or "", t=time.time(), counts=run.counts())
 
@@ -345,7 +352,7 @@ class Runner:
         except asyncio.CancelledError:
             text = "".join(partial)
             emit(Cancelled(run_id=run.id, prompt=name, t=time.time(), partial_text=text))
-            if resolved is not None:
+            if run.result(name).request is not None:  # else the run's end records it
                 self._record_soon(run, name)
         except PromptTuiError as exc:
             emit(Failed(run_id=run.id, prompt=name, t=time.time(), error=str(exc)))
@@ -593,6 +600,10 @@ class Runner:
         if self.history is not None:
             threading.Thread(target=self._record_now, args=(run, name), daemon=True).start()
 
+    def _record_all(self, run: Run, names: list[str]) -> None:
+        for name in names:
+            self._record_now(run, name)
+
     def _record_now(self, run: Run, name: str, secret: str | None = None) -> None:
         """The history row is made from the run's record of the prompt, nothing else."""
         if self.history is None:
@@ -604,3 +615,12 @@ class Runner:
             RunRecord.from_result(run, name, run.result(name), config_path=path),
             secrets=[secret],  # masked wherever it might appear (an error echoing the key)
         )
+
+
+def _never_started(result: PromptResult | None) -> bool:
+    """Blocked, or cancelled before its request was made: no row was written for it."""
+    return (
+        result is not None
+        and result.status in (PromptStatus.BLOCKED, PromptStatus.CANCELLED)
+        and result.request is None
+    )
