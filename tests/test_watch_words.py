@@ -132,3 +132,24 @@ async def test_a_burst_of_saves_is_counted_as_the_reloads_it_made(tmp_path: Path
     assert 1 <= reloads < 10
     assert f"watched: {reloads} reload" in line and "save" not in line, line
     workspace.close()
+
+
+async def test_a_run_cut_mid_line_does_not_run_into_the_next_line(tmp_path: Path) -> None:
+    """A slow answer cut short by a save stopped mid-line, and the reload's line (stderr, the
+    same terminal) went on after it: "…worth a day each for a prompt-tui: reloaded: …"."""
+    path = write_config(tmp_path / "w7.aiconfig.json", trip())
+    edit(path, lambda d: d["metadata"]["models"]["echo"].update({"delay": 0.2}))
+    workspace = Workspace.open(path, history=False)
+    terminal = io.StringIO()  # stdout and stderr on one terminal
+    session = WatchSession(workspace, workspace.new_run("a", "one"), out=terminal, err=terminal)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(session.run(stop))
+    await _until(lambda: "Three spots" in terminal.getvalue(), "the answer streaming")
+    edit(path, set_city("Porto"))
+    await _until(lambda: "reloaded" in terminal.getvalue(), "the reload")
+    await _until(lambda: not workspace.active_runs(), "the re-run")
+    stop.set()
+    await loop
+    lines = terminal.getvalue().splitlines()
+    assert [x for x in lines if "prompt-tui:" in x and not x.startswith("prompt-tui:")] == []
+    workspace.close()

@@ -21,6 +21,7 @@ class TextPrinter:
         self.headers: dict[str, str] = {}
         self.done: list[str] = []  # finished while another prompt was live, in finish order
         self.printed: set[str] = set()  # prompts whose header is already out
+        self.mid_line = False  # the live answer's last line is not ended yet
 
     def handle(self, event: RunEvent) -> None:
         name = event.prompt
@@ -38,12 +39,14 @@ class TextPrinter:
             if name == self.live:
                 self.out.write(event.text)
                 self.out.flush()
+                self.mid_line = not event.text.endswith("\n")
             else:
                 self.buffers.setdefault(name, []).append(event.text)
         elif isinstance(event, Finished | Failed):
             if name == self.live:
                 self.out.write("\n")
                 self.live = None
+                self.mid_line = False
             elif name in self.headers:
                 self.done.append(name)
         if self.live is None:
@@ -59,8 +62,18 @@ class TextPrinter:
         self.live = name
         self.printed.add(name)
         self._header(name)
-        self.out.write("".join(self.buffers.get(name, [])))
+        text = "".join(self.buffers.get(name, []))
+        self.out.write(text)
         self.out.flush()
+        self.mid_line = bool(text) and not text.endswith("\n")
+
+    def break_line(self) -> None:
+        """End an answer's unfinished line before another line is written (a run cut short by
+        a newer version stops mid-line: "…worth a day each for a prompt-tui: reloaded: …")."""
+        if self.mid_line:
+            self.out.write("\n")
+            self.out.flush()
+            self.mid_line = False
 
     def _flush_done(self) -> None:
         while self.done:

@@ -83,6 +83,7 @@ class WatchSession:
         self.tasks: set[asyncio.Task[None]] = set()
         self.current: Run | None = None
         self.reloads: list[ReloadResult] = []  # every reload, in order (tests)
+        self.printers: list[TextPrinter] = []  # the runs' answers being printed
         self.shown: dict[str, str] = {}  # the output printed last for each prompt
         self.started = 0  # runs started (the first one "ran", later ones may "re-run")
         self.ran: set[str] = set()  # prompts whose request a run of this session sent
@@ -90,6 +91,8 @@ class WatchSession:
 
     def say(self, text: str) -> None:
         if not self.as_json:
+            for printer in self.printers:  # our line starts a line of its own
+                printer.break_line()
             print(f"prompt-tui: {text}", file=self.err, flush=True)
 
     def emit_json(self, data: dict[str, Any]) -> None:
@@ -107,6 +110,7 @@ class WatchSession:
 
     async def _drive(self, run: Run, first: bool) -> None:
         printer = TextPrinter(self.out)
+        self.printers.append(printer)
         async for event in self.workspace.execute(run):
             if run.superseded:
                 continue  # the re-run that took over tells the story from here
@@ -122,6 +126,8 @@ class WatchSession:
                 printer.handle(event)  # re-runs: answers already shown are one line at the end
             if isinstance(event, Finished | Cached):
                 self.shown[event.prompt] = event.text
+        printer.break_line()
+        self.printers.remove(printer)
         sent = self._count(run)
         self.ran.update(sent)  # a superseded run's requests were sent too
         self.summary.reran.append(sent)
