@@ -282,6 +282,10 @@ async def test_a_cut_head_keeps_its_source_and_a_note_is_shown_whole(write_confi
             assert "…" in text and len(text) <= head.content_region.width, (size, text)
             if form.has_class("-grid"):
                 assert head.outer_size.width == HEAD_COLUMN
+            # every head's source starts in one column, whatever its name's length
+            heads = [str(h.render()).rstrip() for h in form.query(".form-head") if h.display]
+            starts = {h.rindex(" ") + 1 for h in heads if h}
+            assert len(heads) >= 3 and len(starts) == 1, heads
             note = form.query_one(".form-readonly.-note", Static)
             words = " ".join(str(note.render()).split())
             assert words == "(neighbourhoods failed: fix it and run it again)", words

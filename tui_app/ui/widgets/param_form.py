@@ -177,6 +177,7 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._shown: dict[int, str | Text | Content] = {}  # id(widget) -> the content it shows
         self._mounting = 0  # rows added for this prompt and not mounted yet
         self._focus_request: str | None = None
+        self._names = (15, 7)  # (longest name, widest source) of the form's heads
         # each head drawn: its widget -> (name, source, error), redrawn when the room changes
         self._heads: dict[int, tuple[Static, str, str, bool]] = {}
         self._width = width
@@ -245,6 +246,10 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         self._multiline = set()
         params = data.params if data is not None else []
         settings = data.settings if data is not None else []
+        # one column for every head's source, so they line up whatever a name's length
+        names = ["model", *(row.name for row in params), *(key for key, _, _ in settings)]
+        sources = [_short_source(row.label) for row in params] + ["invalid", "default"]
+        self._names = max(len(n) for n in names), max(len(s) for s in sources)
         self._params_head.display = self._model_head.display = data is not None
         self._model_label.display = self._model_button.display = data is not None
         error = data.error if data is not None else None
@@ -429,15 +434,16 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         text = Text(no_wrap=True, overflow="ellipsis")
         missing = source == "missing"
         shown = source if error else _short_source(source)
-        gap = "  " if len(name) >= 15 else " "  # a long name never runs into its source
-        pad = 15  # sources line up in a column
+        # Sources start in one column (names padded to the longest, at least 14 cells, and
+        # two spaces): a name too long for the head's room is cut so that its source fits.
+        longest, widest_source = self._names
+        column = max(16, longest + 2)
         cells = self._head_cells()
         if cells:
-            room = max(4, cells - len(gap) - len(shown))
-            if len(name) > room:
-                name = name[: room - 1] + "…"
-            pad = min(pad, room)
-        head = f"{name:<{pad}}{gap}"
+            column = max(6, min(column, cells - max(widest_source, len(shown))))
+        if len(name) > column - 2:
+            name = name[: column - 3] + "…"
+        head = name.ljust(column)
         text.append(head, theme_style(self.app, key, bold=True) if missing else Style())
         text.append(shown, style)
         return text
