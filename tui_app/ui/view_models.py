@@ -13,11 +13,6 @@ from .values import COMMON_SETTINGS, HIDDEN_SETTINGS
 from .widgets.param_form import FormData, ParamRow
 
 
-def offline_model(model_id: str | None) -> bool:
-    """Whether a model is a built-in offline one (known at the first frame)."""
-    return bool(model_id) and is_offline(str(model_id))
-
-
 def offline_models() -> list[str]:
     return sorted(OFFLINE_MODELS)
 
@@ -35,7 +30,7 @@ def form_data(session: Session, name: str) -> FormData:
     global_settings = config.models.get(model or "", {}) if model else {}
     own = prompt.model_settings
     merged = {**global_settings, **own}
-    data.offline = bool(offline_model(str(merged.get("model") or model or "")))
+    data.offline = is_offline(str(merged.get("model") or model or ""))
     shown = list(COMMON_SETTINGS)
     if str(merged.get("model") or model or "") == "mock":
         shown.append("response")  # what the mock model answers: settable here

@@ -81,6 +81,7 @@ def _source_var(source: str) -> str:
 
 GRID_WIDTH = 50  # a form this wide puts a row's head beside its value; narrower, above it
 HEAD_COLUMN = 27  # the grid's head column (app.tcss: ParamForm.-grid grid-columns)
+MODEL_HINT = "m: change"  # after the model, when its line has room
 
 
 def form_title(name: str, width: int) -> str:
@@ -405,7 +406,8 @@ itself (saved with `ctrl+s`). `m` or the model button picks another model.
         model = data.model or "(none: set a model)"
         note = "  (offline)" if data.offline else ""
         room = self._value_cells()
-        hint = "  [dim]m: change[/dim]" if not room or len(model + note) + 11 <= room else ""
+        fits = not room or len(f"{model}{note}  {MODEL_HINT}") <= room
+        hint = f"  [dim]{MODEL_HINT}[/dim]" if fits else ""
         self._put(
             self._model_button,
             styled(f"[@click=screen.model][b]$model[/b]$note{hint}[/]", model=model, note=note),
